@@ -1,0 +1,86 @@
+//! The arguments of `routes!(dir = "...", prefix = "...", state = Type)`.
+
+use syn::parse::{Parse, ParseStream};
+use syn::punctuated::Punctuated;
+use syn::{LitStr, Token};
+
+/// Parsed `routes!` arguments; every one is optional.
+#[derive(Default)]
+pub struct Args {
+    /// The routes folder: relative to the crate (`CARGO_MANIFEST_DIR`), or to the calling file
+    /// when it starts with `./` or `../` (as `include!` does).
+    pub dir: Option<LitStr>,
+    /// What HTTP and SSE routes are served under; `""` for nothing.
+    pub prefix: Option<LitStr>,
+    /// The router's state type: `router()` returns `Router<state>`.
+    pub state: Option<syn::Type>,
+}
+
+impl Parse for Args {
+    fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
+        let mut args = Args::default();
+        let mut errors: Option<syn::Error> = None;
+        let mut push = |e: syn::Error| match &mut errors {
+            Some(all) => all.combine(e),
+            None => errors = Some(e),
+        };
+        let items = Punctuated::<Arg, Token![,]>::parse_terminated(input)?;
+        for item in items {
+            let duplicate = |key: &syn::Ident| {
+                syn::Error::new(key.span(), format!("`{key}` is given twice; give it once"))
+            };
+            match item {
+                Arg::Dir(key, _) if args.dir.is_some() => push(duplicate(&key)),
+                Arg::Dir(_, value) => args.dir = Some(value),
+                Arg::Prefix(key, _) if args.prefix.is_some() => push(duplicate(&key)),
+                Arg::Prefix(_, value) => match check_prefix(&value.value()) {
+                    Ok(()) => args.prefix = Some(value),
+                    Err(e) => push(syn::Error::new(value.span(), e)),
+                },
+                Arg::State(key, _) if args.state.is_some() => push(duplicate(&key)),
+                Arg::State(_, value) => args.state = Some(value),
+            }
+        }
+        match errors {
+            Some(e) => Err(e),
+            None => Ok(args),
+        }
+    }
+}
+
+enum Arg {
+    Dir(syn::Ident, LitStr),
+    Prefix(syn::Ident, LitStr),
+    State(syn::Ident, syn::Type),
+}
+
+impl Parse for Arg {
+    fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
+        let key: syn::Ident = input.parse()?;
+        input.parse::<Token![=]>()?;
+        match key.to_string().as_str() {
+            "dir" => Ok(Arg::Dir(key, input.parse()?)),
+            "prefix" => Ok(Arg::Prefix(key, input.parse()?)),
+            "state" => Ok(Arg::State(key, input.parse()?)),
+            _ => Err(syn::Error::new(
+                key.span(),
+                format!("unknown argument `{key}`: `routes!` takes `dir = \"src/server/routes\"`, `prefix = \"/api\"` and `state = AppState`"),
+            )),
+        }
+    }
+}
+
+fn check_prefix(prefix: &str) -> Result<(), String> {
+    if prefix.is_empty() {
+        return Ok(());
+    }
+    if !prefix.starts_with('/') || prefix.ends_with('/') || prefix.contains("//") {
+        return Err(format!(
+            "prefix `{prefix}` must start with `/` and not end with one, as in `/api`; `\"\"` turns the prefix off"
+        ));
+    }
+    if prefix.contains(['{', '}', '[', ']', '*']) {
+        return Err(format!("prefix `{prefix}` must be plain text, without params or wildcards"));
+    }
+    Ok(())
+}

@@ -1,0 +1,114 @@
+//! What a route file serves, read from its syntax tree.
+
+use crate::route::Method;
+
+/// The handler attributes nitrous recognises on a top-level `fn`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Attr {
+    /// `#[nitrous::get]` and its siblings.
+    Method(Method),
+    /// `#[nitrous::handler]`: every method, or the file's suffix method.
+    Any,
+}
+
+impl Attr {
+    pub fn from_name(name: &str) -> Option<Attr> {
+        if name == "handler" {
+            return Some(Attr::Any);
+        }
+        Method::from_suffix(name).map(Attr::Method)
+    }
+}
+
+/// A handler function found in a route file.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Handler {
+    pub attr: Attr,
+    pub ident: String,
+    /// Whether the generated router can name it; the attribute reports a private one at its span.
+    pub public: bool,
+}
+
+/// What one route file serves.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Content {
+    pub handlers: Vec<Handler>,
+}
+
+/// Reads a route file's top-level items. `None` when the file does not parse: rustc reports the
+/// syntax error at its line when it compiles the `#[path]` module, so nitrous adds nothing.
+pub fn classify(text: &str) -> Option<Content> {
+    let file = syn::parse_file(text).ok()?;
+    let imported = nitrous_imports(&file);
+    let mut content = Content::default();
+    for item in &file.items {
+        if let syn::Item::Fn(function) = item {
+            for attr in &function.attrs {
+                if let Some(kind) = nitrous_attr(attr.path(), &imported) {
+                    content.handlers.push(Handler {
+                        attr: kind,
+                        ident: function.sig.ident.to_string(),
+                        public: !matches!(function.vis, syn::Visibility::Inherited),
+                    });
+                }
+            }
+        }
+    }
+    Some(content)
+}
+
+/// `nitrous::get`, `::nitrous::get`, or a bare name that a `use nitrous::...` brought in.
+fn nitrous_attr(path: &syn::Path, imported: &Imports) -> Option<Attr> {
+    let segments: Vec<String> = path.segments.iter().map(|s| s.ident.to_string()).collect();
+    match segments.as_slice() {
+        [name] => imported.resolve(name).and_then(|original| Attr::from_name(&original)),
+        [krate, name] if krate == "nitrous" => Attr::from_name(name),
+        _ => None,
+    }
+}
+
+/// The names that the file's `use nitrous::...` items bring into scope.
+#[derive(Default)]
+struct Imports {
+    /// `(local name, name in nitrous)`.
+    names: Vec<(String, String)>,
+    glob: bool,
+}
+
+impl Imports {
+    fn resolve(&self, local: &str) -> Option<String> {
+        match self.names.iter().find(|(name, _)| name == local) {
+            Some((_, original)) => Some(original.clone()),
+            None => self.glob.then(|| local.to_owned()),
+        }
+    }
+}
+
+fn nitrous_imports(file: &syn::File) -> Imports {
+    let mut imports = Imports::default();
+    for item in &file.items {
+        if let syn::Item::Use(item) = item {
+            if let syn::UseTree::Path(path) = &item.tree {
+                if path.ident == "nitrous" {
+                    collect(&path.tree, &mut imports);
+                }
+            }
+        }
+    }
+    imports
+}
+
+/// Leaves of the tree below `nitrous::`: only names directly in the crate root are attributes.
+fn collect(tree: &syn::UseTree, imports: &mut Imports) {
+    match tree {
+        syn::UseTree::Name(name) => {
+            imports.names.push((name.ident.to_string(), name.ident.to_string()));
+        }
+        syn::UseTree::Rename(rename) => {
+            imports.names.push((rename.rename.to_string(), rename.ident.to_string()));
+        }
+        syn::UseTree::Glob(_) => imports.glob = true,
+        syn::UseTree::Group(group) => group.items.iter().for_each(|tree| collect(tree, imports)),
+        syn::UseTree::Path(_) => {}
+    }
+}

@@ -1,0 +1,75 @@
+//! Procedural macros of [nitrous](https://docs.rs/nitrous). Use them through `nitrous`:
+//! `nitrous::routes!()`, `#[nitrous::get]` and its siblings.
+//!
+//! This file only adapts `proc_macro` to the plain functions in the other modules, which work on
+//! `proc_macro2` and are tested without a compiler run.
+
+mod args;
+mod classify;
+mod expand;
+mod handler;
+mod paths;
+mod route;
+mod scan;
+mod validate;
+
+use proc_macro::TokenStream;
+
+/// Scans the routes folder at compile time and emits the route modules, `fn router()` and
+/// `static ROUTES`. See the `nitrous` crate documentation.
+#[proc_macro]
+pub fn routes(input: TokenStream) -> TokenStream {
+    let context = context();
+    expand::routes(input.into(), &context)
+        .unwrap_or_else(|e| {
+            let mut out = e.to_compile_error();
+            out.extend(expand::stub(&quote::quote!(())));
+            out
+        })
+        .into()
+}
+
+fn context() -> expand::Context {
+    let manifest_dir: std::path::PathBuf =
+        std::env::var_os("CARGO_MANIFEST_DIR").map(Into::into).unwrap_or_default();
+    let call_dir = proc_macro::Span::call_site()
+        .local_file()
+        .and_then(|file| file.parent().map(|dir| manifest_dir_join(&manifest_dir, dir)));
+    let build_script = if std::env::var_os("OUT_DIR").is_none() {
+        expand::BuildScript::Missing
+    } else {
+        match std::fs::read_to_string(manifest_dir_join(&manifest_dir, "build.rs".as_ref())) {
+            Ok(text) => expand::BuildScript::Found(text),
+            Err(_) => expand::BuildScript::Unknown,
+        }
+    };
+    expand::Context { manifest_dir, call_dir, build_script }
+}
+
+/// rustc reports the calling file relative to where it runs (the workspace root for members).
+fn manifest_dir_join(manifest_dir: &std::path::Path, path: &std::path::Path) -> std::path::PathBuf {
+    if path.is_absolute() { path.to_path_buf() } else { std::env::current_dir().unwrap_or_else(|_| manifest_dir.to_path_buf()).join(path) }
+}
+
+macro_rules! handler_attributes {
+    ($($name:ident: $doc:literal,)*) => {$(
+        #[doc = $doc]
+        #[proc_macro_attribute]
+        pub fn $name(args: TokenStream, item: TokenStream) -> TokenStream {
+            handler::attribute(stringify!($name), args.into(), item.into()).into()
+        }
+    )*};
+}
+
+handler_attributes! {
+    get: "Marks a `pub async fn` in a route file as the route's `GET` handler (also answering `HEAD` unless a `head` handler exists).",
+    post: "Marks a `pub async fn` in a route file as the route's `POST` handler.",
+    put: "Marks a `pub async fn` in a route file as the route's `PUT` handler.",
+    patch: "Marks a `pub async fn` in a route file as the route's `PATCH` handler.",
+    delete: "Marks a `pub async fn` in a route file as the route's `DELETE` handler.",
+    head: "Marks a `pub async fn` in a route file as the route's `HEAD` handler.",
+    options: "Marks a `pub async fn` in a route file as the route's `OPTIONS` handler.",
+    connect: "Marks a `pub async fn` in a route file as the route's `CONNECT` handler.",
+    trace: "Marks a `pub async fn` in a route file as the route's `TRACE` handler.",
+    handler: "Marks a `pub async fn` in a route file as the handler of every method that no other handler of the route takes (only the suffix method in a `NAME.METHOD.rs` file).",
+}

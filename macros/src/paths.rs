@@ -1,0 +1,35 @@
+//! The one table of paths that generated code names. Everything goes through the runtime's
+//! `#[doc(hidden)] pub mod __private`, so a user's crate depends on `nitrous` alone and may shadow
+//! `Result`, `Router` or `axum` around the macro call.
+
+use proc_macro2::TokenStream;
+use quote::quote;
+
+pub fn router() -> TokenStream {
+    quote!(::nitrous::__private::Router)
+}
+
+pub fn method_router() -> TokenStream {
+    quote!(::nitrous::__private::MethodRouter)
+}
+
+pub fn method_filter() -> TokenStream {
+    quote!(::nitrous::__private::MethodFilter)
+}
+
+/// `layered(first, next)`: `first`, falling back to `next` for paths it does not match.
+pub fn layered() -> TokenStream {
+    quote!(::nitrous::__private::layered)
+}
+
+pub fn route_table() -> TokenStream {
+    quote!(::nitrous::__private::RouteTable)
+}
+
+pub fn route_info() -> TokenStream {
+    quote!(::nitrous::__private::RouteInfo)
+}
+
+pub fn route_kind() -> TokenStream {
+    quote!(::nitrous::__private::RouteKind)
+}

@@ -1,0 +1,308 @@
+//! The whole route table: every file mapped, classified and checked against the others.
+//!
+//! Produces what `expand.rs` emits (the module tree and the routes grouped by path, each on a
+//! router layer) and every problem found, each naming the file(s) and the fix.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use crate::classify::{self, Attr, Content};
+use crate::route::{self, Method, RouteFile, Segment};
+use crate::scan::Found;
+
+/// What an endpoint answers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Serve {
+    Method(Method),
+    /// Every method that no other endpoint of the path takes.
+    Any,
+}
+
+impl Serve {
+    pub fn label(self) -> &'static str {
+        match self {
+            Serve::Method(m) => m.upper(),
+            Serve::Any => "*",
+        }
+    }
+}
+
+/// What kind of thing answers a route (the route table's `kind` column).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    Http,
+}
+
+/// One handler on one path.
+#[derive(Clone, Debug)]
+pub struct Endpoint {
+    pub serve: Serve,
+    pub kind: Kind,
+    /// Index into [`Table::files`].
+    pub file: usize,
+    /// The handler's name in its module.
+    pub handler: String,
+}
+
+/// Every endpoint of one path.
+#[derive(Clone, Debug)]
+pub struct Route {
+    pub segments: Vec<Segment>,
+    /// The path in axum's syntax, prefix included.
+    pub path: String,
+    /// Routes on layer `n + 1` are tried when nothing on layer `n` matches the path; see
+    /// [`assign_layers`].
+    pub layer: usize,
+    pub endpoints: Vec<Endpoint>,
+}
+
+/// A route file, as the generated module tree holds it.
+#[derive(Clone, Debug)]
+pub struct File {
+    /// `users/[id].rs`, under the routes folder.
+    pub rel: String,
+    pub path: PathBuf,
+    /// The file's module path under `routes`; `None` when the name could not be mapped.
+    pub module: Option<Vec<String>>,
+}
+
+#[derive(Debug, Default)]
+pub struct Table {
+    pub files: Vec<File>,
+    /// Sorted as the router prefers them (most specific first).
+    pub routes: Vec<Route>,
+}
+
+/// Builds the table from the scanned files. `shown_root` is the routes folder as the user sees it
+/// (`src/server/routes`), for messages; `prefix` is what HTTP routes are served under (`""` or
+/// `/api`).
+pub fn validate(found: Vec<Found>, shown_root: &str, prefix: &str) -> (Table, Vec<String>) {
+    let shown = |rel: &str| format!("{shown_root}/{rel}");
+    let mut errors = Vec::new();
+    let mut table = Table::default();
+    let prefix_segments: Vec<Segment> =
+        prefix.split('/').filter(|s| !s.is_empty()).map(|s| Segment::Static(s.to_owned())).collect();
+    // (full segments, endpoint) before grouping
+    let mut endpoints: Vec<(Vec<Segment>, Endpoint)> = Vec::new();
+
+    for found in found {
+        let index = table.files.len();
+        let route = match route::parse(&found.rel) {
+            Ok(route) => Some(route),
+            Err(problems) => {
+                errors.extend(problems.into_iter().map(|p| format!("{}: {p}", shown(&found.rel))));
+                None
+            }
+        };
+        table.files.push(File {
+            rel: found.rel.clone(),
+            path: found.path,
+            module: route.as_ref().map(|r| r.module.clone()),
+        });
+        let text = match found.text {
+            Ok(text) => text,
+            Err(e) => {
+                errors.push(format!(
+                    "{}: cannot read this route file ({e}); fix its permissions or move it out of the routes folder",
+                    shown(&found.rel)
+                ));
+                continue;
+            }
+        };
+        // A file that does not parse is left to rustc, which reports the error at its line.
+        let (Some(route), Some(content)) = (route, classify::classify(&text)) else { continue };
+        let file_endpoints = file_endpoints(&route, &content, index, &shown(&found.rel), &mut errors);
+        let mut segments = prefix_segments.clone();
+        segments.extend(route.segments.iter().cloned());
+        endpoints.extend(file_endpoints.into_iter().map(|e| (segments.clone(), e)));
+    }
+
+    check_modules(&table.files, &shown, &mut errors);
+    table.routes = group(endpoints, &table.files, &shown, &mut errors);
+    assign_layers(&mut table.routes);
+    (table, errors)
+}
+
+/// The endpoints one file declares, checked against its method suffix and each other.
+fn file_endpoints(
+    route: &RouteFile,
+    content: &Content,
+    index: usize,
+    shown: &str,
+    errors: &mut Vec<String>,
+) -> Vec<Endpoint> {
+    if content.handlers.is_empty() {
+        errors.push(format!(
+            "{shown} serves nothing: add a handler such as `#[nitrous::get] pub async fn get() -> &'static str {{ \"hello\" }}`, or move the file out of the routes folder"
+        ));
+        return Vec::new();
+    }
+    let mut endpoints: Vec<Endpoint> = Vec::new();
+    for handler in &content.handlers {
+        let serve = match (handler.attr, route.method) {
+            (Attr::Any, None) => Serve::Any,
+            (Attr::Any, Some(m)) => Serve::Method(m),
+            (Attr::Method(m), None) => Serve::Method(m),
+            (Attr::Method(m), Some(suffix)) if m == suffix => Serve::Method(m),
+            (Attr::Method(m), Some(suffix)) => {
+                errors.push(format!(
+                    "{shown}: `{}` is marked `#[nitrous::{}]`, but the file name restricts the route to {suffix}; use `#[nitrous::{}]` or `#[nitrous::handler]`, or rename the file",
+                    handler.ident,
+                    m.suffix(),
+                    suffix.suffix()
+                ));
+                continue;
+            }
+        };
+        if let Some(twin) = endpoints.iter().find(|e| e.serve == serve) {
+            errors.push(format!(
+                "{shown}: `{}` and `{}` both answer {}; keep one handler per method in a file",
+                twin.handler,
+                handler.ident,
+                describe(serve)
+            ));
+            continue;
+        }
+        // A private handler is reported by its own attribute, at its span; naming it here would
+        // only add a second error.
+        if handler.public {
+            endpoints.push(Endpoint { serve, kind: Kind::Http, file: index, handler: handler.ident.clone() });
+        }
+    }
+    endpoints
+}
+
+fn describe(serve: Serve) -> String {
+    match serve {
+        Serve::Method(m) => m.upper().to_owned(),
+        Serve::Any => "every method (`#[nitrous::handler]`)".to_owned(),
+    }
+}
+
+/// Two files whose module paths coincide (`id.rs` beside `[id].rs`) cannot both be modules.
+fn check_modules(files: &[File], shown: &dyn Fn(&str) -> String, errors: &mut Vec<String>) {
+    let mut seen: BTreeMap<&[String], &str> = BTreeMap::new();
+    for file in files {
+        let Some(module) = &file.module else { continue };
+        if let Some(first) = seen.insert(module, &file.rel) {
+            errors.push(format!(
+                "{} and {} would both be the module `routes::{}`; rename one of them",
+                shown(first),
+                shown(&file.rel),
+                module.join("::")
+            ));
+        }
+    }
+}
+
+/// Groups endpoints by path, reporting two files that answer the same route and method, and one
+/// route spelled with two param names.
+fn group(
+    endpoints: Vec<(Vec<Segment>, Endpoint)>,
+    files: &[File],
+    shown: &dyn Fn(&str) -> String,
+    errors: &mut Vec<String>,
+) -> Vec<Route> {
+    let mut by_shape: BTreeMap<Vec<Segment>, Route> = BTreeMap::new();
+    for (segments, endpoint) in endpoints {
+        let shape: Vec<Segment> = segments.iter().map(Segment::shape).collect();
+        let route = by_shape.entry(shape).or_insert_with(|| Route {
+            path: route::axum_path("", &segments),
+            segments: segments.clone(),
+            layer: 0,
+            endpoints: Vec::new(),
+        });
+        let first_file = route.endpoints.first().map(|e| e.file);
+        if route.segments != segments {
+            let first = first_file.map_or("", |f| files[f].rel.as_str());
+            let message = format!(
+                "{} and {} are the same route with different param names ({} and {}); name the params alike, since one route has one set of names",
+                shown(first),
+                shown(&files[endpoint.file].rel),
+                route.path,
+                route::axum_path("", &segments)
+            );
+            if !errors.contains(&message) {
+                errors.push(message);
+            }
+            continue;
+        }
+        if let Some(twin) = route.endpoints.iter().find(|e| e.serve == endpoint.serve) {
+            errors.push(if twin.file == endpoint.file {
+                format!(
+                    "{} answers {} {} twice; keep one handler",
+                    shown(&files[twin.file].rel),
+                    describe(endpoint.serve),
+                    route.path
+                )
+            } else {
+                format!(
+                    "{} and {} both answer {} {}; remove one of them, or give them different method suffixes (`NAME.get.rs`, `NAME.post.rs`)",
+                    shown(&files[twin.file].rel),
+                    shown(&files[endpoint.file].rel),
+                    describe(endpoint.serve),
+                    route.path
+                )
+            });
+            continue;
+        }
+        route.endpoints.push(endpoint);
+    }
+    let mut routes: Vec<Route> = by_shape.into_values().collect();
+    for route in &mut routes {
+        route.endpoints.sort_by_key(|e| e.serve);
+    }
+    routes.sort_by(|a, b| route::precedence(&a.segments, &b.segments));
+    routes
+}
+
+/// Whether some request path matches both routes (a catch-all needs at least one segment).
+pub fn overlaps(a: &[Segment], b: &[Segment]) -> bool {
+    for i in 0.. {
+        match (a.get(i), b.get(i)) {
+            (None, None) => return true,
+            (Some(Segment::CatchAll(_)), other) | (other, Some(Segment::CatchAll(_))) => {
+                return other.is_some();
+            }
+            (None, Some(_)) | (Some(_), None) => return false,
+            (Some(Segment::Static(x)), Some(Segment::Static(y))) if x != y => return false,
+            _ => {}
+        }
+    }
+    unreachable!("the loop returns once both routes end")
+}
+
+/// Whether axum's matcher refuses the two routes in one router: after a common prefix of the same
+/// shape, one has a param where the other has a catch-all.
+pub fn matcher_conflict(a: &[Segment], b: &[Segment]) -> bool {
+    for (x, y) in a.iter().zip(b) {
+        match (x, y) {
+            (Segment::Param(_), Segment::CatchAll(_)) | (Segment::CatchAll(_), Segment::Param(_)) => {
+                return true;
+            }
+            _ if x.shape() != y.shape() => return false,
+            _ => {}
+        }
+    }
+    false
+}
+
+/// Puts each route on a router layer, so that Nitro's precedence holds where axum's matcher cannot
+/// hold both routes in one router (`users/[id].rs` beside `users/[...rest].rs`).
+///
+/// Routes come sorted most specific first. A route goes on the lowest layer that is no lower than
+/// any more specific route that can match the same request, and strictly above one it conflicts
+/// with. A request tries layer 0 and falls through to the next layer only when no path matches,
+/// so a more specific route always gets the first try.
+pub fn assign_layers(routes: &mut [Route]) {
+    for i in 0..routes.len() {
+        let (placed, rest) = routes.split_at_mut(i);
+        let route = &mut rest[0];
+        route.layer = placed
+            .iter()
+            .filter(|other| overlaps(&other.segments, &route.segments))
+            .map(|other| other.layer + usize::from(matcher_conflict(&other.segments, &route.segments)))
+            .max()
+            .unwrap_or(0);
+    }
+}

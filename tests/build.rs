@@ -1,0 +1,4 @@
+fn main() {
+    println!("cargo::rerun-if-changed=src/server/routes");
+    println!("cargo::rerun-if-changed=src/api_layout");
+}

@@ -1,0 +1,4 @@
+#[nitrous::get]
+pub async fn about() -> &'static str {
+    "about"
+}

@@ -1,0 +1,4 @@
+#[nitrous::handler]
+pub async fn hello() -> &'static str {
+    "api hello"
+}

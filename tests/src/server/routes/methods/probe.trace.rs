@@ -1,0 +1,4 @@
+#[nitrous::handler]
+pub async fn probe() -> &'static str {
+    "TRACE"
+}

@@ -1,0 +1,51 @@
+//! A fixture router served by `nitrous::serve_with_shutdown` on a real socket at `127.0.0.1:0`.
+
+#![allow(dead_code)] // each test binary uses its own part of the support module
+
+use std::net::SocketAddr;
+
+use nitrous::axum::Router;
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+/// A running server; dropping it does not stop it, [`Server::stop`] does.
+pub struct Server {
+    pub addr: SocketAddr,
+    stop: oneshot::Sender<()>,
+    task: JoinHandle<std::io::Result<()>>,
+}
+
+impl Server {
+    /// Binds first, so the address is known before any client connects.
+    pub async fn start(router: Router) -> Server {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind 127.0.0.1:0");
+        let addr = listener.local_addr().expect("local address");
+        let (stop, stopped) = oneshot::channel::<()>();
+        let task = tokio::spawn(nitrous::serve_with_shutdown(listener, router, async {
+            let _ = stopped.await;
+        }));
+        Server { addr, stop, task }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    /// Sends the shutdown signal and waits for the server to exit.
+    pub async fn stop(self) {
+        let _ = self.stop.send(());
+        self.task.await.expect("server task").expect("server exits cleanly");
+    }
+}
+
+/// `GET url`, returning the status and body.
+pub async fn get(url: &str) -> (u16, String) {
+    request(reqwest::Method::GET, url).await
+}
+
+pub async fn request(method: reqwest::Method, url: &str) -> (u16, String) {
+    let response = reqwest::Client::new().request(method, url).send().await.expect("request");
+    let status = response.status().as_u16();
+    (status, response.text().await.expect("body"))
+}
