@@ -38,7 +38,7 @@ impl Parse for Args {
                     Err(e) => push(syn::Error::new(value.span(), e)),
                 },
                 Arg::State(key, _) if args.state.is_some() => push(duplicate(&key)),
-                Arg::State(_, value) => args.state = Some(value),
+                Arg::State(_, value) => args.state = Some(*value),
             }
         }
         match errors {
@@ -51,7 +51,7 @@ impl Parse for Args {
 enum Arg {
     Dir(syn::Ident, LitStr),
     Prefix(syn::Ident, LitStr),
-    State(syn::Ident, syn::Type),
+    State(syn::Ident, Box<syn::Type>),
 }
 
 impl Parse for Arg {
@@ -61,10 +61,12 @@ impl Parse for Arg {
         match key.to_string().as_str() {
             "dir" => Ok(Arg::Dir(key, input.parse()?)),
             "prefix" => Ok(Arg::Prefix(key, input.parse()?)),
-            "state" => Ok(Arg::State(key, input.parse()?)),
+            "state" => Ok(Arg::State(key, Box::new(input.parse()?))),
             _ => Err(syn::Error::new(
                 key.span(),
-                format!("unknown argument `{key}`: `routes!` takes `dir = \"src/server/routes\"`, `prefix = \"/api\"` and `state = AppState`"),
+                format!(
+                    "unknown argument `{key}`: `routes!` takes `dir = \"src/server/routes\"`, `prefix = \"/api\"` and `state = AppState`"
+                ),
             )),
         }
     }
@@ -80,7 +82,9 @@ fn check_prefix(prefix: &str) -> Result<(), String> {
         ));
     }
     if prefix.contains(['{', '}', '[', ']', '*']) {
-        return Err(format!("prefix `{prefix}` must be plain text, without params or wildcards"));
+        return Err(format!(
+            "prefix `{prefix}` must be plain text, without params or wildcards"
+        ));
     }
     Ok(())
 }

@@ -61,7 +61,9 @@ pub fn classify(text: &str) -> Option<Content> {
 fn nitrous_attr(path: &syn::Path, imported: &Imports) -> Option<Attr> {
     let segments: Vec<String> = path.segments.iter().map(|s| s.ident.to_string()).collect();
     match segments.as_slice() {
-        [name] => imported.resolve(name).and_then(|original| Attr::from_name(&original)),
+        [name] => imported
+            .resolve(name)
+            .and_then(|original| Attr::from_name(&original)),
         [krate, name] if krate == "nitrous" => Attr::from_name(name),
         _ => None,
     }
@@ -87,12 +89,11 @@ impl Imports {
 fn nitrous_imports(file: &syn::File) -> Imports {
     let mut imports = Imports::default();
     for item in &file.items {
-        if let syn::Item::Use(item) = item {
-            if let syn::UseTree::Path(path) = &item.tree {
-                if path.ident == "nitrous" {
-                    collect(&path.tree, &mut imports);
-                }
-            }
+        if let syn::Item::Use(item) = item
+            && let syn::UseTree::Path(path) = &item.tree
+            && path.ident == "nitrous"
+        {
+            collect(&path.tree, &mut imports);
         }
     }
     imports
@@ -102,10 +103,14 @@ fn nitrous_imports(file: &syn::File) -> Imports {
 fn collect(tree: &syn::UseTree, imports: &mut Imports) {
     match tree {
         syn::UseTree::Name(name) => {
-            imports.names.push((name.ident.to_string(), name.ident.to_string()));
+            imports
+                .names
+                .push((name.ident.to_string(), name.ident.to_string()));
         }
         syn::UseTree::Rename(rename) => {
-            imports.names.push((rename.rename.to_string(), rename.ident.to_string()));
+            imports
+                .names
+                .push((rename.rename.to_string(), rename.ident.to_string()));
         }
         syn::UseTree::Glob(_) => imports.glob = true,
         syn::UseTree::Group(group) => group.items.iter().for_each(|tree| collect(tree, imports)),

@@ -10,7 +10,9 @@ pub fn attribute(name: &str, args: TokenStream, item: TokenStream) -> TokenStrea
     if !args.is_empty() {
         errors.push(syn::Error::new_spanned(
             &args,
-            format!("`#[nitrous::{name}]` takes no arguments; the route comes from the file's path"),
+            format!(
+                "`#[nitrous::{name}]` takes no arguments; the route comes from the file's path"
+            ),
         ));
     }
     match syn::parse2::<syn::ItemFn>(item.clone()) {
@@ -22,7 +24,10 @@ pub fn attribute(name: &str, args: TokenStream, item: TokenStream) -> TokenStrea
             if function.sig.asyncness.is_none() {
                 errors.push(syn::Error::new_spanned(
                     function.sig.fn_token,
-                    format!("`#[nitrous::{name}]` handlers are `async fn`s: write `pub async fn {}`", function.sig.ident),
+                    format!(
+                        "`#[nitrous::{name}]` handlers are `async fn`s: write `pub async fn {}`",
+                        function.sig.ident
+                    ),
                 ));
             }
             if matches!(function.vis, syn::Visibility::Inherited) {

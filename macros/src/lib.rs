@@ -13,6 +13,9 @@ mod route;
 mod scan;
 mod validate;
 
+#[cfg(test)]
+mod tests;
+
 use proc_macro::TokenStream;
 
 /// Scans the routes folder at compile time and emits the route modules, `fn router()` and
@@ -30,11 +33,13 @@ pub fn routes(input: TokenStream) -> TokenStream {
 }
 
 fn context() -> expand::Context {
-    let manifest_dir: std::path::PathBuf =
-        std::env::var_os("CARGO_MANIFEST_DIR").map(Into::into).unwrap_or_default();
-    let call_dir = proc_macro::Span::call_site()
-        .local_file()
-        .and_then(|file| file.parent().map(|dir| manifest_dir_join(&manifest_dir, dir)));
+    let manifest_dir: std::path::PathBuf = std::env::var_os("CARGO_MANIFEST_DIR")
+        .map(Into::into)
+        .unwrap_or_default();
+    let call_dir = proc_macro::Span::call_site().local_file().and_then(|file| {
+        file.parent()
+            .map(|dir| manifest_dir_join(&manifest_dir, dir))
+    });
     let build_script = if std::env::var_os("OUT_DIR").is_none() {
         expand::BuildScript::Missing
     } else {
@@ -43,12 +48,22 @@ fn context() -> expand::Context {
             Err(_) => expand::BuildScript::Unknown,
         }
     };
-    expand::Context { manifest_dir, call_dir, build_script }
+    expand::Context {
+        manifest_dir,
+        call_dir,
+        build_script,
+    }
 }
 
 /// rustc reports the calling file relative to where it runs (the workspace root for members).
 fn manifest_dir_join(manifest_dir: &std::path::Path, path: &std::path::Path) -> std::path::PathBuf {
-    if path.is_absolute() { path.to_path_buf() } else { std::env::current_dir().unwrap_or_else(|_| manifest_dir.to_path_buf()).join(path) }
+    if path.is_absolute() {
+        path.to_path_buf()
+    } else {
+        std::env::current_dir()
+            .unwrap_or_else(|_| manifest_dir.to_path_buf())
+            .join(path)
+    }
 }
 
 macro_rules! handler_attributes {

@@ -231,20 +231,32 @@ pub fn parse(rel: &str) -> Result<RouteFile, Vec<String>> {
         }
     }
 
-    if let Some(position) = segments.iter().position(|s| matches!(s, Segment::CatchAll(_))) {
-        if position + 1 < segments.len() {
-            let Segment::CatchAll(name) = &segments[position] else { unreachable!() };
-            let shown = if name == "_" { "[...]".to_owned() } else { format!("[...{name}]") };
-            errors.push(format!(
-                "catch-all `{shown}` must be the last segment of a route: it takes the rest of the path; make it the file name (`{shown}.rs`)"
-            ));
-        }
+    let early_catch_all = segments.split_last().and_then(|(_, before)| {
+        before.iter().find_map(|s| match s {
+            Segment::CatchAll(name) => Some(name),
+            _ => None,
+        })
+    });
+    if let Some(name) = early_catch_all {
+        let shown = if name == "_" {
+            "[...]".to_owned()
+        } else {
+            format!("[...{name}]")
+        };
+        errors.push(format!(
+            "catch-all `{shown}` must be the last segment of a route: it takes the rest of the path; make it the file name (`{shown}.rs`)"
+        ));
     }
 
     if !errors.is_empty() {
         return Err(errors);
     }
-    Ok(RouteFile { rel: rel.to_owned(), segments, method, module })
+    Ok(RouteFile {
+        rel: rel.to_owned(),
+        segments,
+        method,
+        module,
+    })
 }
 
 fn unknown_suffix(file: &str, name: &str, suffix: &str) -> String {
@@ -262,7 +274,11 @@ fn unknown_suffix(file: &str, name: &str, suffix: &str) -> String {
 }
 
 fn check_group(group: &str) -> Result<(), String> {
-    if group.is_empty() || !group.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') {
+    if group.is_empty()
+        || !group
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+    {
         return Err(format!(
             "`({group})` is not a valid group folder: write `(name)` with letters, digits, `_` or `-`"
         ));
@@ -277,7 +293,10 @@ fn parse_segment(name: &str, what: &str) -> Result<Segment, String> {
         if name.is_empty() {
             return Err(format!("an empty {what} name cannot be a route segment"));
         }
-        if let Some(bad) = name.chars().find(|c| matches!(c, '{' | '}' | '*' | '(' | ')') || c.is_whitespace()) {
+        if let Some(bad) = name
+            .chars()
+            .find(|c| matches!(c, '{' | '}' | '*' | '(' | ')') || c.is_whitespace())
+        {
             return Err(format!(
                 "`{name}` contains `{bad}`, which a route segment cannot hold; rename the {what}"
             ));
@@ -286,7 +305,10 @@ fn parse_segment(name: &str, what: &str) -> Result<Segment, String> {
     }
     let inner = name.strip_prefix('[').and_then(|n| n.strip_suffix(']'));
     let Some(inner) = inner.filter(|i| !i.contains('[') && !i.contains(']')) else {
-        if name.matches('[').count() == 1 && name.matches(']').count() == 1 && name.find('[') < name.find(']') {
+        if name.matches('[').count() == 1
+            && name.matches(']').count() == 1
+            && name.find('[') < name.find(']')
+        {
             return Err(format!(
                 "`{name}` mixes text and a param in one segment: a segment is either text or one `[param]`; rename it to `[param]` and put the text in a folder of its own"
             ));
@@ -296,7 +318,9 @@ fn parse_segment(name: &str, what: &str) -> Result<Segment, String> {
                 "`{name}` holds two params in one segment: use one folder level per param (`[a]/[b].rs`)"
             ));
         }
-        return Err(format!("`{name}` has unbalanced brackets: write `[param]` or `[...rest]`"));
+        return Err(format!(
+            "`{name}` has unbalanced brackets: write `[param]` or `[...rest]`"
+        ));
     };
     if let Some(rest) = inner.strip_prefix("...") {
         if rest.is_empty() {
@@ -316,7 +340,9 @@ fn parse_segment(name: &str, what: &str) -> Result<Segment, String> {
 
 fn check_param_name(whole: &str, name: &str) -> Result<(), String> {
     let mut chars = name.chars();
-    let starts_well = chars.next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_');
+    let starts_well = chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_');
     if !starts_well || !chars.all(|c| c.is_ascii_alphanumeric() || c == '_') {
         return Err(format!(
             "`{whole}`: a param name is a Rust-style identifier (letters, digits, `_`, not starting with a digit), since it reaches `Path` under that name"
@@ -345,8 +371,16 @@ fn file_module(name: &str, method: Option<Method>) -> String {
 /// A Rust module name for `name`: other characters become `_`, a leading digit gets a `_` in
 /// front, and a keyword gets a trailing `_` (`type` -> `type_`).
 pub fn module_ident(name: &str) -> String {
-    let mut ident: String =
-        name.chars().map(|c| if c.is_ascii_alphanumeric() || c == '_' { c } else { '_' }).collect();
+    let mut ident: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
     if ident.starts_with(|c: char| c.is_ascii_digit()) {
         ident.insert(0, '_');
     }
@@ -356,5 +390,3 @@ pub fn module_ident(name: &str) -> String {
     ident
 }
 
-#[cfg(test)]
-mod tests;

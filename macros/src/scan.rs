@@ -23,7 +23,9 @@ pub fn scan(root: &Path) -> Result<Vec<Found>, String> {
     let walker = walkdir::WalkDir::new(root)
         .sort_by_file_name()
         .into_iter()
-        .filter_entry(|entry| entry.depth() == 0 || !entry.file_name().to_string_lossy().starts_with('.'));
+        .filter_entry(|entry| {
+            entry.depth() == 0 || !entry.file_name().to_string_lossy().starts_with('.')
+        });
     for entry in walker {
         let entry = entry.map_err(|e| format!("cannot read the routes folder: {e}"))?;
         if entry.file_type().is_dir() {
@@ -38,7 +40,11 @@ pub fn scan(root: &Path) -> Result<Vec<Found>, String> {
             .collect::<Vec<_>>()
             .join("/");
         let text = std::fs::read_to_string(entry.path()).map_err(|e| e.to_string());
-        found.push(Found { rel, path: entry.path().to_path_buf(), text });
+        found.push(Found {
+            rel,
+            path: entry.path().to_path_buf(),
+            text,
+        });
     }
     Ok(found)
 }

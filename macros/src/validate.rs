@@ -80,8 +80,11 @@ pub fn validate(found: Vec<Found>, shown_root: &str, prefix: &str) -> (Table, Ve
     let shown = |rel: &str| format!("{shown_root}/{rel}");
     let mut errors = Vec::new();
     let mut table = Table::default();
-    let prefix_segments: Vec<Segment> =
-        prefix.split('/').filter(|s| !s.is_empty()).map(|s| Segment::Static(s.to_owned())).collect();
+    let prefix_segments: Vec<Segment> = prefix
+        .split('/')
+        .filter(|s| !s.is_empty())
+        .map(|s| Segment::Static(s.to_owned()))
+        .collect();
     // (full segments, endpoint) before grouping
     let mut endpoints: Vec<(Vec<Segment>, Endpoint)> = Vec::new();
 
@@ -90,7 +93,11 @@ pub fn validate(found: Vec<Found>, shown_root: &str, prefix: &str) -> (Table, Ve
         let route = match route::parse(&found.rel) {
             Ok(route) => Some(route),
             Err(problems) => {
-                errors.extend(problems.into_iter().map(|p| format!("{}: {p}", shown(&found.rel))));
+                errors.extend(
+                    problems
+                        .into_iter()
+                        .map(|p| format!("{}: {p}", shown(&found.rel))),
+                );
                 None
             }
         };
@@ -110,8 +117,11 @@ pub fn validate(found: Vec<Found>, shown_root: &str, prefix: &str) -> (Table, Ve
             }
         };
         // A file that does not parse is left to rustc, which reports the error at its line.
-        let (Some(route), Some(content)) = (route, classify::classify(&text)) else { continue };
-        let file_endpoints = file_endpoints(&route, &content, index, &shown(&found.rel), &mut errors);
+        let (Some(route), Some(content)) = (route, classify::classify(&text)) else {
+            continue;
+        };
+        let file_endpoints =
+            file_endpoints(&route, &content, index, &shown(&found.rel), &mut errors);
         let mut segments = prefix_segments.clone();
         segments.extend(route.segments.iter().cloned());
         endpoints.extend(file_endpoints.into_iter().map(|e| (segments.clone(), e)));
@@ -166,7 +176,12 @@ fn file_endpoints(
         // A private handler is reported by its own attribute, at its span; naming it here would
         // only add a second error.
         if handler.public {
-            endpoints.push(Endpoint { serve, kind: Kind::Http, file: index, handler: handler.ident.clone() });
+            endpoints.push(Endpoint {
+                serve,
+                kind: Kind::Http,
+                file: index,
+                handler: handler.ident.clone(),
+            });
         }
     }
     endpoints
@@ -277,7 +292,8 @@ pub fn overlaps(a: &[Segment], b: &[Segment]) -> bool {
 pub fn matcher_conflict(a: &[Segment], b: &[Segment]) -> bool {
     for (x, y) in a.iter().zip(b) {
         match (x, y) {
-            (Segment::Param(_), Segment::CatchAll(_)) | (Segment::CatchAll(_), Segment::Param(_)) => {
+            (Segment::Param(_), Segment::CatchAll(_))
+            | (Segment::CatchAll(_), Segment::Param(_)) => {
                 return true;
             }
             _ if x.shape() != y.shape() => return false,
@@ -301,7 +317,9 @@ pub fn assign_layers(routes: &mut [Route]) {
         route.layer = placed
             .iter()
             .filter(|other| overlaps(&other.segments, &route.segments))
-            .map(|other| other.layer + usize::from(matcher_conflict(&other.segments, &route.segments)))
+            .map(|other| {
+                other.layer + usize::from(matcher_conflict(&other.segments, &route.segments))
+            })
             .max()
             .unwrap_or(0);
     }

@@ -9,6 +9,8 @@ pub mod __private;
 
 /// The axum that nitrous uses, so an app never has to match versions.
 pub use axum;
-pub use nitrous_macros::{connect, delete, get, handler, head, options, patch, post, put, routes, trace};
+pub use nitrous_macros::{
+    connect, delete, get, handler, head, options, patch, post, put, routes, trace,
+};
 pub use route_table::{RouteInfo, RouteKind, RouteTable};
 pub use serve::{serve, serve_with_shutdown, shutdown_signal};

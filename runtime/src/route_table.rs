@@ -36,8 +36,18 @@ pub struct RouteInfo {
 
 impl RouteInfo {
     #[doc(hidden)]
-    pub const fn new(method: &'static str, path: &'static str, kind: RouteKind, file: &'static str) -> Self {
-        RouteInfo { method, path, kind, file }
+    pub const fn new(
+        method: &'static str,
+        path: &'static str,
+        kind: RouteKind,
+        file: &'static str,
+    ) -> Self {
+        RouteInfo {
+            method,
+            path,
+            kind,
+            file,
+        }
     }
 
     /// `GET`, `POST`, ..., or `*` for a `#[nitrous::handler]` that takes every other method.
@@ -99,7 +109,10 @@ impl IntoIterator for &RouteTable {
 
 impl fmt::Display for RouteTable {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let rows = self.0.iter().map(|r| [r.method, r.path, r.kind.as_str(), r.file]);
+        let rows = self
+            .0
+            .iter()
+            .map(|r| [r.method, r.path, r.kind.as_str(), r.file]);
         write_table(f, rows)
     }
 }

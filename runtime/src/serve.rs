@@ -17,19 +17,27 @@ pub async fn serve(listener: TcpListener, router: Router) -> io::Result<()> {
 }
 
 /// [`serve`] with your own shutdown signal: the server stops when `signal` completes.
-pub async fn serve_with_shutdown<F>(listener: TcpListener, router: Router, signal: F) -> io::Result<()>
+pub async fn serve_with_shutdown<F>(
+    listener: TcpListener,
+    router: Router,
+    signal: F,
+) -> io::Result<()>
 where
     F: Future<Output = ()> + Send + 'static,
 {
     let service = router.into_make_service_with_connect_info::<SocketAddr>();
-    axum::serve(listener, service).with_graceful_shutdown(signal).await
+    axum::serve(listener, service)
+        .with_graceful_shutdown(signal)
+        .await
 }
 
 /// Completes on Ctrl-C, or on SIGTERM on Unix (what `docker stop` and systemd send).
 pub async fn shutdown_signal() {
     let ctrl_c = async {
         if let Err(e) = tokio::signal::ctrl_c().await {
-            tracing::error!("nitrous: cannot listen for Ctrl-C ({e}); stop the server with SIGTERM");
+            tracing::error!(
+                "nitrous: cannot listen for Ctrl-C ({e}); stop the server with SIGTERM"
+            );
             std::future::pending::<()>().await;
         }
     };
@@ -41,7 +49,9 @@ pub async fn shutdown_signal() {
                 sigterm.recv().await;
             }
             Err(e) => {
-                tracing::error!("nitrous: cannot listen for SIGTERM ({e}); stop the server with Ctrl-C");
+                tracing::error!(
+                    "nitrous: cannot listen for SIGTERM ({e}); stop the server with Ctrl-C"
+                );
                 std::future::pending::<()>().await;
             }
         }

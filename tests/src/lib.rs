@@ -1,5 +1,8 @@
 //! The fixture apps of the integration tests: every file convention, served by `routes!`.
 
+// The prefix tests mount the same routes folders a second time under other prefixes.
+#![allow(clippy::duplicate_mod)]
+
 nitrous::routes!(state = AppState);
 
 /// The fixture's router state, reached by handlers through `State<AppState>`.
@@ -15,7 +18,11 @@ pub mod api_layout {
 
 /// The main fixture with the prefix turned off.
 pub mod unprefixed {
-    nitrous::routes!(dir = "src/server/routes", prefix = "", state = crate::AppState);
+    nitrous::routes!(
+        dir = "src/server/routes",
+        prefix = "",
+        state = crate::AppState
+    );
 }
 
 /// The `api/` layout with a prefix named in the call.

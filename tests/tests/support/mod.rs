@@ -19,7 +19,9 @@ pub struct Server {
 impl Server {
     /// Binds first, so the address is known before any client connects.
     pub async fn start(router: Router) -> Server {
-        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind 127.0.0.1:0");
+        let listener = TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind 127.0.0.1:0");
         let addr = listener.local_addr().expect("local address");
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(nitrous::serve_with_shutdown(listener, router, async {
@@ -35,7 +37,10 @@ impl Server {
     /// Sends the shutdown signal and waits for the server to exit.
     pub async fn stop(self) {
         let _ = self.stop.send(());
-        self.task.await.expect("server task").expect("server exits cleanly");
+        self.task
+            .await
+            .expect("server task")
+            .expect("server exits cleanly");
     }
 }
 
@@ -45,7 +50,11 @@ pub async fn get(url: &str) -> (u16, String) {
 }
 
 pub async fn request(method: reqwest::Method, url: &str) -> (u16, String) {
-    let response = reqwest::Client::new().request(method, url).send().await.expect("request");
+    let response = reqwest::Client::new()
+        .request(method, url)
+        .send()
+        .await
+        .expect("request");
     let status = response.status().as_u16();
     (status, response.text().await.expect("body"))
 }
