@@ -1,0 +1,243 @@
+//! The path-to-route function: one test per convention and per error, and properties over
+//! generated trees.
+
+use proptest::prelude::*;
+
+use crate::route::{self, Method, Segment};
+
+fn ok(rel: &str) -> route::RouteFile {
+    route::parse(rel).unwrap_or_else(|e| panic!("{rel}: {e:?}"))
+}
+
+fn path(rel: &str) -> String {
+    route::axum_path("", &ok(rel).segments)
+}
+
+fn err(rel: &str) -> String {
+    match route::parse(rel) {
+        Ok(route) => panic!("{rel} mapped to {route:?}, expected an error"),
+        Err(errors) => errors.join("\n"),
+    }
+}
+
+#[test]
+fn index_files_are_their_folder() {
+    assert_eq!(path("index.rs"), "/");
+    assert_eq!(path("blog/index.rs"), "/blog");
+    assert_eq!(ok("blog/index.rs").module, ["blog", "index"]);
+}
+
+#[test]
+fn nested_folders_are_segments() {
+    assert_eq!(path("ws/chat.rs"), "/ws/chat");
+    assert_eq!(ok("ws/chat.rs").module, ["ws", "chat"]);
+    assert_eq!(path("a/b/c/d.rs"), "/a/b/c/d");
+}
+
+#[test]
+fn params_take_a_whole_segment() {
+    let route = ok("users/[id].rs");
+    assert_eq!(route.segments, [Segment::Static("users".into()), Segment::Param("id".into())]);
+    assert_eq!(route.module, ["users", "id"]);
+    assert_eq!(path("[org]/[repo].rs"), "/{org}/{repo}");
+    assert_eq!(ok("[org]/[repo].rs").module, ["org", "repo"]);
+}
+
+#[test]
+fn catch_alls_take_the_rest() {
+    assert_eq!(path("files/[...path].rs"), "/files/{*path}");
+    assert_eq!(path("[...].rs"), "/{*_}");
+    assert_eq!(ok("[...].rs").module, ["catch_all"]);
+}
+
+#[test]
+fn every_method_suffix_restricts_the_file() {
+    for method in Method::ALL {
+        let route = ok(&format!("hello.{}.rs", method.suffix()));
+        assert_eq!(route.method, Some(method));
+        assert_eq!(route.segments, [Segment::Static("hello".into())]);
+        assert_eq!(route.module, [format!("hello_{}", method.suffix())]);
+    }
+    assert_eq!(ok("index.post.rs").segments, []);
+    assert_eq!(ok("[id].delete.rs").method, Some(Method::Delete));
+    assert_eq!(ok("[...rest].get.rs").segments, [Segment::CatchAll("rest".into())]);
+}
+
+#[test]
+fn group_folders_add_no_segment() {
+    let route = ok("(admin)/stats.rs");
+    assert_eq!(route.segments, [Segment::Static("stats".into())]);
+    assert_eq!(route.module, ["admin", "stats"]);
+    assert_eq!(path("(a)/(b)/index.rs"), "/");
+}
+
+#[test]
+fn module_names_are_rust_identifiers() {
+    assert_eq!(route::module_ident("hello-world"), "hello_world");
+    assert_eq!(route::module_ident("404"), "_404");
+    assert_eq!(route::module_ident("type"), "type_");
+    assert_eq!(route::module_ident("self"), "self_");
+    assert_eq!(route::module_ident("_"), "__");
+    assert_eq!(ok("type.rs").module, ["type_"]);
+}
+
+#[test]
+fn text_beside_a_param_is_an_error_with_the_fix() {
+    let e = err("a-[id].rs");
+    assert!(e.contains("mixes text and a param"), "{e}");
+    assert!(e.contains("[param]"), "{e}");
+    assert!(err("users/v[id]/x.rs").contains("mixes text and a param"));
+}
+
+#[test]
+fn two_params_in_one_segment_are_an_error() {
+    let e = err("[a][b].rs");
+    assert!(e.contains("two params in one segment"), "{e}");
+}
+
+#[test]
+fn empty_and_malformed_brackets_are_errors() {
+    assert!(err("[].rs").contains("empty param"));
+    assert!(err("[id.rs").contains("unbalanced brackets"));
+    assert!(err("id].rs").contains("unbalanced brackets"));
+    assert!(err("[1st].rs").contains("identifier"));
+    assert!(err("[a-b].rs").contains("identifier"));
+    assert!(err("[...a b].rs").contains("identifier"));
+}
+
+#[test]
+fn unknown_method_suffixes_are_errors() {
+    let e = err("hello.fetch.rs");
+    assert!(e.contains("unknown method suffix `.fetch`"), "{e}");
+    assert!(e.contains("get, post, put, patch, delete, head, options, connect, trace"), "{e}");
+    let e = err("hello.GET.rs");
+    assert!(e.contains("rename it to `hello.get.rs`"), "{e}");
+    assert!(err("a.b.get.rs").contains("more than one `.`"));
+}
+
+#[test]
+fn a_catch_all_must_be_last() {
+    let e = err("[...rest]/edit.rs");
+    assert!(e.contains("must be the last segment"), "{e}");
+    assert!(err("[...]/x/y.rs").contains("`[...]`"));
+}
+
+#[test]
+fn other_names_are_errors() {
+    assert!(err("README.md").contains("not a Rust file"));
+    assert!(err("users/mod.rs").contains("index.rs"));
+    assert!(err("(admin).rs").contains("cannot be a group"));
+    assert!(err("(a b)/x.rs").contains("group folder"));
+    assert!(err("a{b}.rs").contains("`{`"));
+    assert!(err(".get.rs").contains("empty file name"));
+}
+
+#[test]
+fn all_problems_of_a_path_are_reported() {
+    match route::parse("a-[x]/[]/b.fetch.rs") {
+        Ok(route) => panic!("mapped to {route:?}"),
+        Err(errors) => assert_eq!(errors.len(), 3, "{errors:?}"),
+    }
+}
+
+#[test]
+fn precedence_orders_static_then_param_then_catch_all() {
+    let mut paths = vec!["[...].rs", "users/[...rest].rs", "users/[id].rs", "users/me.rs", "[a]/[b].rs", "index.rs"];
+    paths.sort_by(|a, b| route::precedence(&ok(a).segments, &ok(b).segments));
+    assert_eq!(paths, ["index.rs", "users/me.rs", "users/[id].rs", "users/[...rest].rs", "[a]/[b].rs", "[...].rs"]);
+}
+
+// ---- properties over generated trees ----
+
+/// One folder level: static, param or group.
+fn folder() -> impl Strategy<Value = String> {
+    prop_oneof![
+        "[a-z][a-z0-9-]{0,5}",
+        "[a-z][a-z0-9_]{0,4}".prop_map(|n| format!("[{n}]")),
+        "[a-z]{1,4}".prop_map(|n| format!("({n})")),
+    ]
+}
+
+/// A file name: static, index, param or catch-all, with an optional method suffix.
+fn file() -> impl Strategy<Value = String> {
+    let name = prop_oneof![
+        "[a-z][a-z0-9-]{0,5}",
+        Just("index".to_owned()),
+        "[a-z][a-z0-9_]{0,4}".prop_map(|n| format!("[{n}]")),
+        "[a-z][a-z0-9_]{0,4}".prop_map(|n| format!("[...{n}]")),
+        Just("[...]".to_owned()),
+    ];
+    let suffix = prop::option::of(prop::sample::select(Method::ALL.to_vec()));
+    (name, suffix).prop_map(|(name, suffix)| match suffix {
+        Some(m) => format!("{name}.{}.rs", m.suffix()),
+        None => format!("{name}.rs"),
+    })
+}
+
+fn valid_path() -> impl Strategy<Value = String> {
+    (prop::collection::vec(folder(), 0..5), file()).prop_map(|(mut parts, file)| {
+        parts.push(file);
+        parts.join("/")
+    })
+}
+
+/// The documented ways two files reach one route: a `(group)` folder adds nothing, and
+/// `x/index.rs` is `x.rs`. Param names are part of the route.
+fn normalise(rel: &str) -> String {
+    let parts: Vec<&str> = rel.split('/').filter(|p| !(p.starts_with('(') && p.ends_with(')'))).collect();
+    let joined = parts.join("/");
+    let joined = joined.strip_prefix("index.").map(|rest| format!(".{rest}")).unwrap_or(joined);
+    joined.replace("/index.", ".")
+}
+
+proptest! {
+    #[test]
+    fn any_path_maps_or_errs_without_panicking(rel in "\\PC{0,40}") {
+        let _ = route::parse(&rel);
+    }
+
+    #[test]
+    fn every_valid_tree_maps_deterministically(rel in valid_path()) {
+        let first = route::parse(&rel);
+        prop_assert!(first.is_ok(), "{rel}: {first:?}");
+        prop_assert_eq!(first, route::parse(&rel));
+    }
+
+    #[test]
+    fn module_paths_are_identifiers(rel in valid_path()) {
+        for name in route::parse(&rel).unwrap().module {
+            prop_assert!(syn::parse_str::<syn::Ident>(&name).is_ok(), "{rel}: {name}");
+        }
+    }
+
+    #[test]
+    fn the_mapping_is_injective_up_to_groups_and_index(a in valid_path(), b in valid_path()) {
+        let (ra, rb) = (route::parse(&a).unwrap(), route::parse(&b).unwrap());
+        let same_route = ra.segments == rb.segments && ra.method == rb.method;
+        prop_assert_eq!(same_route, normalise(&a) == normalise(&b), "{} vs {}", a, b);
+    }
+
+    #[test]
+    fn axum_paths_round_trip_to_the_same_segments(rel in valid_path()) {
+        let route = route::parse(&rel).unwrap();
+        let path = route::axum_path("", &route.segments);
+        prop_assert!(path.starts_with('/'));
+        prop_assert_eq!(path.matches('/').count(), route.segments.len().max(1));
+    }
+}
+
+proptest! {
+    /// The documented conflicts do collide: a group folder or `x/index.rs` for `x.rs` keeps the route.
+    #[test]
+    fn groups_and_index_files_reach_the_same_route(rel in valid_path(), group in "[a-z]{1,4}") {
+        let route = route::parse(&rel).unwrap();
+        let grouped = route::parse(&format!("({group})/{rel}")).unwrap();
+        prop_assert_eq!(&grouped.segments, &route.segments);
+        let (stem, rest) = rel.split_once('.').unwrap();
+        if !stem.ends_with("index") && !stem.contains('[') {
+            let as_index = route::parse(&format!("{stem}/index.{rest}")).unwrap();
+            prop_assert_eq!(&as_index.segments, &route.segments);
+            prop_assert_eq!(as_index.method, route.method);
+        }
+    }
+}
