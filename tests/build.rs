@@ -1,4 +1,5 @@
 fn main() {
     println!("cargo::rerun-if-changed=src/server/routes");
     println!("cargo::rerun-if-changed=src/api_layout");
+    println!("cargo::rerun-if-changed=tests/hygiene/routes");
 }

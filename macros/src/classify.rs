@@ -25,8 +25,9 @@ impl Attr {
 pub struct Handler {
     pub attr: Attr,
     pub ident: String,
-    /// Whether the generated router can name it; the attribute reports a private one at its span.
-    pub public: bool,
+    /// Whether the generated router can call it: a `pub async fn`. The attribute reports any other
+    /// function at its own span, so the router leaves it out rather than add a second error.
+    pub callable: bool,
 }
 
 /// What one route file serves.
@@ -48,7 +49,8 @@ pub fn classify(text: &str) -> Option<Content> {
                     content.handlers.push(Handler {
                         attr: kind,
                         ident: function.sig.ident.to_string(),
-                        public: !matches!(function.vis, syn::Visibility::Inherited),
+                        callable: function.sig.asyncness.is_some()
+                            && !matches!(function.vis, syn::Visibility::Inherited),
                     });
                 }
             }

@@ -15,27 +15,29 @@ pub fn attribute(name: &str, args: TokenStream, item: TokenStream) -> TokenStrea
             ),
         ));
     }
-    match syn::parse2::<syn::ItemFn>(item.clone()) {
+    match syn::parse2::<Signature>(item.clone()) {
+        // Not even a signature: an attribute on something else. (A body with a syntax error still
+        // parses here; rustc reports that error at its line, and nitrous adds none.)
         Err(_) => errors.push(syn::Error::new_spanned(
             &item,
             format!("`#[nitrous::{name}]` goes on an `async fn` in a route file"),
         )),
-        Ok(function) => {
-            if function.sig.asyncness.is_none() {
+        Ok(Signature { vis, sig }) => {
+            if sig.asyncness.is_none() {
                 errors.push(syn::Error::new_spanned(
-                    function.sig.fn_token,
+                    sig.fn_token,
                     format!(
                         "`#[nitrous::{name}]` handlers are `async fn`s: write `pub async fn {}`",
-                        function.sig.ident
+                        sig.ident
                     ),
                 ));
             }
-            if matches!(function.vis, syn::Visibility::Inherited) {
+            if matches!(vis, syn::Visibility::Inherited) {
                 errors.push(syn::Error::new_spanned(
-                    function.sig.fn_token,
+                    sig.fn_token,
                     format!(
                         "`#[nitrous::{name}]` handlers must be `pub`, since the generated router calls them from outside this module: write `pub async fn {}`",
-                        function.sig.ident
+                        sig.ident
                     ),
                 ));
             }
@@ -46,4 +48,20 @@ pub fn attribute(name: &str, args: TokenStream, item: TokenStream) -> TokenStrea
         out.extend(error.to_compile_error());
     }
     out.into_token_stream()
+}
+
+/// A function's visibility and signature; the body is not parsed.
+struct Signature {
+    vis: syn::Visibility,
+    sig: syn::Signature,
+}
+
+impl syn::parse::Parse for Signature {
+    fn parse(input: syn::parse::ParseStream<'_>) -> syn::Result<Self> {
+        input.call(syn::Attribute::parse_outer)?;
+        let vis = input.parse()?;
+        let sig = input.parse()?;
+        input.parse::<TokenStream>()?;
+        Ok(Signature { vis, sig })
+    }
 }

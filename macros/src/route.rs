@@ -389,4 +389,3 @@ pub fn module_ident(name: &str) -> String {
     }
     ident
 }
-

@@ -173,9 +173,7 @@ fn file_endpoints(
             ));
             continue;
         }
-        // A private handler is reported by its own attribute, at its span; naming it here would
-        // only add a second error.
-        if handler.public {
+        if handler.callable {
             endpoints.push(Endpoint {
                 serve,
                 kind: Kind::Http,

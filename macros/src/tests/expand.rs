@@ -8,7 +8,11 @@ use quote::quote;
 use crate::expand::{self, BuildScript, Context};
 
 fn context(build_script: BuildScript) -> Context {
-    Context { manifest_dir: PathBuf::from("fixtures"), call_dir: None, build_script }
+    Context {
+        manifest_dir: PathBuf::from("fixtures"),
+        call_dir: None,
+        build_script,
+    }
 }
 
 fn pretty(tokens: proc_macro2::TokenStream) -> String {
@@ -22,21 +26,33 @@ fn expand(input: proc_macro2::TokenStream, build_script: BuildScript) -> String 
 
 #[test]
 fn a_tree_with_a_file_beside_its_folder_and_a_layered_catch_all() {
-    let code = expand(quote!(dir = "basic/routes", state = crate::AppState), BuildScript::Unknown);
+    let code = expand(
+        quote!(dir = "basic/routes", state = crate::AppState),
+        BuildScript::Unknown,
+    );
     insta::assert_snapshot!(code);
 }
 
 #[test]
 fn an_api_folder_turns_the_prefix_off() {
     let code = expand(quote!(dir = "api_layout/routes"), BuildScript::Unknown);
-    assert!(code.contains(r#""/","#) && code.contains(r#""/api/hello","#), "{code}");
+    assert!(
+        code.contains(r#""/","#) && code.contains(r#""/api/hello","#),
+        "{code}"
+    );
     insta::assert_snapshot!(code);
 }
 
 #[test]
 fn a_prefix_in_the_call_wins() {
-    let code = expand(quote!(dir = "api_layout/routes", prefix = "/v2"), BuildScript::Unknown);
-    assert!(code.contains(r#""/v2","#) && code.contains(r#""/v2/api/hello","#), "{code}");
+    let code = expand(
+        quote!(dir = "api_layout/routes", prefix = "/v2"),
+        BuildScript::Unknown,
+    );
+    assert!(
+        code.contains(r#""/v2","#) && code.contains(r#""/v2/api/hello","#),
+        "{code}"
+    );
 }
 
 #[test]
@@ -48,28 +64,56 @@ fn every_problem_is_reported_beside_a_stub_router() {
 #[test]
 fn a_missing_build_script_is_advised_with_the_line_to_add() {
     let code = expand(quote!(dir = "api_layout/routes"), BuildScript::Missing);
-    assert!(code.contains(r#"println!(\"cargo::rerun-if-changed=api_layout/routes\")"#), "{code}");
-    let watched = BuildScript::Found("fn main() { println!(\"cargo::rerun-if-changed=api_layout/routes\"); }".into());
+    assert!(
+        code.contains(r#"println!(\"cargo::rerun-if-changed=api_layout/routes\")"#),
+        "{code}"
+    );
+    let watched = BuildScript::Found(
+        "fn main() { println!(\"cargo::rerun-if-changed=api_layout/routes\"); }".into(),
+    );
     assert!(!expand(quote!(dir = "api_layout/routes"), watched).contains("deprecated"));
     let unwatched = BuildScript::Found("fn main() {}".into());
-    assert!(expand(quote!(dir = "api_layout/routes"), unwatched).contains("build.rs does not tell cargo"));
+    assert!(
+        expand(quote!(dir = "api_layout/routes"), unwatched)
+            .contains("build.rs does not tell cargo")
+    );
 }
 
 #[test]
 fn argument_errors_are_spanned_and_all_reported() {
-    let error = expand::routes(quote!(dir = "a", dir = "b", prefix = "api/", colour = 1), &context(BuildScript::Unknown));
-    let message = error.err().expect("bad arguments fail").to_compile_error().to_string();
+    let error = expand::routes(
+        quote!(dir = "a", dir = "b", prefix = "api/", colour = 1),
+        &context(BuildScript::Unknown),
+    );
+    let message = error
+        .err()
+        .expect("bad arguments fail")
+        .to_compile_error()
+        .to_string();
     assert!(message.contains("unknown argument `colour`"), "{message}");
-    let error = expand::routes(quote!(dir = "a", dir = "b", prefix = "api/"), &context(BuildScript::Unknown));
-    let message = error.err().expect("bad arguments fail").to_compile_error().to_string();
+    let error = expand::routes(
+        quote!(dir = "a", dir = "b", prefix = "api/"),
+        &context(BuildScript::Unknown),
+    );
+    let message = error
+        .err()
+        .expect("bad arguments fail")
+        .to_compile_error()
+        .to_string();
     assert!(message.contains("`dir` is given twice"), "{message}");
-    assert!(message.contains("prefix `api/` must start with `/`"), "{message}");
+    assert!(
+        message.contains("prefix `api/` must start with `/`"),
+        "{message}"
+    );
 }
 
 #[test]
 fn a_missing_folder_says_where_it_looked() {
     let error = expand::routes(quote!(dir = "nowhere"), &context(BuildScript::Unknown));
     let message = error.err().expect("missing folder fails").to_string();
-    assert!(message.contains("the routes folder does not exist"), "{message}");
+    assert!(
+        message.contains("the routes folder does not exist"),
+        "{message}"
+    );
     assert!(message.contains("`nowhere`"), "{message}");
 }

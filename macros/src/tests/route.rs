@@ -37,7 +37,10 @@ fn nested_folders_are_segments() {
 #[test]
 fn params_take_a_whole_segment() {
     let route = ok("users/[id].rs");
-    assert_eq!(route.segments, [Segment::Static("users".into()), Segment::Param("id".into())]);
+    assert_eq!(
+        route.segments,
+        [Segment::Static("users".into()), Segment::Param("id".into())]
+    );
     assert_eq!(route.module, ["users", "id"]);
     assert_eq!(path("[org]/[repo].rs"), "/{org}/{repo}");
     assert_eq!(ok("[org]/[repo].rs").module, ["org", "repo"]);
@@ -60,7 +63,10 @@ fn every_method_suffix_restricts_the_file() {
     }
     assert_eq!(ok("index.post.rs").segments, []);
     assert_eq!(ok("[id].delete.rs").method, Some(Method::Delete));
-    assert_eq!(ok("[...rest].get.rs").segments, [Segment::CatchAll("rest".into())]);
+    assert_eq!(
+        ok("[...rest].get.rs").segments,
+        [Segment::CatchAll("rest".into())]
+    );
 }
 
 #[test]
@@ -109,7 +115,10 @@ fn empty_and_malformed_brackets_are_errors() {
 fn unknown_method_suffixes_are_errors() {
     let e = err("hello.fetch.rs");
     assert!(e.contains("unknown method suffix `.fetch`"), "{e}");
-    assert!(e.contains("get, post, put, patch, delete, head, options, connect, trace"), "{e}");
+    assert!(
+        e.contains("get, post, put, patch, delete, head, options, connect, trace"),
+        "{e}"
+    );
     let e = err("hello.GET.rs");
     assert!(e.contains("rename it to `hello.get.rs`"), "{e}");
     assert!(err("a.b.get.rs").contains("more than one `.`"));
@@ -142,9 +151,26 @@ fn all_problems_of_a_path_are_reported() {
 
 #[test]
 fn precedence_orders_static_then_param_then_catch_all() {
-    let mut paths = vec!["[...].rs", "users/[...rest].rs", "users/[id].rs", "users/me.rs", "[a]/[b].rs", "index.rs"];
+    let mut paths = vec![
+        "[...].rs",
+        "users/[...rest].rs",
+        "users/[id].rs",
+        "users/me.rs",
+        "[a]/[b].rs",
+        "index.rs",
+    ];
     paths.sort_by(|a, b| route::precedence(&ok(a).segments, &ok(b).segments));
-    assert_eq!(paths, ["index.rs", "users/me.rs", "users/[id].rs", "users/[...rest].rs", "[a]/[b].rs", "[...].rs"]);
+    assert_eq!(
+        paths,
+        [
+            "index.rs",
+            "users/me.rs",
+            "users/[id].rs",
+            "users/[...rest].rs",
+            "[a]/[b].rs",
+            "[...].rs"
+        ]
+    );
 }
 
 // ---- properties over generated trees ----
@@ -184,9 +210,15 @@ fn valid_path() -> impl Strategy<Value = String> {
 /// The documented ways two files reach one route: a `(group)` folder adds nothing, and
 /// `x/index.rs` is `x.rs`. Param names are part of the route.
 fn normalise(rel: &str) -> String {
-    let parts: Vec<&str> = rel.split('/').filter(|p| !(p.starts_with('(') && p.ends_with(')'))).collect();
+    let parts: Vec<&str> = rel
+        .split('/')
+        .filter(|p| !(p.starts_with('(') && p.ends_with(')')))
+        .collect();
     let joined = parts.join("/");
-    let joined = joined.strip_prefix("index.").map(|rest| format!(".{rest}")).unwrap_or(joined);
+    let joined = joined
+        .strip_prefix("index.")
+        .map(|rest| format!(".{rest}"))
+        .unwrap_or(joined);
     joined.replace("/index.", ".")
 }
 

@@ -1,0 +1,4 @@
+#[nitrous::get]
+pub async fn get() -> &'static str {
+    "hygienic"
+}

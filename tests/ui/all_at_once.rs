@@ -1,0 +1,3 @@
+nitrous::routes!(dir = "./fixtures/all_at_once");
+
+fn main() {}

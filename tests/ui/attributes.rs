@@ -1,0 +1,3 @@
+nitrous::routes!(dir = "./fixtures/attributes");
+
+fn main() {}

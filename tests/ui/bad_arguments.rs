@@ -1,0 +1,3 @@
+nitrous::routes!(dir = "./fixtures/attributes", colour = "blue");
+
+fn main() {}

@@ -1,0 +1,3 @@
+nitrous::routes!(dir = "./fixtures/bad_brackets");
+
+fn main() {}

@@ -1,0 +1,3 @@
+nitrous::routes!(dir = "./fixtures/catch_all_not_last");
+
+fn main() {}

@@ -1,0 +1,3 @@
+nitrous::routes!(dir = "./fixtures/duplicate_route");
+
+fn main() {}

@@ -1,0 +1,3 @@
+nitrous::routes!(dir = "./fixtures/does_not_exist");
+
+fn main() {}

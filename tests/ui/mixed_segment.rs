@@ -1,0 +1,3 @@
+nitrous::routes!(dir = "./fixtures/mixed_segment");
+
+fn main() {}

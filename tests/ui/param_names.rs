@@ -1,0 +1,3 @@
+nitrous::routes!(dir = "./fixtures/param_names");
+
+fn main() {}

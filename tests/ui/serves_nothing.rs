@@ -1,0 +1,3 @@
+nitrous::routes!(dir = "./fixtures/serves_nothing");
+
+fn main() {}

@@ -1,0 +1,3 @@
+nitrous::routes!(dir = "./fixtures/syntax_error");
+
+fn main() {}

@@ -1,0 +1,3 @@
+nitrous::routes!(dir = "./fixtures/unknown_suffix");
+
+fn main() {}
