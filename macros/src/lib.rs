@@ -40,7 +40,7 @@ fn context() -> expand::Context {
         file.parent()
             .map(|dir| manifest_dir_join(&manifest_dir, dir))
     });
-    let build_script = if std::env::var_os("OUT_DIR").is_none() {
+    let build_script = if !has_build_script() {
         expand::BuildScript::Missing
     } else {
         match std::fs::read_to_string(manifest_dir_join(&manifest_dir, "build.rs".as_ref())) {
@@ -53,6 +53,22 @@ fn context() -> expand::Context {
         call_dir,
         build_script,
     }
+}
+
+/// Cargo sets `OUT_DIR` for a crate with a build script, under a folder named after the package.
+/// (The name check keeps an `OUT_DIR` inherited from an outer cargo, as in a test that runs
+/// cargo, from counting.)
+fn has_build_script() -> bool {
+    let (Some(out_dir), Ok(package)) =
+        (std::env::var_os("OUT_DIR"), std::env::var("CARGO_PKG_NAME"))
+    else {
+        return false;
+    };
+    std::path::Path::new(&out_dir).components().any(|c| {
+        c.as_os_str()
+            .to_str()
+            .is_some_and(|c| c == package || c.starts_with(&format!("{package}-")))
+    })
 }
 
 /// rustc reports the calling file relative to where it runs (the workspace root for members).
