@@ -207,7 +207,11 @@ async fn extractors_state_query_json_and_headers_work() {
         .unwrap();
     assert_eq!(created.status(), 201);
     assert_eq!(created.text().await.unwrap(), "created ken");
-    assert_eq!(get(&server.url("/api/whoami")).await, (200, "127.0.0.1".to_owned()), "ConnectInfo");
+    assert_eq!(
+        get(&server.url("/api/whoami")).await,
+        (200, "127.0.0.1".to_owned()),
+        "ConnectInfo"
+    );
     let stats = reqwest::Client::new()
         .get(server.url("/api/stats"))
         .header("x-probe", "t1")

@@ -1,1 +1,84 @@
-fn main() {}
+//! `cargo xtask ci | routes | bench`: the project's script runner.
+
+// The macro's model, shared by #[path] since a proc-macro crate can export only macros. xtask uses
+// part of it, so unused items are expected here.
+#[allow(dead_code)]
+#[path = "../../macros/src/args.rs"]
+mod args;
+#[allow(dead_code)]
+#[path = "../../macros/src/classify.rs"]
+mod classify;
+#[allow(dead_code)]
+#[path = "../../macros/src/expand.rs"]
+mod expand;
+#[allow(dead_code)]
+#[path = "../../macros/src/paths.rs"]
+mod paths;
+#[allow(dead_code)]
+#[path = "../../macros/src/route.rs"]
+mod route;
+#[allow(dead_code)]
+#[path = "../../macros/src/scan.rs"]
+mod scan;
+#[allow(dead_code)]
+#[path = "../../macros/src/validate.rs"]
+mod validate;
+
+mod bench;
+mod ci;
+mod routes;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+const USAGE: &str = "usage:
+  cargo xtask ci                                  fmt --check, clippy -D warnings, every test
+  cargo xtask routes [CRATE_DIR] [--dir DIR] [--prefix P]
+                                                  print a crate's route table without building it
+  cargo xtask bench [--quick]                     measure, in release, side by side";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let result = match args.first().map(String::as_str) {
+        Some("ci") if args.len() == 1 => ci::run(),
+        Some("routes") => routes::run(&args[1..]),
+        Some("bench") => bench::run(&args[1..]),
+        _ => Err(Failure::Usage(String::new())),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(Failure::Usage(message)) => {
+            if !message.is_empty() {
+                eprintln!("xtask: {message}");
+            }
+            eprintln!("{USAGE}");
+            ExitCode::from(2)
+        }
+        Err(Failure::Failed(message)) => {
+            eprintln!("xtask: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Why a subcommand stopped.
+#[derive(Debug)]
+enum Failure {
+    /// The command line was wrong: print the usage, exit 2.
+    Usage(String),
+    /// The work failed: exit 1.
+    Failed(String),
+}
+
+/// The workspace root: xtask's own folder's parent.
+fn workspace_root() -> PathBuf {
+    let xtask = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    xtask.parent().map_or(xtask.clone(), PathBuf::from)
+}
+
+fn cargo() -> std::process::Command {
+    let mut command =
+        std::process::Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned()));
+    command.current_dir(workspace_root());
+    command
+}

@@ -86,8 +86,7 @@ fn argument_errors_are_spanned_and_all_reported() {
         &context(BuildScript::Unknown),
     );
     let message = error
-        .err()
-        .expect("bad arguments fail")
+        .expect_err("bad arguments fail")
         .to_compile_error()
         .to_string();
     assert!(message.contains("unknown argument `colour`"), "{message}");
@@ -96,8 +95,7 @@ fn argument_errors_are_spanned_and_all_reported() {
         &context(BuildScript::Unknown),
     );
     let message = error
-        .err()
-        .expect("bad arguments fail")
+        .expect_err("bad arguments fail")
         .to_compile_error()
         .to_string();
     assert!(message.contains("`dir` is given twice"), "{message}");
@@ -110,7 +108,7 @@ fn argument_errors_are_spanned_and_all_reported() {
 #[test]
 fn a_missing_folder_says_where_it_looked() {
     let error = expand::routes(quote!(dir = "nowhere"), &context(BuildScript::Unknown));
-    let message = error.err().expect("missing folder fails").to_string();
+    let message = error.expect_err("missing folder fails").to_string();
     assert!(
         message.contains("the routes folder does not exist"),
         "{message}"

@@ -1,0 +1,37 @@
+//! `cargo xtask ci`: what CI runs, in order, stopping at the first failure.
+
+use crate::{Failure, cargo};
+
+const STEPS: &[(&str, &[&str])] = &[
+    ("format", &["fmt", "--all", "--", "--check"]),
+    (
+        "clippy",
+        &[
+            "clippy",
+            "--workspace",
+            "--all-targets",
+            "--",
+            "-D",
+            "warnings",
+        ],
+    ),
+    ("tests", &["test", "--workspace"]),
+];
+
+pub(crate) fn run() -> Result<(), Failure> {
+    for (name, args) in STEPS {
+        eprintln!("xtask ci: {name}: cargo {}", args.join(" "));
+        let status = cargo()
+            .args(*args)
+            .status()
+            .map_err(|e| Failure::Failed(format!("{name}: cannot run cargo: {e}")))?;
+        if !status.success() {
+            return Err(Failure::Failed(format!(
+                "{name} failed ({status}): cargo {}",
+                args.join(" ")
+            )));
+        }
+    }
+    eprintln!("xtask ci: all steps passed");
+    Ok(())
+}
