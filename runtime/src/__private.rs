@@ -1,7 +1,9 @@
 //! The one door for code that `nitrous::routes!` generates. Not public API: names here change
 //! without notice. The macro names these paths from one table, `macros/src/paths.rs`.
 
+pub use crate::hub::Hub;
 pub use crate::layered::layered;
 pub use crate::route_table::{RouteInfo, RouteKind, RouteTable};
+pub use crate::ws::__private as ws;
 pub use axum::Router;
 pub use axum::routing::{MethodFilter, MethodRouter};

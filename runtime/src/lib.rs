@@ -1,16 +1,20 @@
 #![doc = include_str!("../docs/lib.md")]
 
+mod hub;
 mod layered;
 mod route_table;
 mod serve;
+mod shutdown;
+pub mod ws;
 
 #[doc(hidden)]
 pub mod __private;
 
 /// The axum that nitrous uses, so an app never has to match versions.
 pub use axum;
+pub use hub::Hub;
 pub use nitrous_macros::{
     connect, delete, get, handler, head, options, patch, post, put, routes, trace,
 };
 pub use route_table::{RouteInfo, RouteKind, RouteTable};
-pub use serve::{serve, serve_with_shutdown, shutdown_signal};
+pub use serve::{SESSION_GRACE, serve, serve_with_shutdown, shutdown_signal};

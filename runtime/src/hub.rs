@@ -1,0 +1,216 @@
+//! The hub: topic -> subscribers, app-wide. Peers publish and subscribe through it, and so can HTTP
+//! handlers and background tasks (`Hub` is an extractor and a cheap clonable handle).
+//!
+//! A publish serialises its payload once; every subscriber gets a refcounted clone of the same
+//! frame. The topic map is sharded, and no lock is held across an `.await` (delivery only queues).
+
+use std::collections::HashMap;
+use std::collections::hash_map::DefaultHasher;
+use std::fmt;
+use std::hash::{Hash, Hasher};
+use std::sync::{Arc, RwLock};
+
+use axum::extract::FromRequestParts;
+use axum::extract::ws::Message as WireMessage;
+use axum::http::StatusCode;
+use axum::http::request::Parts;
+use serde::Serialize;
+
+use crate::ws::message::{EncodeError, encode};
+use crate::ws::peer::{PeerId, PeerShared};
+
+const SHARDS: usize = 16;
+
+/// Something that receives topic messages.
+pub(crate) trait Subscriber: Send + Sync {
+    fn id(&self) -> PeerId;
+    /// Queues the frame; never blocks.
+    fn deliver(&self, frame: &WireMessage);
+}
+
+impl Subscriber for PeerShared {
+    fn id(&self) -> PeerId {
+        self.id
+    }
+
+    fn deliver(&self, frame: &WireMessage) {
+        // A closed peer drops it (it is leaving its topics); a slow one is closed by `enqueue`.
+        let _ = self.enqueue(frame.clone());
+    }
+}
+
+type Subscribers = Arc<Vec<Arc<dyn Subscriber>>>;
+
+/// The app-wide topic registry. Clones share one hub.
+///
+/// `routes!` gives every router a hub of its own. To publish from a background task, make the hub
+/// first and install it on the router, so the routes use yours:
+///
+/// ```
+/// let hub = nitrous::Hub::new();
+/// // router() from routes!; an empty router stands in for it here
+/// let app: nitrous::axum::Router = nitrous::axum::Router::new().layer(hub.layer());
+/// // later, from a task: every subscriber of "news" gets it, once
+/// let reached = hub.publish("news", "hello, everyone").unwrap();
+/// assert_eq!(reached, 0); // nobody has subscribed yet
+/// ```
+#[derive(Clone)]
+pub struct Hub {
+    inner: Arc<HubInner>,
+}
+
+struct HubInner {
+    shards: [RwLock<HashMap<Arc<str>, Subscribers>>; SHARDS],
+}
+
+impl Default for Hub {
+    fn default() -> Self {
+        Hub::new()
+    }
+}
+
+impl fmt::Debug for Hub {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Hub")
+            .field("topics", &self.topic_count())
+            .finish()
+    }
+}
+
+impl Hub {
+    pub fn new() -> Hub {
+        Hub {
+            inner: Arc::new(HubInner {
+                shards: std::array::from_fn(|_| RwLock::new(HashMap::new())),
+            }),
+        }
+    }
+
+    fn shard(&self, topic: &str) -> &RwLock<HashMap<Arc<str>, Subscribers>> {
+        let mut hasher = DefaultHasher::new();
+        topic.hash(&mut hasher);
+        &self.inner.shards[hasher.finish() as usize % SHARDS]
+    }
+
+    /// Sends `payload` to every subscriber of `topic`, once each. Publishing to a topic nobody
+    /// subscribes to does nothing. Returns how many subscribers it reached.
+    pub fn publish<T: Serialize + ?Sized>(
+        &self,
+        topic: &str,
+        payload: &T,
+    ) -> Result<usize, EncodeError> {
+        let frame = encode(payload)?;
+        Ok(self.publish_frame(topic, &frame, None))
+    }
+
+    /// Delivers an encoded frame to every subscriber of `topic` but `except`.
+    pub(crate) fn publish_frame(
+        &self,
+        topic: &str,
+        frame: &WireMessage,
+        except: Option<PeerId>,
+    ) -> usize {
+        let subscribers = {
+            let shard = self
+                .shard(topic)
+                .read()
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            match shard.get(topic) {
+                Some(subscribers) => Arc::clone(subscribers),
+                None => return 0,
+            }
+        };
+        let mut reached = 0;
+        for subscriber in subscribers.iter().filter(|s| Some(s.id()) != except) {
+            subscriber.deliver(frame);
+            reached += 1;
+        }
+        reached
+    }
+
+    /// Adds `subscriber` to `topic`; subscribing twice is one subscription.
+    pub(crate) fn subscribe(&self, topic: &str, subscriber: Arc<dyn Subscriber>) {
+        let mut shard = self
+            .shard(topic)
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let entry = shard.entry(Arc::from(topic)).or_default();
+        if entry.iter().any(|s| s.id() == subscriber.id()) {
+            return;
+        }
+        let mut next = Vec::with_capacity(entry.len() + 1);
+        next.extend(entry.iter().cloned());
+        next.push(subscriber);
+        *entry = Arc::new(next);
+    }
+
+    /// Removes subscriber `id` from `topic`; the topic goes when its last subscriber does.
+    pub(crate) fn unsubscribe(&self, topic: &str, id: PeerId) {
+        let mut shard = self
+            .shard(topic)
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let Some(entry) = shard.get_mut(topic) else {
+            return;
+        };
+        if !entry.iter().any(|s| s.id() == id) {
+            return;
+        }
+        let next: Vec<_> = entry.iter().filter(|s| s.id() != id).cloned().collect();
+        if next.is_empty() {
+            shard.remove(topic);
+        } else {
+            *entry = Arc::new(next);
+        }
+    }
+
+    /// How many subscribers `topic` has.
+    pub fn subscriber_count(&self, topic: &str) -> usize {
+        let shard = self
+            .shard(topic)
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        shard.get(topic).map_or(0, |s| s.len())
+    }
+
+    /// How many topics have at least one subscriber.
+    pub fn topic_count(&self) -> usize {
+        self.inner
+            .shards
+            .iter()
+            .map(|s| {
+                s.read()
+                    .unwrap_or_else(|poisoned| poisoned.into_inner())
+                    .len()
+            })
+            .sum()
+    }
+
+    /// A layer that puts this hub in every request's extensions, unless an outer layer already put
+    /// one there (so `router().layer(my_hub.layer())` wins over the router's own hub).
+    pub fn layer(
+        &self,
+    ) -> tower::util::MapRequestLayer<
+        impl Fn(axum::extract::Request) -> axum::extract::Request + Clone,
+    > {
+        let hub = self.clone();
+        tower::util::MapRequestLayer::new(move |mut request: axum::extract::Request| {
+            if request.extensions().get::<Hub>().is_none() {
+                request.extensions_mut().insert(hub.clone());
+            }
+            request
+        })
+    }
+}
+
+/// Extracts the router's hub, for a server-side publish from an HTTP handler.
+impl<S: Send + Sync> FromRequestParts<S> for Hub {
+    type Rejection = (StatusCode, &'static str);
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        parts.extensions.get::<Hub>().cloned().ok_or((
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "nitrous: no Hub in this request; serve the router that routes! generates, or add `hub.layer()`",
+        ))
+    }
+}

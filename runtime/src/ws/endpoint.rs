@@ -1,0 +1,237 @@
+//! The axum side of a WebSocket route: the origin check, the `upgrade` hook, and the hand-off to a
+//! session. `routes!` names [`route`] and [`route_or`] through `__private`.
+
+use std::marker::PhantomData;
+use std::net::SocketAddr;
+use std::panic::AssertUnwindSafe;
+use std::sync::{Arc, OnceLock};
+
+use axum::extract::ws::WebSocketUpgrade;
+use axum::extract::{
+    ConnectInfo, FromRef, FromRequestParts, MatchedPath, RawPathParams, Request, State,
+};
+use axum::handler::Handler;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{MethodRouter, get};
+use futures_util::FutureExt;
+
+use super::peer::{PeerParts, PeerSet};
+use super::{Options, Peer, UpgradeRequest, WebSocketHandler, session};
+use crate::hub::Hub;
+use crate::shutdown::Shutdown;
+
+/// A WebSocket route's handler, options and peers, built on its first request.
+struct Endpoint<T> {
+    handler: Arc<T>,
+    options: Arc<Options>,
+    peers: Arc<PeerSet>,
+    /// For routers assembled by hand without a hub layer.
+    own_hub: Hub,
+}
+
+impl<T: WebSocketHandler> Endpoint<T> {
+    fn new(handler: T) -> Self {
+        let options = Arc::new(handler.options());
+        Endpoint {
+            handler: Arc::new(handler),
+            options,
+            peers: Arc::default(),
+            own_hub: Hub::new(),
+        }
+    }
+
+    async fn upgrade(&self, request: Request) -> Response {
+        let (mut parts, _body) = request.into_parts();
+        let origin = parts
+            .headers
+            .get(header::ORIGIN)
+            .and_then(|v| v.to_str().ok());
+        let host = parts
+            .headers
+            .get(header::HOST)
+            .and_then(|v| v.to_str().ok());
+        if !self.options.origins.allows(origin, host) {
+            let origin = origin.unwrap_or_default().to_owned();
+            tracing::warn!(%origin, "nitrous: refused a cross-origin WebSocket upgrade");
+            let message = format!(
+                "cross-origin WebSocket refused: origin {origin} is not allowed on this route"
+            );
+            return (StatusCode::FORBIDDEN, message).into_response();
+        }
+        let upgrade = match WebSocketUpgrade::from_request_parts(&mut parts, &()).await {
+            Ok(upgrade) => upgrade,
+            Err(rejection) => return rejection.into_response(),
+        };
+        let params = match RawPathParams::from_request_parts(&mut parts, &()).await {
+            Ok(params) => params
+                .iter()
+                .map(|(k, v)| (k.to_owned(), v.to_owned()))
+                .collect(),
+            Err(_) => Vec::new(),
+        };
+        let remote = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|c| c.0);
+        let route: Arc<str> = match parts.extensions.get::<MatchedPath>() {
+            Some(path) => Arc::from(path.as_str()),
+            None => Arc::from(parts.uri.path()),
+        };
+        let hub = parts
+            .extensions
+            .get::<Hub>()
+            .cloned()
+            .unwrap_or_else(|| self.own_hub.clone());
+        let shutdown = parts.extensions.get::<Shutdown>().cloned();
+        let request = UpgradeRequest {
+            method: parts.method,
+            uri: parts.uri,
+            headers: parts.headers,
+            params,
+            remote,
+        };
+
+        let decision = AssertUnwindSafe(self.handler.upgrade(&request))
+            .catch_unwind()
+            .await;
+        let accepted = match decision {
+            Ok(Ok(accepted)) => accepted,
+            Ok(Err(refusal)) => return refusal,
+            Err(_) => {
+                tracing::error!(route = %route, "nitrous: the `upgrade` hook panicked; answering 500");
+                return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+            }
+        };
+        let options = self.options.clone();
+        let mut upgrade = upgrade
+            .read_buffer_size(options.read_buffer_size)
+            .write_buffer_size(options.write_buffer_size)
+            .max_message_size(options.max_message_size)
+            .max_frame_size(options.max_message_size);
+        if let Some(protocol) = &accepted.protocol {
+            match HeaderValue::from_str(protocol) {
+                Ok(value) => upgrade.set_selected_protocol(value),
+                Err(_) => {
+                    tracing::error!(%protocol, "nitrous: the `upgrade` hook chose a subprotocol that is not a header value");
+                    return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+                }
+            }
+        }
+        let (peer, outbound) = Peer::new(PeerParts {
+            remote: request.remote,
+            headers: request.headers,
+            params: request.params,
+            context: accepted.context,
+            max_buffered: options.max_buffered,
+            hub,
+            peers: self.peers.clone(),
+        });
+        let handler = self.handler.clone();
+        let peers = self.peers.clone();
+        let mut response = upgrade
+            .on_failed_upgrade(|error| {
+                tracing::debug!("nitrous: WebSocket upgrade failed: {error}")
+            })
+            .on_upgrade(move |socket| {
+                peers
+                    .write()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .insert(peer.id(), peer.clone());
+                session::run(socket, handler, peer, outbound, options, shutdown, route)
+            });
+        response.headers_mut().extend(accepted.headers);
+        response
+    }
+}
+
+fn is_upgrade(request: &Request) -> bool {
+    request
+        .headers()
+        .get(header::UPGRADE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.eq_ignore_ascii_case("websocket"))
+}
+
+type Cell<T> = Arc<OnceLock<Arc<Endpoint<T>>>>;
+
+fn endpoint<T: WebSocketHandler, S>(
+    cell: &Cell<T>,
+    build: fn(&S) -> T,
+    state: &S,
+) -> Arc<Endpoint<T>> {
+    cell.get_or_init(|| Arc::new(Endpoint::new(build(state))))
+        .clone()
+}
+
+/// A GET route that upgrades to a WebSocket session of `T`, built from the router state by
+/// `build` on the first request.
+pub fn route<S, T>(build: fn(&S) -> T) -> MethodRouter<S>
+where
+    S: Clone + Send + Sync + 'static,
+    T: WebSocketHandler,
+{
+    let cell: Cell<T> = Arc::default();
+    get(move |State(state): State<S>, request: Request| {
+        let endpoint = endpoint(&cell, build, &state);
+        async move { endpoint.upgrade(request).await }
+    })
+}
+
+/// [`route`], with `http` answering GET requests that are not upgrades.
+pub fn route_or<S, T, H, X>(build: fn(&S) -> T, http: H) -> MethodRouter<S>
+where
+    S: Clone + Send + Sync + 'static,
+    T: WebSocketHandler,
+    H: Handler<X, S>,
+    X: 'static,
+{
+    let cell: Cell<T> = Arc::default();
+    get(move |State(state): State<S>, request: Request| {
+        let endpoint = endpoint(&cell, build, &state);
+        let http = http.clone();
+        async move {
+            if is_upgrade(&request) {
+                endpoint.upgrade(request).await
+            } else {
+                http.call(request, state).await
+            }
+        }
+    })
+}
+
+/// Picks how a handler is built, in generated code where `T` and `S` are concrete: from the state
+/// when `T: FromRef<S>`, else `T::default()` (autoref specialisation: `(&&Build::new()).build(s)`).
+#[derive(Debug)]
+pub struct Build<T, S>(PhantomData<fn(&S) -> T>);
+
+impl<T, S> Build<T, S> {
+    #[allow(clippy::new_without_default)]
+    pub const fn new() -> Self {
+        Build(PhantomData)
+    }
+}
+
+pub trait BuildFromState<T, S> {
+    fn build(&self, state: &S) -> T;
+}
+
+impl<T: FromRef<S>, S> BuildFromState<T, S> for &Build<T, S> {
+    fn build(&self, state: &S) -> T {
+        T::from_ref(state)
+    }
+}
+
+#[diagnostic::on_unimplemented(
+    message = "nitrous cannot build the WebSocket handler `{T}`",
+    note = "derive `Default` for a stateless handler, or `impl axum::extract::FromRef<{S}> for {T}` to build it from the router state"
+)]
+pub trait BuildDefault<T, S> {
+    fn build(&self, state: &S) -> T;
+}
+
+impl<T: Default, S> BuildDefault<T, S> for Build<T, S> {
+    fn build(&self, _: &S) -> T {
+        T::default()
+    }
+}

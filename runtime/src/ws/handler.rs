@@ -1,0 +1,217 @@
+//! The [`WebSocketHandler`] trait and what its `upgrade` hook sees and returns.
+
+use std::any::Any;
+use std::fmt;
+use std::future::Future;
+use std::net::SocketAddr;
+
+use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, Uri};
+use axum::response::Response;
+
+use super::{Message, Options, Peer};
+
+/// A WebSocket route's hooks, crossws-style. `impl WebSocketHandler for T` in a route file makes
+/// that file's route a WebSocket endpoint; every hook is optional.
+///
+/// Hooks of one peer run in order, one at a time: `upgrade`, `open`, then `message` per message
+/// in arrival order, then `close`. A hook that panics calls `error` and closes that peer with 1011;
+/// the server carries on. `close` always runs once, with the code and reason (1006 when the
+/// client vanished without a close frame).
+///
+/// The value is built once per router: `#[derive(Default)]` for a stateless handler, or
+/// `impl axum::extract::FromRef<AppState> for T` to build it from the router state.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a WebSocket handler",
+    label = "write `impl nitrous::ws::WebSocketHandler for {Self}`",
+    note = "every hook is optional: `impl WebSocketHandler for {Self} {{}}` compiles"
+)]
+pub trait WebSocketHandler: Send + Sync + 'static {
+    /// The route's limits and policies; read once, when the handler is built.
+    fn options(&self) -> Options {
+        Options::default()
+    }
+
+    /// Decides on the upgrade request. `Err(response)` refuses it with that response (401, 403,
+    /// ...); `Ok` accepts, optionally with response headers, a subprotocol and a per-peer context.
+    /// axum layers (auth, tracing) have run before it.
+    fn upgrade(
+        &self,
+        request: &UpgradeRequest,
+    ) -> impl Future<Output = Result<Upgrade, Response>> + Send {
+        let _ = request;
+        async { Ok(Upgrade::accept()) }
+    }
+
+    /// The connection is open.
+    fn open(&self, peer: &Peer) -> impl Future<Output = ()> + Send {
+        let _ = peer;
+        async {}
+    }
+
+    /// A message arrived.
+    fn message(&self, peer: &Peer, message: Message) -> impl Future<Output = ()> + Send {
+        let _ = (peer, message);
+        async {}
+    }
+
+    /// The connection closed; `close` says how.
+    fn close(&self, peer: &Peer, close: Close) -> impl Future<Output = ()> + Send {
+        let _ = (peer, close);
+        async {}
+    }
+
+    /// A hook failed or the connection broke; `close` follows.
+    fn error(&self, peer: &Peer, error: Error) -> impl Future<Output = ()> + Send {
+        let _ = (peer, error);
+        async {}
+    }
+}
+
+/// The upgrade request, as the `upgrade` hook sees it.
+#[derive(Debug)]
+pub struct UpgradeRequest {
+    pub(crate) method: Method,
+    pub(crate) uri: Uri,
+    pub(crate) headers: HeaderMap,
+    pub(crate) params: Vec<(String, String)>,
+    pub(crate) remote: Option<SocketAddr>,
+}
+
+impl UpgradeRequest {
+    pub fn method(&self) -> &Method {
+        &self.method
+    }
+
+    pub fn uri(&self) -> &Uri {
+        &self.uri
+    }
+
+    pub fn headers(&self) -> &HeaderMap {
+        &self.headers
+    }
+
+    /// The route params in path order.
+    pub fn params(&self) -> &[(String, String)] {
+        &self.params
+    }
+
+    /// One route param by name.
+    pub fn param(&self, name: &str) -> Option<&str> {
+        self.params
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// The client's address, when served by `nitrous::serve`.
+    pub fn remote_addr(&self) -> Option<SocketAddr> {
+        self.remote
+    }
+
+    /// The subprotocols the client offered (`Sec-WebSocket-Protocol`), in its order.
+    pub fn protocols(&self) -> impl Iterator<Item = &str> {
+        self.headers
+            .get_all(axum::http::header::SEC_WEBSOCKET_PROTOCOL)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .map(str::trim)
+            .filter(|p| !p.is_empty())
+    }
+}
+
+/// An accepted upgrade: `Upgrade::accept()`, then optionally a subprotocol, headers and context.
+#[derive(Default)]
+pub struct Upgrade {
+    pub(crate) protocol: Option<String>,
+    pub(crate) headers: HeaderMap,
+    pub(crate) context: Option<Box<dyn Any + Send + Sync>>,
+}
+
+impl Upgrade {
+    pub fn accept() -> Upgrade {
+        Upgrade::default()
+    }
+
+    /// Answers with this subprotocol; it should be one the client offered
+    /// ([`UpgradeRequest::protocols`]), or the client will fail the connection.
+    pub fn protocol(mut self, protocol: impl Into<String>) -> Upgrade {
+        self.protocol = Some(protocol.into());
+        self
+    }
+
+    /// Adds a header to the `101 Switching Protocols` response.
+    pub fn header(mut self, name: HeaderName, value: HeaderValue) -> Upgrade {
+        self.headers.append(name, value);
+        self
+    }
+
+    /// Attaches a typed per-peer value, read in later hooks with [`Peer::context`].
+    pub fn context<T: Any + Send + Sync>(mut self, context: T) -> Upgrade {
+        self.context = Some(Box::new(context));
+        self
+    }
+}
+
+impl fmt::Debug for Upgrade {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Upgrade")
+            .field("protocol", &self.protocol)
+            .field("headers", &self.headers)
+            .field("context", &self.context.is_some())
+            .finish()
+    }
+}
+
+/// How a connection closed: the close frame's code and reason, or 1006 with no frame.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Close {
+    pub code: u16,
+    pub reason: String,
+}
+
+impl Close {
+    pub(crate) fn new(code: u16, reason: impl Into<String>) -> Close {
+        Close {
+            code,
+            reason: reason.into(),
+        }
+    }
+}
+
+/// What went wrong with a peer; the `error` hook gets it.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum Error {
+    /// A hook panicked; the message is the panic's.
+    HookPanicked { hook: &'static str, message: String },
+    /// A text frame was not UTF-8 (the peer is closed with 1007).
+    InvalidUtf8,
+    /// A message was over the limit (the peer is closed with 1009).
+    MessageTooBig { size: usize, max: usize },
+    /// The peer broke the WebSocket protocol (closed with 1002).
+    Protocol(String),
+    /// Reading or writing the socket failed.
+    Io(String),
+    /// The peer did not answer pings (terminated).
+    HeartbeatTimeout,
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::HookPanicked { hook, message } => {
+                write!(f, "the `{hook}` hook panicked: {message}")
+            }
+            Error::InvalidUtf8 => f.write_str("a text frame was not valid UTF-8"),
+            Error::MessageTooBig { size, max } => {
+                write!(f, "a message of {size} bytes is over the limit of {max}")
+            }
+            Error::Protocol(e) => write!(f, "WebSocket protocol error: {e}"),
+            Error::Io(e) => write!(f, "socket error: {e}"),
+            Error::HeartbeatTimeout => f.write_str("the peer did not answer pings in time"),
+        }
+    }
+}
+
+impl std::error::Error for Error {}

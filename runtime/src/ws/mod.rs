@@ -1,0 +1,31 @@
+//! WebSocket routes, crossws-style: `impl WebSocketHandler for T` in a route file.
+//!
+//! ```
+//! use nitrous::ws::{Message, Peer, WebSocketHandler};
+//!
+//! #[derive(Default)]
+//! pub struct Echo;
+//!
+//! impl WebSocketHandler for Echo {
+//!     async fn message(&self, peer: &Peer, message: Message) {
+//!         peer.send(message); // text stays text, binary stays binary
+//!     }
+//! }
+//! ```
+
+mod endpoint;
+mod handler;
+pub(crate) mod message;
+mod options;
+pub(crate) mod peer;
+mod session;
+
+pub use handler::{Close, Error, Upgrade, UpgradeRequest, WebSocketHandler};
+pub use message::{EncodeError, Message};
+pub use options::{AllowedOrigins, Options};
+pub use peer::{Peer, PeerId, SLOW_CONSUMER_CODE, SLOW_CONSUMER_REASON, SendError};
+
+#[doc(hidden)]
+pub mod __private {
+    pub use super::endpoint::{Build, BuildDefault, BuildFromState, route, route_or};
+}

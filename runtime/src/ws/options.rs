@@ -1,0 +1,153 @@
+//! Per-handler limits and policies, each with a documented default.
+
+use std::time::Duration;
+
+/// Limits and policies of one WebSocket route; return them from
+/// [`WebSocketHandler::options`](super::WebSocketHandler::options).
+///
+/// | setting | default | when exceeded |
+/// |---|---|---|
+/// | [`max_message_size`](Options::max_message_size) | 1 MiB | the peer is closed with 1009 |
+/// | [`max_buffered`](Options::max_buffered) | 1 MiB queued per peer | the peer is closed with 1008 (slow consumer); other peers are unaffected |
+/// | [`heartbeat`](Options::heartbeat) | a ping every 30 s, 10 s to answer | a peer silent for interval + timeout is terminated (close hook: 1006) |
+/// | [`close_timeout`](Options::close_timeout) | 5 s | a closing handshake the client does not finish is cut off |
+/// | [`read_buffer_size`](Options::read_buffer_size) / [`write_buffer_size`](Options::write_buffer_size) | 4 KiB / 8 KiB | (buffers grow for larger messages) |
+/// | [`allowed_origins`](Options::allowed_origins) | same origin only | a browser page from another origin gets 403 |
+#[derive(Clone, Debug)]
+pub struct Options {
+    pub(crate) max_message_size: usize,
+    pub(crate) max_buffered: usize,
+    pub(crate) heartbeat: Option<(Duration, Duration)>,
+    pub(crate) close_timeout: Duration,
+    pub(crate) read_buffer_size: usize,
+    pub(crate) write_buffer_size: usize,
+    pub(crate) origins: AllowedOrigins,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            max_message_size: 1 << 20,
+            max_buffered: 1 << 20,
+            heartbeat: Some((Duration::from_secs(30), Duration::from_secs(10))),
+            close_timeout: Duration::from_secs(5),
+            read_buffer_size: 4 << 10,
+            write_buffer_size: 8 << 10,
+            origins: AllowedOrigins::SameOrigin,
+        }
+    }
+}
+
+impl Options {
+    /// The largest message a peer may send, in bytes; a larger one closes the peer with 1009.
+    pub fn max_message_size(mut self, bytes: usize) -> Self {
+        self.max_message_size = bytes;
+        self
+    }
+
+    /// How many bytes may wait in one peer's outbound queue. A peer that falls further behind is
+    /// a slow consumer: it is closed with 1008 and its sends fail, so memory stays bounded.
+    pub fn max_buffered(mut self, bytes: usize) -> Self {
+        self.max_buffered = bytes;
+        self
+    }
+
+    /// Ping every `interval`; a peer that sends nothing (not even the pong) for `interval +
+    /// timeout` is terminated.
+    pub fn heartbeat(mut self, interval: Duration, timeout: Duration) -> Self {
+        self.heartbeat = Some((interval, timeout));
+        self
+    }
+
+    /// No pings, no dead-peer detection.
+    pub fn no_heartbeat(mut self) -> Self {
+        self.heartbeat = None;
+        self
+    }
+
+    /// How long a closing handshake may take before the connection is cut.
+    pub fn close_timeout(mut self, timeout: Duration) -> Self {
+        self.close_timeout = timeout;
+        self
+    }
+
+    /// The socket read buffer per connection (tungstenite's default is 128 KiB; small buffers keep
+    /// idle connections cheap).
+    pub fn read_buffer_size(mut self, bytes: usize) -> Self {
+        self.read_buffer_size = bytes;
+        self
+    }
+
+    /// How many bytes are gathered before a write reaches the socket (queued frames are flushed
+    /// together in any case).
+    pub fn write_buffer_size(mut self, bytes: usize) -> Self {
+        self.write_buffer_size = bytes;
+        self
+    }
+
+    /// Which browser origins may open the socket; see [`AllowedOrigins`].
+    pub fn allowed_origins(mut self, origins: AllowedOrigins) -> Self {
+        self.origins = origins;
+        self
+    }
+}
+
+/// The origin check on the upgrade, against cross-site WebSocket hijacking. A request without an
+/// `Origin` header (a non-browser client) is always allowed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum AllowedOrigins {
+    /// The page's origin must name the host the request was sent to (the `Host` header).
+    SameOrigin,
+    /// The same origin, or one of these (`"https://app.example.com"`, exact match).
+    List(Vec<String>),
+    /// Any origin. Only for sockets that carry no cookie-based authority.
+    Any,
+}
+
+impl AllowedOrigins {
+    /// Same origin plus the given ones.
+    pub fn list<I: IntoIterator<Item = S>, S: Into<String>>(origins: I) -> Self {
+        AllowedOrigins::List(origins.into_iter().map(Into::into).collect())
+    }
+
+    /// Whether a request with `origin` sent to `host` may upgrade.
+    pub(crate) fn allows(&self, origin: Option<&str>, host: Option<&str>) -> bool {
+        let Some(origin) = origin else { return true };
+        let same = host.is_some_and(|host| {
+            origin
+                .split_once("://")
+                .is_some_and(|(_, authority)| authority.eq_ignore_ascii_case(host))
+        });
+        match self {
+            AllowedOrigins::Any => true,
+            AllowedOrigins::SameOrigin => same,
+            AllowedOrigins::List(list) => {
+                same || list.iter().any(|o| o.eq_ignore_ascii_case(origin))
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::AllowedOrigins;
+
+    #[test]
+    fn origin_rules() {
+        let same = AllowedOrigins::SameOrigin;
+        assert!(
+            same.allows(None, Some("a.test")),
+            "no Origin: not a browser"
+        );
+        assert!(same.allows(Some("http://a.test:3000"), Some("a.test:3000")));
+        assert!(same.allows(Some("https://A.test"), Some("a.test")));
+        assert!(!same.allows(Some("http://evil.test"), Some("a.test")));
+        assert!(!same.allows(Some("http://a.test:4000"), Some("a.test:3000")));
+        assert!(!same.allows(Some("null"), Some("a.test")));
+        let list = AllowedOrigins::list(["https://app.test"]);
+        assert!(list.allows(Some("https://app.test"), Some("api.test")));
+        assert!(!list.allows(Some("https://other.test"), Some("api.test")));
+        assert!(AllowedOrigins::Any.allows(Some("http://evil.test"), Some("a.test")));
+    }
+}

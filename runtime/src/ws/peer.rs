@@ -1,0 +1,405 @@
+//! [`Peer`]: one WebSocket connection, as hooks see it.
+
+use std::any::Any;
+use std::collections::HashMap;
+use std::fmt;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+
+use axum::extract::ws::Message as WireMessage;
+use axum::http::HeaderMap;
+use serde::Serialize;
+use tokio::sync::{Notify, mpsc};
+
+use super::Close;
+use super::message::{EncodeError, encode};
+use crate::hub::Hub;
+
+/// A peer's id: unique in this process, and its `Display`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct PeerId(u64);
+
+impl PeerId {
+    pub(crate) fn next() -> PeerId {
+        static NEXT: AtomicU64 = AtomicU64::new(1);
+        PeerId(NEXT.fetch_add(1, Ordering::Relaxed))
+    }
+
+    /// The id as a number.
+    pub fn get(self) -> u64 {
+        self.0
+    }
+}
+
+impl fmt::Display for PeerId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "peer-{}", self.0)
+    }
+}
+
+/// What the session's writer task sends.
+#[derive(Debug)]
+pub(crate) enum Outbound {
+    /// A data frame and its size, counted in the buffered amount until written.
+    Frame(WireMessage),
+    Ping,
+    /// A close frame; the writer sends it, flushes and stops.
+    Close(u16, String),
+    /// The client closed: flush tungstenite's reply to its close frame, then stop.
+    Finish,
+}
+
+/// Why a send did not queue the payload.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum SendError {
+    /// The payload could not be serialized.
+    Encode(EncodeError),
+    /// The peer is closing or closed.
+    Closed,
+    /// The peer's outbound buffer is full: it reads slower than it is sent to. nitrous closes it
+    /// with code 1008.
+    SlowConsumer,
+}
+
+impl fmt::Display for SendError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SendError::Encode(e) => e.fmt(f),
+            SendError::Closed => f.write_str("the peer is closed"),
+            SendError::SlowConsumer => f.write_str(
+                "the peer's outbound buffer is full (slow consumer); it is being closed",
+            ),
+        }
+    }
+}
+
+impl std::error::Error for SendError {}
+
+/// The close code a slow consumer gets (policy violation), with [`SLOW_CONSUMER_REASON`].
+pub const SLOW_CONSUMER_CODE: u16 = 1008;
+/// The close reason a slow consumer gets.
+pub const SLOW_CONSUMER_REASON: &str = "slow consumer: outbound buffer full";
+
+/// The peers connected to one route.
+pub(crate) type PeerSet = RwLock<HashMap<PeerId, Peer>>;
+
+/// Everything a peer shares between its handle, its session and the hub.
+pub(crate) struct PeerShared {
+    pub(crate) id: PeerId,
+    remote: Option<SocketAddr>,
+    headers: HeaderMap,
+    params: Vec<(String, String)>,
+    context: Option<Box<dyn Any + Send + Sync>>,
+    outbound: mpsc::UnboundedSender<Outbound>,
+    buffered: AtomicUsize,
+    max_buffered: usize,
+    closing: AtomicBool,
+    /// Wakes the session when `close` or `terminate` is called from elsewhere.
+    pub(crate) wake: Notify,
+    terminate_requested: AtomicBool,
+    topics: Mutex<Vec<Arc<str>>>,
+    /// How the connection closed, first word wins: the close we sent, or the client's.
+    close_record: Mutex<Option<Close>>,
+    hub: Hub,
+    pub(crate) peers: Arc<PeerSet>,
+}
+
+impl PeerShared {
+    /// Queues a data frame; closes a slow consumer rather than let its queue grow without bound.
+    pub(crate) fn enqueue(&self, frame: WireMessage) -> Result<(), SendError> {
+        if self.closing.load(Ordering::Acquire) {
+            return Err(SendError::Closed);
+        }
+        let len = frame_len(&frame);
+        let buffered = self.buffered.fetch_add(len, Ordering::AcqRel) + len;
+        if buffered > self.max_buffered {
+            self.buffered.fetch_sub(len, Ordering::AcqRel);
+            tracing::warn!(peer = %self.id, buffered, limit = self.max_buffered, "nitrous: closing a slow consumer");
+            self.close(SLOW_CONSUMER_CODE, SLOW_CONSUMER_REASON);
+            return Err(SendError::SlowConsumer);
+        }
+        self.outbound
+            .send(Outbound::Frame(frame))
+            .map_err(|_| SendError::Closed)
+    }
+
+    /// Called by the writer once a frame has left the queue.
+    pub(crate) fn written(&self, frame: &WireMessage) {
+        self.buffered.fetch_sub(frame_len(frame), Ordering::AcqRel);
+    }
+
+    pub(crate) fn ping(&self) {
+        let _ = self.outbound.send(Outbound::Ping);
+    }
+
+    /// Starts the closing handshake; later sends fail with [`SendError::Closed`]. Returns whether
+    /// this call started it.
+    pub(crate) fn close(&self, code: u16, reason: &str) -> bool {
+        if self.closing.swap(true, Ordering::AcqRel) {
+            return false;
+        }
+        self.record_close(Close::new(code, reason));
+        let _ = self.outbound.send(Outbound::Close(code, reason.to_owned()));
+        self.wake.notify_one();
+        true
+    }
+
+    /// The client sent a close frame: no more sends; the writer flushes the reply and stops.
+    pub(crate) fn closed_by_client(&self, close: Close) {
+        self.record_close(close);
+        self.closing.store(true, Ordering::Release);
+        let _ = self.outbound.send(Outbound::Finish);
+    }
+
+    pub(crate) fn record_close(&self, close: Close) {
+        self.close_record
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get_or_insert(close);
+    }
+
+    pub(crate) fn close_record(&self) -> Option<Close> {
+        self.close_record
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    pub(crate) fn is_closing(&self) -> bool {
+        self.closing.load(Ordering::Acquire)
+    }
+
+    pub(crate) fn terminate(&self) {
+        self.closing.store(true, Ordering::Release);
+        self.terminate_requested.store(true, Ordering::Release);
+        self.wake.notify_one();
+    }
+
+    pub(crate) fn terminate_requested(&self) -> bool {
+        self.terminate_requested.load(Ordering::Acquire)
+    }
+}
+
+fn frame_len(frame: &WireMessage) -> usize {
+    match frame {
+        WireMessage::Text(text) => text.len(),
+        WireMessage::Binary(bytes) => bytes.len(),
+        _ => 0,
+    }
+}
+
+/// What a new peer starts with; see [`Peer::new`].
+pub(crate) struct PeerParts {
+    pub(crate) remote: Option<SocketAddr>,
+    pub(crate) headers: HeaderMap,
+    pub(crate) params: Vec<(String, String)>,
+    pub(crate) context: Option<Box<dyn Any + Send + Sync>>,
+    pub(crate) max_buffered: usize,
+    pub(crate) hub: Hub,
+    pub(crate) peers: Arc<PeerSet>,
+}
+
+/// One WebSocket connection: what hooks get to send, publish, subscribe and close with. Cheap to
+/// clone; a clone kept after the connection closes still answers, and its sends fail with
+/// [`SendError::Closed`].
+#[derive(Clone)]
+pub struct Peer {
+    pub(crate) shared: Arc<PeerShared>,
+}
+
+impl Peer {
+    pub(crate) fn new(parts: PeerParts) -> (Peer, mpsc::UnboundedReceiver<Outbound>) {
+        let (outbound, receiver) = mpsc::unbounded_channel();
+        let shared = PeerShared {
+            id: PeerId::next(),
+            remote: parts.remote,
+            headers: parts.headers,
+            params: parts.params,
+            context: parts.context,
+            outbound,
+            buffered: AtomicUsize::new(0),
+            max_buffered: parts.max_buffered,
+            closing: AtomicBool::new(false),
+            wake: Notify::new(),
+            terminate_requested: AtomicBool::new(false),
+            topics: Mutex::new(Vec::new()),
+            close_record: Mutex::new(None),
+            hub: parts.hub,
+            peers: parts.peers,
+        };
+        (
+            Peer {
+                shared: Arc::new(shared),
+            },
+            receiver,
+        )
+    }
+
+    /// Unique in this process; also what the peer's `Display` prints.
+    pub fn id(&self) -> PeerId {
+        self.shared.id
+    }
+
+    /// Sends a payload to this peer: text (`&str`, `String`), bytes as a binary frame (`Vec<u8>`,
+    /// `&[u8]`, `Bytes`), or anything else `Serialize` as JSON text. Never blocks.
+    ///
+    /// A failure is logged, not returned (crossws's `send` returns nothing either); use
+    /// [`Peer::try_send`] to handle it.
+    pub fn send<T: Serialize>(&self, payload: T) {
+        if let Err(e) = self.try_send(payload) {
+            log_send_error(self.id(), &e);
+        }
+    }
+
+    /// [`Peer::send`], returning why the payload was not queued.
+    pub fn try_send<T: Serialize>(&self, payload: T) -> Result<(), SendError> {
+        let frame = encode(&payload).map_err(SendError::Encode)?;
+        self.shared.enqueue(frame)
+    }
+
+    /// Sends a payload to every subscriber of `topic` except this peer, which need not be
+    /// subscribed itself. Publishing to a topic nobody subscribes to does nothing.
+    pub fn publish<T: Serialize>(&self, topic: &str, payload: T) {
+        if let Err(e) = self.try_publish(topic, payload) {
+            log_send_error(self.id(), &SendError::Encode(e));
+        }
+    }
+
+    /// [`Peer::publish`], returning how many subscribers it reached.
+    pub fn try_publish<T: Serialize>(&self, topic: &str, payload: T) -> Result<usize, EncodeError> {
+        let frame = encode(&payload)?;
+        Ok(self
+            .shared
+            .hub
+            .publish_frame(topic, &frame, Some(self.id())))
+    }
+
+    /// Subscribes this peer to `topic`; subscribing twice is one subscription. A closed peer
+    /// cannot subscribe.
+    pub fn subscribe(&self, topic: &str) {
+        if self.shared.is_closing() {
+            return;
+        }
+        let mut topics = self.shared.topics.lock().unwrap_or_else(|p| p.into_inner());
+        if topics.iter().any(|t| &**t == topic) {
+            return;
+        }
+        topics.push(Arc::from(topic));
+        self.shared.hub.subscribe(topic, self.shared.clone());
+    }
+
+    /// Unsubscribes this peer from `topic`.
+    pub fn unsubscribe(&self, topic: &str) {
+        let mut topics = self.shared.topics.lock().unwrap_or_else(|p| p.into_inner());
+        topics.retain(|t| &**t != topic);
+        self.shared.hub.unsubscribe(topic, self.id());
+    }
+
+    /// The topics this peer is subscribed to, in the order it subscribed.
+    pub fn topics(&self) -> Vec<String> {
+        self.shared
+            .topics
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+            .map(|t| t.to_string())
+            .collect()
+    }
+
+    /// Every open peer of the same route, this one included, ordered by id.
+    pub fn peers(&self) -> Vec<Peer> {
+        let peers = self.shared.peers.read().unwrap_or_else(|p| p.into_inner());
+        let mut peers: Vec<Peer> = peers.values().cloned().collect();
+        peers.sort_by_key(Peer::id);
+        peers
+    }
+
+    /// Closes the connection with `code` and `reason` (the closing handshake); the `close` hook
+    /// runs when it completes. Messages queued before are sent first.
+    pub fn close(&self, code: u16, reason: &str) {
+        self.shared.close(code, reason);
+    }
+
+    /// Drops the connection at once, without a closing handshake; the `close` hook gets 1006.
+    pub fn terminate(&self) {
+        self.shared.terminate();
+    }
+
+    /// The client's address, when the server was started with `nitrous::serve` (or axum's
+    /// `into_make_service_with_connect_info::<SocketAddr>`).
+    pub fn remote_addr(&self) -> Option<SocketAddr> {
+        self.shared.remote
+    }
+
+    /// The headers of the upgrade request.
+    pub fn headers(&self) -> &HeaderMap {
+        &self.shared.headers
+    }
+
+    /// The route params, in path order: `[("room", "lobby")]` for `ws/[room].rs` at `/ws/lobby`.
+    pub fn params(&self) -> &[(String, String)] {
+        &self.shared.params
+    }
+
+    /// One route param by name.
+    pub fn param(&self, name: &str) -> Option<&str> {
+        self.shared
+            .params
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// The context the `upgrade` hook attached with [`super::Upgrade::context`], if it is a `T`.
+    pub fn context<T: Any>(&self) -> Option<&T> {
+        self.shared
+            .context
+            .as_ref()
+            .and_then(|c| c.downcast_ref::<T>())
+    }
+
+    /// Bytes queued for this peer and not yet handed to the socket.
+    pub fn buffered_amount(&self) -> usize {
+        self.shared.buffered.load(Ordering::Acquire)
+    }
+
+    /// The hub this peer publishes through.
+    pub fn hub(&self) -> &Hub {
+        &self.shared.hub
+    }
+
+    /// Unsubscribes from every topic; run when the session ends.
+    pub(crate) fn leave_all_topics(&self) {
+        let topics =
+            std::mem::take(&mut *self.shared.topics.lock().unwrap_or_else(|p| p.into_inner()));
+        for topic in topics {
+            self.shared.hub.unsubscribe(&topic, self.id());
+        }
+    }
+}
+
+fn log_send_error(peer: PeerId, error: &SendError) {
+    match error {
+        SendError::Closed => tracing::debug!(%peer, "nitrous: dropped a send to a closed peer"),
+        SendError::SlowConsumer => {} // logged once where the peer is closed
+        SendError::Encode(e) => tracing::error!(%peer, "nitrous: cannot send: {e}"),
+    }
+}
+
+impl fmt::Display for Peer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.id().fmt(f)
+    }
+}
+
+impl fmt::Debug for Peer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Peer")
+            .field("id", &self.id())
+            .field("remote", &self.shared.remote)
+            .field("buffered", &self.buffered_amount())
+            .finish_non_exhaustive()
+    }
+}
