@@ -30,10 +30,20 @@ pub struct Handler {
     pub callable: bool,
 }
 
+/// An `impl WebSocketHandler for T` found in a route file.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Socket {
+    /// `T`, as written (a path relative to the route file's module).
+    pub ty: String,
+    /// Why the generated router cannot name `T`, if it cannot.
+    pub problem: Option<String>,
+}
+
 /// What one route file serves.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Content {
     pub handlers: Vec<Handler>,
+    pub sockets: Vec<Socket>,
 }
 
 /// Reads a route file's top-level items. `None` when the file does not parse: rustc reports the
@@ -43,6 +53,15 @@ pub fn classify(text: &str) -> Option<Content> {
     let imported = nitrous_imports(&file);
     let mut content = Content::default();
     for item in &file.items {
+        if let syn::Item::Impl(block) = item
+            && let Some((_, trait_path, _)) = &block.trait_
+            && trait_path
+                .segments
+                .last()
+                .is_some_and(|s| s.ident == "WebSocketHandler")
+        {
+            content.sockets.push(socket(&file, &block.self_ty));
+        }
         if let syn::Item::Fn(function) = item {
             for attr in &function.attrs {
                 if let Some(kind) = nitrous_attr(attr.path(), &imported) {
@@ -117,5 +136,45 @@ fn collect(tree: &syn::UseTree, imports: &mut Imports) {
         syn::UseTree::Glob(_) => imports.glob = true,
         syn::UseTree::Group(group) => group.items.iter().for_each(|tree| collect(tree, imports)),
         syn::UseTree::Path(_) => {}
+    }
+}
+
+/// The handler type of a WebSocket impl, and whether generated code can name it.
+fn socket(file: &syn::File, ty: &syn::Type) -> Socket {
+    let written = quote::ToTokens::to_token_stream(ty)
+        .to_string()
+        .replace(' ', "");
+    let problem = match ty {
+        syn::Type::Path(path) if path.qself.is_none() && path.path.leading_colon.is_none() => {
+            let name = path.path.segments.last().map(|s| s.ident.to_string());
+            let private = file.items.iter().any(|item| match item {
+                syn::Item::Struct(s) => {
+                    Some(s.ident.to_string()) == name && matches!(s.vis, syn::Visibility::Inherited)
+                }
+                syn::Item::Enum(e) => {
+                    Some(e.ident.to_string()) == name && matches!(e.vis, syn::Visibility::Inherited)
+                }
+                _ => false,
+            });
+            let generic = path.path.segments.iter().any(|s| !s.arguments.is_empty());
+            if generic {
+                Some(format!(
+                    "`{written}` has generic arguments; implement `WebSocketHandler` for a named type without them"
+                ))
+            } else if private {
+                Some(format!(
+                    "`{written}` must be `pub`, since the generated router names it from outside this module: write `pub struct {written}`"
+                ))
+            } else {
+                None
+            }
+        }
+        _ => Some(format!(
+            "implement `WebSocketHandler` for a named type defined in the route file, not `{written}`"
+        )),
+    };
+    Socket {
+        ty: written,
+        problem,
     }
 }

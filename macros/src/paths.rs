@@ -33,3 +33,12 @@ pub fn route_info() -> TokenStream {
 pub fn route_kind() -> TokenStream {
     quote!(::nitrous::__private::RouteKind)
 }
+
+/// WebSocket route glue: `route`, `route_or`, and the `Build` specialisation.
+pub fn ws() -> TokenStream {
+    quote!(::nitrous::__private::ws)
+}
+
+pub fn hub() -> TokenStream {
+    quote!(::nitrous::__private::Hub)
+}

@@ -31,17 +31,38 @@ impl Serve {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Kind {
     Http,
+    WebSocket,
+}
+
+/// What answers an endpoint.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Target {
+    /// A handler function, by name in its module.
+    Handler(String),
+    /// A WebSocket handler type (a path in its module), with the file's HTTP GET handler, if any,
+    /// for GET requests that are not upgrades.
+    WebSocket {
+        ty: String,
+        http_get: Option<String>,
+    },
 }
 
 /// One handler on one path.
 #[derive(Clone, Debug)]
 pub struct Endpoint {
     pub serve: Serve,
-    pub kind: Kind,
     /// Index into [`Table::files`].
     pub file: usize,
-    /// The handler's name in its module.
-    pub handler: String,
+    pub target: Target,
+}
+
+impl Endpoint {
+    pub fn kind(&self) -> Kind {
+        match self.target {
+            Target::Handler(_) => Kind::Http,
+            Target::WebSocket { .. } => Kind::WebSocket,
+        }
+    }
 }
 
 /// Every endpoint of one path.
@@ -122,7 +143,13 @@ pub fn validate(found: Vec<Found>, shown_root: &str, prefix: &str) -> (Table, Ve
         };
         let file_endpoints =
             file_endpoints(&route, &content, index, &shown(&found.rel), &mut errors);
-        let mut segments = prefix_segments.clone();
+        // WebSocket routes skip the API prefix, as in Analog (its API middleware does not see
+        // them); the file's other handlers share the WebSocket's path.
+        let mut segments = if content.sockets.is_empty() {
+            prefix_segments.clone()
+        } else {
+            Vec::new()
+        };
         segments.extend(route.segments.iter().cloned());
         endpoints.extend(file_endpoints.into_iter().map(|e| (segments.clone(), e)));
     }
@@ -141,7 +168,7 @@ fn file_endpoints(
     shown: &str,
     errors: &mut Vec<String>,
 ) -> Vec<Endpoint> {
-    if content.handlers.is_empty() {
+    if content.handlers.is_empty() && content.sockets.is_empty() {
         errors.push(format!(
             "{shown} serves nothing: add a handler such as `#[nitrous::get] pub async fn get() -> &'static str {{ \"hello\" }}`, or move the file out of the routes folder"
         ));
@@ -165,9 +192,12 @@ fn file_endpoints(
             }
         };
         if let Some(twin) = endpoints.iter().find(|e| e.serve == serve) {
+            let twin = match &twin.target {
+                Target::Handler(name) => name.as_str(),
+                Target::WebSocket { ty, .. } => ty.as_str(),
+            };
             errors.push(format!(
-                "{shown}: `{}` and `{}` both answer {}; keep one handler per method in a file",
-                twin.handler,
+                "{shown}: `{twin}` and `{}` both answer {}; keep one handler per method in a file",
                 handler.ident,
                 describe(serve)
             ));
@@ -176,11 +206,41 @@ fn file_endpoints(
         if handler.callable {
             endpoints.push(Endpoint {
                 serve,
-                kind: Kind::Http,
                 file: index,
-                handler: handler.ident.clone(),
+                target: Target::Handler(handler.ident.clone()),
             });
         }
+    }
+    match content.sockets.as_slice() {
+        [] => {}
+        [socket] => {
+            if let Some(problem) = &socket.problem {
+                errors.push(format!("{shown}: {problem}"));
+            } else if let Some(m) = route.method.filter(|m| *m != Method::Get) {
+                errors.push(format!(
+                    "{shown}: a WebSocket route answers the GET upgrade, but the file name restricts it to {m}; drop the method suffix"
+                ));
+            } else {
+                // The file's HTTP GET handler (or its every-method handler) answers plain GETs.
+                let get = Serve::Method(Method::Get);
+                let http_get = match endpoints.iter().position(|e| e.serve == get) {
+                    Some(i) => match endpoints.remove(i).target {
+                        Target::Handler(name) => Some(name),
+                        Target::WebSocket { .. } => None,
+                    },
+                    None => endpoints.iter().find_map(|e| match (&e.target, e.serve) {
+                        (Target::Handler(name), Serve::Any) => Some(name.clone()),
+                        _ => None,
+                    }),
+                };
+                let ty = socket.ty.clone();
+                endpoints.insert(0, Endpoint { serve: get, file: index, target: Target::WebSocket { ty, http_get } });
+            }
+        }
+        [first, second, ..] => errors.push(format!(
+            "{shown}: `{}` and `{}` are both WebSocket handlers; one route has one, so move one to a file of its own",
+            first.ty, second.ty
+        )),
     }
     endpoints
 }

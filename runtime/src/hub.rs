@@ -94,12 +94,8 @@ impl Hub {
 
     /// Sends `payload` to every subscriber of `topic`, once each. Publishing to a topic nobody
     /// subscribes to does nothing. Returns how many subscribers it reached.
-    pub fn publish<T: Serialize + ?Sized>(
-        &self,
-        topic: &str,
-        payload: &T,
-    ) -> Result<usize, EncodeError> {
-        let frame = encode(payload)?;
+    pub fn publish<T: Serialize>(&self, topic: &str, payload: T) -> Result<usize, EncodeError> {
+        let frame = encode(&payload)?;
         Ok(self.publish_frame(topic, &frame, None))
     }
 
@@ -191,7 +187,7 @@ impl Hub {
     pub fn layer(
         &self,
     ) -> tower::util::MapRequestLayer<
-        impl Fn(axum::extract::Request) -> axum::extract::Request + Clone,
+        impl Fn(axum::extract::Request) -> axum::extract::Request + Clone + use<>,
     > {
         let hub = self.clone();
         tower::util::MapRequestLayer::new(move |mut request: axum::extract::Request| {

@@ -8,13 +8,16 @@ use std::fmt;
 pub enum RouteKind {
     /// A `#[nitrous::get]`-style HTTP handler.
     Http,
+    /// An `impl WebSocketHandler` (served on GET, as the upgrade).
+    WebSocket,
 }
 
 impl RouteKind {
-    /// `http`, as the route table prints it.
+    /// `http` or `ws`, as the route table prints it.
     pub fn as_str(self) -> &'static str {
         match self {
             RouteKind::Http => "http",
+            RouteKind::WebSocket => "ws",
         }
     }
 }

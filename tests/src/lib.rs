@@ -2,13 +2,61 @@
 
 // The prefix tests mount the same routes folders a second time under other prefixes.
 #![allow(clippy::duplicate_mod)]
+// Route files are written the way users write them (the seed's `pub struct Chat;`).
+#![allow(missing_debug_implementations)]
 
 nitrous::routes!(state = AppState);
 
-/// The fixture's router state, reached by handlers through `State<AppState>`.
-#[derive(Clone, Debug)]
+/// The fixture's router state, reached by handlers through `State<AppState>` and by the stateful
+/// WebSocket handler through `FromRef`.
+#[derive(Clone, Debug, Default)]
 pub struct AppState {
     pub greeting: &'static str,
+    pub events: std::sync::Arc<Events>,
+}
+
+/// What the probe handler's hooks did, in order, for tests to wait on.
+#[derive(Debug, Default)]
+pub struct Events {
+    log: std::sync::Mutex<Vec<String>>,
+    changed: tokio::sync::Notify,
+}
+
+impl Events {
+    pub fn push(&self, event: String) {
+        self.log
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(event);
+        self.changed.notify_waiters();
+    }
+
+    pub fn all(&self) -> Vec<String> {
+        self.log.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// Waits until an event starts with `prefix` and returns it; gives up after five seconds with
+    /// the whole log, so a missing event fails the test instead of hanging it.
+    pub async fn wait_for(&self, prefix: &str) -> String {
+        let found = async {
+            loop {
+                let changed = self.changed.notified();
+                tokio::pin!(changed);
+                changed.as_mut().enable();
+                if let Some(event) = self.all().into_iter().find(|e| e.starts_with(prefix)) {
+                    return event;
+                }
+                changed.await;
+            }
+        };
+        match tokio::time::timeout(std::time::Duration::from_secs(5), found).await {
+            Ok(event) => event,
+            Err(_) => panic!(
+                "no event starting with {prefix:?}; events: {:?}",
+                self.all()
+            ),
+        }
+    }
 }
 
 /// Analog's newer layout: the routes folder has an `api/` subfolder, so nothing is prefixed.

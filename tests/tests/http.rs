@@ -7,7 +7,10 @@ use reqwest::Method;
 use support::{Server, get, request};
 
 fn app() -> nitrous::axum::Router {
-    router().with_state(AppState { greeting: "hi " })
+    router().with_state(AppState {
+        greeting: "hi ",
+        ..AppState::default()
+    })
 }
 
 #[tokio::test]
@@ -237,7 +240,7 @@ async fn a_routes_folder_with_an_api_subfolder_serves_plain_paths() {
 
 #[tokio::test]
 async fn the_prefix_is_configurable_and_can_be_turned_off() {
-    let off = Server::start(unprefixed::router().with_state(AppState { greeting: "" })).await;
+    let off = Server::start(unprefixed::router().with_state(AppState::default())).await;
     assert_eq!(get(&off.url("/")).await, (200, "index".to_owned()));
     assert_eq!(
         get(&off.url("/users/42")).await,

@@ -58,8 +58,9 @@ pub(crate) fn table(crate_dir: &Path, dir: &str, prefix: Option<&str>) -> Result
                 nitrous::RouteInfo::new(
                     endpoint.serve.label(),
                     leak(route.path.clone()),
-                    match endpoint.kind {
+                    match endpoint.kind() {
                         validate::Kind::Http => nitrous::RouteKind::Http,
+                        validate::Kind::WebSocket => nitrous::RouteKind::WebSocket,
                     },
                     leak(format!("{shown_root}/{}", table.files[endpoint.file].rel)),
                 )

@@ -143,7 +143,8 @@ impl<T: WebSocketHandler> Reader<'_, T> {
                     let close = self.peer.shared.close_record();
                     return Ended::Cut(close.unwrap_or_else(|| Close::new(code::ABNORMAL, "closing handshake timed out")));
                 }
-                _ = heartbeat.tick(), if timeout.is_some() => {
+                // A closing peer has its own deadline; pings would only race it.
+                _ = heartbeat.tick(), if timeout.is_some() && closing_deadline.is_none() => {
                     let timeout = timeout.unwrap_or_default();
                     if last_seen.elapsed() > interval + timeout {
                         self.report(Error::HeartbeatTimeout).await;

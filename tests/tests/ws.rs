@@ -1,0 +1,647 @@
+//! WebSocket routes driven by real `tokio-tungstenite` clients over real sockets: the seed's chat,
+//! every hook and `Peer` method, limits, faults, the origin check and shutdown.
+
+mod support;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures_util::{SinkExt, StreamExt};
+use nitrous::Hub;
+use nitrous_tests::{AppState, Events, router};
+use serde_json::{Value, json};
+use support::Server;
+use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::http::HeaderValue;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::{Data, OpCode};
+use tokio_tungstenite::tungstenite::protocol::frame::{Frame, FrameHeader};
+use tokio_tungstenite::tungstenite::{self, Message};
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+type Client = WebSocketStream<MaybeTlsStream<TcpStream>>;
+
+const WAIT: Duration = Duration::from_secs(5);
+
+async fn start() -> (Server, Arc<Events>) {
+    let state = AppState::default();
+    let events = state.events.clone();
+    (Server::start(router().with_state(state)).await, events)
+}
+
+fn ws_url(server: &Server, path: &str) -> String {
+    format!("ws://{}{path}", server.addr)
+}
+
+async fn connect(server: &Server, path: &str) -> Client {
+    let (client, _) = tokio_tungstenite::connect_async(ws_url(server, path))
+        .await
+        .expect("connect");
+    client
+}
+
+/// The next data or close frame (pings are answered by the client library).
+async fn next(client: &mut Client) -> Message {
+    loop {
+        match tokio::time::timeout(WAIT, client.next())
+            .await
+            .expect("a message within 5 s")
+        {
+            Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
+            Some(Ok(message)) => return message,
+            Some(Err(e)) => panic!("client error: {e}"),
+            None => panic!("the connection ended"),
+        }
+    }
+}
+
+async fn text(client: &mut Client) -> String {
+    match next(client).await {
+        Message::Text(text) => text.to_string(),
+        other => panic!("expected text, got {other:?}"),
+    }
+}
+
+async fn json(client: &mut Client) -> Value {
+    serde_json::from_str(&text(client).await).expect("JSON text")
+}
+
+async fn say(client: &mut Client, text: &str) {
+    client.send(Message::text(text)).await.expect("send");
+}
+
+/// Reads until the server's close frame and returns its code and reason.
+async fn closed(client: &mut Client) -> (u16, String) {
+    loop {
+        match next(client).await {
+            Message::Close(Some(frame)) => return (frame.code.into(), frame.reason.to_string()),
+            Message::Close(None) => return (1005, String::new()),
+            _ => continue,
+        }
+    }
+}
+
+/// Keeps reading `client` on a task of its own (so its client library answers pings), handing
+/// text messages to the returned channel.
+fn keep_reading(
+    client: Client,
+) -> (
+    futures_util::stream::SplitSink<Client, Message>,
+    tokio::sync::mpsc::UnboundedReceiver<String>,
+) {
+    let (to_test, from_client) = tokio::sync::mpsc::unbounded_channel();
+    let (sink, mut stream) = client.split();
+    tokio::spawn(async move {
+        while let Some(Ok(message)) = stream.next().await {
+            if let Message::Text(text) = message {
+                let _ = to_test.send(text.to_string());
+            }
+        }
+    });
+    (sink, from_client)
+}
+
+async fn received(from: &mut tokio::sync::mpsc::UnboundedReceiver<String>) -> String {
+    tokio::time::timeout(WAIT, from.recv())
+        .await
+        .expect("a message within 5 s")
+        .expect("still connected")
+}
+
+fn chat(user: &str, message: &str) -> Value {
+    json!({ "user": user, "message": message })
+}
+
+/// The peer name in a chat welcome: `Welcome peer-7!` -> `peer-7`.
+fn welcomed(welcome: &Value) -> String {
+    let message = welcome["message"].as_str().expect("a message");
+    message
+        .strip_prefix("Welcome ")
+        .and_then(|m| m.strip_suffix('!'))
+        .expect("a welcome")
+        .to_owned()
+}
+
+/// Waits until the peer's `open` hook has finished: hooks run in order, so the pong to a ping
+/// proves it (the peer is subscribed by then).
+async fn settled(client: &mut Client) {
+    say(client, "ping").await;
+    assert_eq!(json(client).await, chat("server", "pong"));
+}
+
+#[tokio::test]
+async fn the_seed_chat_conversation_message_by_message() {
+    let (server, _) = start().await;
+    let mut a = connect(&server, "/ws/chat").await;
+    let a_name = welcomed(&json(&mut a).await);
+    settled(&mut a).await;
+
+    let mut b = connect(&server, "/ws/chat").await;
+    let b_name = welcomed(&json(&mut b).await);
+    settled(&mut b).await;
+    assert_ne!(a_name, b_name, "ids are unique");
+    assert_eq!(
+        json(&mut a).await,
+        chat("server", &format!("{b_name} joined!"))
+    );
+
+    let mut c = connect(&server, "/ws/chat").await;
+    let c_name = welcomed(&json(&mut c).await);
+    settled(&mut c).await;
+    assert_eq!(
+        json(&mut a).await,
+        chat("server", &format!("{c_name} joined!"))
+    );
+    // b's next message is c's arrival, not its own: the joiner is not told of itself.
+    assert_eq!(
+        json(&mut b).await,
+        chat("server", &format!("{c_name} joined!"))
+    );
+
+    say(&mut a, "hello").await;
+    let hello = chat(&a_name, "hello");
+    assert_eq!(json(&mut a).await, hello, "echo to the sender");
+    assert_eq!(json(&mut b).await, hello);
+    assert_eq!(json(&mut c).await, hello);
+
+    // ping is answered to the sender alone: the others' next message is c's, not a pong.
+    say(&mut b, "is anyone there? ping").await;
+    assert_eq!(json(&mut b).await, chat("server", "pong"));
+    say(&mut c, "after").await;
+    let after = chat(&c_name, "after");
+    assert_eq!(json(&mut c).await, after);
+    assert_eq!(json(&mut a).await, after);
+    assert_eq!(json(&mut b).await, after);
+
+    c.close(None).await.expect("close");
+    assert_eq!(
+        json(&mut a).await,
+        chat("server", &format!("{c_name} left!"))
+    );
+    assert_eq!(
+        json(&mut b).await,
+        chat("server", &format!("{c_name} left!"))
+    );
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn upgrade_can_refuse_with_any_response() {
+    let (server, events) = start().await;
+    match tokio_tungstenite::connect_async(ws_url(&server, "/ws/probe")).await {
+        Err(tungstenite::Error::Http(response)) => {
+            assert_eq!(response.status(), 401);
+            let body = response
+                .body()
+                .as_deref()
+                .map(String::from_utf8_lossy)
+                .unwrap_or_default()
+                .into_owned();
+            assert_eq!(body, "who are you? add ?name=");
+        }
+        other => panic!("expected a 401, got {other:?}"),
+    }
+    assert!(
+        events.all().iter().all(|e| !e.starts_with("open")),
+        "no session: {:?}",
+        events.all()
+    );
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn upgrade_picks_a_subprotocol_adds_headers_and_attaches_context() {
+    let (server, events) = start().await;
+    let mut request = ws_url(&server, "/ws/probe?name=alice")
+        .into_client_request()
+        .unwrap();
+    request.headers_mut().insert(
+        "sec-websocket-protocol",
+        HeaderValue::from_static("probe.v1, probe.v2"),
+    );
+    request
+        .headers_mut()
+        .insert("x-test", HeaderValue::from_static("42"));
+    let (mut client, response) = tokio_tungstenite::connect_async(request).await.unwrap();
+    assert_eq!(response.headers()["sec-websocket-protocol"], "probe.v2");
+    assert_eq!(response.headers()["x-probe"], "yes");
+    assert_eq!(
+        text(&mut client).await,
+        "hello alice",
+        "the context reached open"
+    );
+    assert_eq!(
+        events.wait_for("upgrade").await,
+        "upgrade alice true",
+        "the remote address is known"
+    );
+    say(&mut client, "header x-test").await;
+    assert_eq!(text(&mut client).await, "42");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn hooks_run_in_order_and_close_gets_the_code_and_reason() {
+    let (server, events) = start().await;
+    let mut client = connect(&server, "/ws/probe?name=bo").await;
+    assert_eq!(text(&mut client).await, "hello bo");
+    say(&mut client, "close 4000 bye").await;
+    assert_eq!(closed(&mut client).await, (4000, "bye".to_owned()));
+    events.wait_for("close").await;
+    assert_eq!(
+        events.all(),
+        [
+            "upgrade bo true",
+            "open bo",
+            "message bo close 4000 bye",
+            "close bo 4000 bye"
+        ]
+    );
+
+    let mut client = connect(&server, "/ws/probe?name=cy").await;
+    text(&mut client).await;
+    client
+        .close(Some(tungstenite::protocol::CloseFrame {
+            code: 4001.into(),
+            reason: "done".into(),
+        }))
+        .await
+        .unwrap();
+    assert_eq!(
+        events.wait_for("close cy").await,
+        "close cy 4001 done",
+        "a client's close reaches the hook"
+    );
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn hooks_of_one_peer_never_overlap_and_keep_message_order() {
+    let (server, events) = start().await;
+    let mut client = connect(&server, "/ws/probe?name=o").await;
+    text(&mut client).await;
+    // Sent back to back: a slow hook must finish before the next message's hook starts.
+    for m in ["slow 150", "slow 10", "slow 60", "last"] {
+        say(&mut client, m).await;
+    }
+    assert_eq!(text(&mut client).await, "echo last");
+    let log: Vec<String> = events
+        .all()
+        .into_iter()
+        .filter(|e| !e.starts_with("upgrade") && !e.starts_with("open"))
+        .collect();
+    assert_eq!(
+        log,
+        [
+            "message o slow 150",
+            "slow start 150",
+            "slow end 150",
+            "message o slow 10",
+            "slow start 10",
+            "slow end 10",
+            "message o slow 60",
+            "slow start 60",
+            "slow end 60",
+            "message o last",
+        ]
+    );
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn peer_topics_publish_peers_and_ids() {
+    let (server, _) = start().await;
+    let mut alice = connect(&server, "/ws/probe?name=alice").await;
+    text(&mut alice).await;
+    let mut bob = connect(&server, "/ws/probe?name=bob").await;
+    text(&mut bob).await;
+
+    for m in ["sub a", "sub t", "sub a", "topics"] {
+        say(&mut alice, m).await;
+    }
+    assert_eq!(
+        text(&mut alice).await,
+        "a,t",
+        "subscribing twice is one subscription"
+    );
+    say(&mut alice, "unsub a").await;
+    say(&mut alice, "topics").await;
+    assert_eq!(text(&mut alice).await, "t");
+
+    // bob publishes without being subscribed; alice gets it once.
+    say(&mut bob, "pub t hi alice").await;
+    assert_eq!(text(&mut alice).await, "hi alice");
+    // alice publishes to her own topic: not back to her (her next message is the id reply).
+    say(&mut alice, "pub t to nobody else").await;
+    say(&mut alice, "id").await;
+    assert!(text(&mut alice).await.starts_with("peer-"));
+    // publishing to an empty topic is a no-op
+    say(&mut bob, "pub nobody-here x").await;
+    say(&mut bob, "peers").await;
+    assert_eq!(text(&mut bob).await, "2", "peers() lists the route's peers");
+    say(&mut bob, "buffered").await;
+    let buffered: usize = text(&mut bob).await.parse().unwrap();
+    assert!(buffered < 64 << 10, "{buffered}");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn messages_text_binary_json_and_display() {
+    let (server, _) = start().await;
+    let mut client = connect(&server, "/ws/probe?name=m").await;
+    text(&mut client).await;
+    say(&mut client, "binary abc").await;
+    assert_eq!(next(&mut client).await, Message::binary(b"abc".to_vec()));
+    client
+        .send(Message::binary(b"kind".to_vec()))
+        .await
+        .unwrap();
+    assert_eq!(text(&mut client).await, "binary");
+    say(&mut client, "kind").await;
+    assert_eq!(text(&mut client).await, "text");
+    say(&mut client, r#"{"n": 1}"#).await;
+    assert_eq!(text(&mut client).await, r#"json {"n":1}"#);
+    say(&mut client, "{bad").await;
+    assert!(
+        text(&mut client).await.starts_with("bad json: "),
+        "bad JSON is an Err, not a panic"
+    );
+    say(&mut client, "still here").await;
+    assert_eq!(text(&mut client).await, "echo still here");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn terminate_drops_the_connection_and_close_gets_1006() {
+    let (server, events) = start().await;
+    let mut client = connect(&server, "/ws/probe?name=t").await;
+    text(&mut client).await;
+    say(&mut client, "terminate").await;
+    let end = tokio::time::timeout(WAIT, async {
+        loop {
+            match client.next().await {
+                Some(Ok(Message::Close(_))) => return "close frame",
+                Some(Ok(_)) => continue,
+                Some(Err(_)) | None => return "dropped",
+            }
+        }
+    })
+    .await
+    .unwrap();
+    assert_eq!(end, "dropped", "no closing handshake");
+    assert_eq!(events.wait_for("close t").await, "close t 1006 terminated");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_panicking_hook_calls_error_closes_with_1011_and_the_server_carries_on() {
+    let (server, events) = start().await;
+    let mut client = connect(&server, "/ws/probe?name=p").await;
+    text(&mut client).await;
+    say(&mut client, "panic").await;
+    assert_eq!(closed(&mut client).await.0, 1011);
+    assert_eq!(
+        events.wait_for("error p").await,
+        "error p the `message` hook panicked: probe asked to panic"
+    );
+    assert_eq!(
+        events.wait_for("close p").await,
+        "close p 1011 internal error"
+    );
+    let mut other = connect(&server, "/ws/probe?name=q").await;
+    assert_eq!(text(&mut other).await, "hello q");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn invalid_utf8_closes_with_1007() {
+    let (server, events) = start().await;
+    let mut client = connect(&server, "/ws/probe?name=u").await;
+    text(&mut client).await;
+    let header = FrameHeader {
+        opcode: OpCode::Data(Data::Text),
+        ..FrameHeader::default()
+    };
+    let frame = Frame::from_payload(header, vec![0xff, 0xfe, 0x41].into());
+    client.send(Message::Frame(frame)).await.unwrap();
+    assert_eq!(closed(&mut client).await.0, 1007);
+    assert_eq!(
+        events.wait_for("error u").await,
+        "error u a text frame was not valid UTF-8"
+    );
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn an_oversize_message_closes_with_1009() {
+    let (server, events) = start().await;
+    let mut client = connect(&server, "/ws/probe?name=big").await;
+    text(&mut client).await;
+    say(&mut client, &"x".repeat(2000)).await; // the probe's limit is 1024 bytes
+    assert_eq!(closed(&mut client).await.0, 1009);
+    assert!(
+        events
+            .wait_for("error big")
+            .await
+            .contains("over the limit of 1024")
+    );
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_slow_consumer_is_closed_with_1008_and_others_are_unaffected() {
+    let (server, events) = start().await;
+    let mut slow = connect(&server, "/ws/probe?name=slow").await;
+    text(&mut slow).await;
+    let (mut fine, mut from_fine) = keep_reading(connect(&server, "/ws/probe?name=fine").await);
+    assert_eq!(received(&mut from_fine).await, "hello fine");
+    // `slow` stops reading: the server's writer backs up behind the full socket, the queue passes
+    // its limit, and the peer is closed. (Its close frame waits behind the unread data, so the
+    // closing handshake times out and the connection is cut; the hook still gets 1008.)
+    say(&mut slow, "flood").await;
+    assert_eq!(
+        events.wait_for("close slow").await,
+        "close slow 1008 slow consumer: outbound buffer full"
+    );
+    drop(slow);
+    assert_eq!(
+        (
+            nitrous::ws::SLOW_CONSUMER_CODE,
+            nitrous::ws::SLOW_CONSUMER_REASON
+        ),
+        (1008, "slow consumer: outbound buffer full")
+    );
+    fine.send(Message::text("still fine")).await.unwrap();
+    assert_eq!(received(&mut from_fine).await, "echo still fine");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn heartbeats_terminate_a_silent_peer_and_keep_a_live_one() {
+    let (server, events) = start().await;
+    // `live` reads all the time, so its client library answers the pings.
+    let (mut live, mut from_live) = keep_reading(connect(&server, "/ws/probe?name=live").await);
+    assert_eq!(received(&mut from_live).await, "hello live");
+    // `silent` never reads again, so it never answers a ping.
+    let mut silent = connect(&server, "/ws/probe?name=silent").await;
+    text(&mut silent).await;
+    assert_eq!(
+        events.wait_for("error silent").await,
+        "error silent the peer did not answer pings in time"
+    );
+    assert_eq!(
+        events.wait_for("close silent").await,
+        "close silent 1006 heartbeat timeout"
+    );
+    live.send(Message::text("id")).await.unwrap();
+    let id = received(&mut from_live).await;
+    assert!(
+        id.starts_with("peer-"),
+        "the reading peer outlived the silent one's timeout: {id}"
+    );
+    drop(silent);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn route_params_reach_the_peer_and_rooms_are_topics() {
+    let (server, _) = start().await;
+    let mut one = connect(&server, "/ws/lobby").await;
+    assert_eq!(text(&mut one).await, "joined lobby");
+    let mut two = connect(&server, "/ws/lobby").await;
+    assert_eq!(text(&mut two).await, "joined lobby");
+    let mut elsewhere = connect(&server, "/ws/kitchen").await;
+    assert_eq!(text(&mut elsewhere).await, "joined kitchen");
+    say(&mut one, "hi").await;
+    assert_eq!(text(&mut two).await, "lobby: hi");
+    say(&mut elsewhere, "hey").await;
+    say(&mut two, "back").await;
+    assert_eq!(
+        text(&mut one).await,
+        "lobby: back",
+        "the kitchen's message did not reach the lobby"
+    );
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn one_path_serves_a_plain_get_and_the_socket() {
+    let (server, _) = start().await;
+    assert_eq!(
+        support::get(&server.url("/ws/page")).await,
+        (200, "a plain GET".to_owned())
+    );
+    let mut client = connect(&server, "/ws/page").await;
+    say(&mut client, "hi").await;
+    assert_eq!(text(&mut client).await, "socket got hi");
+    // WebSocket routes skip the /api prefix: there, the fixture's `[org]/[repo].rs` answers.
+    assert_eq!(
+        support::get(&server.url("/api/ws/page")).await.1,
+        "repo ws/page"
+    );
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_server_side_publish_from_http_reaches_every_subscriber_once() {
+    let (server, _) = start().await;
+    let mut a = connect(&server, "/ws/chat").await;
+    json(&mut a).await;
+    settled(&mut a).await;
+    let mut b = connect(&server, "/ws/chat").await;
+    json(&mut b).await;
+    settled(&mut b).await;
+    json(&mut a).await; // b joined
+    let reply = reqwest::Client::new()
+        .post(server.url("/api/announce"))
+        .body("news")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(reply.text().await.unwrap(), "reached 2");
+    assert_eq!(json(&mut a).await, chat("server", "news"));
+    assert_eq!(json(&mut b).await, chat("server", "news"));
+    // exactly once: the next message each sees is the pong to its own ping
+    settled(&mut a).await;
+    settled(&mut b).await;
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn the_origin_check_refuses_cross_site_pages_only() {
+    let (server, _) = start().await;
+    let with_origin = |origin: &str| {
+        let mut request = ws_url(&server, "/ws/chat").into_client_request().unwrap();
+        request
+            .headers_mut()
+            .insert("origin", HeaderValue::from_str(origin).unwrap());
+        request
+    };
+    match tokio_tungstenite::connect_async(with_origin("http://evil.test")).await {
+        Err(tungstenite::Error::Http(response)) => assert_eq!(response.status(), 403),
+        other => panic!("expected 403, got {other:?}"),
+    }
+    let same = format!("http://{}", server.addr);
+    assert!(
+        tokio_tungstenite::connect_async(with_origin(&same))
+            .await
+            .is_ok(),
+        "same origin is allowed"
+    );
+    assert!(
+        tokio_tungstenite::connect_async(ws_url(&server, "/ws/chat"))
+            .await
+            .is_ok(),
+        "no Origin: not a browser"
+    );
+    // The echo route allows any origin.
+    let mut request = ws_url(&server, "/ws/echo").into_client_request().unwrap();
+    request
+        .headers_mut()
+        .insert("origin", HeaderValue::from_static("http://evil.test"));
+    assert!(tokio_tungstenite::connect_async(request).await.is_ok());
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn shutdown_closes_every_peer_with_1001_and_the_server_exits() {
+    let (server, events) = start().await;
+    let mut a = connect(&server, "/ws/probe?name=a").await;
+    text(&mut a).await;
+    let mut b = connect(&server, "/ws/chat").await;
+    json(&mut b).await;
+    let stopping = tokio::spawn(server.stop());
+    assert_eq!(
+        closed(&mut a).await,
+        (1001, "server shutting down".to_owned())
+    );
+    assert_eq!(closed(&mut b).await.0, 1001);
+    drop((a, b));
+    tokio::time::timeout(WAIT, stopping)
+        .await
+        .expect("the server exits")
+        .unwrap();
+    assert_eq!(
+        events.wait_for("close a").await,
+        "close a 1001 server shutting down"
+    );
+}
+
+#[tokio::test]
+async fn a_thousand_connect_subscribe_disconnect_cycles_leave_the_hub_empty() {
+    let state = AppState::default();
+    let hub = Hub::new();
+    let server = Server::start(router().layer(hub.layer()).with_state(state)).await;
+    for i in 0..1000 {
+        let room = format!("/ws/room{}", i % 7);
+        let mut client = connect(&server, &room).await;
+        assert!(text(&mut client).await.starts_with("joined"));
+        if i % 2 == 0 {
+            client.close(None).await.unwrap();
+            while let Some(Ok(_)) = client.next().await {}
+        } // odd ones vanish without a close frame
+    }
+    // `stop` waits for every session to finish, cleanup included.
+    server.stop().await;
+    assert_eq!(hub.topic_count(), 0, "{hub:?}");
+}

@@ -1,0 +1,3 @@
+nitrous::routes!(dir = "./fixtures/unbuildable");
+
+fn main() {}

@@ -1,0 +1,3 @@
+nitrous::routes!(dir = "./fixtures/websocket_errors");
+
+fn main() {}
