@@ -32,6 +32,8 @@ pub(crate) fn run() -> Result<(), Failure> {
             )));
         }
     }
+    eprintln!("xtask ci: autobahn");
+    crate::autobahn::run()?;
     eprintln!("xtask ci: all steps passed");
     Ok(())
 }

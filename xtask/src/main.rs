@@ -24,6 +24,7 @@ mod scan;
 #[path = "../../macros/src/validate.rs"]
 mod validate;
 
+mod autobahn;
 mod bench;
 mod ci;
 mod routes;
@@ -32,7 +33,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 const USAGE: &str = "usage:
-  cargo xtask ci                                  fmt --check, clippy -D warnings, every test
+  cargo xtask ci                                  fmt --check, clippy -D warnings, every test, autobahn
+  cargo xtask autobahn                            the Autobahn TestSuite (1-7, 9, 10) against /ws/echo
   cargo xtask routes [CRATE_DIR] [--dir DIR] [--prefix P]
                                                   print a crate's route table without building it
   cargo xtask bench [--quick]                     measure, in release, side by side";
@@ -43,6 +45,7 @@ fn main() -> ExitCode {
         Some("ci") if args.len() == 1 => ci::run(),
         Some("routes") => routes::run(&args[1..]),
         Some("bench") => bench::run(&args[1..]),
+        Some("autobahn") if args.len() == 1 => autobahn::run(),
         _ => Err(Failure::Usage(String::new())),
     };
     match result {

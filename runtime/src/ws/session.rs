@@ -44,7 +44,7 @@ pub(crate) async fn run<T: WebSocketHandler>(
         let _guard = shutdown.as_ref().map(Shutdown::enter);
         let (sink, stream) = socket.split();
         let writer = tokio::spawn(write(sink, outbound, peer.clone()).in_current_span());
-        tracing::debug!("open");
+        tracing::info!("open");
         let close = Reader {
             handler: &*handler,
             peer: &peer,
@@ -62,7 +62,7 @@ pub(crate) async fn run<T: WebSocketHandler>(
             Ended::Cut(_) => writer.abort(),
         }
         let close = close.into_close(&peer);
-        tracing::debug!(code = close.code, reason = %close.reason, "close");
+        tracing::info!(code = close.code, reason = %close.reason, "close");
         if let Err(panic) = AssertUnwindSafe(handler.close(&peer, close))
             .catch_unwind()
             .await

@@ -1,0 +1,169 @@
+//! `cargo xtask autobahn`: the Autobahn TestSuite's cases 1.* to 7.*, 9.* and 10.* against the
+//! fixture app's echo route, driven by `kosoku` (PyPI), which runs Autobahn's own case files.
+//! Passes when no case fails (OK, NON-STRICT and INFORMATIONAL are Autobahn's passing verdicts).
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+
+use crate::{Failure, cargo, workspace_root};
+
+const KOSOKU: &str = "kosoku==0.1.0";
+const CASES: &[&str] = &[
+    "1.*", "2.*", "3.*", "4.*", "5.*", "6.*", "7.*", "9.*", "10.*",
+];
+/// Fewer cases than this means the selection went wrong, not that the server is good.
+const AT_LEAST: usize = 290;
+
+pub(crate) fn run() -> Result<(), Failure> {
+    let dir = workspace_root().join("target/autobahn");
+    let kosoku = install(&dir)?;
+    let status = cargo()
+        .args([
+            "build",
+            "--quiet",
+            "--package",
+            "nitrous-tests",
+            "--bin",
+            "fixture-server",
+        ])
+        .status()
+        .map_err(|e| Failure::Failed(format!("cannot run cargo: {e}")))?;
+    if !status.success() {
+        return Err(Failure::Failed(
+            "building the fixture server failed".to_owned(),
+        ));
+    }
+    let mut server = Server::start(&workspace_root().join("target/debug/fixture-server"))?;
+    let report = dir.join("report");
+    let _ = std::fs::remove_dir_all(&report);
+    let mut command = Command::new(kosoku);
+    command
+        .arg(format!("{}/ws/echo", server.addr))
+        .args(["-p", "2", "-o"])
+        .arg(&report);
+    for case in CASES {
+        command.args(["-i", case]);
+    }
+    let status = command
+        .status()
+        .map_err(|e| Failure::Failed(format!("cannot run kosoku: {e}")));
+    server.stop();
+    if !status?.success() {
+        return Err(Failure::Failed(
+            "kosoku failed; see its output above".to_owned(),
+        ));
+    }
+    verdict(&report.join("index.json"))
+}
+
+/// A virtualenv under `target/` with kosoku in it; returns the `kosoku` executable.
+fn install(dir: &Path) -> Result<PathBuf, Failure> {
+    let venv = dir.join("venv");
+    let kosoku = venv.join("bin/kosoku");
+    if kosoku.exists() {
+        return Ok(kosoku);
+    }
+    let run = |program: &Path, args: &[&str]| -> Result<(), Failure> {
+        let status = Command::new(program)
+            .args(args)
+            .status()
+            .map_err(|e| Failure::Failed(format!("cannot run {}: {e}", program.display())))?;
+        if status.success() {
+            Ok(())
+        } else {
+            Err(Failure::Failed(format!(
+                "{} {args:?} failed",
+                program.display()
+            )))
+        }
+    };
+    let venv_arg = venv.to_string_lossy().into_owned();
+    run(Path::new("python3"), &["-m", "venv", &venv_arg])?;
+    run(&venv.join("bin/pip"), &["install", "--quiet", KOSOKU])?;
+    Ok(kosoku)
+}
+
+/// Counts the verdicts in kosoku's report; any failing case fails the run.
+fn verdict(index: &Path) -> Result<(), Failure> {
+    let text = std::fs::read_to_string(index)
+        .map_err(|e| Failure::Failed(format!("{}: {e}", index.display())))?;
+    let report: serde_json::Value = serde_json::from_str(&text)
+        .map_err(|e| Failure::Failed(format!("{}: {e}", index.display())))?;
+    let mut counts = std::collections::BTreeMap::<String, usize>::new();
+    let mut failed = Vec::new();
+    for cases in report
+        .as_object()
+        .into_iter()
+        .flat_map(|agents| agents.values())
+    {
+        for (case, result) in cases.as_object().into_iter().flatten() {
+            let behavior = result["behavior"].as_str().unwrap_or("MISSING");
+            let close = result["behaviorClose"].as_str().unwrap_or("MISSING");
+            *counts.entry(behavior.to_owned()).or_default() += 1;
+            let passing = |b: &str| matches!(b, "OK" | "NON-STRICT" | "INFORMATIONAL");
+            if !passing(behavior) || !passing(close) {
+                failed.push(format!("{case}: {behavior} / close {close}"));
+            }
+        }
+    }
+    let total: usize = counts.values().sum();
+    eprintln!("autobahn: {total} cases: {counts:?}");
+    if !failed.is_empty() {
+        return Err(Failure::Failed(format!(
+            "{} Autobahn cases failed:\n{}",
+            failed.len(),
+            failed.join("\n")
+        )));
+    }
+    if total < AT_LEAST {
+        return Err(Failure::Failed(format!(
+            "only {total} Autobahn cases ran; expected at least {AT_LEAST}"
+        )));
+    }
+    println!("{total} passed, 0 failed");
+    Ok(())
+}
+
+/// The fixture server, stopped (and reaped) on drop.
+struct Server {
+    child: Child,
+    addr: String,
+}
+
+impl Server {
+    fn start(binary: &Path) -> Result<Server, Failure> {
+        let mut child = Command::new(binary)
+            .arg("0")
+            .stdout(Stdio::piped())
+            .spawn()
+            .map_err(|e| Failure::Failed(format!("cannot start {}: {e}", binary.display())))?;
+        let mut line = String::new();
+        let stdout = child
+            .stdout
+            .take()
+            .ok_or_else(|| Failure::Failed("no stdout".to_owned()))?;
+        BufReader::new(stdout)
+            .read_line(&mut line)
+            .map_err(|e| Failure::Failed(format!("fixture server: {e}")))?;
+        let addr = line.trim().to_owned();
+        if addr.is_empty() {
+            let _ = child.kill();
+            return Err(Failure::Failed(
+                "the fixture server printed no address".to_owned(),
+            ));
+        }
+        Ok(Server { child, addr })
+    }
+
+    fn stop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
