@@ -9,12 +9,16 @@ pub enum Attr {
     Method(Method),
     /// `#[nitrous::handler]`: every method, or the file's suffix method.
     Any,
+    /// `#[nitrous::sse]`: a GET answering `text/event-stream`.
+    Sse,
 }
 
 impl Attr {
     pub fn from_name(name: &str) -> Option<Attr> {
-        if name == "handler" {
-            return Some(Attr::Any);
+        match name {
+            "handler" => return Some(Attr::Any),
+            "sse" => return Some(Attr::Sse),
+            _ => {}
         }
         Method::from_suffix(name).map(Attr::Method)
     }

@@ -256,12 +256,12 @@ fn route(table: &Table, route: &Route, state: &TokenStream) -> TokenStream {
             (Target::WebSocket { ty, http_get }, _) => {
                 base = socket(&module, ty, http_get.as_deref(), state)
             }
-            (Target::Handler(handler), Serve::Method(m)) => {
+            (Target::Handler(handler) | Target::Sse(handler), Serve::Method(m)) => {
                 let handler = handler_ident(handler);
                 let constant = format_ident!("{}", m.upper());
                 calls.push(quote!(.on(#filter::#constant, #module::#handler)));
             }
-            (Target::Handler(handler), Serve::Any) => {
+            (Target::Handler(handler) | Target::Sse(handler), Serve::Any) => {
                 let handler = handler_ident(handler);
                 calls.push(quote!(.fallback(#module::#handler)));
             }
@@ -310,6 +310,7 @@ fn row(
     let kind = match endpoint.kind() {
         Kind::Http => quote!(#kind::Http),
         Kind::WebSocket => quote!(#kind::WebSocket),
+        Kind::Sse => quote!(#kind::Sse),
     };
     quote!(#info::new(#method, #path, #kind, #file))
 }

@@ -11,6 +11,7 @@ mod handler;
 mod paths;
 mod route;
 mod scan;
+mod sse;
 mod validate;
 
 #[cfg(test)]
@@ -80,6 +81,14 @@ fn manifest_dir_join(manifest_dir: &std::path::Path, path: &std::path::Path) -> 
             .unwrap_or_else(|_| manifest_dir.to_path_buf())
             .join(path)
     }
+}
+
+/// Makes a `pub async fn` in a route file the route's Server-Sent-Events endpoint (GET,
+/// `text/event-stream`). It takes any axum extractors and returns a `nitrous::sse::EventStream` or
+/// any `Stream` of `nitrous::sse::Event`s.
+#[proc_macro_attribute]
+pub fn sse(args: TokenStream, item: TokenStream) -> TokenStream {
+    sse::expand(args.into(), item.into()).into()
 }
 
 macro_rules! handler_attributes {

@@ -42,3 +42,8 @@ pub fn ws() -> TokenStream {
 pub fn hub() -> TokenStream {
     quote!(::nitrous::__private::Hub)
 }
+
+/// The runtime's private door itself, for code the attributes emit.
+pub fn private() -> TokenStream {
+    quote!(::nitrous::__private)
+}

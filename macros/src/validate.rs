@@ -32,6 +32,7 @@ impl Serve {
 pub enum Kind {
     Http,
     WebSocket,
+    Sse,
 }
 
 /// What answers an endpoint.
@@ -39,6 +40,8 @@ pub enum Kind {
 pub enum Target {
     /// A handler function, by name in its module.
     Handler(String),
+    /// A `#[nitrous::sse]` function (a handler after its attribute's rewrite).
+    Sse(String),
     /// A WebSocket handler type (a path in its module), with the file's HTTP GET handler, if any,
     /// for GET requests that are not upgrades.
     WebSocket {
@@ -60,6 +63,7 @@ impl Endpoint {
     pub fn kind(&self) -> Kind {
         match self.target {
             Target::Handler(_) => Kind::Http,
+            Target::Sse(_) => Kind::Sse,
             Target::WebSocket { .. } => Kind::WebSocket,
         }
     }
@@ -177,6 +181,14 @@ fn file_endpoints(
     let mut endpoints: Vec<Endpoint> = Vec::new();
     for handler in &content.handlers {
         let serve = match (handler.attr, route.method) {
+            (Attr::Sse, None | Some(Method::Get)) => Serve::Method(Method::Get),
+            (Attr::Sse, Some(suffix)) => {
+                errors.push(format!(
+                    "{shown}: `{}` is an event stream, served on GET, but the file name restricts the route to {suffix}; drop the method suffix",
+                    handler.ident
+                ));
+                continue;
+            }
             (Attr::Any, None) => Serve::Any,
             (Attr::Any, Some(m)) => Serve::Method(m),
             (Attr::Method(m), None) => Serve::Method(m),
@@ -193,7 +205,7 @@ fn file_endpoints(
         };
         if let Some(twin) = endpoints.iter().find(|e| e.serve == serve) {
             let twin = match &twin.target {
-                Target::Handler(name) => name.as_str(),
+                Target::Handler(name) | Target::Sse(name) => name.as_str(),
                 Target::WebSocket { ty, .. } => ty.as_str(),
             };
             errors.push(format!(
@@ -207,7 +219,10 @@ fn file_endpoints(
             endpoints.push(Endpoint {
                 serve,
                 file: index,
-                target: Target::Handler(handler.ident.clone()),
+                target: match handler.attr {
+                    Attr::Sse => Target::Sse(handler.ident.clone()),
+                    _ => Target::Handler(handler.ident.clone()),
+                },
             });
         }
     }
@@ -225,7 +240,7 @@ fn file_endpoints(
                 let get = Serve::Method(Method::Get);
                 let http_get = match endpoints.iter().position(|e| e.serve == get) {
                     Some(i) => match endpoints.remove(i).target {
-                        Target::Handler(name) => Some(name),
+                        Target::Handler(name) | Target::Sse(name) => Some(name),
                         Target::WebSocket { .. } => None,
                     },
                     None => endpoints.iter().find_map(|e| match (&e.target, e.serve) {

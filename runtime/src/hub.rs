@@ -5,10 +5,11 @@
 //! frame. The topic map is sharded, and no lock is held across an `.await` (delivery only queues).
 
 use std::collections::HashMap;
+use std::collections::VecDeque;
 use std::collections::hash_map::DefaultHasher;
 use std::fmt;
 use std::hash::{Hash, Hasher};
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 
 use axum::extract::FromRequestParts;
 use axum::extract::ws::Message as WireMessage;
@@ -21,11 +22,15 @@ use crate::ws::peer::{PeerId, PeerShared};
 
 const SHARDS: usize = 16;
 
-/// Something that receives topic messages.
+/// Something that receives topic messages: a WebSocket peer or an event stream.
 pub(crate) trait Subscriber: Send + Sync {
     fn id(&self) -> PeerId;
-    /// Queues the frame; never blocks.
-    fn deliver(&self, frame: &WireMessage);
+    /// Queues the frame; never blocks. `seq` is its number in a retained topic.
+    fn deliver(&self, frame: &WireMessage, seq: Option<u64>);
+    /// A resuming subscriber asked for events older than the replay buffer holds.
+    fn deliver_gap(&self, missed_from: u64, resumed_at: u64) {
+        let _ = (missed_from, resumed_at);
+    }
 }
 
 impl Subscriber for PeerShared {
@@ -33,7 +38,7 @@ impl Subscriber for PeerShared {
         self.id
     }
 
-    fn deliver(&self, frame: &WireMessage) {
+    fn deliver(&self, frame: &WireMessage, _seq: Option<u64>) {
         // A closed peer drops it (it is leaving its topics); a slow one is closed by `enqueue`.
         let _ = self.enqueue(frame.clone());
     }
@@ -61,6 +66,15 @@ pub struct Hub {
 
 struct HubInner {
     shards: [RwLock<HashMap<Arc<str>, Subscribers>>; SHARDS],
+    /// Topics that keep their last messages for resuming event streams ([`Hub::retain`]).
+    retained: RwLock<HashMap<Arc<str>, Arc<Mutex<Replay>>>>,
+}
+
+/// A retained topic's last messages, numbered from 1.
+struct Replay {
+    capacity: usize,
+    next_seq: u64,
+    frames: VecDeque<(u64, WireMessage)>,
 }
 
 impl Default for Hub {
@@ -82,6 +96,7 @@ impl Hub {
         Hub {
             inner: Arc::new(HubInner {
                 shards: std::array::from_fn(|_| RwLock::new(HashMap::new())),
+                retained: RwLock::new(HashMap::new()),
             }),
         }
     }
@@ -99,12 +114,64 @@ impl Hub {
         Ok(self.publish_frame(topic, &frame, None))
     }
 
+    /// Keeps the last `capacity` messages published on `topic`, numbered, so an event stream that
+    /// reconnects with `Last-Event-ID` gets what it missed ([`EventStream::subscribe_from`]).
+    /// Publishing to a retained topic numbers its events, even with no subscriber.
+    ///
+    /// [`EventStream::subscribe_from`]: crate::sse::EventStream::subscribe_from
+    pub fn retain(&self, topic: &str, capacity: usize) {
+        let mut retained = self
+            .inner
+            .retained
+            .write()
+            .unwrap_or_else(|p| p.into_inner());
+        let replay = retained.entry(Arc::from(topic)).or_insert_with(|| {
+            Arc::new(Mutex::new(Replay {
+                capacity,
+                next_seq: 1,
+                frames: VecDeque::new(),
+            }))
+        });
+        replay.lock().unwrap_or_else(|p| p.into_inner()).capacity = capacity;
+    }
+
+    fn replay(&self, topic: &str) -> Option<Arc<Mutex<Replay>>> {
+        let retained = self
+            .inner
+            .retained
+            .read()
+            .unwrap_or_else(|p| p.into_inner());
+        retained.get(topic).cloned()
+    }
+
     /// Delivers an encoded frame to every subscriber of `topic` but `except`.
     pub(crate) fn publish_frame(
         &self,
         topic: &str,
         frame: &WireMessage,
         except: Option<PeerId>,
+    ) -> usize {
+        let Some(replay) = self.replay(topic) else {
+            return self.deliver(topic, frame, except, None);
+        };
+        // Numbering and delivery under the topic's replay lock, so a resuming subscriber sees each
+        // message once: from the buffer, or live.
+        let mut replay = replay.lock().unwrap_or_else(|p| p.into_inner());
+        let seq = replay.next_seq;
+        replay.next_seq += 1;
+        replay.frames.push_back((seq, frame.clone()));
+        while replay.frames.len() > replay.capacity {
+            replay.frames.pop_front();
+        }
+        self.deliver(topic, frame, except, Some(seq))
+    }
+
+    fn deliver(
+        &self,
+        topic: &str,
+        frame: &WireMessage,
+        except: Option<PeerId>,
+        seq: Option<u64>,
     ) -> usize {
         let subscribers = {
             let shard = self
@@ -118,7 +185,7 @@ impl Hub {
         };
         let mut reached = 0;
         for subscriber in subscribers.iter().filter(|s| Some(s.id()) != except) {
-            subscriber.deliver(frame);
+            subscriber.deliver(frame, seq);
             reached += 1;
         }
         reached
@@ -138,6 +205,33 @@ impl Hub {
         next.extend(entry.iter().cloned());
         next.push(subscriber);
         *entry = Arc::new(next);
+    }
+
+    /// Subscribes, first replaying from a retained topic what came after `last` (the subscriber's
+    /// `Last-Event-ID`: `Some(None)` when it was not a number). Without a retained topic, or with
+    /// `last == None`, this is `subscribe`.
+    pub(crate) fn subscribe_with_replay(
+        &self,
+        topic: &str,
+        subscriber: Arc<dyn Subscriber>,
+        last: Option<Option<u64>>,
+    ) {
+        let (Some(replay), Some(last)) = (self.replay(topic), last) else {
+            return self.subscribe(topic, subscriber);
+        };
+        let replay = replay.lock().unwrap_or_else(|p| p.into_inner());
+        let oldest = replay
+            .frames
+            .front()
+            .map_or(replay.next_seq, |(seq, _)| *seq);
+        let from = last.map_or(0, |last| last + 1);
+        if from < oldest && from < replay.next_seq {
+            subscriber.deliver_gap(from, oldest);
+        }
+        for (seq, frame) in replay.frames.iter().filter(|(seq, _)| *seq >= from) {
+            subscriber.deliver(frame, Some(*seq));
+        }
+        self.subscribe(topic, subscriber);
     }
 
     /// Removes subscriber `id` from `topic`; the topic goes when its last subscriber does.

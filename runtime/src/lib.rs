@@ -5,6 +5,7 @@ mod layered;
 mod route_table;
 mod serve;
 mod shutdown;
+pub mod sse;
 pub mod ws;
 
 #[doc(hidden)]
@@ -14,7 +15,7 @@ pub mod __private;
 pub use axum;
 pub use hub::Hub;
 pub use nitrous_macros::{
-    connect, delete, get, handler, head, options, patch, post, put, routes, trace,
+    connect, delete, get, handler, head, options, patch, post, put, routes, sse, trace,
 };
 pub use route_table::{RouteInfo, RouteKind, RouteTable};
 pub use serve::{SESSION_GRACE, serve, serve_with_shutdown, shutdown_signal};

@@ -10,14 +10,17 @@ pub enum RouteKind {
     Http,
     /// An `impl WebSocketHandler` (served on GET, as the upgrade).
     WebSocket,
+    /// A `#[nitrous::sse]` event stream (served on GET).
+    Sse,
 }
 
 impl RouteKind {
-    /// `http` or `ws`, as the route table prints it.
+    /// `http`, `ws` or `sse`, as the route table prints it.
     pub fn as_str(self) -> &'static str {
         match self {
             RouteKind::Http => "http",
             RouteKind::WebSocket => "ws",
+            RouteKind::Sse => "sse",
         }
     }
 }

@@ -8,9 +8,10 @@ use std::time::Duration;
 
 use tokio::sync::{Notify, watch};
 
-/// The shutdown signal as sessions see it (in the request extensions).
+/// The shutdown signal as sessions and event streams see it (in the request extensions).
+#[doc(hidden)]
 #[derive(Clone, Debug)]
-pub(crate) struct Shutdown {
+pub struct Shutdown {
     signal: watch::Receiver<bool>,
     active: Arc<Active>,
 }

@@ -15,6 +15,19 @@ pub struct AppState {
     pub events: std::sync::Arc<Events>,
 }
 
+/// The wall-clock time of day as `HH:MM:SS` (UTC), for the clock.
+pub fn now_hms() -> String {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    format!(
+        "{:02}:{:02}:{:02}",
+        secs / 3600 % 24,
+        secs / 60 % 60,
+        secs % 60
+    )
+}
+
 /// What the probe handler's hooks did, in order, for tests to wait on.
 #[derive(Debug, Default)]
 pub struct Events {

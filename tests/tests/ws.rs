@@ -645,3 +645,33 @@ async fn a_thousand_connect_subscribe_disconnect_cycles_leave_the_hub_empty() {
     server.stop().await;
     assert_eq!(hub.topic_count(), 0, "{hub:?}");
 }
+
+#[tokio::test]
+async fn a_client_that_vanishes_without_a_close_frame_still_gets_close_1006() {
+    let (server, events) = start().await;
+    let mut client = connect(&server, "/ws/probe?name=gone").await;
+    text(&mut client).await;
+    say(&mut client, "sub news").await;
+    say(&mut client, "topics").await;
+    assert_eq!(text(&mut client).await, "news");
+    drop(client); // the TCP connection closes; no close frame
+    assert_eq!(events.wait_for("close gone").await, "close gone 1006 ");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_background_task_publishes_through_a_hub_installed_on_the_router() {
+    let hub = Hub::new();
+    let server = Server::start(router().layer(hub.layer()).with_state(AppState::default())).await;
+    let mut a = connect(&server, "/ws/chat").await;
+    json(&mut a).await;
+    settled(&mut a).await; // subscribed to "chat" by now
+    assert_eq!(hub.subscriber_count("chat"), 1);
+    let publisher = hub.clone();
+    let reached = tokio::spawn(async move { publisher.publish("chat", chat("cron", "tick")) })
+        .await
+        .unwrap();
+    assert_eq!(reached.unwrap(), 1);
+    assert_eq!(json(&mut a).await, chat("cron", "tick"));
+    server.stop().await;
+}

@@ -1,28 +1,51 @@
-//! `cargo xtask bench`: measurements, each reported beside its target or baseline.
+//! `cargo xtask bench`: measurements, each reported beside its target.
 //!
-//! Today one workload: how long the `routes!` expansion (scan, parse, validate, generate) takes for
-//! 500 route files. Each workload returns rows; results go to `target/bench/` as JSON.
+//! Every workload in [`WORKLOADS`] returns rows; they are printed as one table and written to
+//! `target/bench/{workload}.json`. Today one workload: how long the `routes!` expansion (scan,
+//! parse, validate, generate) takes for 500 route files.
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use proc_macro2::TokenStream;
+
+use crate::routes::generated_rows;
 use crate::{Failure, expand, workspace_root};
+
+/// A measurement that `bench` runs: its name (also its JSON file's) and the function that runs it.
+struct Workload {
+    name: &'static str,
+    measure: fn(&Path, Effort) -> Result<Vec<Row>, Failure>,
+}
+
+const WORKLOADS: &[Workload] = &[Workload {
+    name: "routes_expand",
+    measure: routes_expand,
+}];
+
+/// How long to measure: `--quick` checks that every workload still runs; its figures are rough.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Effort {
+    Full,
+    Quick,
+}
 
 /// One measured figure.
 struct Row {
     name: &'static str,
     unit: &'static str,
+    runs: usize,
     median: f64,
     min: f64,
     max: f64,
-    target: String,
+    target: &'static str,
     met: bool,
 }
 
 pub(crate) fn run(args: &[String]) -> Result<(), Failure> {
-    let quick = match args {
-        [] => false,
-        [flag] if flag == "--quick" => true,
+    let effort = match args {
+        [] => Effort::Full,
+        [flag] if flag == "--quick" => Effort::Quick,
         _ => {
             return Err(Failure::Usage(format!(
                 "bench takes only --quick, got {args:?}"
@@ -30,35 +53,19 @@ pub(crate) fn run(args: &[String]) -> Result<(), Failure> {
         }
     };
     if cfg!(debug_assertions) {
-        // Timing an unoptimised build would say nothing: run the release build of this command.
-        let mut command = crate::cargo();
-        command
-            .args([
-                "run",
-                "--release",
-                "--quiet",
-                "--package",
-                "xtask",
-                "--",
-                "bench",
-            ])
-            .args(args);
-        let status = command
-            .status()
-            .map_err(|e| Failure::Failed(format!("cannot run cargo: {e}")))?;
-        return if status.success() {
-            Ok(())
-        } else {
-            Err(Failure::Failed(format!("bench failed ({status})")))
-        };
+        return rerun_in_release(args);
     }
     let out = workspace_root().join("target/bench");
     std::fs::create_dir_all(&out)
         .map_err(|e| Failure::Failed(format!("{}: {e}", out.display())))?;
-    let rows = routes_expand(&out, if quick { 3 } else { 20 })?;
-    print_rows(&rows);
-    write_json(&out.join("routes_expand.json"), &rows)?;
-    if rows.iter().all(|r| r.met) {
+    let mut all = Vec::new();
+    for workload in WORKLOADS {
+        let rows = (workload.measure)(&out, effort)?;
+        write_json(&out.join(format!("{}.json", workload.name)), &rows)?;
+        all.extend(rows);
+    }
+    print_rows(&all);
+    if all.iter().all(|r| r.met) {
         Ok(())
     } else {
         Err(Failure::Failed(
@@ -67,26 +74,62 @@ pub(crate) fn run(args: &[String]) -> Result<(), Failure> {
     }
 }
 
+/// Timing an unoptimised build says nothing: run this command's release build instead.
+fn rerun_in_release(args: &[String]) -> Result<(), Failure> {
+    eprintln!(
+        "xtask bench: this xtask has no optimisations; building and running the release one (cargo run --release -p xtask -- bench)"
+    );
+    let status = crate::cargo()
+        .args(["run", "--release", "--quiet", "--package", "xtask", "--"])
+        .arg("bench")
+        .args(args)
+        .status()
+        .map_err(|e| Failure::Failed(format!("cannot run cargo: {e}")))?;
+    match status.code() {
+        Some(0) => Ok(()),
+        Some(code) => Err(Failure::Exit(u8::try_from(code).unwrap_or(1))),
+        None => Err(Failure::Failed(format!(
+            "the release bench stopped: {status}"
+        ))),
+    }
+}
+
 /// Route files the expansion bench scans.
 pub(crate) const ROUTE_FILES: usize = 500;
 
-/// Writes `ROUTE_FILES` route files under `dir/src/server/routes` using every convention (static
-/// names, nested folders, params, catch-alls, method suffixes, groups), and returns the number of
-/// endpoints they declare.
+const GET: &str = "#[nitrous::get]\npub async fn get() -> &'static str {\n    \"x\"\n}\n";
+const ANY: &str = "#[nitrous::handler]\npub async fn any() -> &'static str {\n    \"x\"\n}\n";
+const GET_AND_POST: &str = "#[nitrous::get]\npub async fn get() -> &'static str {\n    \"x\"\n}\n\n#[nitrous::post]\npub async fn post() -> &'static str {\n    \"x\"\n}\n";
+
+/// Writes `ROUTE_FILES` route files under `dir/src/server/routes`, using every convention (static
+/// names, nested folders, `index.rs`, params, catch-alls, method suffixes, groups, a file beside a
+/// folder of its name, two handlers in one file), and returns the number of endpoints they declare.
 pub(crate) fn generate_routes(dir: &Path) -> Result<usize, Failure> {
     let routes = dir.join(expand::DEFAULT_DIR);
-    let _ = std::fs::remove_dir_all(&routes);
-    let handler = "#[nitrous::get]\npub async fn get() -> &'static str {\n    \"x\"\n}\n";
-    let any = "#[nitrous::handler]\npub async fn any() -> &'static str {\n    \"x\"\n}\n";
+    match std::fs::remove_dir_all(&routes) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+            return Err(Failure::Failed(format!("{}: {e}", routes.display())));
+        }
+        _ => {}
+    }
+    let mut endpoints = 0;
     for i in 0..ROUTE_FILES {
-        let area = format!("area{}", i % 10);
-        let (rel, text) = match i % 5 {
-            0 => (format!("{area}/page{i}.rs"), handler),
-            1 => (format!("{area}/item{i}/[id].rs"), handler),
-            2 => (format!("{area}/(group)/static{i}.get.rs"), any),
-            3 => (format!("{area}/files{i}/[...rest].rs"), handler),
-            _ => (format!("{area}/form{i}.post.rs"), any),
+        // Ten areas, each holding every kind of file; `i - 6` below names a folder that file
+        // `i - 6` (of kind 1 or 3, in the same area) holds.
+        let area = format!("area{}", i / 10 % 10);
+        let (rel, text) = match i % 10 {
+            0 => (format!("{area}/page{i}.rs"), GET),
+            1 => (format!("{area}/item{i}/[id].rs"), GET),
+            2 => (format!("{area}/(group)/static{i}.get.rs"), ANY),
+            3 => (format!("{area}/files{i}/[...rest].rs"), GET),
+            4 => (format!("{area}/form{i}.post.rs"), ANY),
+            5 => (format!("{area}/deep{i}/a/b/[slug]/index.rs"), GET),
+            6 => (format!("{area}/both{i}.rs"), GET_AND_POST),
+            7 => (format!("{area}/item{}/[id]/edit.put.rs", i - 6), ANY),
+            8 => (format!("{area}/(g{i})/gone{i}.delete.rs"), ANY),
+            _ => (format!("{area}/files{}/[...rest].post.rs", i - 6), ANY),
         };
+        endpoints += text.matches("#[nitrous::").count();
         let path = routes.join(rel);
         let write = || {
             std::fs::create_dir_all(path.parent().expect("a route file has a folder"))?;
@@ -94,37 +137,42 @@ pub(crate) fn generate_routes(dir: &Path) -> Result<usize, Failure> {
         };
         write().map_err(|e| Failure::Failed(format!("{}: {e}", path.display())))?;
     }
-    Ok(ROUTE_FILES)
+    Ok(endpoints)
 }
 
-/// One whole `routes!()` expansion over `dir`, as the macro runs it; fails on any compile error.
-pub(crate) fn expand_once(dir: &Path) -> Result<(Duration, String), Failure> {
+/// One whole `routes!()` expansion over `dir`, as the macro runs it, and how long it took; fails on
+/// any error, so that a broken fixture cannot look fast.
+pub(crate) fn expand_once(dir: &Path) -> Result<(Duration, TokenStream), Failure> {
     let context = expand::Context {
         manifest_dir: dir.to_path_buf(),
         call_dir: None,
         build_script: expand::BuildScript::Unknown,
     };
     let start = Instant::now();
-    let tokens = expand::routes(proc_macro2::TokenStream::new(), &context)
+    let tokens = expand::routes(TokenStream::new(), &context)
         .map_err(|e| Failure::Failed(format!("routes! failed: {e}")))?;
-    let code = tokens.to_string();
     let elapsed = start.elapsed();
+    let code = tokens.to_string();
     if code.contains("compile_error") {
-        return Err(Failure::Failed(
-            "the generated route files have errors; the bench measured nothing".to_owned(),
-        ));
+        return Err(Failure::Failed(format!(
+            "the generated route files have errors; the bench measured nothing:\n{code}"
+        )));
     }
-    Ok((elapsed, code))
+    Ok((elapsed, tokens))
 }
 
-fn routes_expand(out: &Path, runs: usize) -> Result<Vec<Row>, Failure> {
+fn routes_expand(out: &Path, effort: Effort) -> Result<Vec<Row>, Failure> {
+    let runs = match effort {
+        Effort::Full => 20,
+        Effort::Quick => 3,
+    };
     let dir: PathBuf = out.join("routes500");
     let endpoints = generate_routes(&dir)?;
-    let (_, code) = expand_once(&dir)?; // warm the file cache
-    let routes = code.matches(". route (").count();
-    if routes != endpoints {
+    // The warm-up run, which fills the file cache, also checks the fixture.
+    let rows = generated_rows(expand_once(&dir)?.1)?.len();
+    if rows != endpoints {
         return Err(Failure::Failed(format!(
-            "expected {endpoints} routes in the generated router, found {routes}"
+            "the generated files declare {endpoints} endpoints, but ROUTES has {rows} rows"
         )));
     }
     let mut millis = Vec::with_capacity(runs);
@@ -136,42 +184,49 @@ fn routes_expand(out: &Path, runs: usize) -> Result<Vec<Row>, Failure> {
     Ok(vec![Row {
         name: "routes! expansion, 500 route files",
         unit: "ms",
+        runs,
         median,
         min: millis[0],
         max: millis[millis.len() - 1],
-        target: "< 1000 ms".to_owned(),
+        target: "< 1000 ms",
         met: median < 1000.0,
     }])
 }
 
 fn print_rows(rows: &[Row]) {
     println!(
-        "{:<40}  {:>10}  {:>21}  {:<12}  verdict",
-        "figure", "median", "min-max", "target"
+        "{:<36}  {:>4}  {:>10}  {:>15}  {:<10}  verdict",
+        "figure", "runs", "median", "min-max", "target"
     );
     for r in rows {
         let range = format!("{:.1}-{:.1}", r.min, r.max);
         let verdict = if r.met { "met" } else { "MISSED" };
         println!(
-            "{:<40}  {:>7.1} {:<2}  {range:>21}  {:<12}  {verdict}",
-            r.name, r.median, r.unit, r.target
+            "{:<36}  {:>4}  {:>7.1} {:<2}  {range:>15}  {:<10}  {verdict}",
+            r.name, r.runs, r.median, r.unit, r.target
         );
     }
 }
 
 fn write_json(path: &Path, rows: &[Row]) -> Result<(), Failure> {
-    let items: Vec<String> = rows
+    let rows: Vec<serde_json::Value> = rows
         .iter()
         .map(|r| {
-            format!(
-                "  {{\"figure\": {:?}, \"unit\": {:?}, \"median\": {:.3}, \"min\": {:.3}, \"max\": {:.3}, \"target\": {:?}, \"met\": {}}}",
-                r.name, r.unit, r.median, r.min, r.max, r.target, r.met
-            )
+            serde_json::json!({
+                "figure": r.name,
+                "unit": r.unit,
+                "runs": r.runs,
+                "median": r.median,
+                "min": r.min,
+                "max": r.max,
+                "target": r.target,
+                "met": r.met,
+            })
         })
         .collect();
-    let json = format!("[\n{}\n]\n", items.join(",\n"));
+    let json = serde_json::to_string_pretty(&rows).expect("JSON values always serialise") + "\n";
     std::fs::write(path, json).map_err(|e| Failure::Failed(format!("{}: {e}", path.display())))?;
-    println!("results: {}", path.display());
+    eprintln!("xtask bench: results in {}", path.display());
     Ok(())
 }
 
@@ -180,10 +235,12 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_generated_route_files_expand_without_errors_into_one_route_each() {
+    fn the_generated_route_files_expand_without_errors_into_one_row_per_endpoint() {
         let dir = workspace_root().join("target/bench/routes500-test");
-        let endpoints = generate_routes(&dir).unwrap();
-        let (_, code) = expand_once(&dir).unwrap();
-        assert_eq!(code.matches(". route (").count(), endpoints);
+        let endpoints = generate_routes(&dir).unwrap_or_else(|e| panic!("{e:?}"));
+        assert!(endpoints > ROUTE_FILES, "some file declares two handlers");
+        let (_, code) = expand_once(&dir).unwrap_or_else(|e| panic!("{e:?}"));
+        let rows = generated_rows(code).unwrap_or_else(|e| panic!("{e:?}"));
+        assert_eq!(rows.len(), endpoints);
     }
 }

@@ -1,26 +1,27 @@
-//! `cargo xtask ci | routes | bench`: the project's script runner.
+//! `cargo xtask ci | autobahn | routes | bench`: the project's script runner.
 
-// The macro's model, shared by #[path] since a proc-macro crate can export only macros. xtask uses
-// part of it, so unused items are expected here.
-#[allow(dead_code)]
+// The macro's own modules, included by #[path] since a proc-macro crate can export only macros.
+// Today only `expand::BuildScript::{Missing, Found}` go unused here (the macro's entry point builds
+// them), but any module may gain items only the macro uses, so each carries the allow.
+#[allow(dead_code)] // shared with the macro, which uses items xtask does not
 #[path = "../../macros/src/args.rs"]
 mod args;
-#[allow(dead_code)]
+#[allow(dead_code)] // shared with the macro, which uses items xtask does not
 #[path = "../../macros/src/classify.rs"]
 mod classify;
-#[allow(dead_code)]
+#[allow(dead_code)] // shared with the macro, which uses items xtask does not
 #[path = "../../macros/src/expand.rs"]
 mod expand;
-#[allow(dead_code)]
+#[allow(dead_code)] // shared with the macro, which uses items xtask does not
 #[path = "../../macros/src/paths.rs"]
 mod paths;
-#[allow(dead_code)]
+#[allow(dead_code)] // shared with the macro, which uses items xtask does not
 #[path = "../../macros/src/route.rs"]
 mod route;
-#[allow(dead_code)]
+#[allow(dead_code)] // shared with the macro, which uses items xtask does not
 #[path = "../../macros/src/scan.rs"]
 mod scan;
-#[allow(dead_code)]
+#[allow(dead_code)] // shared with the macro, which uses items xtask does not
 #[path = "../../macros/src/validate.rs"]
 mod validate;
 
@@ -37,7 +38,7 @@ const USAGE: &str = "usage:
   cargo xtask autobahn                            the Autobahn TestSuite (1-7, 9, 10) against /ws/echo
   cargo xtask routes [CRATE_DIR] [--dir DIR] [--prefix P]
                                                   print a crate's route table without building it
-  cargo xtask bench [--quick]                     measure, in release, side by side";
+  cargo xtask bench [--quick]                     time the routes! expansion (re-runs itself in release)";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -61,6 +62,7 @@ fn main() -> ExitCode {
             eprintln!("xtask: {message}");
             ExitCode::FAILURE
         }
+        Err(Failure::Exit(code)) => ExitCode::from(code),
     }
 }
 
@@ -71,6 +73,8 @@ enum Failure {
     Usage(String),
     /// The work failed: exit 1.
     Failed(String),
+    /// A child process that already said why it failed: exit with its code.
+    Exit(u8),
 }
 
 /// The workspace root: xtask's own folder's parent.

@@ -2,7 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::{Failure, expand, scan, validate};
+use crate::{Failure, args, expand, scan, validate};
 
 pub(crate) fn run(args: &[String]) -> Result<(), Failure> {
     let mut crate_dir: Option<PathBuf> = None;
@@ -25,9 +25,20 @@ pub(crate) fn run(args: &[String]) -> Result<(), Failure> {
             extra => return Err(Failure::Usage(format!("unexpected argument {extra}"))),
         }
     }
+    if let Some(prefix) = &prefix {
+        check_prefix(prefix)?;
+    }
     let crate_dir = crate_dir.unwrap_or_else(|| PathBuf::from("."));
     print!("{}", table(&crate_dir, &dir, prefix.as_deref())?);
     Ok(())
+}
+
+/// Refuses a prefix that `routes!(prefix = "...")` refuses, with the macro's own message.
+fn check_prefix(prefix: &str) -> Result<(), Failure> {
+    let literal = syn::LitStr::new(prefix, proc_macro2::Span::call_site());
+    syn::parse2::<args::Args>(quote::quote!(prefix = #literal))
+        .map(|_| ())
+        .map_err(|e| Failure::Usage(format!("--prefix: {e}")))
 }
 
 /// The route table of the crate at `crate_dir`, as `Display` of its generated `ROUTES` prints it.
@@ -61,6 +72,7 @@ pub(crate) fn table(crate_dir: &Path, dir: &str, prefix: Option<&str>) -> Result
                     match endpoint.kind() {
                         validate::Kind::Http => nitrous::RouteKind::Http,
                         validate::Kind::WebSocket => nitrous::RouteKind::WebSocket,
+                        validate::Kind::Sse => nitrous::RouteKind::Sse,
                     },
                     leak(format!("{shown_root}/{}", table.files[endpoint.file].rel)),
                 )
@@ -68,6 +80,29 @@ pub(crate) fn table(crate_dir: &Path, dir: &str, prefix: Option<&str>) -> Result
         })
         .collect();
     Ok(nitrous::RouteTable::new(Box::leak(rows.into_boxed_slice())).to_string())
+}
+
+/// The rows of `static ROUTES: RouteTable = RouteTable::new(&[row, ...])` in a `routes!` expansion:
+/// each a `RouteInfo::new(method, path, kind, file)` call.
+pub(crate) fn generated_rows(code: proc_macro2::TokenStream) -> Result<Vec<syn::Expr>, Failure> {
+    let missing = || Failure::Failed("the expansion has no `ROUTES` table".to_owned());
+    let file: syn::File = syn::parse2(code)
+        .map_err(|e| Failure::Failed(format!("the expansion does not parse: {e}")))?;
+    let routes = file
+        .items
+        .into_iter()
+        .find_map(|item| match item {
+            syn::Item::Static(item) if item.ident == "ROUTES" => Some(*item.expr),
+            _ => None,
+        })
+        .ok_or_else(missing)?;
+    if let syn::Expr::Call(call) = routes
+        && let Some(syn::Expr::Reference(reference)) = call.args.into_iter().next()
+        && let syn::Expr::Array(array) = *reference.expr
+    {
+        return Ok(array.elems.into_iter().collect());
+    }
+    Err(missing())
 }
 
 #[cfg(test)]
@@ -82,9 +117,12 @@ mod tests {
             .lines()
             .map(|l| l.split_whitespace().collect())
             .collect();
-        let row =
-            |method: &str, path: &str| rows.iter().position(|r| r[0] == method && r[1] == path);
-        let show = row("GET", "/api/users/{id}").unwrap_or_else(|| panic!("{table}"));
+        let row = |method: &str, path: &str| {
+            rows.iter()
+                .position(|r| r[..2] == [method, path])
+                .unwrap_or_else(|| panic!("no {method} {path} in\n{table}"))
+        };
+        let show = row("GET", "/api/users/{id}");
         assert_eq!(
             rows[show],
             [
@@ -94,8 +132,65 @@ mod tests {
                 "src/server/routes/users/[id].rs"
             ]
         );
-        assert!(row("GET", "/api/users/me") < Some(show), "{table}");
-        assert!(Some(show) < row("GET", "/api/users/{*rest}"), "{table}");
+        assert!(row("GET", "/api/users/me") < show, "{table}");
+        assert!(show < row("GET", "/api/users/{*rest}"), "{table}");
+    }
+
+    /// `ROUTES` as `routes!(state = AppState)` generates it for `crate_dir`, printed by the runtime.
+    fn expanded_table(crate_dir: &Path) -> String {
+        let context = expand::Context {
+            manifest_dir: crate_dir.to_path_buf(),
+            call_dir: None,
+            build_script: expand::BuildScript::Unknown,
+        };
+        let code = expand::routes(quote::quote!(state = AppState), &context).unwrap();
+        let leak = |s: String| -> &'static str { Box::leak(s.into_boxed_str()) };
+        let text = |e: &syn::Expr| match e {
+            syn::Expr::Lit(syn::ExprLit {
+                lit: syn::Lit::Str(s),
+                ..
+            }) => leak(s.value()),
+            other => panic!("not a string: {}", quote::quote!(#other)),
+        };
+        let rows: Vec<nitrous::RouteInfo> = generated_rows(code)
+            .unwrap_or_else(|e| panic!("{e:?}"))
+            .iter()
+            .map(|row| {
+                let syn::Expr::Call(call) = row else {
+                    panic!("not a call: {}", quote::quote!(#row))
+                };
+                let args: Vec<&syn::Expr> = call.args.iter().collect();
+                let kind = match args[2] {
+                    syn::Expr::Path(kind) => kind.path.segments.last().map(|s| s.ident.to_string()),
+                    _ => None,
+                };
+                let kind = match kind.as_deref() {
+                    Some("Http") => nitrous::RouteKind::Http,
+                    Some("WebSocket") => nitrous::RouteKind::WebSocket,
+                    Some("Sse") => nitrous::RouteKind::Sse,
+                    _ => panic!("unknown kind in {}", quote::quote!(#row)),
+                };
+                nitrous::RouteInfo::new(text(args[0]), text(args[1]), kind, text(args[3]))
+            })
+            .collect();
+        nitrous::RouteTable::new(Box::leak(rows.into_boxed_slice())).to_string()
+    }
+
+    #[test]
+    fn prints_what_the_generated_routes_display() {
+        let fixture = crate::workspace_root().join("tests");
+        let printed =
+            table(&fixture, expand::DEFAULT_DIR, None).expect("the fixture has no errors");
+        assert_eq!(printed, expanded_table(&fixture));
+    }
+
+    #[test]
+    fn refuses_a_prefix_the_macro_refuses() {
+        assert!(check_prefix("/api").is_ok());
+        assert!(check_prefix("").is_ok());
+        for bad in ["api", "/api/", "/{v}"] {
+            assert!(matches!(check_prefix(bad), Err(Failure::Usage(_))), "{bad}");
+        }
     }
 
     #[test]

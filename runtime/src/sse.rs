@@ -1,0 +1,700 @@
+//! Server-Sent Events: [`EventStream`], the counterpart of h3's `createEventStream`.
+//!
+//! ```
+//! use nitrous::sse::{Event, EventStream};
+//!
+//! // src/server/routes/clock.rs  ->  GET /api/clock, text/event-stream
+//! #[nitrous::sse]
+//! pub async fn clock() -> EventStream {
+//!     let stream = EventStream::new();
+//!     let tx = stream.clone();
+//!     tokio::spawn(async move {
+//!         let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
+//!         loop {
+//!             tick.tick().await;
+//!             if tx.push(Event::data("tick").event("clock")).await.is_err() {
+//!                 break; // the client went away: on_closed has run
+//!             }
+//!         }
+//!     });
+//!     stream
+//! }
+//! ```
+
+use std::fmt;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::extract::FromRequestParts;
+use axum::extract::ws::Message as WireMessage;
+use axum::http::request::Parts;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use bytes::{BufMut, Bytes, BytesMut};
+use futures_util::{Stream, StreamExt};
+use serde::Serialize;
+use tokio::sync::{Notify, mpsc};
+
+use crate::hub::{Hub, Subscriber};
+use crate::shutdown::Shutdown;
+use crate::ws::PeerId;
+
+/// How often an idle stream sends a keep-alive comment, unless set with
+/// [`EventStream::keep_alive`]: often enough for proxies that drop quiet connections after 30 s or
+/// more, and to notice a vanished client.
+pub const DEFAULT_KEEP_ALIVE: Duration = Duration::from_secs(15);
+
+/// How many events may wait for a slow client before `push` waits (and a topic delivery, which
+/// cannot wait, closes the stream).
+pub const BUFFERED_EVENTS: usize = 256;
+
+/// The event name a resumed stream gets when its `Last-Event-ID` is older than the topic's replay
+/// buffer: events were missed, and the client should reload its state.
+pub const REPLAY_GAP_EVENT: &str = "nitrous-replay-gap";
+
+/// One event: data (one `data:` line per line), and optionally `id`, `event` and `retry`; or a
+/// comment.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Event {
+    id: Option<String>,
+    event: Option<String>,
+    retry: Option<Duration>,
+    data: Option<String>,
+    comment: Option<String>,
+}
+
+impl Event {
+    /// An event carrying `data`; a multi-line string becomes one `data:` line per line.
+    pub fn data(data: impl Into<String>) -> Event {
+        Event {
+            data: Some(data.into()),
+            ..Event::default()
+        }
+    }
+
+    /// An event whose data is `value` as JSON.
+    pub fn json<T: Serialize + ?Sized>(value: &T) -> Result<Event, serde_json::Error> {
+        Ok(Event::data(serde_json::to_string(value)?))
+    }
+
+    /// A comment line (`: text`), which clients ignore.
+    pub fn comment(text: impl Into<String>) -> Event {
+        Event {
+            comment: Some(text.into()),
+            ..Event::default()
+        }
+    }
+
+    /// The event's id; a reconnecting client sends the last one back as `Last-Event-ID`.
+    pub fn id(mut self, id: impl Into<String>) -> Event {
+        self.id = Some(id.into());
+        self
+    }
+
+    /// The event's name (a client's `addEventListener(name, ...)`); unnamed events are `message`.
+    pub fn event(mut self, name: impl Into<String>) -> Event {
+        self.event = Some(name.into());
+        self
+    }
+
+    /// How long a client waits before reconnecting.
+    pub fn retry(mut self, after: Duration) -> Event {
+        self.retry = Some(after);
+        self
+    }
+
+    /// The wire format. Line breaks in `id` and `event` would end the field early, so they are
+    /// replaced by spaces.
+    pub(crate) fn encode(&self) -> Bytes {
+        let mut out = BytesMut::new();
+        if let Some(comment) = &self.comment {
+            for line in lines(comment) {
+                out.put_slice(b": ");
+                out.put_slice(line.as_bytes());
+                out.put_u8(b'\n');
+            }
+        }
+        if let Some(id) = &self.id {
+            field(&mut out, "id", &single_line(id));
+        }
+        if let Some(event) = &self.event {
+            field(&mut out, "event", &single_line(event));
+        }
+        if let Some(retry) = self.retry {
+            field(&mut out, "retry", &retry.as_millis().to_string());
+        }
+        if let Some(data) = &self.data {
+            for line in lines(data) {
+                field(&mut out, "data", line);
+            }
+        }
+        out.put_u8(b'\n');
+        out.freeze()
+    }
+}
+
+impl From<&str> for Event {
+    fn from(data: &str) -> Event {
+        Event::data(data)
+    }
+}
+
+impl From<String> for Event {
+    fn from(data: String) -> Event {
+        Event::data(data)
+    }
+}
+
+fn field(out: &mut BytesMut, name: &str, value: &str) {
+    out.put_slice(name.as_bytes());
+    out.put_slice(b": ");
+    out.put_slice(value.as_bytes());
+    out.put_u8(b'\n');
+}
+
+/// Lines split as the SSE format splits them: on `\r\n`, `\n` or `\r`.
+fn lines(text: &str) -> impl Iterator<Item = &str> {
+    text.split('\n')
+        .flat_map(|line| line.strip_suffix('\r').unwrap_or(line).split('\r'))
+}
+
+fn single_line(text: &str) -> String {
+    text.replace(['\r', '\n'], " ")
+}
+
+/// Pushing to a stream whose client has gone, or that was closed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct StreamClosed;
+
+impl fmt::Display for StreamClosed {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("the event stream is closed")
+    }
+}
+
+impl std::error::Error for StreamClosed {}
+
+/// A stream of events to one client: clone it into tasks and `push`; return it from a
+/// `#[nitrous::sse]` function. Served with `content-type: text/event-stream`,
+/// `cache-control: no-cache` and `x-accel-buffering: no`.
+#[derive(Clone)]
+pub struct EventStream {
+    shared: Arc<Shared>,
+}
+
+struct Shared {
+    id: PeerId,
+    sender: mpsc::Sender<Bytes>,
+    receiver: Mutex<Option<mpsc::Receiver<Bytes>>>,
+    closed: AtomicBool,
+    closed_notify: Notify,
+    on_closed: Mutex<Vec<Box<dyn FnOnce() + Send>>>,
+    keep_alive: Mutex<Option<Duration>>,
+    shutdown: Mutex<Option<Shutdown>>,
+    topics: Mutex<Vec<(Hub, Arc<str>)>>,
+}
+
+impl Default for EventStream {
+    fn default() -> Self {
+        EventStream::new()
+    }
+}
+
+impl fmt::Debug for EventStream {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("EventStream")
+            .field("id", &self.shared.id)
+            .field("closed", &self.is_closed())
+            .finish()
+    }
+}
+
+impl EventStream {
+    pub fn new() -> EventStream {
+        let (sender, receiver) = mpsc::channel(BUFFERED_EVENTS);
+        EventStream {
+            shared: Arc::new(Shared {
+                id: PeerId::next(),
+                sender,
+                receiver: Mutex::new(Some(receiver)),
+                closed: AtomicBool::new(false),
+                closed_notify: Notify::new(),
+                on_closed: Mutex::new(Vec::new()),
+                keep_alive: Mutex::new(Some(DEFAULT_KEEP_ALIVE)),
+                shutdown: Mutex::new(None),
+                topics: Mutex::new(Vec::new()),
+            }),
+        }
+    }
+
+    /// Sends an event (or plain text as its data). Waits while [`BUFFERED_EVENTS`] are queued for
+    /// a slow client; fails with [`StreamClosed`] once the client is gone or the stream closed,
+    /// never blocking forever.
+    pub async fn push(&self, event: impl Into<Event>) -> Result<(), StreamClosed> {
+        if self.is_closed() {
+            return Err(StreamClosed);
+        }
+        let bytes = event.into().encode();
+        tokio::select! {
+            sent = self.shared.sender.send(bytes) => sent.map_err(|_| StreamClosed),
+            () = self.closed() => Err(StreamClosed),
+        }
+    }
+
+    /// [`EventStream::push`] of `value` as JSON data.
+    pub async fn push_json<T: Serialize + ?Sized>(&self, value: &T) -> Result<(), StreamClosed> {
+        match Event::json(value) {
+            Ok(event) => self.push(event).await,
+            Err(e) => {
+                tracing::error!("nitrous: cannot push an event: {e}");
+                Err(StreamClosed)
+            }
+        }
+    }
+
+    /// Sends a comment (`: text`).
+    pub async fn comment(&self, text: impl Into<String>) -> Result<(), StreamClosed> {
+        self.push(Event::comment(text)).await
+    }
+
+    /// Runs `callback` once, when the client goes away or the stream is closed (at once if it
+    /// already is).
+    pub fn on_closed(&self, callback: impl FnOnce() + Send + 'static) {
+        let mut callbacks = self
+            .shared
+            .on_closed
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        if self.is_closed() {
+            drop(callbacks);
+            callback();
+        } else {
+            callbacks.push(Box::new(callback));
+        }
+    }
+
+    /// Resolves when the client has gone or the stream was closed.
+    pub async fn closed(&self) {
+        loop {
+            let notified = self.shared.closed_notify.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            if self.is_closed() {
+                return;
+            }
+            notified.await;
+        }
+    }
+
+    pub fn is_closed(&self) -> bool {
+        self.shared.closed.load(Ordering::Acquire)
+    }
+
+    /// Ends the stream: events already pushed are sent, then the response ends; `on_closed` runs.
+    pub fn close(&self) {
+        self.shared.shut();
+    }
+
+    /// Sets the keep-alive comment interval; `None` turns keep-alives off.
+    pub fn keep_alive(self, interval: Option<Duration>) -> EventStream {
+        *self
+            .shared
+            .keep_alive
+            .lock()
+            .unwrap_or_else(|p| p.into_inner()) = interval;
+        self
+    }
+
+    /// Delivers every publish on `topic` (from peers, HTTP handlers or tasks) to this client, as
+    /// events whose data is the payload's text. A retained topic's events carry ids.
+    pub fn subscribe(&self, hub: &Hub, topic: &str) {
+        self.subscribe_from(hub, topic, None);
+    }
+
+    /// [`EventStream::subscribe`], first replaying what a reconnecting client missed after
+    /// `last_event_id` (its `Last-Event-ID`), from the topic's replay buffer
+    /// ([`Hub::retain`]). A client further behind than the buffer gets a [`REPLAY_GAP_EVENT`]
+    /// event first, then what the buffer holds.
+    pub fn subscribe_from(&self, hub: &Hub, topic: &str, last_event_id: Option<&str>) {
+        if self.is_closed() {
+            return;
+        }
+        self.shared
+            .topics
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push((hub.clone(), Arc::from(topic)));
+        let last = last_event_id.map(|id| id.trim().parse::<u64>().ok());
+        hub.subscribe_with_replay(topic, self.shared.clone(), last);
+    }
+
+    /// Attaches the server's shutdown signal (the `#[nitrous::sse]` wrapper does this), so the
+    /// response ends when the server shuts down.
+    #[doc(hidden)]
+    pub fn __with_shutdown(self, shutdown: Option<Shutdown>) -> EventStream {
+        *self
+            .shared
+            .shutdown
+            .lock()
+            .unwrap_or_else(|p| p.into_inner()) = shutdown;
+        self
+    }
+}
+
+impl Shared {
+    /// Closes once: unsubscribes, wakes `closed()`, runs the callbacks.
+    fn shut(&self) {
+        if self.closed.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        for (hub, topic) in
+            std::mem::take(&mut *self.topics.lock().unwrap_or_else(|p| p.into_inner()))
+        {
+            hub.unsubscribe(&topic, self.id);
+        }
+        self.closed_notify.notify_waiters();
+        let callbacks =
+            std::mem::take(&mut *self.on_closed.lock().unwrap_or_else(|p| p.into_inner()));
+        for callback in callbacks {
+            callback();
+        }
+    }
+}
+
+impl Subscriber for Shared {
+    fn id(&self) -> PeerId {
+        self.id
+    }
+
+    fn deliver(&self, frame: &WireMessage, seq: Option<u64>) {
+        let data = match frame {
+            WireMessage::Text(text) => text.as_str().to_owned(),
+            WireMessage::Binary(bytes) => String::from_utf8_lossy(bytes).into_owned(),
+            _ => return,
+        };
+        let event = match seq {
+            Some(seq) => Event::data(data).id(seq.to_string()),
+            None => Event::data(data),
+        };
+        self.deliver_event(event);
+    }
+
+    fn deliver_gap(&self, missed_from: u64, resumed_at: u64) {
+        let data = format!("{{\"missed_from\":{missed_from},\"resumed_at\":{resumed_at}}}");
+        self.deliver_event(Event::data(data).event(REPLAY_GAP_EVENT));
+    }
+}
+
+impl Shared {
+    /// A topic delivery cannot wait: a client [`BUFFERED_EVENTS`] behind is closed rather than
+    /// silently skipped.
+    fn deliver_event(&self, event: Event) {
+        if self.closed.load(Ordering::Acquire) {
+            return;
+        }
+        match self.sender.try_send(event.encode()) {
+            Ok(()) => {}
+            Err(mpsc::error::TrySendError::Full(_)) => {
+                tracing::warn!(stream = %self.id, "nitrous: closing an event stream that fell {BUFFERED_EVENTS} events behind");
+                self.shut();
+            }
+            Err(mpsc::error::TrySendError::Closed(_)) => self.shut(),
+        }
+    }
+}
+
+/// Closes the stream when the response body is dropped: the client went away.
+struct CloseOnDrop(Arc<Shared>);
+
+impl Drop for CloseOnDrop {
+    fn drop(&mut self) {
+        self.0.shut();
+    }
+}
+
+impl IntoResponse for EventStream {
+    fn into_response(self) -> Response {
+        let Some(receiver) = self
+            .shared
+            .receiver
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take()
+        else {
+            tracing::error!(
+                "nitrous: an EventStream was returned twice; it can answer one request"
+            );
+            return (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "this event stream is already being served",
+            )
+                .into_response();
+        };
+        let keep_alive = *self
+            .shared
+            .keep_alive
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        let shutdown = self
+            .shared
+            .shutdown
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take();
+        let body = body(
+            receiver,
+            keep_alive,
+            shutdown,
+            CloseOnDrop(self.shared.clone()),
+        );
+        let mut response = Body::from_stream(body).into_response();
+        let headers = response.headers_mut();
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("text/event-stream"),
+        );
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+        headers.insert("x-accel-buffering", HeaderValue::from_static("no"));
+        response
+    }
+}
+
+const KEEP_ALIVE_COMMENT: &[u8] = b":\n\n";
+
+/// The response body: queued events as they come, a keep-alive comment when idle, and the end
+/// when the stream closes (after what was queued) or the server shuts down.
+fn body(
+    receiver: mpsc::Receiver<Bytes>,
+    keep_alive: Option<Duration>,
+    shutdown: Option<Shutdown>,
+    guard: CloseOnDrop,
+) -> impl Stream<Item = Result<Bytes, std::convert::Infallible>> + Send {
+    let tick = keep_alive.map(|every| {
+        let mut interval = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
+        interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        interval
+    });
+    let state = (receiver, tick, shutdown, guard);
+    futures_util::stream::unfold(
+        state,
+        |(mut receiver, mut tick, mut shutdown, guard)| async move {
+            let shared = guard.0.clone();
+            let next = tokio::select! {
+                biased;
+                event = receiver.recv() => event,
+                () = closed(&shared) => receiver.try_recv().ok(),
+                () = started(&mut shutdown) => None,
+                _ = ticked(&mut tick) => {
+                    if let Some(tick) = tick.as_mut() {
+                        tick.reset();
+                    }
+                    Some(Bytes::from_static(KEEP_ALIVE_COMMENT))
+                }
+            };
+            // Any event resets the keep-alive clock: comments are only for idle streams.
+            if let Some(tick) = tick.as_mut() {
+                tick.reset();
+            }
+            next.map(|bytes| (Ok(bytes), (receiver, tick, shutdown, guard)))
+        },
+    )
+    .fuse()
+}
+
+async fn closed(shared: &Shared) {
+    loop {
+        let notified = shared.closed_notify.notified();
+        tokio::pin!(notified);
+        notified.as_mut().enable();
+        if shared.closed.load(Ordering::Acquire) {
+            return;
+        }
+        notified.await;
+    }
+}
+
+async fn started(shutdown: &mut Option<Shutdown>) {
+    match shutdown {
+        Some(shutdown) => shutdown.started().await,
+        None => std::future::pending().await,
+    }
+}
+
+async fn ticked(tick: &mut Option<tokio::time::Interval>) {
+    match tick {
+        Some(tick) => {
+            tick.tick().await;
+        }
+        None => std::future::pending().await,
+    }
+}
+
+/// The request's `Last-Event-ID` header: what a reconnecting client saw last.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct LastEventId(pub Option<String>);
+
+impl<S: Send + Sync> FromRequestParts<S> for LastEventId {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let id = parts
+            .headers
+            .get("last-event-id")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        Ok(LastEventId(id))
+    }
+}
+
+/// What a `#[nitrous::sse]` function may return: an [`EventStream`], or any `Stream` of
+/// [`Event`]s.
+pub trait IntoEventStream {
+    fn into_event_stream(self) -> EventStream;
+}
+
+impl IntoEventStream for EventStream {
+    fn into_event_stream(self) -> EventStream {
+        self
+    }
+}
+
+impl<S> IntoEventStream for S
+where
+    S: Stream<Item = Event> + Send + 'static,
+{
+    fn into_event_stream(self) -> EventStream {
+        let stream = EventStream::new();
+        let tx = stream.clone();
+        tokio::spawn(async move {
+            let mut events = std::pin::pin!(self);
+            loop {
+                tokio::select! {
+                    event = events.next() => match event {
+                        Some(event) => if tx.push(event).await.is_err() { break },
+                        None => { tx.close(); break }
+                    },
+                    () = tx.closed() => break,
+                }
+            }
+        });
+        stream
+    }
+}
+
+/// The server's shutdown signal, for the `#[nitrous::sse]` wrapper.
+#[doc(hidden)]
+#[derive(Debug)]
+pub struct ShutdownSignal(pub Option<Shutdown>);
+
+impl<S: Send + Sync> FromRequestParts<S> for ShutdownSignal {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(ShutdownSignal(parts.extensions.get::<Shutdown>().cloned()))
+    }
+}
+
+/// Called by the `#[nitrous::sse]` wrapper.
+#[doc(hidden)]
+pub fn respond<T: IntoEventStream>(value: T, shutdown: ShutdownSignal) -> Response {
+    value
+        .into_event_stream()
+        .__with_shutdown(shutdown.0)
+        .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use http_body_util::BodyExt;
+
+    use super::*;
+
+    async fn frame(body: &mut Body) -> String {
+        let frame = body.frame().await.expect("a frame").expect("no error");
+        String::from_utf8(frame.into_data().expect("data").to_vec()).unwrap()
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn keep_alive_comments_come_on_the_interval_only_when_idle() {
+        let stream = EventStream::new().keep_alive(Some(Duration::from_secs(10)));
+        let tx = stream.clone();
+        let mut body = stream.into_response().into_body();
+        let start = tokio::time::Instant::now();
+        assert_eq!(frame(&mut body).await, ":\n\n");
+        assert_eq!(start.elapsed(), Duration::from_secs(10));
+        tokio::time::sleep(Duration::from_secs(4)).await;
+        tx.push("x").await.unwrap();
+        assert_eq!(frame(&mut body).await, "data: x\n\n");
+        let pushed = tokio::time::Instant::now();
+        assert_eq!(frame(&mut body).await, ":\n\n");
+        assert_eq!(
+            pushed.elapsed(),
+            Duration::from_secs(10),
+            "an event resets the keep-alive clock"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_default_keep_alive_is_documented() {
+        let mut body = EventStream::new().into_response().into_body();
+        let start = tokio::time::Instant::now();
+        assert_eq!(frame(&mut body).await, ":\n\n");
+        assert_eq!(start.elapsed(), DEFAULT_KEEP_ALIVE);
+    }
+
+    #[tokio::test]
+    async fn pushing_after_close_is_an_error_not_a_panic_or_a_hang() {
+        let stream = EventStream::new();
+        let ran = Arc::new(AtomicBool::new(false));
+        let flag = ran.clone();
+        stream.on_closed(move || flag.store(true, Ordering::SeqCst));
+        stream.close();
+        assert!(ran.load(Ordering::SeqCst));
+        assert_eq!(stream.push("late").await, Err(StreamClosed));
+        stream.closed().await; // resolves at once
+        let late = Arc::new(AtomicBool::new(false));
+        let flag = late.clone();
+        stream.on_closed(move || flag.store(true, Ordering::SeqCst));
+        assert!(late.load(Ordering::SeqCst), "a late on_closed runs at once");
+    }
+
+    #[tokio::test]
+    async fn a_dropped_body_closes_the_stream_and_wakes_a_waiting_push() {
+        let stream = EventStream::new().keep_alive(None);
+        let body = stream.clone().into_response().into_body();
+        for _ in 0..BUFFERED_EVENTS {
+            stream.push("fill").await.unwrap();
+        }
+        let blocked = tokio::spawn({
+            let stream = stream.clone();
+            async move { stream.push("one too many").await }
+        });
+        drop(body);
+        assert_eq!(blocked.await.unwrap(), Err(StreamClosed));
+        assert!(stream.is_closed());
+    }
+
+    #[test]
+    fn event_encoding() {
+        assert_eq!(&Event::data("a\nb").encode()[..], b"data: a\ndata: b\n\n");
+        assert_eq!(&Event::data("").encode()[..], b"data: \n\n");
+        assert_eq!(
+            &Event::comment("hi\nthere").encode()[..],
+            b": hi\n: there\n\n"
+        );
+        let full = Event::data("d")
+            .id("1")
+            .event("e")
+            .retry(Duration::from_secs(3));
+        assert_eq!(
+            &full.encode()[..],
+            b"id: 1\nevent: e\nretry: 3000\ndata: d\n\n"
+        );
+        assert_eq!(
+            &Event::json(&[1, 2]).unwrap().encode()[..],
+            b"data: [1,2]\n\n"
+        );
+    }
+}

@@ -1,0 +1,225 @@
+//! Server-Sent Events over a real socket, read by a real HTTP client and parsed by an independent
+//! SSE parser (`eventsource-stream`), not by nitrous.
+
+mod support;
+
+use std::time::Duration;
+
+use eventsource_stream::{Event as Parsed, Eventsource};
+use futures_util::{SinkExt, Stream, StreamExt};
+use nitrous::Hub;
+use nitrous_tests::{AppState, router};
+use support::Server;
+use tokio_tungstenite::tungstenite::Message;
+
+const WAIT: Duration = Duration::from_secs(5);
+
+async fn open(server: &Server, path: &str, last_event_id: Option<&str>) -> reqwest::Response {
+    let mut request = reqwest::Client::new().get(server.url(path));
+    if let Some(id) = last_event_id {
+        request = request.header("last-event-id", id);
+    }
+    let response = request.send().await.expect("request");
+    assert_eq!(response.status(), 200);
+    response
+}
+
+fn events(response: reqwest::Response) -> impl Stream<Item = Parsed> + Unpin {
+    Box::pin(
+        response
+            .bytes_stream()
+            .eventsource()
+            .map(|event| event.expect("a well-formed event")),
+    )
+}
+
+async fn next(events: &mut (impl Stream<Item = Parsed> + Unpin)) -> Parsed {
+    tokio::time::timeout(WAIT, events.next())
+        .await
+        .expect("an event within 5 s")
+        .expect("the stream goes on")
+}
+
+#[tokio::test]
+async fn the_seed_clock_streams_events_and_notices_the_client_leaving() {
+    let state = AppState::default();
+    let log = state.events.clone();
+    let server = Server::start(router().with_state(state)).await;
+    let response = open(&server, "/api/sse?every_ms=20", None).await;
+    let headers = response.headers().clone();
+    assert_eq!(headers["content-type"], "text/event-stream");
+    assert_eq!(headers["cache-control"], "no-cache");
+    assert_eq!(headers["x-accel-buffering"], "no");
+    let mut events = events(response);
+    for _ in 0..3 {
+        let event = next(&mut events).await;
+        assert_eq!(event.event, "message");
+        assert!(event.data.starts_with("Message @ "), "{event:?}");
+        assert_eq!(event.data.len(), "Message @ 12:34:56".len(), "{event:?}");
+    }
+    drop(events); // the client goes away
+    assert_eq!(log.wait_for("clock closed").await, "clock closed");
+    assert_eq!(log.wait_for("clock task ended").await, "clock task ended");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn framing_of_multi_line_data_ids_names_retry_json_and_comments() {
+    let server = Server::start(router().with_state(AppState::default())).await;
+    let raw = open(&server, "/api/sse/kinds", None)
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(raw.contains("\n: a comment\n"), "a comment line: {raw:?}");
+    assert!(!raw.contains("too late"), "nothing after close: {raw:?}");
+    let parsed: Vec<Parsed> = futures_util::stream::iter([Ok::<_, std::convert::Infallible>(raw)])
+        .eventsource()
+        .map(|e| e.unwrap())
+        .collect()
+        .await;
+    assert_eq!(parsed.len(), 4, "{parsed:?}");
+    assert_eq!(parsed[0].data, "first line\nsecond line\nthird line");
+    assert_eq!(
+        (
+            parsed[1].id.as_str(),
+            parsed[1].event.as_str(),
+            parsed[1].data.as_str()
+        ),
+        ("7", "update", "named")
+    );
+    assert_eq!(parsed[1].retry, Some(Duration::from_millis(2500)));
+    let json: serde_json::Value = serde_json::from_str(&parsed[2].data).unwrap();
+    assert_eq!(json, serde_json::json!({ "n": 1, "s": "x" }));
+    assert_eq!(
+        parsed[3].event, "a event: b",
+        "a line break cannot inject a field"
+    );
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_function_may_return_any_stream_of_events() {
+    let server = Server::start(router().with_state(AppState::default())).await;
+    let response = open(&server, "/api/sse/counted", None).await;
+    let all: Vec<Parsed> = events(response).collect().await;
+    let got: Vec<(&str, &str)> = all
+        .iter()
+        .map(|e| (e.id.as_str(), e.data.as_str()))
+        .collect();
+    assert_eq!(
+        got,
+        [("1", "1"), ("2", "2"), ("3", "3")],
+        "and then the response ends"
+    );
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn topic_messages_from_a_websocket_peer_and_the_server_reach_sse_clients() {
+    let server = Server::start(router().with_state(AppState::default())).await;
+    let mut sse = events(open(&server, "/api/sse/chat", None).await);
+    let (mut peer, _) = tokio_tungstenite::connect_async(format!("ws://{}/ws/chat", server.addr))
+        .await
+        .unwrap();
+    let joined = next(&mut sse).await; // the peer's open hook publishes "joined"
+    assert!(joined.data.contains("joined!"), "{joined:?}");
+    peer.send(Message::text("hello from a socket"))
+        .await
+        .unwrap();
+    let said: serde_json::Value = serde_json::from_str(&next(&mut sse).await.data).unwrap();
+    assert_eq!(said["message"], "hello from a socket");
+    let reply = reqwest::Client::new()
+        .post(server.url("/api/announce"))
+        .body("from the server")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        reply.text().await.unwrap(),
+        "reached 2",
+        "the peer and the event stream"
+    );
+    let announced: serde_json::Value = serde_json::from_str(&next(&mut sse).await.data).unwrap();
+    assert_eq!(announced["message"], "from the server");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn last_event_id_resumes_from_the_replay_buffer_and_too_old_is_told() {
+    let hub = Hub::new();
+    hub.retain("news", 3);
+    let server = Server::start(router().layer(hub.layer()).with_state(AppState::default())).await;
+    for n in 1..=5 {
+        hub.publish("news", format!("n{n}")).unwrap(); // ids 1..=5; the buffer keeps 3, 4, 5
+    }
+    let mut resumed = events(open(&server, "/api/sse/news", Some("3")).await);
+    let replayed: Vec<(String, String)> = [next(&mut resumed).await, next(&mut resumed).await]
+        .into_iter()
+        .map(|e| (e.id, e.data))
+        .collect();
+    assert_eq!(
+        replayed,
+        [("4".into(), "n4".into()), ("5".into(), "n5".into())]
+    );
+
+    let mut behind = events(open(&server, "/api/sse/news", Some("1")).await);
+    let gap = next(&mut behind).await;
+    assert_eq!(gap.event, nitrous::sse::REPLAY_GAP_EVENT);
+    assert_eq!(gap.data, r#"{"missed_from":2,"resumed_at":3}"#);
+    for n in 3..=5 {
+        assert_eq!(next(&mut behind).await.data, format!("n{n}"));
+    }
+    // Live events continue the numbering, once each.
+    assert_eq!(hub.publish("news", "n6").unwrap(), 2);
+    let live = next(&mut resumed).await;
+    assert_eq!((live.id.as_str(), live.data.as_str()), ("6", "n6"));
+    assert_eq!(next(&mut behind).await.data, "n6");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_thousand_streams_opened_and_dropped_leave_nothing_behind() {
+    let hub = Hub::new();
+    let server = Server::start(router().layer(hub.layer()).with_state(AppState::default())).await;
+    let tasks_before = tokio::runtime::Handle::current()
+        .metrics()
+        .num_alive_tasks();
+    let client = reqwest::Client::new();
+    for _ in 0..1000 {
+        let response = client
+            .get(server.url("/api/sse/news"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200);
+        drop(response);
+    }
+    // `stop` waits for every connection; each dropped stream has unsubscribed by then.
+    server.stop().await;
+    assert_eq!(hub.topic_count(), 0, "{hub:?}");
+    assert_eq!(hub.subscriber_count("news"), 0);
+    drop(client); // its idle pooled connections hold tasks of their own
+    let tasks_after = tokio::runtime::Handle::current()
+        .metrics()
+        .num_alive_tasks();
+    assert!(
+        tasks_after <= tasks_before,
+        "tasks before {tasks_before}, after {tasks_after}"
+    );
+}
+
+#[tokio::test]
+async fn a_client_leaving_a_quiet_stream_is_noticed_without_a_push() {
+    let state = AppState::default();
+    let log = state.events.clone();
+    let server = Server::start(router().with_state(state)).await;
+    let response = open(&server, "/api/sse/idle", None).await;
+    drop(response); // no event was ever pushed, and the keep-alive is 15 s away
+    assert_eq!(log.wait_for("idle closed").await, "idle closed");
+    assert_eq!(
+        log.wait_for("idle closed() resolved").await,
+        "idle closed() resolved"
+    );
+    server.stop().await;
+}

@@ -1,0 +1,3 @@
+nitrous::routes!(dir = "./fixtures/sse_errors");
+
+fn main() {}
