@@ -2,11 +2,10 @@
 //! fixture app's echo route, driven by `kosoku` (PyPI), which runs Autobahn's own case files.
 //! Passes when no case fails (OK, NON-STRICT and INFORMATIONAL are Autobahn's passing verdicts).
 
-use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::Path;
+use std::process::Command;
 
-use crate::{Failure, cargo, workspace_root};
+use crate::{Failure, cargo, process, workspace_root};
 
 const KOSOKU: &str = "kosoku==0.1.0";
 const CASES: &[&str] = &[
@@ -17,7 +16,7 @@ const AT_LEAST: usize = 290;
 
 pub(crate) fn run() -> Result<(), Failure> {
     let dir = workspace_root().join("target/autobahn");
-    let kosoku = install(&dir)?;
+    let kosoku = process::venv(&dir.join("venv"), &[KOSOKU])?.join("bin/kosoku");
     let status = cargo()
         .args([
             "build",
@@ -34,7 +33,11 @@ pub(crate) fn run() -> Result<(), Failure> {
             "building the fixture server failed".to_owned(),
         ));
     }
-    let mut server = Server::start(&workspace_root().join("target/debug/fixture-server"))?;
+    let mut server = process::Server::start(
+        &workspace_root().join("target/debug/fixture-server"),
+        &["0"],
+        |line| Some(line.trim().to_owned()).filter(|l| !l.is_empty()),
+    )?;
     let report = dir.join("report");
     let _ = std::fs::remove_dir_all(&report);
     let mut command = Command::new(kosoku);
@@ -55,33 +58,6 @@ pub(crate) fn run() -> Result<(), Failure> {
         ));
     }
     verdict(&report.join("index.json"))
-}
-
-/// A virtualenv under `target/` with kosoku in it; returns the `kosoku` executable.
-fn install(dir: &Path) -> Result<PathBuf, Failure> {
-    let venv = dir.join("venv");
-    let kosoku = venv.join("bin/kosoku");
-    if kosoku.exists() {
-        return Ok(kosoku);
-    }
-    let run = |program: &Path, args: &[&str]| -> Result<(), Failure> {
-        let status = Command::new(program)
-            .args(args)
-            .status()
-            .map_err(|e| Failure::Failed(format!("cannot run {}: {e}", program.display())))?;
-        if status.success() {
-            Ok(())
-        } else {
-            Err(Failure::Failed(format!(
-                "{} {args:?} failed",
-                program.display()
-            )))
-        }
-    };
-    let venv_arg = venv.to_string_lossy().into_owned();
-    run(Path::new("python3"), &["-m", "venv", &venv_arg])?;
-    run(&venv.join("bin/pip"), &["install", "--quiet", KOSOKU])?;
-    Ok(kosoku)
 }
 
 /// Counts the verdicts in kosoku's report; any failing case fails the run.
@@ -123,47 +99,4 @@ fn verdict(index: &Path) -> Result<(), Failure> {
     }
     println!("{total} passed, 0 failed");
     Ok(())
-}
-
-/// The fixture server, stopped (and reaped) on drop.
-struct Server {
-    child: Child,
-    addr: String,
-}
-
-impl Server {
-    fn start(binary: &Path) -> Result<Server, Failure> {
-        let mut child = Command::new(binary)
-            .arg("0")
-            .stdout(Stdio::piped())
-            .spawn()
-            .map_err(|e| Failure::Failed(format!("cannot start {}: {e}", binary.display())))?;
-        let mut line = String::new();
-        let stdout = child
-            .stdout
-            .take()
-            .ok_or_else(|| Failure::Failed("no stdout".to_owned()))?;
-        BufReader::new(stdout)
-            .read_line(&mut line)
-            .map_err(|e| Failure::Failed(format!("fixture server: {e}")))?;
-        let addr = line.trim().to_owned();
-        if addr.is_empty() {
-            let _ = child.kill();
-            return Err(Failure::Failed(
-                "the fixture server printed no address".to_owned(),
-            ));
-        }
-        Ok(Server { child, addr })
-    }
-
-    fn stop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        self.stop();
-    }
 }

@@ -34,6 +34,8 @@ pub(crate) fn run() -> Result<(), Failure> {
     }
     eprintln!("xtask ci: autobahn");
     crate::autobahn::run()?;
+    eprintln!("xtask ci: e2e");
+    crate::e2e::run()?;
     eprintln!("xtask ci: all steps passed");
     Ok(())
 }

@@ -28,14 +28,17 @@ mod validate;
 mod autobahn;
 mod bench;
 mod ci;
+mod e2e;
+mod process;
 mod routes;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 const USAGE: &str = "usage:
-  cargo xtask ci                                  fmt --check, clippy -D warnings, every test, autobahn
+  cargo xtask ci                                  fmt --check, clippy -D warnings, every test, autobahn, e2e
   cargo xtask autobahn                            the Autobahn TestSuite (1-7, 9, 10) against /ws/echo
+  cargo xtask e2e                                 the chat example in Chromium and in Python clients
   cargo xtask routes [CRATE_DIR] [--dir DIR] [--prefix P]
                                                   print a crate's route table without building it
   cargo xtask bench [--quick]                     time the routes! expansion (re-runs itself in release)";
@@ -47,6 +50,7 @@ fn main() -> ExitCode {
         Some("routes") => routes::run(&args[1..]),
         Some("bench") => bench::run(&args[1..]),
         Some("autobahn") if args.len() == 1 => autobahn::run(),
+        Some("e2e") if args.len() == 1 => e2e::run(),
         _ => Err(Failure::Usage(String::new())),
     };
     match result {

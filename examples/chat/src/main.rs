@@ -1,19 +1,32 @@
-//! The seed's app: `cargo run -p chat`, then open the printed URL.
+//! The seed's app: the chat at `/ws/chat`, the clock at `/api/sse`, and a page at `/` using both.
 //!
-//! Listens on `127.0.0.1:3000`; `--addr HOST:PORT` or `NITROUS_ADDR` picks another address.
+//! `cargo run -p chat` listens on `127.0.0.1:3000`; `--addr HOST:PORT` or `NITROUS_ADDR` picks
+//! another address (port 0: any free port). Ctrl-C stops it gracefully.
+
+// The route files are the seed's handlers as written (`pub struct Chat;` without Debug).
+#![allow(missing_debug_implementations)]
+
+use nitrous::axum::response::Html;
+use nitrous::axum::routing::get;
 
 nitrous::routes!();
+
+/// The chat page: plain HTML and JavaScript, no build step.
+const PAGE: &str = include_str!("page.html");
 
 #[tokio::main]
 async fn main() -> std::io::Result<()> {
     let addr = address().map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?;
     let listener = tokio::net::TcpListener::bind(&addr).await?;
-    println!("{ROUTES}");
+    let app = router().route("/", get(|| async { Html(PAGE) }));
+    println!("{ROUTES}(and GET / serves the chat page)\n");
     println!(
         "chat: listening on http://{}  (Ctrl-C stops)",
         listener.local_addr()?
     );
-    nitrous::serve(listener, router()).await
+    nitrous::serve(listener, app).await?;
+    println!("chat: stopped");
+    Ok(())
 }
 
 /// `--addr HOST:PORT`, else `NITROUS_ADDR`, else `127.0.0.1:3000`.
@@ -26,4 +39,17 @@ fn address() -> Result<String, String> {
         }
         _ => Err("usage: chat [--addr HOST:PORT]".to_owned()),
     }
+}
+
+/// The time of day as `HH:MM:SS` (UTC), for the clock.
+pub fn now_hms() -> String {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    format!(
+        "{:02}:{:02}:{:02}",
+        secs / 3600 % 24,
+        secs / 60 % 60,
+        secs % 60
+    )
 }

@@ -1,0 +1,62 @@
+//! `cargo xtask e2e`: the chat example driven by clients nitrous did not write. Python's
+//! `websockets` and `httpx-sse` hold the seed's conversation and read the clock; headless Chromium
+//! (Debian's, driven by `playwright-core`) runs two pages of the chat and saves a screenshot at
+//! `target/e2e/chat.png`.
+
+use std::path::Path;
+use std::process::Command;
+
+use crate::{Failure, cargo, process, workspace_root};
+
+const CHROMIUM: &str = "/usr/bin/chromium";
+
+pub(crate) fn run() -> Result<(), Failure> {
+    let root = workspace_root();
+    let e2e = root.join("examples/chat/e2e");
+    if !Path::new(CHROMIUM).exists() {
+        return Err(Failure::Failed(format!(
+            "{CHROMIUM} is missing: install Debian's Chromium (`apt-get install -y chromium`); never a tool's own browser download"
+        )));
+    }
+    process::run_command(cargo().args(["build", "--quiet", "--package", "chat"]))?;
+    let requirements = std::fs::read_to_string(e2e.join("requirements.txt"))
+        .map_err(|e| Failure::Failed(format!("requirements.txt: {e}")))?;
+    let packages: Vec<&str> = requirements
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect();
+    let venv = process::venv(&root.join("target/e2e/venv"), &packages)?;
+    if !e2e.join("node_modules/playwright-core").exists() {
+        process::run_command(
+            Command::new("npm")
+                .args(["ci", "--no-audit", "--no-fund"])
+                .current_dir(&e2e),
+        )?;
+    }
+
+    let chat = root.join("target/debug/chat");
+    let server = process::Server::start(&chat, &["--addr", "127.0.0.1:0"], |line| {
+        line.strip_prefix("chat: listening on ")
+            .and_then(|rest| rest.split_whitespace().next())
+            .map(str::to_owned)
+    })?;
+    eprintln!("e2e: chat app at {}", server.addr);
+
+    let python = venv.join("bin/python");
+    process::run_command(
+        Command::new(python)
+            .arg(e2e.join("clients.py"))
+            .arg(&server.addr),
+    )?;
+    let screenshot = root.join("target/e2e/chat.png");
+    process::run_command(
+        Command::new("node")
+            .args(["--test", "chat.test.mjs"])
+            .current_dir(&e2e)
+            .env("CHAT_URL", &server.addr)
+            .env("SCREENSHOT", &screenshot),
+    )?;
+    eprintln!("e2e: screenshot at {}", screenshot.display());
+    Ok(())
+}
