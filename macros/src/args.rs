@@ -88,3 +88,21 @@ fn check_prefix(prefix: &str) -> Result<(), String> {
     }
     Ok(())
 }
+
+/// The `state = Type` argument of a call whose arguments failed to parse, so the stub router
+/// emitted beside the error has the state type the user's code expects (no follow-on errors).
+pub fn state_of(input: proc_macro2::TokenStream) -> Option<syn::Type> {
+    let tokens: Vec<proc_macro2::TokenTree> = input.into_iter().collect();
+    let parts =
+        tokens.split(|t| matches!(t, proc_macro2::TokenTree::Punct(p) if p.as_char() == ','));
+    parts.into_iter().find_map(|part| match part {
+        [
+            proc_macro2::TokenTree::Ident(key),
+            proc_macro2::TokenTree::Punct(eq),
+            ty @ ..,
+        ] if key == "state" && eq.as_char() == '=' => {
+            syn::parse2(ty.iter().cloned().collect()).ok()
+        }
+        _ => None,
+    })
+}

@@ -24,10 +24,15 @@ use proc_macro::TokenStream;
 #[proc_macro]
 pub fn routes(input: TokenStream) -> TokenStream {
     let context = context();
-    expand::routes(input.into(), &context)
+    let input = proc_macro2::TokenStream::from(input);
+    expand::routes(input.clone(), &context)
         .unwrap_or_else(|e| {
             let mut out = e.to_compile_error();
-            out.extend(expand::stub(&quote::quote!(())));
+            let state = match args::state_of(input) {
+                Some(state) => quote::quote!(#state),
+                None => quote::quote!(()),
+            };
+            out.extend(expand::stub(&state));
             out
         })
         .into()

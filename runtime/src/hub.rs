@@ -17,6 +17,7 @@ use axum::http::StatusCode;
 use axum::http::request::Parts;
 use serde::Serialize;
 
+use crate::broker::{Broker, Envelope, Inbox};
 use crate::ws::message::{EncodeError, encode};
 use crate::ws::peer::{PeerId, PeerShared};
 
@@ -61,10 +62,13 @@ type Subscribers = Arc<Vec<Arc<dyn Subscriber>>>;
 /// ```
 #[derive(Clone)]
 pub struct Hub {
-    inner: Arc<HubInner>,
+    pub(crate) inner: Arc<HubInner>,
 }
 
-struct HubInner {
+pub(crate) struct HubInner {
+    /// This instance's id in broker messages.
+    instance: u128,
+    broker: Option<Arc<dyn Broker>>,
     shards: [RwLock<HashMap<Arc<str>, Subscribers>>; SHARDS],
     /// Topics that keep their last messages for resuming event streams ([`Hub::retain`]).
     retained: RwLock<HashMap<Arc<str>, Arc<Mutex<Replay>>>>,
@@ -92,9 +96,30 @@ impl fmt::Debug for Hub {
 }
 
 impl Hub {
+    /// An in-process hub: topics reach the subscribers of this process.
     pub fn new() -> Hub {
+        Hub::build(None)
+    }
+
+    /// A hub that shares its topics with other instances through `broker` (for example
+    /// [`RedisBroker`](crate::broker::redis::RedisBroker), cargo feature `redis`). Local delivery
+    /// never waits for the broker.
+    pub fn with_broker(broker: impl Broker) -> Hub {
+        let hub = Hub::build(Some(Arc::new(broker)));
+        if let Some(broker) = &hub.inner.broker {
+            broker.start(Inbox {
+                hub: Arc::downgrade(&hub.inner),
+                instance: hub.inner.instance,
+            });
+        }
+        hub
+    }
+
+    fn build(broker: Option<Arc<dyn Broker>>) -> Hub {
         Hub {
             inner: Arc::new(HubInner {
+                instance: crate::broker::instance_id(),
+                broker,
                 shards: std::array::from_fn(|_| RwLock::new(HashMap::new())),
                 retained: RwLock::new(HashMap::new()),
             }),
@@ -144,13 +169,29 @@ impl Hub {
         retained.get(topic).cloned()
     }
 
-    /// Delivers an encoded frame to every subscriber of `topic` but `except`.
+    /// Delivers an encoded frame to every subscriber of `topic` but `except`, here and, through
+    /// the broker, on the other instances.
     pub(crate) fn publish_frame(
         &self,
         topic: &str,
         frame: &WireMessage,
         except: Option<PeerId>,
     ) -> usize {
+        let reached = self.publish_local(topic, frame, except);
+        if let Some(broker) = &self.inner.broker
+            && let Some(envelope) = Envelope::from_frame(self.inner.instance, frame)
+        {
+            broker.publish(topic, envelope);
+        }
+        reached
+    }
+
+    /// A message another instance published: delivered here only.
+    pub(crate) fn publish_remote(&self, topic: &str, frame: &WireMessage) -> usize {
+        self.publish_local(topic, frame, None)
+    }
+
+    fn publish_local(&self, topic: &str, frame: &WireMessage, except: Option<PeerId>) -> usize {
         let Some(replay) = self.replay(topic) else {
             return self.deliver(topic, frame, except, None);
         };
@@ -197,7 +238,12 @@ impl Hub {
             .shard(topic)
             .write()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
-        let entry = shard.entry(Arc::from(topic)).or_default();
+        let entry = shard.entry(Arc::from(topic)).or_insert_with(|| {
+            if let Some(broker) = &self.inner.broker {
+                broker.subscribe(topic);
+            }
+            Arc::default()
+        });
         if entry.iter().any(|s| s.id() == subscriber.id()) {
             return;
         }
@@ -249,6 +295,9 @@ impl Hub {
         let next: Vec<_> = entry.iter().filter(|s| s.id() != id).cloned().collect();
         if next.is_empty() {
             shard.remove(topic);
+            if let Some(broker) = &self.inner.broker {
+                broker.unsubscribe(topic);
+            }
         } else {
             *entry = Arc::new(next);
         }
@@ -261,6 +310,17 @@ impl Hub {
             .read()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
         shard.get(topic).map_or(0, |s| s.len())
+    }
+
+    /// The topics with at least one subscriber here.
+    pub fn topics(&self) -> Vec<String> {
+        let mut topics = Vec::new();
+        for shard in &self.inner.shards {
+            let shard = shard.read().unwrap_or_else(|p| p.into_inner());
+            topics.extend(shard.keys().map(|t| t.to_string()));
+        }
+        topics.sort();
+        topics
     }
 
     /// How many topics have at least one subscriber.

@@ -1,5 +1,6 @@
 #![doc = include_str!("../docs/lib.md")]
 
+pub mod broker;
 mod hub;
 mod layered;
 mod route_table;

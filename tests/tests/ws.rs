@@ -182,6 +182,7 @@ async fn the_seed_chat_conversation_message_by_message() {
         json(&mut b).await,
         chat("server", &format!("{c_name} left!"))
     );
+    drop((a, b)); // a client that is not reading cannot finish a closing handshake
     server.stop().await;
 }
 
@@ -521,6 +522,7 @@ async fn route_params_reach_the_peer_and_rooms_are_topics() {
         "lobby: back",
         "the kitchen's message did not reach the lobby"
     );
+    drop((one, two, elsewhere)); // a client that is not reading cannot finish a closing handshake
     server.stop().await;
 }
 
@@ -539,6 +541,7 @@ async fn one_path_serves_a_plain_get_and_the_socket() {
         support::get(&server.url("/api/ws/page")).await.1,
         "repo ws/page"
     );
+    drop(client); // a client that is not reading cannot finish a closing handshake
     server.stop().await;
 }
 
@@ -564,6 +567,7 @@ async fn a_server_side_publish_from_http_reaches_every_subscriber_once() {
     // exactly once: the next message each sees is the pong to its own ping
     settled(&mut a).await;
     settled(&mut b).await;
+    drop((a, b)); // a client that is not reading cannot finish a closing handshake
     server.stop().await;
 }
 
@@ -673,5 +677,6 @@ async fn a_background_task_publishes_through_a_hub_installed_on_the_router() {
         .unwrap();
     assert_eq!(reached.unwrap(), 1);
     assert_eq!(json(&mut a).await, chat("cron", "tick"));
+    drop(a); // a client that is not reading cannot finish a closing handshake
     server.stop().await;
 }

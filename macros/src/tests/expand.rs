@@ -115,3 +115,14 @@ fn a_missing_folder_says_where_it_looked() {
     );
     assert!(message.contains("`nowhere`"), "{message}");
 }
+
+#[test]
+fn the_stub_beside_an_argument_error_keeps_the_state_type() {
+    let input = quote!(prefix = "api/", state = crate::AppState);
+    let state = crate::args::state_of(input).expect("state found");
+    assert_eq!(
+        quote::ToTokens::to_token_stream(&state).to_string(),
+        "crate :: AppState"
+    );
+    assert!(crate::args::state_of(quote!(dir = "x")).is_none());
+}

@@ -255,6 +255,12 @@ impl<T: WebSocketHandler> Reader<'_, T> {
                 },
                 Some(code::TOO_BIG),
             ),
+            // The client dropped the TCP connection without a close frame: it vanished.
+            Some(tungstenite::Error::Protocol(
+                tungstenite::error::ProtocolError::ResetWithoutClosingHandshake,
+            )) => {
+                return Some(self.vanished());
+            }
             Some(tungstenite::Error::Protocol(e)) => {
                 (Error::Protocol(e.to_string()), Some(code::PROTOCOL))
             }
