@@ -2,4 +2,5 @@ fn main() {
     println!("cargo::rerun-if-changed=src/server/routes");
     println!("cargo::rerun-if-changed=src/api_layout");
     println!("cargo::rerun-if-changed=tests/hygiene/routes");
+    println!("cargo::rerun-if-changed=src/bench_routes");
 }

@@ -65,6 +65,13 @@ pub(crate) fn run(args: &[String]) -> Result<(), Failure> {
         all.extend(rows);
     }
     print_rows(&all);
+    let sizes = match effort {
+        Effort::Full => crate::load::Sizes::FULL,
+        Effort::Quick => crate::load::Sizes::QUICK,
+    };
+    let samples = crate::load::run(sizes)?;
+    let path = crate::load::report(&samples, &out)?;
+    println!("results: {}", path.display());
     if all.iter().all(|r| r.met) {
         Ok(())
     } else {

@@ -29,6 +29,7 @@ mod autobahn;
 mod bench;
 mod ci;
 mod e2e;
+mod load;
 mod process;
 mod routes;
 

@@ -20,8 +20,18 @@ impl Server {
         args: &[&str],
         ready: impl Fn(&str) -> Option<String>,
     ) -> Result<Server, Failure> {
-        let mut child = Command::new(binary)
-            .args(args)
+        let mut command = Command::new(binary);
+        command.args(args);
+        Server::start_command(command, ready)
+    }
+
+    /// [`Server::start`] for a command set up by the caller (environment, arguments).
+    pub(crate) fn start_command(
+        mut command: Command,
+        ready: impl Fn(&str) -> Option<String>,
+    ) -> Result<Server, Failure> {
+        let binary = PathBuf::from(command.get_program());
+        let mut child = command
             .stdout(Stdio::piped())
             .spawn()
             .map_err(|e| Failure::Failed(format!("cannot start {}: {e}", binary.display())))?;
@@ -45,6 +55,10 @@ impl Server {
         // Keep draining its output so a chatty server never blocks on a full pipe.
         std::thread::spawn(move || lines.map_while(Result::ok).for_each(drop));
         Ok(Server { child, addr })
+    }
+
+    pub(crate) fn pid(&self) -> u32 {
+        self.child.id()
     }
 
     pub(crate) fn stop(&mut self) {

@@ -1,0 +1,668 @@
+//! The load half of `cargo xtask bench`: the same protocol served by nitrous and by two
+//! hand-written axum apps (default settings; tuned), driven by one load generator (tokio-tungstenite
+//! clients, loopback only, every loop bounded), alternating servers round by round. Server CPU and
+//! memory come from the server process's own accounting in `/proc`, so a busy client does not
+//! flatter the server.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use futures_util::{SinkExt, StreamExt};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio_tungstenite::tungstenite::Message;
+
+use crate::{Failure, process, workspace_root};
+
+/// The servers compared, in the order each round runs them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) enum Server {
+    Nitrous,
+    AxumTuned,
+    AxumDefault,
+}
+
+impl Server {
+    const ALL: [Server; 3] = [Server::Nitrous, Server::AxumTuned, Server::AxumDefault];
+
+    fn name(self) -> &'static str {
+        match self {
+            Server::Nitrous => "nitrous",
+            Server::AxumTuned => "axum tuned",
+            Server::AxumDefault => "axum default",
+        }
+    }
+
+    fn start(self, redis: Option<u16>) -> Result<process::Server, Failure> {
+        let bin = workspace_root().join("target/release");
+        let ready = |line: &str| Some(line.trim().to_owned()).filter(|l| !l.is_empty());
+        match self {
+            Server::Nitrous => {
+                let mut command = std::process::Command::new(bin.join("bench-nitrous"));
+                if let Some(port) = redis {
+                    command.env("NITROUS_REDIS_URL", format!("redis://127.0.0.1:{port}"));
+                }
+                process::Server::start_command(command, ready)
+            }
+            Server::AxumTuned => {
+                process::Server::start(&bin.join("bench-axum"), &["--tuned"], ready)
+            }
+            Server::AxumDefault => process::Server::start(&bin.join("bench-axum"), &[], ready),
+        }
+    }
+}
+
+/// How much load: `--quick` only checks that everything runs.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Sizes {
+    rounds: usize,
+    echo_clients: usize,
+    echo_messages: usize,
+    fan_subscribers: usize,
+    fan_messages: usize,
+    idle_connections: usize,
+    sse_clients: usize,
+    sse_events: usize,
+}
+
+impl Sizes {
+    pub(crate) const FULL: Sizes = Sizes {
+        rounds: 3,
+        echo_clients: 50,
+        echo_messages: 2000,
+        fan_subscribers: 100,
+        fan_messages: 2000,
+        idle_connections: 10_000,
+        sse_clients: 20,
+        sse_events: 20_000,
+    };
+    pub(crate) const QUICK: Sizes = Sizes {
+        rounds: 1,
+        echo_clients: 10,
+        echo_messages: 200,
+        fan_subscribers: 20,
+        fan_messages: 200,
+        idle_connections: 500,
+        sse_clients: 5,
+        sse_events: 2000,
+    };
+}
+
+/// One figure: its unit and whether more is better.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) struct Figure {
+    pub(crate) name: &'static str,
+    pub(crate) unit: &'static str,
+    pub(crate) higher_is_better: bool,
+}
+
+const fn figure(name: &'static str, unit: &'static str, higher_is_better: bool) -> Figure {
+    Figure {
+        name,
+        unit,
+        higher_is_better,
+    }
+}
+
+const ECHO_RATE: Figure = figure("echo: messages/s", "msg/s", true);
+const ECHO_P50: Figure = figure("echo: round trip p50", "µs", false);
+const ECHO_P99: Figure = figure("echo: round trip p99", "µs", false);
+const ECHO_CPU: Figure = figure("echo: server CPU per message", "µs", false);
+const FAN_RATE: Figure = figure("fan-out: deliveries/s", "del/s", true);
+const FAN_P99: Figure = figure("fan-out: publish-to-delivery p99", "ms", false);
+const FAN_CPU: Figure = figure("fan-out: server CPU per delivery", "µs", false);
+const FAN_LOST: Figure = figure("fan-out: lost deliveries", "", false);
+const IDLE_RSS: Figure = figure("idle: RSS per connection", "KiB", false);
+const IDLE_AFTER: Figure = figure("idle: RSS after close, over start", "KiB", false);
+const HANDSHAKES: Figure = figure("idle: handshakes/s", "/s", true);
+const SSE_RATE: Figure = figure("sse: events/s", "ev/s", true);
+const SSE_CPU: Figure = figure("sse: server CPU per event", "µs", false);
+const CROSS_RATE: Figure = figure(
+    "fan-out across 2 instances via Redis: deliveries/s",
+    "del/s",
+    true,
+);
+const CROSS_LOST: Figure = figure("fan-out across 2 instances via Redis: lost", "", false);
+
+/// Every sample, by figure and server.
+pub(crate) type Samples = BTreeMap<Figure, BTreeMap<Server, Vec<f64>>>;
+
+pub(crate) fn run(sizes: Sizes) -> Result<Samples, Failure> {
+    process::run_command(crate::cargo().args([
+        "build",
+        "--release",
+        "--quiet",
+        "--package",
+        "nitrous-tests",
+        "--bin",
+        "bench-nitrous",
+        "--bin",
+        "bench-axum",
+    ]))?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| Failure::Failed(format!("tokio: {e}")))?;
+    let mut samples = Samples::new();
+    let mut record = |figure: Figure, server: Server, value: f64| {
+        samples
+            .entry(figure)
+            .or_default()
+            .entry(server)
+            .or_default()
+            .push(value);
+    };
+    for round in 1..=sizes.rounds {
+        for server in Server::ALL {
+            eprintln!("bench: round {round}/{}: {}", sizes.rounds, server.name());
+            let running = server.start(None)?;
+            let pid = running.pid();
+            let addr = running.addr.clone();
+            let echo = runtime.block_on(echo(&addr, pid, sizes))?;
+            record(ECHO_RATE, server, echo.rate);
+            record(ECHO_P50, server, echo.p50);
+            record(ECHO_P99, server, echo.p99);
+            record(ECHO_CPU, server, echo.cpu);
+            let fan = runtime.block_on(fan_out(&addr, &addr, pid, sizes))?;
+            record(FAN_RATE, server, fan.rate);
+            record(FAN_P99, server, fan.p99);
+            record(FAN_CPU, server, fan.cpu);
+            record(FAN_LOST, server, fan.lost);
+            let sse = runtime.block_on(sse(&addr, pid, sizes))?;
+            record(SSE_RATE, server, sse.rate);
+            record(SSE_CPU, server, sse.cpu);
+            drop(running);
+            // A fresh process for the memory figures, so earlier load does not count.
+            let running = server.start(None)?;
+            let idle = runtime.block_on(idle(&running.addr.clone(), running.pid(), sizes))?;
+            record(IDLE_RSS, server, idle.per_connection);
+            record(IDLE_AFTER, server, idle.after_close);
+            record(HANDSHAKES, server, idle.handshakes);
+        }
+        if let Some(cross) = cross_instance(&runtime, sizes)? {
+            record(CROSS_RATE, Server::Nitrous, cross.rate);
+            record(CROSS_LOST, Server::Nitrous, cross.lost);
+        }
+    }
+    Ok(samples)
+}
+
+struct Echo {
+    rate: f64,
+    p50: f64,
+    p99: f64,
+    cpu: f64,
+}
+
+/// C clients in a closed loop, each sending M 64-byte texts and waiting for each echo.
+async fn echo(addr: &str, pid: u32, sizes: Sizes) -> Result<Echo, Failure> {
+    let url = format!("ws://{addr}/ws/echo");
+    let mut clients = Vec::new();
+    for _ in 0..sizes.echo_clients {
+        clients.push(connect(&url).await?);
+    }
+    let payload = "e".repeat(64);
+    let cpu_before = cpu_seconds(pid)?;
+    let start = Instant::now();
+    let tasks: Vec<_> = clients
+        .into_iter()
+        .map(|mut client| {
+            let payload = payload.clone();
+            tokio::spawn(async move {
+                let mut rtts = Vec::with_capacity(sizes.echo_messages);
+                for _ in 0..sizes.echo_messages {
+                    let sent = Instant::now();
+                    client
+                        .send(Message::text(payload.as_str()))
+                        .await
+                        .map_err(|e| e.to_string())?;
+                    loop {
+                        match bounded(client.next()).await {
+                            Some(Some(Ok(Message::Text(_)))) => break,
+                            Some(Some(Ok(_))) => continue,
+                            other => return Err(format!("echo ended: {other:?}")),
+                        }
+                    }
+                    rtts.push(sent.elapsed().as_secs_f64() * 1e6);
+                }
+                Ok::<_, String>(rtts)
+            })
+        })
+        .collect();
+    let mut rtts = Vec::new();
+    for task in tasks {
+        rtts.extend(
+            task.await
+                .map_err(|e| Failure::Failed(e.to_string()))?
+                .map_err(Failure::Failed)?,
+        );
+    }
+    let elapsed = start.elapsed().as_secs_f64();
+    let cpu = cpu_seconds(pid)? - cpu_before;
+    let messages = (sizes.echo_clients * sizes.echo_messages) as f64;
+    rtts.sort_by(f64::total_cmp);
+    Ok(Echo {
+        rate: messages / elapsed,
+        p50: percentile(&rtts, 0.5),
+        p99: percentile(&rtts, 0.99),
+        cpu: cpu / messages * 1e6,
+    })
+}
+
+struct FanOut {
+    rate: f64,
+    p99: f64,
+    cpu: f64,
+    lost: f64,
+}
+
+/// N subscribers on `sub_addr`; one publisher on `pub_addr` bursts M 64-byte messages, each
+/// carrying its send time; every subscriber should get every message.
+async fn fan_out(
+    pub_addr: &str,
+    sub_addr: &str,
+    pid: u32,
+    sizes: Sizes,
+) -> Result<FanOut, Failure> {
+    let mut subscribers = Vec::new();
+    for _ in 0..sizes.fan_subscribers {
+        let mut client = connect(&format!("ws://{sub_addr}/ws/fan")).await?;
+        ready(&mut client).await?;
+        subscribers.push(client);
+    }
+    let mut publisher = connect(&format!("ws://{pub_addr}/ws/fan")).await?;
+    ready(&mut publisher).await?;
+    if pub_addr != sub_addr {
+        // Across instances: wait until a probe message crosses, so the subscription is live.
+        crossed(&mut publisher, &mut subscribers[0]).await?;
+        for subscriber in &mut subscribers[1..] {
+            drain_probe(subscriber).await?;
+        }
+    }
+    let origin = Instant::now();
+    let expected = sizes.fan_messages;
+    let receivers: Vec<_> = subscribers
+        .into_iter()
+        .map(|mut client| {
+            tokio::spawn(async move {
+                let mut latencies = Vec::with_capacity(expected);
+                let mut last = origin;
+                while latencies.len() < expected {
+                    match tokio::time::timeout(Duration::from_secs(5), client.next()).await {
+                        Ok(Some(Ok(Message::Text(text)))) => {
+                            let Some(sent) =
+                                text.split(' ').next().and_then(|t| t.parse::<f64>().ok())
+                            else {
+                                continue;
+                            };
+                            let now = origin.elapsed().as_secs_f64();
+                            latencies.push((now - sent) * 1e3);
+                            last = Instant::now();
+                        }
+                        Ok(Some(Ok(_))) => continue,
+                        _ => break, // quiet for 5 s, or closed: the rest is lost
+                    }
+                }
+                (latencies, last)
+            })
+        })
+        .collect();
+    let cpu_before = cpu_seconds(pid)?;
+    let padding = "p".repeat(40);
+    for _ in 0..sizes.fan_messages {
+        let text = format!("{:.9} {padding}", origin.elapsed().as_secs_f64());
+        publisher
+            .feed(Message::text(text))
+            .await
+            .map_err(|e| Failure::Failed(e.to_string()))?;
+    }
+    publisher
+        .flush()
+        .await
+        .map_err(|e| Failure::Failed(e.to_string()))?;
+    let mut latencies = Vec::new();
+    let mut last = origin;
+    for receiver in receivers {
+        let (got, at) = receiver.await.map_err(|e| Failure::Failed(e.to_string()))?;
+        latencies.extend(got);
+        last = last.max(at);
+    }
+    let cpu = cpu_seconds(pid)? - cpu_before;
+    let delivered = latencies.len() as f64;
+    let expected = (sizes.fan_subscribers * sizes.fan_messages) as f64;
+    latencies.sort_by(f64::total_cmp);
+    let elapsed = last.duration_since(origin).as_secs_f64().max(1e-9);
+    Ok(FanOut {
+        rate: delivered / elapsed,
+        p99: percentile(&latencies, 0.99),
+        cpu: cpu / delivered.max(1.0) * 1e6,
+        lost: expected - delivered,
+    })
+}
+
+struct Idle {
+    per_connection: f64,
+    after_close: f64,
+    handshakes: f64,
+}
+
+/// K open, silent connections: the server's RSS per connection, the handshake rate, and the RSS
+/// once they have closed.
+async fn idle(addr: &str, pid: u32, sizes: Sizes) -> Result<Idle, Failure> {
+    let url = format!("ws://{addr}/ws/echo");
+    // One connection first, so one-time allocations do not count per connection.
+    let warm = connect(&url).await?;
+    let start_rss = rss_kib(pid)?;
+    let start = Instant::now();
+    let mut open = Vec::with_capacity(sizes.idle_connections);
+    let mut pending = futures_util::stream::iter(0..sizes.idle_connections)
+        .map(|_| connect(&url))
+        .buffer_unordered(64);
+    while let Some(client) = pending.next().await {
+        open.push(client?);
+    }
+    let handshakes = sizes.idle_connections as f64 / start.elapsed().as_secs_f64();
+    let open_rss = rss_kib(pid)?;
+    for mut client in open {
+        let _ = client.close(None).await;
+    }
+    drop(warm);
+    // Let the server finish closing: measure once its RSS stops falling (bounded).
+    let mut after = rss_kib(pid)?;
+    for _ in 0..20 {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let now = rss_kib(pid)?;
+        if now >= after {
+            break;
+        }
+        after = now;
+    }
+    Ok(Idle {
+        per_connection: (open_rss - start_rss) / sizes.idle_connections as f64,
+        after_close: after - start_rss,
+        handshakes,
+    })
+}
+
+struct SseRun {
+    rate: f64,
+    cpu: f64,
+}
+
+/// K clients each reading a stream of E 64-byte events as fast as they can.
+async fn sse(addr: &str, pid: u32, sizes: Sizes) -> Result<SseRun, Failure> {
+    let cpu_before = cpu_seconds(pid)?;
+    let start = Instant::now();
+    let tasks: Vec<_> = (0..sizes.sse_clients)
+        .map(|_| {
+            let addr = addr.to_owned();
+            tokio::spawn(async move { read_events(&addr, sizes.sse_events).await })
+        })
+        .collect();
+    let mut events = 0;
+    for task in tasks {
+        events += task.await.map_err(|e| Failure::Failed(e.to_string()))??;
+    }
+    let elapsed = start.elapsed().as_secs_f64();
+    let cpu = cpu_seconds(pid)? - cpu_before;
+    let expected = sizes.sse_clients * sizes.sse_events;
+    if events != expected {
+        return Err(Failure::Failed(format!(
+            "sse: read {events} events, expected {expected}"
+        )));
+    }
+    Ok(SseRun {
+        rate: events as f64 / elapsed,
+        cpu: cpu / events as f64 * 1e6,
+    })
+}
+
+/// Reads one event stream to its end over a raw socket and counts its `data: ` lines.
+async fn read_events(addr: &str, count: usize) -> Result<usize, Failure> {
+    let mut stream = tokio::net::TcpStream::connect(addr)
+        .await
+        .map_err(|e| Failure::Failed(e.to_string()))?;
+    let request =
+        format!("GET /api/sse?n={count} HTTP/1.1\r\nhost: {addr}\r\nconnection: close\r\n\r\n");
+    stream
+        .write_all(request.as_bytes())
+        .await
+        .map_err(|e| Failure::Failed(e.to_string()))?;
+    let needle = b"data: ";
+    let mut matched = 0;
+    let mut events = 0;
+    let mut buffer = vec![0u8; 64 << 10];
+    loop {
+        let read = tokio::time::timeout(Duration::from_secs(10), stream.read(&mut buffer))
+            .await
+            .map_err(|_| Failure::Failed("sse: no data for 10 s".to_owned()))?
+            .map_err(|e| Failure::Failed(e.to_string()))?;
+        if read == 0 {
+            return Ok(events);
+        }
+        for &byte in &buffer[..read] {
+            // `data: ` has no repeated prefix, so a mismatch restarts at this byte.
+            matched = if byte == needle[matched] {
+                matched + 1
+            } else if byte == needle[0] {
+                1
+            } else {
+                0
+            };
+            if matched == needle.len() {
+                events += 1;
+                matched = 0;
+            }
+        }
+    }
+}
+
+/// Fan-out with the publisher on one nitrous instance and the subscribers on another, through a
+/// `redis-server` started for it; `None` when `redis-server` is not installed.
+fn cross_instance(
+    runtime: &tokio::runtime::Runtime,
+    sizes: Sizes,
+) -> Result<Option<FanOut>, Failure> {
+    if std::process::Command::new("redis-server")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        eprintln!("bench: no redis-server on the PATH; skipping the cross-instance figure");
+        return Ok(None);
+    }
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map_err(|e| Failure::Failed(e.to_string()))?
+        .port();
+    let mut command = std::process::Command::new("redis-server");
+    command.args([
+        "--port",
+        &port.to_string(),
+        "--bind",
+        "127.0.0.1",
+        "--save",
+        "",
+        "--appendonly",
+        "no",
+    ]);
+    let _redis = process::Server::start_command(command, |line| {
+        line.contains("Ready to accept connections")
+            .then(String::new)
+    })?;
+    let one = Server::Nitrous.start(Some(port))?;
+    let two = Server::Nitrous.start(Some(port))?;
+    let run = runtime.block_on(fan_out(&one.addr, &two.addr, two.pid(), sizes))?;
+    Ok(Some(run))
+}
+
+async fn connect(url: &str) -> Result<Client, Failure> {
+    match tokio::time::timeout(
+        Duration::from_secs(10),
+        tokio_tungstenite::connect_async(url),
+    )
+    .await
+    {
+        Ok(Ok((client, _))) => Ok(client),
+        Ok(Err(e)) => Err(Failure::Failed(format!("connect {url}: {e}"))),
+        Err(_) => Err(Failure::Failed(format!("connect {url}: timed out"))),
+    }
+}
+
+type Client =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+async fn bounded<F: std::future::Future>(future: F) -> Option<F::Output> {
+    tokio::time::timeout(Duration::from_secs(10), future)
+        .await
+        .ok()
+}
+
+/// Waits for the fan route's `ready`.
+async fn ready(client: &mut Client) -> Result<(), Failure> {
+    loop {
+        match bounded(client.next()).await {
+            Some(Some(Ok(Message::Text(text)))) if text.as_str() == "ready" => return Ok(()),
+            Some(Some(Ok(_))) => continue,
+            other => return Err(Failure::Failed(format!("fan: no ready: {other:?}"))),
+        }
+    }
+}
+
+/// Sends probes until one reaches `subscriber` (the other instance has subscribed in Redis).
+async fn crossed(publisher: &mut Client, subscriber: &mut Client) -> Result<(), Failure> {
+    for _ in 0..100 {
+        publisher
+            .send(Message::text("probe"))
+            .await
+            .map_err(|e| Failure::Failed(e.to_string()))?;
+        if let Ok(Some(Ok(Message::Text(text)))) =
+            tokio::time::timeout(Duration::from_millis(100), subscriber.next()).await
+            && text.as_str() == "probe"
+        {
+            return drain_probe(subscriber).await;
+        }
+    }
+    Err(Failure::Failed(
+        "the cross-instance subscription never went live".to_owned(),
+    ))
+}
+
+/// Reads away the probes that reached a subscriber, until 200 ms pass without one.
+async fn drain_probe(subscriber: &mut Client) -> Result<(), Failure> {
+    while let Ok(Some(Ok(_))) =
+        tokio::time::timeout(Duration::from_millis(200), subscriber.next()).await
+    {}
+    Ok(())
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    sorted[((sorted.len() - 1) as f64 * p).round() as usize]
+}
+
+/// User plus system CPU time of process `pid`, in seconds (`/proc/PID/stat` fields 14 and 15).
+fn cpu_seconds(pid: u32) -> Result<f64, Failure> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .map_err(|e| Failure::Failed(format!("/proc/{pid}/stat: {e}")))?;
+    // The command name (field 2) may hold spaces; count fields after its closing parenthesis.
+    let after = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
+    let fields: Vec<&str> = after.split_whitespace().collect();
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|f| f.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    Ok((ticks(11) + ticks(12)) / clock_ticks())
+}
+
+/// `getconf CLK_TCK`: 100 on Linux.
+fn clock_ticks() -> f64 {
+    100.0
+}
+
+/// Resident memory of process `pid` in KiB (`VmRSS` in `/proc/PID/status`).
+fn rss_kib(pid: u32) -> Result<f64, Failure> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .map_err(|e| Failure::Failed(format!("/proc/{pid}/status: {e}")))?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.split_whitespace().next())
+        .and_then(|v| v.parse::<f64>().ok())
+        .ok_or_else(|| Failure::Failed(format!("no VmRSS for {pid}")))
+}
+
+/// Median, min and max.
+pub(crate) fn summary(values: &[f64]) -> (f64, f64, f64) {
+    let mut sorted = values.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    (
+        sorted[sorted.len() / 2],
+        sorted[0],
+        sorted[sorted.len() - 1],
+    )
+}
+
+/// Prints the side-by-side table and writes every sample to `out`.
+pub(crate) fn report(samples: &Samples, out: &Path) -> Result<PathBuf, Failure> {
+    println!(
+        "\n{:<52} {:>22} {:>22} {:>22} {:>9} {:>9}",
+        "figure", "nitrous", "axum tuned", "axum default", "n/tuned", "n/default"
+    );
+    let mut json = serde_json::Map::new();
+    for (figure, by_server) in samples {
+        let cell = |server: Server| match by_server.get(&server) {
+            Some(values) if !values.is_empty() => {
+                let (median, min, max) = summary(values);
+                (
+                    format!("{} ({}-{})", short(median), short(min), short(max)),
+                    Some(median),
+                )
+            }
+            _ => ("-".to_owned(), None),
+        };
+        let (n, n_median) = cell(Server::Nitrous);
+        let (t, t_median) = cell(Server::AxumTuned);
+        let (d, d_median) = cell(Server::AxumDefault);
+        let ratio = |base: Option<f64>| match (n_median, base) {
+            (Some(n), Some(b)) if b != 0.0 => format!("{:.2}x", n / b),
+            _ => "-".to_owned(),
+        };
+        let label = if figure.unit.is_empty() {
+            figure.name.to_owned()
+        } else {
+            format!("{} [{}]", figure.name, figure.unit)
+        };
+        println!(
+            "{label:<52} {n:>22} {t:>22} {d:>22} {:>9} {:>9}",
+            ratio(t_median),
+            ratio(d_median)
+        );
+        let mut entry = serde_json::Map::new();
+        entry.insert("unit".into(), figure.unit.into());
+        entry.insert("higher_is_better".into(), figure.higher_is_better.into());
+        for (server, values) in by_server {
+            entry.insert(server.name().into(), serde_json::json!(values));
+        }
+        json.insert(figure.name.into(), entry.into());
+    }
+    let path = out.join("load.json");
+    let text = serde_json::to_string_pretty(&json).map_err(|e| Failure::Failed(e.to_string()))?;
+    std::fs::write(&path, text).map_err(|e| Failure::Failed(format!("{}: {e}", path.display())))?;
+    Ok(path)
+}
+
+fn short(value: f64) -> String {
+    if value.abs() >= 1000.0 {
+        format!("{value:.0}")
+    } else if value.abs() >= 10.0 {
+        format!("{value:.1}")
+    } else {
+        format!("{value:.2}")
+    }
+}
