@@ -463,6 +463,9 @@ impl IntoResponse for EventStream {
 
 const KEEP_ALIVE_COMMENT: &[u8] = b":\n\n";
 
+/// How many bytes of queued events one body chunk gathers at most.
+const BATCH_BYTES: usize = 64 << 10;
+
 /// The response body: queued events as they come, a keep-alive comment when idle, and the end
 /// when the stream closes (after what was queued) or the server shuts down.
 fn body(
@@ -497,6 +500,21 @@ fn body(
             if let Some(tick) = tick.as_mut() {
                 tick.reset();
             }
+            // Everything already queued goes out in the same chunk: one write for a burst.
+            let next = next.map(|first| {
+                let Ok(second) = receiver.try_recv() else {
+                    return first;
+                };
+                let mut batch = BytesMut::with_capacity(first.len() + second.len());
+                batch.put_slice(&first);
+                batch.put_slice(&second);
+                while batch.len() < BATCH_BYTES
+                    && let Ok(more) = receiver.try_recv()
+                {
+                    batch.put_slice(&more);
+                }
+                batch.freeze()
+            });
             next.map(|bytes| (Ok(bytes), (receiver, tick, shutdown, guard)))
         },
     )
