@@ -11,7 +11,7 @@ use axum::extract::{
     ConnectInfo, FromRef, FromRequestParts, MatchedPath, RawPathParams, Request, State,
 };
 use axum::handler::Handler;
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodRouter, get};
 use futures_util::FutureExt;
@@ -120,7 +120,7 @@ impl<T: WebSocketHandler> Endpoint<T> {
         }
         let (peer, outbound) = Peer::new(PeerParts {
             remote: request.remote,
-            headers: request.headers,
+            headers: detached(&request.headers),
             params: request.params,
             context: accepted.context,
             max_buffered: options.max_buffered,
@@ -143,6 +143,20 @@ impl<T: WebSocketHandler> Endpoint<T> {
         response.headers_mut().extend(accepted.headers);
         response
     }
+}
+
+/// A copy of `headers` that owns its bytes. hyper's header values are slices of the connection's
+/// read buffer (16 KiB), so keeping the originals for the life of a peer would keep that whole
+/// buffer alive per connection.
+fn detached(headers: &HeaderMap) -> HeaderMap {
+    let mut copy = HeaderMap::with_capacity(headers.len());
+    for (name, value) in headers {
+        let name =
+            HeaderName::from_bytes(name.as_str().as_bytes()).unwrap_or_else(|_| name.clone());
+        let value = HeaderValue::from_bytes(value.as_bytes()).unwrap_or_else(|_| value.clone());
+        copy.append(name, value);
+    }
+    copy
 }
 
 fn is_upgrade(request: &Request) -> bool {

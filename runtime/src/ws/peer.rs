@@ -10,7 +10,9 @@ use std::sync::{Arc, Mutex, RwLock};
 use axum::extract::ws::Message as WireMessage;
 use axum::http::HeaderMap;
 use serde::Serialize;
-use tokio::sync::{Notify, mpsc};
+use std::collections::VecDeque;
+
+use tokio::sync::Notify;
 
 use super::Close;
 use super::message::{EncodeError, encode};
@@ -92,7 +94,7 @@ pub(crate) struct PeerShared {
     headers: HeaderMap,
     params: Vec<(String, String)>,
     context: Option<Box<dyn Any + Send + Sync>>,
-    outbound: mpsc::UnboundedSender<Outbound>,
+    outbound: Outbox,
     buffered: AtomicUsize,
     max_buffered: usize,
     closing: AtomicBool,
@@ -121,7 +123,7 @@ impl PeerShared {
             return Err(SendError::SlowConsumer);
         }
         self.outbound
-            .send(Outbound::Frame(frame))
+            .push(Outbound::Frame(frame))
             .map_err(|_| SendError::Closed)
     }
 
@@ -131,7 +133,7 @@ impl PeerShared {
     }
 
     pub(crate) fn ping(&self) {
-        let _ = self.outbound.send(Outbound::Ping);
+        let _ = self.outbound.push(Outbound::Ping);
     }
 
     /// Starts the closing handshake; later sends fail with [`SendError::Closed`]. Returns whether
@@ -141,7 +143,7 @@ impl PeerShared {
             return false;
         }
         self.record_close(Close::new(code, reason));
-        let _ = self.outbound.send(Outbound::Close(code, reason.to_owned()));
+        let _ = self.outbound.push(Outbound::Close(code, reason.to_owned()));
         self.wake.notify_one();
         true
     }
@@ -150,7 +152,7 @@ impl PeerShared {
     pub(crate) fn closed_by_client(&self, close: Close) {
         self.record_close(close);
         self.closing.store(true, Ordering::Release);
-        let _ = self.outbound.send(Outbound::Finish);
+        let _ = self.outbound.push(Outbound::Finish);
     }
 
     pub(crate) fn record_close(&self, close: Close) {
@@ -190,6 +192,76 @@ fn frame_len(frame: &WireMessage) -> usize {
     }
 }
 
+/// The peer's outbound queue: a plain deque that allocates only once something is queued (an idle
+/// connection pays for none), and a wake-up for the writer.
+#[derive(Default)]
+pub(crate) struct Outbox {
+    items: Mutex<VecDeque<Outbound>>,
+    ready: Notify,
+    /// The writer has stopped: nothing queued now would be sent.
+    stopped: AtomicBool,
+}
+
+impl Outbox {
+    fn push(&self, item: Outbound) -> Result<(), SendError> {
+        if self.stopped.load(Ordering::Acquire) {
+            return Err(SendError::Closed);
+        }
+        self.items
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push_back(item);
+        self.ready.notify_one();
+        Ok(())
+    }
+}
+
+/// The writer's end of the queue: hands over everything queued at once.
+pub(crate) struct Drain {
+    peer: Arc<PeerShared>,
+    batch: VecDeque<Outbound>,
+}
+
+impl Drain {
+    /// The next item, waiting for one.
+    pub(crate) async fn recv(&mut self) -> Outbound {
+        loop {
+            if let Some(item) = self.try_recv() {
+                return item;
+            }
+            // `notify_one` keeps a permit when nobody waits, so a push between the check and
+            // this wait is not missed.
+            self.peer.outbound.ready.notified().await;
+        }
+    }
+
+    /// The next item already queued, if any.
+    pub(crate) fn try_recv(&mut self) -> Option<Outbound> {
+        if self.batch.is_empty() {
+            let mut items = self
+                .peer
+                .outbound
+                .items
+                .lock()
+                .unwrap_or_else(|p| p.into_inner());
+            std::mem::swap(&mut *items, &mut self.batch);
+        }
+        self.batch.pop_front()
+    }
+}
+
+impl Drop for Drain {
+    fn drop(&mut self) {
+        self.peer.outbound.stopped.store(true, Ordering::Release);
+        self.peer
+            .outbound
+            .items
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clear();
+    }
+}
+
 /// What a new peer starts with; see [`Peer::new`].
 pub(crate) struct PeerParts {
     pub(crate) remote: Option<SocketAddr>,
@@ -210,8 +282,8 @@ pub struct Peer {
 }
 
 impl Peer {
-    pub(crate) fn new(parts: PeerParts) -> (Peer, mpsc::UnboundedReceiver<Outbound>) {
-        let (outbound, receiver) = mpsc::unbounded_channel();
+    pub(crate) fn new(parts: PeerParts) -> (Peer, Drain) {
+        let outbound = Outbox::default();
         let shared = PeerShared {
             id: PeerId::next(),
             remote: parts.remote,
@@ -229,12 +301,14 @@ impl Peer {
             hub: parts.hub,
             peers: parts.peers,
         };
-        (
-            Peer {
-                shared: Arc::new(shared),
-            },
-            receiver,
-        )
+        let peer = Peer {
+            shared: Arc::new(shared),
+        };
+        let drain = Drain {
+            peer: peer.shared.clone(),
+            batch: VecDeque::new(),
+        };
+        (peer, drain)
     }
 
     /// Unique in this process; also what the peer's `Display` prints.

@@ -9,11 +9,10 @@ use std::time::Duration;
 use axum::extract::ws::{CloseFrame, Message as WireMessage, WebSocket};
 use futures_util::stream::{SplitSink, SplitStream};
 use futures_util::{FutureExt, SinkExt, StreamExt};
-use tokio::sync::mpsc;
 use tokio::time::Instant;
 use tracing::Instrument;
 
-use super::peer::Outbound;
+use super::peer::{Drain, Outbound};
 use super::{Close, Error, Message, Options, Peer, WebSocketHandler};
 use crate::shutdown::Shutdown;
 
@@ -34,7 +33,7 @@ pub(crate) async fn run<T: WebSocketHandler>(
     socket: WebSocket,
     handler: Arc<T>,
     peer: Peer,
-    outbound: mpsc::UnboundedReceiver<Outbound>,
+    outbound: Drain,
     options: Arc<Options>,
     shutdown: Option<Shutdown>,
     route: Arc<str>,
@@ -295,13 +294,9 @@ async fn started(shutdown: &mut Option<Shutdown>) {
 
 /// Drains the queue, writing everything waiting, and flushes once per batch: a burst costs one
 /// write, not one per message.
-async fn write(
-    mut sink: SplitSink<WebSocket, WireMessage>,
-    mut queue: mpsc::UnboundedReceiver<Outbound>,
-    peer: Peer,
-) {
-    while let Some(first) = queue.recv().await {
-        let mut next = Some(first);
+async fn write(mut sink: SplitSink<WebSocket, WireMessage>, mut queue: Drain, peer: Peer) {
+    loop {
+        let mut next = Some(queue.recv().await);
         while let Some(item) = next {
             let sent = match item {
                 Outbound::Frame(frame) => {
@@ -328,7 +323,7 @@ async fn write(
                 let _ = sink.flush().await;
                 return;
             }
-            next = queue.try_recv().ok();
+            next = queue.try_recv();
         }
         if sink.flush().await.is_err() {
             return;
