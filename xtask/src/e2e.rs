@@ -1,7 +1,7 @@
 //! `cargo xtask e2e`: the chat example driven by clients nitrous did not write. Python's
 //! `websockets` and `httpx-sse` hold the seed's conversation and read the clock; headless Chromium
-//! (Debian's, driven by `playwright-core`) runs two pages of the chat and saves a screenshot at
-//! `target/e2e/chat.png`.
+//! (Debian's, driven by `playwright-core`) runs two pages of the chat, restarts the app to see the
+//! page reconnect, and saves a screenshot at `target/e2e/chat.png`.
 
 use std::path::Path;
 use std::process::Command;
@@ -50,11 +50,13 @@ pub(crate) fn run() -> Result<(), Failure> {
             .arg(&server.addr),
     )?;
     let screenshot = root.join("target/e2e/chat.png");
+    drop(server);
+    // The browser test starts (and restarts) the app itself, to see the page reconnect.
     process::run_command(
         Command::new("node")
             .args(["--test", "chat.test.mjs"])
             .current_dir(&e2e)
-            .env("CHAT_URL", &server.addr)
+            .env("CHAT_BIN", &chat)
             .env("SCREENSHOT", &screenshot),
     )?;
     eprintln!("e2e: screenshot at {}", screenshot.display());

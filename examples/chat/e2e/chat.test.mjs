@@ -1,6 +1,10 @@
-// The chat example in headless Chromium: two pages talk, ping gets pong, the clock ticks, and
-// closing a page announces `left`. Expects CHAT_URL (the running app); `cargo xtask e2e` sets it.
+// The chat example in headless Chromium: two pages talk, ping gets pong, the clock ticks, closing a
+// page announces `left`, and a page reconnects by itself when the server restarts. Expects CHAT_BIN
+// (the built app); `cargo xtask e2e` sets it. The test starts and restarts the app itself.
 import { test } from 'node:test';
+import { spawn } from 'node:child_process';
+import { createServer } from 'node:net';
+import { createInterface } from 'node:readline';
 import assert from 'node:assert/strict';
 import { mkdtempSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -8,7 +12,7 @@ import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 
-const url = process.env.CHAT_URL;
+const bin = process.env.CHAT_BIN;
 const screenshot = process.env.SCREENSHOT
   ?? join(dirname(fileURLToPath(import.meta.url)), '../../../target/e2e/chat.png');
 const WAIT = 10_000;
@@ -24,8 +28,33 @@ async function waitForEntry(page, predicate, what) {
   ).catch(async () => assert.fail(`${what}; the list shows ${JSON.stringify(await entries(page))}`));
 }
 
+// A free port on 127.0.0.1, so the restarted app can listen where the page expects it.
+async function freePort() {
+  const server = createServer();
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address();
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+// Starts the app and resolves once it prints its address; `stop()` sends Ctrl-C and waits.
+async function startApp(port) {
+  const child = spawn(bin, ['--addr', `127.0.0.1:${port}`], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const lines = createInterface({ input: child.stdout });
+  await new Promise((resolve, reject) => {
+    lines.on('line', (line) => { if (line.startsWith('chat: listening on ')) resolve(); });
+    child.on('exit', (code) => reject(new Error(`the app exited (${code}) before listening`)));
+  });
+  return {
+    stop: () => new Promise((resolve) => { child.on('exit', resolve); child.kill('SIGINT'); }),
+  };
+}
+
 test('two browser pages chat through the seed handlers', async () => {
-  assert.ok(url, 'set CHAT_URL to the running chat app');
+  assert.ok(bin, 'set CHAT_BIN to the built chat app');
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}`;
+  let app = await startApp(port);
   // A new, empty profile each run (playwright passes it as --user-data-dir).
   const context = await chromium.launchPersistentContext(mkdtempSync(join(tmpdir(), 'nitrous-chromium-')), {
     executablePath: '/usr/bin/chromium',
@@ -77,7 +106,22 @@ test('two browser pages chat through the seed handlers', async () => {
 
     await second.close();
     await waitForEntry(first, JSON.stringify(`server${secondId} left!`) + ' === t', 'closing a page announces left');
+
+    // The server restarts (Ctrl-C, then again on the same port): the page reconnects by itself,
+    // is welcomed again, and the clock goes on.
+    await app.stop();
+    await first.waitForFunction(() => document.querySelector('#status').textContent === 'reconnecting…', null, { timeout: WAIT });
+    app = await startApp(port);
+    await first.waitForFunction(() => document.querySelector('#status').textContent === 'connected', null, { timeout: WAIT });
+    await first.waitForFunction(
+      () => [...document.querySelectorAll('#log li')].filter((li) => li.textContent.startsWith('serverWelcome ')).length === 2,
+      null,
+      { timeout: WAIT },
+    );
+    const beforeRestart = await clock(first);
+    await first.waitForFunction((seen) => document.querySelector('#clock').textContent !== seen, beforeRestart, { timeout: 15_000 });
   } finally {
     await context.close();
+    await app.stop();
   }
 });
