@@ -57,7 +57,8 @@ pub fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
     let private = paths::private();
     quote! {
         #(#docs)*
-        #vis async fn #name(#(#outer_args,)* #shutdown: #private::SseShutdown) -> #private::Response {
+        // The shutdown signal comes first: only the last extractor may read the body.
+        #vis async fn #name(#shutdown: #private::SseShutdown, #(#outer_args),*) -> #private::Response {
             #(#others)*
             #[allow(clippy::too_many_arguments)]
             #inner_sig #block

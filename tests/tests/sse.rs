@@ -224,3 +224,21 @@ async fn a_client_leaving_a_quiet_stream_is_noticed_without_a_push() {
     );
     server.stop().await;
 }
+
+#[tokio::test]
+async fn an_sse_function_may_take_a_body_extractor_last() {
+    let server = Server::start(router().with_state(AppState::default())).await;
+    let response = reqwest::Client::new()
+        .get(server.url("/api/sse/body"))
+        .body("hi")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let all: Vec<Parsed> = events(response).collect().await;
+    assert_eq!(
+        all.iter().map(|e| e.data.as_str()).collect::<Vec<_>>(),
+        ["you sent hi"]
+    );
+    server.stop().await;
+}
