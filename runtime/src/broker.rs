@@ -1,6 +1,6 @@
 //! Sharing topics across server processes. A [`Hub`](crate::Hub) delivers in-process by default;
 //! with a [`Broker`] it also hands every local publish to the broker and delivers what other
-//! instances publish. [`redis::RedisBroker`] (cargo feature `redis`) is the implementation.
+//! instances publish. `redis::RedisBroker` (cargo feature `redis`) is the implementation.
 //!
 //! The semantics match one process: a peer's publish reaches every subscriber on every instance
 //! except the publisher; a server-side publish reaches every subscriber once; messages from one

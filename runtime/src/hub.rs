@@ -102,7 +102,7 @@ impl Hub {
     }
 
     /// A hub that shares its topics with other instances through `broker` (for example
-    /// [`RedisBroker`](crate::broker::redis::RedisBroker), cargo feature `redis`). Local delivery
+    /// `RedisBroker`, cargo feature `redis`). Local delivery
     /// never waits for the broker.
     pub fn with_broker(broker: impl Broker) -> Hub {
         let hub = Hub::build(Some(Arc::new(broker)));

@@ -38,7 +38,7 @@ use serde::Serialize;
 use tokio::sync::{Notify, mpsc};
 
 use crate::hub::{Hub, Subscriber};
-use crate::shutdown::Shutdown;
+use crate::shutdown::{Shutdown, started};
 use crate::ws::PeerId;
 
 /// How often an idle stream sends a keep-alive comment, unless set with
@@ -277,15 +277,7 @@ impl EventStream {
 
     /// Resolves when the client has gone or the stream was closed.
     pub async fn closed(&self) {
-        loop {
-            let notified = self.shared.closed_notify.notified();
-            tokio::pin!(notified);
-            notified.as_mut().enable();
-            if self.is_closed() {
-                return;
-            }
-            notified.await;
-        }
+        closed(&self.shared).await;
     }
 
     pub fn is_closed(&self) -> bool {
@@ -530,13 +522,6 @@ async fn closed(shared: &Shared) {
             return;
         }
         notified.await;
-    }
-}
-
-async fn started(shutdown: &mut Option<Shutdown>) {
-    match shutdown {
-        Some(shutdown) => shutdown.started().await,
-        None => std::future::pending().await,
     }
 }
 

@@ -17,22 +17,14 @@ const AT_LEAST: usize = 290;
 pub(crate) fn run() -> Result<(), Failure> {
     let dir = workspace_root().join("target/autobahn");
     let kosoku = process::venv(&dir.join("venv"), &[KOSOKU])?.join("bin/kosoku");
-    let status = cargo()
-        .args([
-            "build",
-            "--quiet",
-            "--package",
-            "nitrous-tests",
-            "--bin",
-            "fixture-server",
-        ])
-        .status()
-        .map_err(|e| Failure::Failed(format!("cannot run cargo: {e}")))?;
-    if !status.success() {
-        return Err(Failure::Failed(
-            "building the fixture server failed".to_owned(),
-        ));
-    }
+    process::run_command(cargo().args([
+        "build",
+        "--quiet",
+        "--package",
+        "nitrous-tests",
+        "--bin",
+        "fixture-server",
+    ]))?;
     let mut server = process::Server::start(
         &workspace_root().join("target/debug/fixture-server"),
         &["0"],

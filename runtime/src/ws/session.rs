@@ -14,7 +14,7 @@ use tracing::Instrument;
 
 use super::peer::{Drain, Outbound};
 use super::{Close, Error, Message, Options, Peer, WebSocketHandler};
-use crate::shutdown::Shutdown;
+use crate::shutdown::{Shutdown, started};
 
 /// Close codes nitrous sends.
 mod code {
@@ -282,13 +282,6 @@ impl<T: WebSocketHandler> Reader<'_, T> {
             }
             None => Some(Ended::Cut(Close::new(code::ABNORMAL, ""))),
         }
-    }
-}
-
-async fn started(shutdown: &mut Option<Shutdown>) {
-    match shutdown {
-        Some(shutdown) => shutdown.started().await,
-        None => std::future::pending().await,
     }
 }
 
