@@ -11,12 +11,12 @@ use axum::extract::{
     ConnectInfo, FromRef, FromRequestParts, MatchedPath, RawPathParams, Request, State,
 };
 use axum::handler::Handler;
-use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodRouter, get};
 use futures_util::FutureExt;
 
-use super::peer::{PeerParts, PeerSet};
+use super::peer::{PeerParts, PeerSet, RequestHeaders};
 use super::{Options, Peer, UpgradeRequest, WebSocketHandler, session};
 use crate::hub::Hub;
 use crate::shutdown::Shutdown;
@@ -74,9 +74,10 @@ impl<T: WebSocketHandler> Endpoint<T> {
             .extensions
             .get::<ConnectInfo<SocketAddr>>()
             .map(|c| c.0);
-        let route: Arc<str> = match parts.extensions.get::<MatchedPath>() {
-            Some(path) => Arc::from(path.as_str()),
-            None => Arc::from(parts.uri.path()),
+        // Only the session's span needs it; `MatchedPath` is a shared string, no copy.
+        let route = match parts.extensions.get::<MatchedPath>() {
+            Some(path) => Route::Matched(path.clone()),
+            None => Route::Path(Arc::from(parts.uri.path())),
         };
         let hub = parts
             .extensions
@@ -84,6 +85,9 @@ impl<T: WebSocketHandler> Endpoint<T> {
             .cloned()
             .unwrap_or_else(|| self.own_hub.clone());
         let shutdown = parts.extensions.get::<Shutdown>().cloned();
+        if let Some(shutdown) = &shutdown {
+            shutdown.register(&self.peers);
+        }
         let request = UpgradeRequest {
             method: parts.method,
             uri: parts.uri,
@@ -118,9 +122,11 @@ impl<T: WebSocketHandler> Endpoint<T> {
                 }
             }
         }
-        let (peer, outbound) = Peer::new(PeerParts {
+        let peer = Peer::new(PeerParts {
             remote: request.remote,
-            headers: detached(&request.headers),
+            // A copy that owns its bytes: hyper's header values are slices of the connection's
+            // 16 KiB read buffer, which the originals would keep alive for the peer's life.
+            headers: RequestHeaders::new(&request.headers),
             params: request.params,
             context: accepted.context,
             max_buffered: options.max_buffered,
@@ -128,35 +134,36 @@ impl<T: WebSocketHandler> Endpoint<T> {
             peers: self.peers.clone(),
         });
         let handler = self.handler.clone();
-        let peers = self.peers.clone();
         let mut response = upgrade
             .on_failed_upgrade(|error| {
                 tracing::debug!("nitrous: WebSocket upgrade failed: {error}")
             })
             .on_upgrade(move |socket| {
-                peers
+                peer.shared
+                    .peers
                     .write()
                     .unwrap_or_else(|p| p.into_inner())
                     .insert(peer.id(), peer.clone());
-                session::run(socket, handler, peer, outbound, options, shutdown, route)
+                session::run(socket, handler, peer, options, shutdown, &route)
             });
         response.headers_mut().extend(accepted.headers);
         response
     }
 }
 
-/// A copy of `headers` that owns its bytes. hyper's header values are slices of the connection's
-/// read buffer (16 KiB), so keeping the originals for the life of a peer would keep that whole
-/// buffer alive per connection.
-fn detached(headers: &HeaderMap) -> HeaderMap {
-    let mut copy = HeaderMap::with_capacity(headers.len());
-    for (name, value) in headers {
-        let name =
-            HeaderName::from_bytes(name.as_str().as_bytes()).unwrap_or_else(|_| name.clone());
-        let value = HeaderValue::from_bytes(value.as_bytes()).unwrap_or_else(|_| value.clone());
-        copy.append(name, value);
+/// The route a session's span names.
+enum Route {
+    Matched(MatchedPath),
+    Path(Arc<str>),
+}
+
+impl std::fmt::Display for Route {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Route::Matched(path) => path.as_str(),
+            Route::Path(path) => path,
+        })
     }
-    copy
 }
 
 fn is_upgrade(request: &Request) -> bool {

@@ -11,60 +11,76 @@ use serde::ser::{self, Serialize};
 /// A message received from a peer: a text or a binary frame's whole payload.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Message {
-    data: Bytes,
-    binary: bool,
+    payload: Payload,
+}
+
+/// A text payload keeps tungstenite's proof that it is UTF-8, so reading it as text is free.
+#[derive(Clone, PartialEq, Eq)]
+enum Payload {
+    Text(Utf8Bytes),
+    Binary(Bytes),
 }
 
 impl Message {
     pub(crate) fn from_text(text: Utf8Bytes) -> Message {
         Message {
-            data: Bytes::from(text),
-            binary: false,
+            payload: Payload::Text(text),
         }
     }
 
     pub(crate) fn from_binary(data: Bytes) -> Message {
-        Message { data, binary: true }
+        Message {
+            payload: Payload::Binary(data),
+        }
     }
 
-    /// The payload as text. A text frame is valid UTF-8 already; a binary payload is decoded
-    /// lossily (as crossws does).
+    /// The payload as text. A text frame is valid UTF-8 already (no check, no copy); a binary
+    /// payload is decoded lossily (as crossws does).
     pub fn text(&self) -> Cow<'_, str> {
-        String::from_utf8_lossy(&self.data)
+        match &self.payload {
+            Payload::Text(text) => Cow::Borrowed(text.as_str()),
+            Payload::Binary(data) => String::from_utf8_lossy(data),
+        }
     }
 
     /// The payload parsed as JSON. Bad JSON is an `Err`, never a panic.
     pub fn json<T: DeserializeOwned>(&self) -> Result<T, serde_json::Error> {
-        serde_json::from_slice(&self.data)
+        serde_json::from_slice(self.bytes())
     }
 
     /// The raw payload.
-    pub fn bytes(&self) -> &Bytes {
-        &self.data
+    pub fn bytes(&self) -> &[u8] {
+        match &self.payload {
+            Payload::Text(text) => text.as_bytes(),
+            Payload::Binary(data) => data,
+        }
     }
 
     /// The raw payload, without a copy.
     pub fn into_bytes(self) -> Bytes {
-        self.data
+        match self.payload {
+            Payload::Text(text) => Bytes::from(text),
+            Payload::Binary(data) => data,
+        }
     }
 
     /// Whether it came as a binary frame.
     pub fn is_binary(&self) -> bool {
-        self.binary
+        matches!(self.payload, Payload::Binary(_))
     }
 
     /// Whether it came as a text frame.
     pub fn is_text(&self) -> bool {
-        !self.binary
+        !self.is_binary()
     }
 
     /// The payload's length in bytes.
     pub fn len(&self) -> usize {
-        self.data.len()
+        self.bytes().len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.data.is_empty()
+        self.bytes().is_empty()
     }
 }
 
@@ -77,10 +93,10 @@ impl fmt::Display for Message {
 
 impl fmt::Debug for Message {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let kind = if self.binary { "binary" } else { "text" };
+        let kind = if self.is_binary() { "binary" } else { "text" };
         f.debug_struct("Message")
             .field("kind", &kind)
-            .field("len", &self.data.len())
+            .field("len", &self.len())
             .finish()
     }
 }
@@ -88,10 +104,9 @@ impl fmt::Debug for Message {
 /// Sending a received message on (an echo) keeps its kind.
 impl Serialize for Message {
     fn serialize<S: ser::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        if self.binary {
-            serializer.serialize_bytes(&self.data)
-        } else {
-            serializer.serialize_str(&self.text())
+        match &self.payload {
+            Payload::Text(text) => serializer.serialize_str(text.as_str()),
+            Payload::Binary(data) => serializer.serialize_bytes(data),
         }
     }
 }

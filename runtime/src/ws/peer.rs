@@ -6,17 +6,17 @@ use std::fmt;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
+use std::task::Waker;
 
 use axum::extract::ws::Message as WireMessage;
-use axum::http::HeaderMap;
+use axum::http::{HeaderMap, HeaderName, HeaderValue};
 use serde::Serialize;
 use std::collections::VecDeque;
-
-use tokio::sync::Notify;
 
 use super::Close;
 use super::message::{EncodeError, encode};
 use crate::hub::Hub;
+use crate::shutdown::Closer;
 
 /// A peer's id: unique in this process, and its `Display`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -40,15 +40,15 @@ impl fmt::Display for PeerId {
     }
 }
 
-/// What the session's writer task sends.
+/// What the session writes, in queue order.
 #[derive(Debug)]
 pub(crate) enum Outbound {
     /// A data frame and its size, counted in the buffered amount until written.
     Frame(WireMessage),
     Ping,
-    /// A close frame; the writer sends it, flushes and stops.
+    /// A close frame; the session sends it, flushes, and writes nothing more.
     Close(u16, String),
-    /// The client closed: flush tungstenite's reply to its close frame, then stop.
+    /// The client closed: flush tungstenite's reply to its close frame, then write nothing more.
     Finish,
 }
 
@@ -87,19 +87,29 @@ pub const SLOW_CONSUMER_REASON: &str = "slow consumer: outbound buffer full";
 /// The peers connected to one route.
 pub(crate) type PeerSet = RwLock<HashMap<PeerId, Peer>>;
 
+/// When the server shuts down, every peer of the route closes with 1001.
+impl Closer for PeerSet {
+    fn shut_down(&self) {
+        for peer in self.read().unwrap_or_else(|p| p.into_inner()).values() {
+            peer.close(GOING_AWAY, "server shutting down");
+        }
+    }
+}
+
+/// The close code of a server shutting down.
+pub(crate) const GOING_AWAY: u16 = 1001;
+
 /// Everything a peer shares between its handle, its session and the hub.
 pub(crate) struct PeerShared {
     pub(crate) id: PeerId,
     remote: Option<SocketAddr>,
-    headers: HeaderMap,
+    headers: RequestHeaders,
     params: Vec<(String, String)>,
     context: Option<Box<dyn Any + Send + Sync>>,
-    outbound: Outbox,
+    pub(crate) outbound: Outbox,
     buffered: AtomicUsize,
     max_buffered: usize,
     closing: AtomicBool,
-    /// Wakes the session when `close` or `terminate` is called from elsewhere.
-    pub(crate) wake: Notify,
     terminate_requested: AtomicBool,
     topics: Mutex<Vec<Arc<str>>>,
     /// How the connection closed, first word wins: the close we sent, or the client's.
@@ -127,7 +137,7 @@ impl PeerShared {
             .map_err(|_| SendError::Closed)
     }
 
-    /// Called by the writer once a frame has left the queue.
+    /// Called by the session once a frame has left the queue.
     pub(crate) fn written(&self, frame: &WireMessage) {
         self.buffered.fetch_sub(frame_len(frame), Ordering::AcqRel);
     }
@@ -144,11 +154,10 @@ impl PeerShared {
         }
         self.record_close(Close::new(code, reason));
         let _ = self.outbound.push(Outbound::Close(code, reason.to_owned()));
-        self.wake.notify_one();
         true
     }
 
-    /// The client sent a close frame: no more sends; the writer flushes the reply and stops.
+    /// The client sent a close frame: no more sends; the session flushes the reply.
     pub(crate) fn closed_by_client(&self, close: Close) {
         self.record_close(close);
         self.closing.store(true, Ordering::Release);
@@ -176,7 +185,7 @@ impl PeerShared {
     pub(crate) fn terminate(&self) {
         self.closing.store(true, Ordering::Release);
         self.terminate_requested.store(true, Ordering::Release);
-        self.wake.notify_one();
+        self.outbound.wake();
     }
 
     pub(crate) fn terminate_requested(&self) -> bool {
@@ -193,79 +202,130 @@ fn frame_len(frame: &WireMessage) -> usize {
 }
 
 /// The peer's outbound queue: a plain deque that allocates only once something is queued (an idle
-/// connection pays for none), and a wake-up for the writer.
+/// connection pays for none), and the session's waker under the same lock, so a push costs one
+/// lock and wakes the session only when it waits.
 #[derive(Default)]
 pub(crate) struct Outbox {
-    items: Mutex<VecDeque<Outbound>>,
-    ready: Notify,
-    /// The writer has stopped: nothing queued now would be sent.
+    queue: Mutex<Queue>,
+    /// The session writes nothing more: a push now would never be sent.
     stopped: AtomicBool,
 }
 
+#[derive(Default)]
+struct Queue {
+    items: VecDeque<Outbound>,
+    /// The waiting session's waker; taken by the push that wakes it.
+    waker: Option<Waker>,
+}
+
 impl Outbox {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Queue> {
+        self.queue.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
     fn push(&self, item: Outbound) -> Result<(), SendError> {
         if self.stopped.load(Ordering::Acquire) {
             return Err(SendError::Closed);
         }
-        self.items
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .push_back(item);
-        self.ready.notify_one();
+        let waker = {
+            let mut queue = self.lock();
+            queue.items.push_back(item);
+            queue.waker.take()
+        };
+        if let Some(waker) = waker {
+            waker.wake();
+        }
         Ok(())
     }
+
+    /// Wakes the session if it waits.
+    pub(crate) fn wake(&self) {
+        let waker = self.lock().waker.take();
+        if let Some(waker) = waker {
+            waker.wake();
+        }
+    }
+
+    /// The session is about to wait: the next push (or [`Outbox::wake`]) wakes `waker`.
+    pub(crate) fn register(&self, waker: &Waker) {
+        let mut queue = self.lock();
+        match &queue.waker {
+            Some(known) if known.will_wake(waker) => {}
+            _ => queue.waker = Some(waker.clone()),
+        }
+    }
+
+    /// The session is busy (running a hook) and drains the queue afterwards: pushes need not
+    /// wake it.
+    pub(crate) fn unregister(&self) {
+        let waker = self.lock().waker.take();
+        drop(waker);
+    }
+
+    /// Moves everything queued into `batch` (which the caller has emptied), in one lock.
+    pub(crate) fn take_all(&self, batch: &mut VecDeque<Outbound>) {
+        std::mem::swap(&mut self.lock().items, batch);
+    }
+
+    /// Nothing more will be written: later pushes fail and what is queued is dropped.
+    pub(crate) fn stop(&self) {
+        self.stopped.store(true, Ordering::Release);
+        let items = std::mem::take(&mut self.lock().items);
+        drop(items);
+    }
 }
 
-/// The writer's end of the queue: hands over everything queued at once.
-pub(crate) struct Drain {
-    peer: Arc<PeerShared>,
-    batch: VecDeque<Outbound>,
+/// The upgrade request's headers, kept compactly: one buffer of `name:value\n` lines, turned into a
+/// [`HeaderMap`] the first time [`Peer::headers`] asks. A `HeaderMap` of a browser's handshake
+/// costs about 1 KiB per connection; most peers are never asked.
+pub(crate) struct RequestHeaders {
+    raw: Box<[u8]>,
+    map: std::sync::OnceLock<Box<HeaderMap>>,
 }
 
-impl Drain {
-    /// The next item, waiting for one.
-    pub(crate) async fn recv(&mut self) -> Outbound {
-        loop {
-            if let Some(item) = self.try_recv() {
-                return item;
+impl RequestHeaders {
+    pub(crate) fn new(headers: &HeaderMap) -> RequestHeaders {
+        let size = headers
+            .iter()
+            .map(|(name, value)| name.as_str().len() + value.len() + 2)
+            .sum();
+        let mut raw = Vec::with_capacity(size);
+        for (name, value) in headers {
+            raw.extend_from_slice(name.as_str().as_bytes());
+            raw.push(b':');
+            raw.extend_from_slice(value.as_bytes());
+            raw.push(b'\n');
+        }
+        RequestHeaders {
+            raw: raw.into_boxed_slice(),
+            map: std::sync::OnceLock::new(),
+        }
+    }
+
+    fn map(&self) -> &HeaderMap {
+        self.map.get_or_init(|| {
+            // Header names hold no `:` and values no `\n` (both are refused by `http`), so the
+            // lines split back exactly.
+            let mut map = HeaderMap::new();
+            for line in self.raw.split(|b| *b == b'\n') {
+                let Some(colon) = line.iter().position(|b| *b == b':') else {
+                    continue;
+                };
+                let name = HeaderName::from_bytes(&line[..colon]);
+                let value = HeaderValue::from_bytes(&line[colon + 1..]);
+                if let (Ok(name), Ok(value)) = (name, value) {
+                    map.append(name, value);
+                }
             }
-            // `notify_one` keeps a permit when nobody waits, so a push between the check and
-            // this wait is not missed.
-            self.peer.outbound.ready.notified().await;
-        }
-    }
-
-    /// The next item already queued, if any.
-    pub(crate) fn try_recv(&mut self) -> Option<Outbound> {
-        if self.batch.is_empty() {
-            let mut items = self
-                .peer
-                .outbound
-                .items
-                .lock()
-                .unwrap_or_else(|p| p.into_inner());
-            std::mem::swap(&mut *items, &mut self.batch);
-        }
-        self.batch.pop_front()
-    }
-}
-
-impl Drop for Drain {
-    fn drop(&mut self) {
-        self.peer.outbound.stopped.store(true, Ordering::Release);
-        self.peer
-            .outbound
-            .items
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clear();
+            Box::new(map)
+        })
     }
 }
 
 /// What a new peer starts with; see [`Peer::new`].
 pub(crate) struct PeerParts {
     pub(crate) remote: Option<SocketAddr>,
-    pub(crate) headers: HeaderMap,
+    pub(crate) headers: RequestHeaders,
     pub(crate) params: Vec<(String, String)>,
     pub(crate) context: Option<Box<dyn Any + Send + Sync>>,
     pub(crate) max_buffered: usize,
@@ -282,7 +342,7 @@ pub struct Peer {
 }
 
 impl Peer {
-    pub(crate) fn new(parts: PeerParts) -> (Peer, Drain) {
+    pub(crate) fn new(parts: PeerParts) -> Peer {
         let outbound = Outbox::default();
         let shared = PeerShared {
             id: PeerId::next(),
@@ -294,21 +354,15 @@ impl Peer {
             buffered: AtomicUsize::new(0),
             max_buffered: parts.max_buffered,
             closing: AtomicBool::new(false),
-            wake: Notify::new(),
             terminate_requested: AtomicBool::new(false),
             topics: Mutex::new(Vec::new()),
             close_record: Mutex::new(None),
             hub: parts.hub,
             peers: parts.peers,
         };
-        let peer = Peer {
+        Peer {
             shared: Arc::new(shared),
-        };
-        let drain = Drain {
-            peer: peer.shared.clone(),
-            batch: VecDeque::new(),
-        };
-        (peer, drain)
+        }
     }
 
     /// Unique in this process; also what the peer's `Display` prints.
@@ -409,7 +463,7 @@ impl Peer {
 
     /// The headers of the upgrade request.
     pub fn headers(&self) -> &HeaderMap {
-        &self.shared.headers
+        self.shared.headers.map()
     }
 
     /// The route params, in path order: `[("room", "lobby")]` for `ws/[room].rs` at `/ws/lobby`.
@@ -475,5 +529,44 @@ impl fmt::Debug for Peer {
             .field("remote", &self.shared.remote)
             .field("buffered", &self.buffered_amount())
             .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn request_headers_come_back_whole_and_in_order() {
+        let mut original = HeaderMap::new();
+        original.append("host", HeaderValue::from_static("example.com:8080"));
+        original.append("cookie", HeaderValue::from_static("a=1"));
+        original.append(
+            "x-custom",
+            HeaderValue::from_static("colons: here: too\ttab"),
+        );
+        original.append("cookie", HeaderValue::from_static("b=2"));
+        original.append("x-empty", HeaderValue::from_static(""));
+        original.append(
+            "x-bytes",
+            HeaderValue::from_bytes(b"caf\xc3\xa9 \xff").expect("obs-text is a valid value"),
+        );
+
+        let kept = RequestHeaders::new(&original);
+        let map = kept.map();
+
+        assert_eq!(map, &original);
+        let cookies: Vec<_> = map.get_all("cookie").iter().collect();
+        assert_eq!(cookies, ["a=1", "b=2"]);
+        assert_eq!(map["x-custom"], "colons: here: too\ttab");
+        assert_eq!(map["x-empty"], "");
+        assert!(std::ptr::eq(map, kept.map()), "built once");
+    }
+
+    #[test]
+    fn no_headers_cost_nothing() {
+        let kept = RequestHeaders::new(&HeaderMap::new());
+        assert!(kept.raw.is_empty());
+        assert!(kept.map().is_empty());
     }
 }

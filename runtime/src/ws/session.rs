@@ -1,24 +1,28 @@
-//! One connection's life: a reader that runs the hooks in order, and a writer that drains the
-//! peer's queue and flushes once per batch.
+//! One connection's life, on one task: it reads and runs the hooks in order, and between and
+//! during hooks drains the peer's queue into the socket, flushing once per batch.
 
 use std::any::Any;
+use std::collections::VecDeque;
+use std::fmt;
+use std::future::{Future, poll_fn};
 use std::panic::AssertUnwindSafe;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll, ready};
 use std::time::Duration;
 
 use axum::extract::ws::{CloseFrame, Message as WireMessage, WebSocket};
-use futures_util::stream::{SplitSink, SplitStream};
+use futures_util::future::CatchUnwind;
 use futures_util::{FutureExt, SinkExt, StreamExt};
-use tokio::time::Instant;
+use tokio::time::{Instant, Interval, Sleep};
 use tracing::Instrument;
 
-use super::peer::{Drain, Outbound};
+use super::peer::{GOING_AWAY, Outbound, PeerShared};
 use super::{Close, Error, Message, Options, Peer, WebSocketHandler};
-use crate::shutdown::{Shutdown, started};
+use crate::shutdown::{SessionGuard, Shutdown};
 
 /// Close codes nitrous sends.
 mod code {
-    pub(super) const GOING_AWAY: u16 = 1001;
     pub(super) const PROTOCOL: u16 = 1002;
     pub(super) const NO_STATUS: u16 = 1005;
     pub(super) const ABNORMAL: u16 = 1006;
@@ -27,45 +31,63 @@ mod code {
     pub(super) const INTERNAL: u16 = 1011;
 }
 
-/// Runs the session to its end: `open`, `message`s, then `close`; the peer leaves its route and
-/// its topics.
-pub(crate) async fn run<T: WebSocketHandler>(
+/// The session of one connection, to be spawned: `open`, `message`s, then `close`; the peer leaves
+/// its route and its topics. One task reads, runs the hooks and writes, so an idle connection
+/// costs one task and a reply needs no hand-off between tasks.
+///
+/// Everything the session holds is built here, before the future, so the future stores it once
+/// (an async block keeps its captures beside its locals).
+pub(crate) fn run<T: WebSocketHandler>(
     socket: WebSocket,
     handler: Arc<T>,
     peer: Peer,
-    outbound: Drain,
     options: Arc<Options>,
     shutdown: Option<Shutdown>,
-    route: Arc<str>,
-) {
+    route: &dyn fmt::Display,
+) -> impl Future<Output = ()> + Send + use<T> {
     let span = tracing::info_span!("websocket", route = %route, peer = %peer, remote = ?peer.remote_addr());
+    // The route's peer set (registered with the shutdown signal) already holds this peer: a
+    // shutdown that starts from now on closes it. One that started before is seen here.
+    let guard = shutdown.map(|shutdown| {
+        if shutdown.is_started() {
+            peer.close(GOING_AWAY, "server shutting down");
+        }
+        shutdown.enter()
+    });
+    let io = Io {
+        socket,
+        writer: Writer::default(),
+        closing_deadline: None,
+        heartbeat: options.heartbeat.map(|(interval, timeout)| Heartbeat {
+            ticks: tokio::time::interval_at(Instant::now() + interval, interval),
+            silence: interval + timeout,
+            last_seen: Instant::now(),
+        }),
+    };
+    let mut session = Session {
+        handler,
+        peer,
+        options,
+        io,
+        _guard: guard,
+    };
+    // The session is this block's one capture, used in place: moving it into a local (as an
+    // `async fn run(self)` would) stores it twice.
     async move {
-        let _guard = shutdown.as_ref().map(Shutdown::enter);
-        let (sink, stream) = socket.split();
-        let writer = tokio::spawn(write(sink, outbound, peer.clone()).in_current_span());
         tracing::info!("open");
-        let close = Reader {
-            handler: &*handler,
-            peer: &peer,
-            options: &options,
-            stream,
-            shutdown,
+        let ended = session.serve().await;
+        if let Ended::Closed = ended {
+            session.finish().await;
         }
-        .run()
-        .await;
-        match &close {
-            Ended::Closed => {
-                // The closing handshake is done or under way: let the writer send what it has.
-                let _ = tokio::time::timeout(options.close_timeout, writer).await;
-            }
-            Ended::Cut(_) => writer.abort(),
-        }
-        let close = close.into_close(&peer);
+        let Session {
+            handler, peer, io, ..
+        } = session;
+        peer.shared.outbound.stop();
+        drop(io); // the connection closes before the `close` hook runs
+        let close = ended.into_close(&peer);
         tracing::info!(code = close.code, reason = %close.reason, "close");
-        if let Err(panic) = AssertUnwindSafe(handler.close(&peer, close))
-            .catch_unwind()
-            .await
-        {
+        let hook = AssertUnwindSafe(handler.close(&peer, close)).catch_unwind();
+        if let Err(panic) = hook.await {
             let message = panic_message(&panic);
             tracing::error!("nitrous: the `close` hook panicked: {message}");
         }
@@ -77,10 +99,9 @@ pub(crate) async fn run<T: WebSocketHandler>(
         peer.leave_all_topics();
     }
     .instrument(span)
-    .await;
 }
 
-/// How the reader ended.
+/// How the session's read side ended.
 enum Ended {
     /// A close frame was exchanged (or sent); the code is in `Peer`'s record.
     Closed,
@@ -100,85 +121,121 @@ impl Ended {
     }
 }
 
-struct Reader<'a, T> {
-    handler: &'a T,
-    peer: &'a Peer,
-    options: &'a Options,
-    stream: SplitStream<WebSocket>,
-    shutdown: Option<Shutdown>,
+struct Session<T> {
+    handler: Arc<T>,
+    peer: Peer,
+    options: Arc<Options>,
+    io: Io,
+    /// Keeps a graceful shutdown waiting for this session.
+    _guard: Option<SessionGuard>,
 }
 
-impl<T: WebSocketHandler> Reader<'_, T> {
-    async fn run(mut self) -> Ended {
-        if let Err(fault) = self.hook("open", self.handler.open(self.peer)).await {
+/// The connection itself and what the session waits on besides the hooks.
+struct Io {
+    socket: WebSocket,
+    writer: Writer,
+    /// Set once the peer is closing: the closing handshake must end by then.
+    closing_deadline: Option<Pin<Box<Sleep>>>,
+    heartbeat: Option<Heartbeat>,
+}
+
+struct Heartbeat {
+    ticks: Interval,
+    /// How long a peer may stay silent: the interval plus the timeout.
+    silence: Duration,
+    last_seen: Instant,
+}
+
+/// What woke the session up.
+enum Event {
+    Frame(Option<Result<WireMessage, axum::Error>>),
+    Terminate,
+    ClosingTimedOut,
+    Heartbeat,
+    /// The writer stopped (a close frame went out, or the socket failed).
+    WriterStopped,
+}
+
+impl<T: WebSocketHandler> Session<T> {
+    /// The closing handshake is done or under way: send what is queued, the close frame or
+    /// tungstenite's reply to the client's, within the close timeout.
+    async fn finish(&mut self) {
+        let shared = &*self.peer.shared;
+        let io = &mut self.io;
+        let _ = tokio::time::timeout(
+            self.options.close_timeout,
+            poll_fn(|cx| io.poll_finish(cx, shared)),
+        )
+        .await;
+    }
+
+    /// Runs the hooks until the read side ends.
+    async fn serve(&mut self) -> Ended {
+        let open = self.handler.open(&self.peer);
+        if let Err(fault) = self.io.drive(&self.peer.shared, "open", open).await {
             self.fail(fault).await;
         }
-        let (interval, timeout) = match self.options.heartbeat {
-            Some((interval, timeout)) => (interval, Some(timeout)),
-            None => (Duration::from_secs(3600), None),
-        };
-        let mut heartbeat = tokio::time::interval_at(Instant::now() + interval, interval);
-        let mut last_seen = Instant::now();
-        let mut closing_deadline: Option<Instant> = None;
-        let mut shutdown = self.shutdown.take();
         loop {
-            if closing_deadline.is_none() && self.peer.shared.is_closing() {
-                closing_deadline = Some(Instant::now() + self.options.close_timeout);
-            }
-            let deadline =
-                closing_deadline.unwrap_or_else(|| Instant::now() + Duration::from_secs(86_400));
-            tokio::select! {
-                biased;
-                () = self.peer.shared.wake.notified() => {
-                    if self.peer.shared.terminate_requested() {
-                        return Ended::Cut(Close::new(code::ABNORMAL, "terminated"));
-                    }
-                }
-                () = started(&mut shutdown) => {
-                    self.peer.close(code::GOING_AWAY, "server shutting down");
-                    shutdown = None;
-                }
-                () = tokio::time::sleep_until(deadline), if closing_deadline.is_some() => {
+            let shared = &*self.peer.shared;
+            let close_timeout = self.options.close_timeout;
+            let io = &mut self.io;
+            let frame = match poll_fn(|cx| io.poll_event(cx, shared, close_timeout)).await {
+                Event::Frame(frame) => frame,
+                Event::Terminate => return Ended::Cut(Close::new(code::ABNORMAL, "terminated")),
+                Event::ClosingTimedOut => {
                     let close = self.peer.shared.close_record();
-                    return Ended::Cut(close.unwrap_or_else(|| Close::new(code::ABNORMAL, "closing handshake timed out")));
+                    return Ended::Cut(close.unwrap_or_else(|| {
+                        Close::new(code::ABNORMAL, "closing handshake timed out")
+                    }));
                 }
-                // A closing peer has its own deadline; pings would only race it.
-                _ = heartbeat.tick(), if timeout.is_some() && closing_deadline.is_none() => {
-                    let timeout = timeout.unwrap_or_default();
-                    if last_seen.elapsed() > interval + timeout {
-                        self.report(Error::HeartbeatTimeout).await;
-                        return Ended::Cut(Close::new(code::ABNORMAL, "heartbeat timeout"));
+                Event::Heartbeat => {
+                    if let Some(ended) = self.heartbeat().await {
+                        return ended;
                     }
-                    self.peer.shared.ping();
+                    continue;
                 }
-                frame = self.stream.next() => {
-                    last_seen = Instant::now();
-                    match frame {
-                        None => return self.vanished(),
-                        Some(Ok(WireMessage::Text(text))) => {
-                            self.deliver(Message::from_text(text)).await;
-                            last_seen = Instant::now(); // a long hook is not a silent peer
-                        }
-                        Some(Ok(WireMessage::Binary(bytes))) => {
-                            self.deliver(Message::from_binary(bytes)).await;
-                            last_seen = Instant::now();
-                        }
-                        Some(Ok(WireMessage::Ping(_) | WireMessage::Pong(_))) => {}
-                        Some(Ok(WireMessage::Close(frame))) => {
-                            let (code, reason) = frame.map_or((code::NO_STATUS, String::new()), |f| (f.code, f.reason.to_string()));
-                            // tungstenite answers the close frame itself; the writer flushes it.
-                            self.peer.shared.closed_by_client(Close::new(code, reason));
-                            return Ended::Closed;
-                        }
-                        Some(Err(error)) => {
-                            if let Some(ended) = self.broken(error).await {
-                                return ended;
-                            }
-                        }
+                Event::WriterStopped => continue,
+            };
+            self.io.seen();
+            match frame {
+                None => return self.vanished(),
+                Some(Ok(WireMessage::Text(text))) => {
+                    self.deliver(Message::from_text(text)).await;
+                }
+                Some(Ok(WireMessage::Binary(bytes))) => {
+                    self.deliver(Message::from_binary(bytes)).await;
+                }
+                Some(Ok(WireMessage::Ping(_) | WireMessage::Pong(_))) => {}
+                Some(Ok(WireMessage::Close(frame))) => {
+                    let (code, reason) = frame.map_or((code::NO_STATUS, String::new()), |f| {
+                        (f.code, f.reason.to_string())
+                    });
+                    // tungstenite answers the close frame itself; `poll_finish` flushes it.
+                    self.peer.shared.closed_by_client(Close::new(code, reason));
+                    return Ended::Closed;
+                }
+                Some(Err(error)) => {
+                    if let Some(ended) = self.broken(error).await {
+                        return ended;
                     }
                 }
             }
         }
+    }
+
+    /// A heartbeat tick: a peer silent too long is cut; otherwise it is pinged.
+    async fn heartbeat(&mut self) -> Option<Ended> {
+        let silent = self
+            .io
+            .heartbeat
+            .as_ref()
+            .is_some_and(|h| h.last_seen.elapsed() > h.silence);
+        if silent {
+            self.report(Error::HeartbeatTimeout).await;
+            return Some(Ended::Cut(Close::new(code::ABNORMAL, "heartbeat timeout")));
+        }
+        self.peer.shared.ping();
+        None
     }
 
     /// Runs the `message` hook; a panic closes the peer with 1011.
@@ -186,55 +243,35 @@ impl<T: WebSocketHandler> Reader<'_, T> {
         if self.peer.shared.is_closing() {
             return; // a closing peer's late messages are not handed to hooks
         }
-        if let Err(fault) = self
-            .hook("message", self.handler.message(self.peer, message))
-            .await
-        {
+        let hook = self.handler.message(&self.peer, message);
+        if let Err(fault) = self.io.drive(&self.peer.shared, "message", hook).await {
             self.fail(fault).await;
         }
-    }
-
-    async fn hook<F: std::future::Future<Output = ()>>(
-        &self,
-        name: &'static str,
-        hook: F,
-    ) -> Result<(), Error> {
-        AssertUnwindSafe(hook)
-            .catch_unwind()
-            .await
-            .map_err(|panic| Error::HookPanicked {
-                hook: name,
-                message: panic_message(&panic),
-            })
+        self.io.seen(); // a long hook is not a silent peer
     }
 
     /// A hook failed: report it, then close with 1011.
     async fn fail(&mut self, fault: Error) {
         tracing::error!("nitrous: {fault}; closing the peer with 1011");
         self.report(fault).await;
-        self.close_with(code::INTERNAL, "internal error");
+        self.peer.shared.close(code::INTERNAL, "internal error");
     }
 
-    /// Calls the `error` hook, which must not take the session down with it.
-    async fn report(&self, error: Error) {
-        if let Err(panic) = AssertUnwindSafe(self.handler.error(self.peer, error))
-            .catch_unwind()
-            .await
-        {
-            tracing::error!(
-                "nitrous: the `error` hook panicked: {}",
-                panic_message(&panic)
-            );
-        }
-    }
-
-    fn close_with(&self, code: u16, reason: &str) {
-        self.peer.shared.close(code, reason);
+    /// Calls the `error` hook, which must not take the session down with it. The call is boxed:
+    /// errors are rare, and every idle connection's future stays small without it.
+    fn report(&mut self, error: Error) -> Pin<Box<dyn Future<Output = ()> + Send + '_>> {
+        Box::pin(async move {
+            let hook = self.handler.error(&self.peer, error);
+            if let Err(fault) = self.io.drive(&self.peer.shared, "error", hook).await {
+                tracing::error!("nitrous: {fault}");
+            }
+        })
     }
 
     /// The stream ended without a close frame.
     fn vanished(&self) -> Ended {
-        if self.peer.shared.is_closing() && self.peer.shared.close_record().is_some() {
+        let shared = &self.peer.shared;
+        if shared.is_closing() && shared.close_record().is_some() {
             return Ended::Closed;
         }
         Ended::Cut(Close::new(code::ABNORMAL, ""))
@@ -268,6 +305,7 @@ impl<T: WebSocketHandler> Reader<'_, T> {
             }
             _ => (Error::Io(inner.to_string()), None),
         };
+        drop(inner);
         tracing::debug!("nitrous: {fault}");
         self.report(fault).await;
         match close_code {
@@ -277,7 +315,7 @@ impl<T: WebSocketHandler> Reader<'_, T> {
                     code::TOO_BIG => "message too big",
                     _ => "protocol error",
                 };
-                self.close_with(code, reason);
+                self.peer.shared.close(code, reason);
                 Some(Ended::Closed)
             }
             None => Some(Ended::Cut(Close::new(code::ABNORMAL, ""))),
@@ -285,42 +323,205 @@ impl<T: WebSocketHandler> Reader<'_, T> {
     }
 }
 
-/// Drains the queue, writing everything waiting, and flushes once per batch: a burst costs one
-/// write, not one per message.
-async fn write(mut sink: SplitSink<WebSocket, WireMessage>, mut queue: Drain, peer: Peer) {
-    loop {
-        let mut next = Some(queue.recv().await);
-        while let Some(item) = next {
-            let sent = match item {
-                Outbound::Frame(frame) => {
-                    peer.shared.written(&frame);
-                    sink.feed(frame).await
-                }
-                Outbound::Finish => {
-                    let _ = sink.flush().await;
-                    return;
-                }
-                Outbound::Ping => sink.feed(WireMessage::Ping(Default::default())).await,
-                Outbound::Close(code, reason) => {
-                    let frame = CloseFrame {
-                        code,
-                        reason: reason.into(),
-                    };
-                    let _ = sink.feed(WireMessage::Close(Some(frame))).await;
-                    let _ = sink.flush().await;
-                    return;
-                }
-            };
-            if sent.is_err() {
-                // Still flush: tungstenite may hold its reply to the client's close frame.
-                let _ = sink.flush().await;
-                return;
+impl Io {
+    /// In order: a `terminate`, the closing deadline, a heartbeat tick, the writer (what is queued
+    /// goes out), then the next frame. The waker is registered before the queue and the flags
+    /// are looked at, so a push or a `terminate` from another task is never missed.
+    fn poll_event(
+        &mut self,
+        cx: &mut Context<'_>,
+        peer: &PeerShared,
+        close_timeout: Duration,
+    ) -> Poll<Event> {
+        peer.outbound.register(cx.waker());
+        if peer.terminate_requested() {
+            return Poll::Ready(Event::Terminate);
+        }
+        if self.closing_deadline.is_none() && peer.is_closing() {
+            self.closing_deadline = Some(Box::pin(tokio::time::sleep(close_timeout)));
+        }
+        if let Some(deadline) = &mut self.closing_deadline {
+            if deadline.as_mut().poll(cx).is_ready() {
+                return Poll::Ready(Event::ClosingTimedOut);
             }
-            next = queue.try_recv();
+        } else if let Some(heartbeat) = &mut self.heartbeat {
+            // A closing peer has its own deadline; pings would only race it.
+            if heartbeat.ticks.poll_tick(cx).is_ready() {
+                return Poll::Ready(Event::Heartbeat);
+            }
         }
-        if sink.flush().await.is_err() {
-            return;
+        if self.writer.poll(cx, &mut self.socket, peer).is_ready() {
+            return Poll::Ready(Event::WriterStopped);
         }
+        self.socket.poll_next_unpin(cx).map(Event::Frame)
+    }
+
+    /// After the read side ended: writes until the writer stops, then flushes.
+    fn poll_finish(&mut self, cx: &mut Context<'_>, peer: &PeerShared) -> Poll<()> {
+        peer.outbound.register(cx.waker());
+        if !self.writer.stopped {
+            ready!(self.writer.poll(cx, &mut self.socket, peer));
+        }
+        self.socket.poll_flush_unpin(cx).map(|_| ())
+    }
+
+    /// Runs a hook to its end, writing what it (or anyone) queues meanwhile; reading waits, so
+    /// hooks run one at a time, in order. A panic is caught and returned.
+    fn drive<'a, F: Future<Output = ()>>(
+        &'a mut self,
+        peer: &'a PeerShared,
+        name: &'static str,
+        hook: F,
+    ) -> Drive<'a, F> {
+        Drive {
+            hook: AssertUnwindSafe(hook).catch_unwind(),
+            io: self,
+            peer,
+            name,
+        }
+    }
+
+    /// The peer was heard from (only a heartbeat asks).
+    fn seen(&mut self) {
+        if let Some(heartbeat) = &mut self.heartbeat {
+            heartbeat.last_seen = Instant::now();
+        }
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// A hook running, and the writer beside it. A plain future rather than an `async fn`, which
+    /// would store the hook's future twice (as its argument and pinned).
+    struct Drive<'a, F> {
+        #[pin]
+        hook: CatchUnwind<AssertUnwindSafe<F>>,
+        io: &'a mut Io,
+        peer: &'a PeerShared,
+        name: &'static str,
+    }
+}
+
+impl<F: Future<Output = ()>> Future for Drive<'_, F> {
+    type Output = Result<(), Error>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        // While the hook runs, its own sends need not wake this task: what it queued is written
+        // right after it returns.
+        this.peer.outbound.unregister();
+        if let Poll::Ready(outcome) = this.hook.poll(cx) {
+            let name = *this.name;
+            return Poll::Ready(outcome.map_err(|panic| Error::HookPanicked {
+                hook: name,
+                message: panic_message(&panic),
+            }));
+        }
+        this.peer.outbound.register(cx.waker());
+        // The writer's end is noticed by the session's loop, after the hook.
+        let _ = this.io.writer.poll(cx, &mut this.io.socket, this.peer);
+        Poll::Pending
+    }
+}
+
+/// The write side: drains the peer's queue into the socket, everything waiting at once, and
+/// flushes once per batch: a burst costs one write, not one per message.
+#[derive(Default)]
+struct Writer {
+    batch: VecDeque<Outbound>,
+    /// A frame taken from the queue that the socket had no room for yet.
+    pending: Option<WireMessage>,
+    /// Frames went to the socket since its last flush.
+    unflushed: bool,
+    /// A close frame (or the client's close) was the last item: flush, then stop.
+    last: bool,
+    /// Nothing more will be written.
+    stopped: bool,
+}
+
+impl Writer {
+    /// `Pending` while there is nothing to write or the socket is full; `Ready` once, when the
+    /// writer stops (its last item is flushed, or the socket failed).
+    fn poll(
+        &mut self,
+        cx: &mut Context<'_>,
+        socket: &mut WebSocket,
+        peer: &PeerShared,
+    ) -> Poll<()> {
+        if self.stopped {
+            return Poll::Pending;
+        }
+        loop {
+            if self.pending.is_none() && !self.last {
+                self.pending = self.next(peer);
+            }
+            if let Some(frame) = self.pending.take() {
+                match socket.poll_ready_unpin(cx) {
+                    Poll::Pending => {
+                        self.pending = Some(frame);
+                        return Poll::Pending;
+                    }
+                    Poll::Ready(Ok(())) if socket.start_send_unpin(frame).is_ok() => {
+                        self.unflushed = true;
+                        continue;
+                    }
+                    Poll::Ready(_) => return self.fail(cx, socket, peer),
+                }
+            }
+            if self.unflushed || self.last {
+                match ready!(socket.poll_flush_unpin(cx)) {
+                    Ok(()) => self.unflushed = false,
+                    Err(_) => return self.fail(cx, socket, peer),
+                }
+            }
+            if self.last {
+                return self.stop(peer);
+            }
+            return Poll::Pending;
+        }
+    }
+
+    /// The next frame to write, from what is queued.
+    fn next(&mut self, peer: &PeerShared) -> Option<WireMessage> {
+        if self.batch.is_empty() {
+            peer.outbound.take_all(&mut self.batch);
+        }
+        match self.batch.pop_front()? {
+            Outbound::Frame(frame) => {
+                peer.written(&frame);
+                Some(frame)
+            }
+            Outbound::Ping => Some(WireMessage::Ping(Default::default())),
+            Outbound::Close(code, reason) => {
+                self.last = true;
+                Some(WireMessage::Close(Some(CloseFrame {
+                    code,
+                    reason: reason.into(),
+                })))
+            }
+            Outbound::Finish => {
+                self.last = true;
+                None
+            }
+        }
+    }
+
+    /// The socket refused a write. Still flush: tungstenite may hold its reply to the client's
+    /// close frame.
+    fn fail(
+        &mut self,
+        cx: &mut Context<'_>,
+        socket: &mut WebSocket,
+        peer: &PeerShared,
+    ) -> Poll<()> {
+        let _ = socket.poll_flush_unpin(cx);
+        self.stop(peer)
+    }
+
+    fn stop(&mut self, peer: &PeerShared) -> Poll<()> {
+        self.stopped = true;
+        self.batch = VecDeque::new();
+        peer.outbound.stop();
+        Poll::Ready(())
     }
 }
 
