@@ -8,7 +8,7 @@
 
 use std::sync::{Arc, Weak};
 
-use axum::extract::ws::Message as WireMessage;
+use crate::ws::WireMessage;
 use bytes::Bytes;
 
 /// A message as it crosses between instances: the payload and whether it is binary.
@@ -67,7 +67,7 @@ impl Envelope {
         if self.binary {
             Some(WireMessage::Binary(self.payload))
         } else {
-            axum::extract::ws::Utf8Bytes::try_from(self.payload)
+            tungstenite::Utf8Bytes::try_from(self.payload)
                 .ok()
                 .map(WireMessage::Text)
         }

@@ -11,8 +11,8 @@ use std::fmt;
 use std::hash::{Hash, Hasher};
 use std::sync::{Arc, Mutex, RwLock};
 
+use crate::ws::WireMessage;
 use axum::extract::FromRequestParts;
-use axum::extract::ws::Message as WireMessage;
 use axum::http::StatusCode;
 use axum::http::request::Parts;
 use serde::Serialize;

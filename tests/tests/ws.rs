@@ -680,3 +680,77 @@ async fn a_background_task_publishes_through_a_hub_installed_on_the_router() {
     drop(a); // a client that is not reading cannot finish a closing handshake
     server.stop().await;
 }
+
+#[tokio::test]
+async fn a_request_that_is_not_a_websocket_handshake_is_told_what_is_wrong() {
+    let (server, _) = start().await;
+    let http = reqwest::Client::new();
+    let url = server.url("/ws/echo");
+    let ask = |headers: &[(&'static str, &'static str)]| {
+        let mut request = http.get(&url);
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        async move {
+            let response = request.send().await.expect("an answer");
+            (response.status().as_u16(), response.text().await.unwrap())
+        }
+    };
+    const KEY: (&str, &str) = ("sec-websocket-key", "dGhlIHNhbXBsZSBub25jZQ==");
+
+    let (status, body) = ask(&[]).await;
+    assert_eq!(status, 400);
+    assert!(
+        body.contains("`Connection` header does not include `upgrade`"),
+        "{body}"
+    );
+
+    let (status, body) = ask(&[("connection", "upgrade"), ("upgrade", "h2c")]).await;
+    assert_eq!(status, 400);
+    assert!(
+        body.contains("`Upgrade` header does not include `websocket`"),
+        "{body}"
+    );
+
+    let upgrade = [
+        ("connection", "keep-alive, Upgrade"),
+        ("upgrade", "WebSocket"),
+    ];
+    let (status, body) = ask(&[upgrade[0], upgrade[1], ("sec-websocket-version", "8"), KEY]).await;
+    assert_eq!(status, 400);
+    assert!(
+        body.contains("`Sec-WebSocket-Version` header is not 13"),
+        "{body}"
+    );
+
+    let (status, body) = ask(&[upgrade[0], upgrade[1], ("sec-websocket-version", "13")]).await;
+    assert_eq!(status, 400);
+    assert!(
+        body.contains("`Sec-WebSocket-Key` header is missing"),
+        "{body}"
+    );
+
+    // The same headers with a key are a handshake: 101 with RFC 6455's accept value.
+    let response = http
+        .get(&url)
+        .header(upgrade[0].0, upgrade[0].1)
+        .header(upgrade[1].0, upgrade[1].1)
+        .header("sec-websocket-version", "13")
+        .header(KEY.0, KEY.1)
+        .send()
+        .await
+        .expect("an answer");
+    assert_eq!(response.status().as_u16(), 101);
+    assert_eq!(
+        response.headers()["sec-websocket-accept"],
+        "s3pPLMBiTxaQ9kYGzzhZRbK+xOo="
+    );
+    drop(response);
+
+    // And the server still serves real clients.
+    let mut client = connect(&server, "/ws/echo").await;
+    say(&mut client, "still here").await;
+    assert_eq!(text(&mut client).await, "still here");
+    drop(client);
+    server.stop().await;
+}

@@ -58,6 +58,9 @@ pub(crate) struct Sizes {
     rounds: usize,
     echo_clients: usize,
     echo_messages: usize,
+    /// The large-message echo: fewer clients and messages, 16 KiB each.
+    large_clients: usize,
+    large_messages: usize,
     fan_subscribers: usize,
     fan_messages: usize,
     idle_connections: usize,
@@ -70,6 +73,8 @@ impl Sizes {
         rounds: 3,
         echo_clients: 50,
         echo_messages: 2000,
+        large_clients: 20,
+        large_messages: 3000,
         fan_subscribers: 100,
         fan_messages: 2000,
         idle_connections: 10_000,
@@ -80,6 +85,8 @@ impl Sizes {
         rounds: 1,
         echo_clients: 10,
         echo_messages: 200,
+        large_clients: 4,
+        large_messages: 50,
         fan_subscribers: 20,
         fan_messages: 200,
         idle_connections: 500,
@@ -108,6 +115,8 @@ const ECHO_RATE: Figure = figure("echo: messages/s", "msg/s", true);
 const ECHO_P50: Figure = figure("echo: round trip p50", "µs", false);
 const ECHO_P99: Figure = figure("echo: round trip p99", "µs", false);
 const ECHO_CPU: Figure = figure("echo: server CPU per message", "µs", false);
+const LARGE_RATE: Figure = figure("echo 16 KiB: messages/s", "msg/s", true);
+const LARGE_CPU: Figure = figure("echo 16 KiB: server CPU per message", "µs", false);
 const FAN_RATE: Figure = figure("fan-out: deliveries/s", "del/s", true);
 const FAN_P99: Figure = figure("fan-out: publish-to-delivery p99", "ms", false);
 const FAN_CPU: Figure = figure("fan-out: server CPU per delivery", "µs", false);
@@ -159,11 +168,24 @@ pub(crate) fn run(sizes: Sizes) -> Result<Samples, Failure> {
             let running = server.start(None)?;
             let pid = running.pid();
             let addr = running.addr.clone();
-            let echo = runtime.block_on(echo(&addr, pid, sizes))?;
-            record(ECHO_RATE, server, echo.rate);
-            record(ECHO_P50, server, echo.p50);
-            record(ECHO_P99, server, echo.p99);
-            record(ECHO_CPU, server, echo.cpu);
+            let small = Load {
+                clients: sizes.echo_clients,
+                messages: sizes.echo_messages,
+                size: 64,
+            };
+            let chat = runtime.block_on(echo(&addr, pid, small))?;
+            record(ECHO_RATE, server, chat.rate);
+            record(ECHO_P50, server, chat.p50);
+            record(ECHO_P99, server, chat.p99);
+            record(ECHO_CPU, server, chat.cpu);
+            let large = Load {
+                clients: sizes.large_clients,
+                messages: sizes.large_messages,
+                size: 16 << 10,
+            };
+            let big = runtime.block_on(echo(&addr, pid, large))?;
+            record(LARGE_RATE, server, big.rate);
+            record(LARGE_CPU, server, big.cpu);
             let fan = runtime.block_on(fan_out(&addr, &addr, pid, sizes))?;
             record(FAN_RATE, server, fan.rate);
             record(FAN_P99, server, fan.p99);
@@ -195,14 +217,22 @@ struct Echo {
     cpu: f64,
 }
 
-/// C clients in a closed loop, each sending M 64-byte texts and waiting for each echo.
-async fn echo(addr: &str, pid: u32, sizes: Sizes) -> Result<Echo, Failure> {
+/// An echo run: how many clients, messages each, and bytes per message.
+#[derive(Clone, Copy)]
+struct Load {
+    clients: usize,
+    messages: usize,
+    size: usize,
+}
+
+/// C clients in a closed loop, each sending M texts of S bytes and waiting for each echo.
+async fn echo(addr: &str, pid: u32, load: Load) -> Result<Echo, Failure> {
     let url = format!("ws://{addr}/ws/echo");
     let mut clients = Vec::new();
-    for _ in 0..sizes.echo_clients {
+    for _ in 0..load.clients {
         clients.push(connect(&url).await?);
     }
-    let payload = "e".repeat(64);
+    let payload = "e".repeat(load.size);
     let cpu_before = cpu_seconds(pid)?;
     let start = Instant::now();
     let tasks: Vec<_> = clients
@@ -210,8 +240,8 @@ async fn echo(addr: &str, pid: u32, sizes: Sizes) -> Result<Echo, Failure> {
         .map(|mut client| {
             let payload = payload.clone();
             tokio::spawn(async move {
-                let mut rtts = Vec::with_capacity(sizes.echo_messages);
-                for _ in 0..sizes.echo_messages {
+                let mut rtts = Vec::with_capacity(load.messages);
+                for _ in 0..load.messages {
                     let sent = Instant::now();
                     client
                         .send(Message::text(payload.as_str()))
@@ -240,7 +270,7 @@ async fn echo(addr: &str, pid: u32, sizes: Sizes) -> Result<Echo, Failure> {
     }
     let elapsed = start.elapsed().as_secs_f64();
     let cpu = cpu_seconds(pid)? - cpu_before;
-    let messages = (sizes.echo_clients * sizes.echo_messages) as f64;
+    let messages = (load.clients * load.messages) as f64;
     rtts.sort_by(f64::total_cmp);
     Ok(Echo {
         rate: messages / elapsed,

@@ -6,7 +6,6 @@ use std::net::SocketAddr;
 use std::panic::AssertUnwindSafe;
 use std::sync::{Arc, OnceLock};
 
-use axum::extract::ws::WebSocketUpgrade;
 use axum::extract::{
     ConnectInfo, FromRef, FromRequestParts, MatchedPath, RawPathParams, Request, State,
 };
@@ -15,8 +14,13 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodRouter, get};
 use futures_util::FutureExt;
+use hyper::upgrade::OnUpgrade;
+use hyper_util::rt::TokioIo;
+use tokio_tungstenite::WebSocketStream;
+use tungstenite::protocol::{Role, WebSocketConfig};
 
 use super::peer::{PeerParts, PeerSet, RequestHeaders};
+use super::upgrade::{self, Conn};
 use super::{Options, Peer, UpgradeRequest, WebSocketHandler, session};
 use crate::hub::Hub;
 use crate::shutdown::Shutdown;
@@ -59,9 +63,9 @@ impl<T: WebSocketHandler> Endpoint<T> {
             );
             return (StatusCode::FORBIDDEN, message).into_response();
         }
-        let upgrade = match WebSocketUpgrade::from_request_parts(&mut parts, &()).await {
-            Ok(upgrade) => upgrade,
-            Err(rejection) => return rejection.into_response(),
+        let handshake = match upgrade::handshake(&mut parts) {
+            Ok(handshake) => handshake,
+            Err(refusal) => return refusal.into_response(),
         };
         let params = match RawPathParams::from_request_parts(&mut parts, &()).await {
             Ok(params) => params
@@ -107,21 +111,16 @@ impl<T: WebSocketHandler> Endpoint<T> {
                 return StatusCode::INTERNAL_SERVER_ERROR.into_response();
             }
         };
-        let options = self.options.clone();
-        let mut upgrade = upgrade
-            .read_buffer_size(options.read_buffer_size)
-            .write_buffer_size(options.write_buffer_size)
-            .max_message_size(options.max_message_size)
-            .max_frame_size(options.max_message_size);
-        if let Some(protocol) = &accepted.protocol {
-            match HeaderValue::from_str(protocol) {
-                Ok(value) => upgrade.set_selected_protocol(value),
-                Err(_) => {
-                    tracing::error!(%protocol, "nitrous: the `upgrade` hook chose a subprotocol that is not a header value");
-                    return StatusCode::INTERNAL_SERVER_ERROR.into_response();
-                }
+        let protocol = match accepted.protocol.as_deref().map(HeaderValue::from_str) {
+            None => None,
+            Some(Ok(value)) => Some(value),
+            Some(Err(_)) => {
+                let protocol = accepted.protocol.unwrap_or_default();
+                tracing::error!(%protocol, "nitrous: the `upgrade` hook chose a subprotocol that is not a header value");
+                return StatusCode::INTERNAL_SERVER_ERROR.into_response();
             }
-        }
+        };
+        let options = self.options.clone();
         let peer = Peer::new(PeerParts {
             remote: request.remote,
             // A copy that owns its bytes: hyper's header values are slices of the connection's
@@ -133,21 +132,64 @@ impl<T: WebSocketHandler> Endpoint<T> {
             hub,
             peers: self.peers.clone(),
         });
-        let handler = self.handler.clone();
-        let mut response = upgrade
-            .on_failed_upgrade(|error| {
-                tracing::debug!("nitrous: WebSocket upgrade failed: {error}")
-            })
-            .on_upgrade(move |socket| {
-                peer.shared
-                    .peers
-                    .write()
-                    .unwrap_or_else(|p| p.into_inner())
-                    .insert(peer.id(), peer.clone());
-                session::run(socket, handler, peer, options, shutdown, &route)
-            });
+        let (mut response, on_upgrade) = handshake.accept(protocol);
         response.headers_mut().extend(accepted.headers);
+        let start = Start {
+            on_upgrade,
+            handler: self.handler.clone(),
+            peer,
+            options,
+            shutdown,
+            route,
+        };
+        tokio::spawn(Box::new(start).connect());
         response
+    }
+}
+
+/// A session waiting for its connection.
+struct Start<T> {
+    on_upgrade: OnUpgrade,
+    handler: Arc<T>,
+    peer: Peer,
+    options: Arc<Options>,
+    shutdown: Option<Shutdown>,
+    route: Route,
+}
+
+impl<T: WebSocketHandler> Start<T> {
+    /// Waits for hyper to hand the connection over (once the 101 is sent), then runs the session.
+    /// `self` comes boxed so that the task keeps one pointer for it, not every field, for the
+    /// connection's life.
+    async fn connect(self: Box<Self>) {
+        let Start {
+            on_upgrade,
+            handler,
+            peer,
+            options,
+            shutdown,
+            route,
+        } = *self;
+        let upgraded = match on_upgrade.await {
+            Ok(upgraded) => upgraded,
+            Err(error) => {
+                tracing::debug!("nitrous: WebSocket upgrade failed: {error}");
+                return;
+            }
+        };
+        let config = WebSocketConfig::default()
+            .read_buffer_size(options.read_buffer_size)
+            .write_buffer_size(options.write_buffer_size)
+            .max_message_size(Some(options.max_message_size))
+            .max_frame_size(Some(options.max_message_size));
+        let io = Conn::new(TokioIo::new(upgraded));
+        let socket = WebSocketStream::from_raw_socket(io, Role::Server, Some(config)).await;
+        peer.shared
+            .peers
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(peer.id(), peer.clone());
+        session::run(socket, handler, peer, options, shutdown, &route).await;
     }
 }
 

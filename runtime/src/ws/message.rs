@@ -3,7 +3,9 @@
 use std::borrow::Cow;
 use std::fmt;
 
-use axum::extract::ws::{Message as WireMessage, Utf8Bytes};
+use tungstenite::Utf8Bytes;
+
+use super::WireMessage;
 use bytes::Bytes;
 use serde::de::DeserializeOwned;
 use serde::ser::{self, Serialize};

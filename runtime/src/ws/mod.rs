@@ -19,6 +19,10 @@ pub(crate) mod message;
 mod options;
 pub(crate) mod peer;
 mod session;
+mod upgrade;
+
+/// A frame as tungstenite reads and writes it.
+pub(crate) type WireMessage = tungstenite::Message;
 
 pub use handler::{Close, Error, Upgrade, UpgradeRequest, WebSocketHandler};
 pub use message::{EncodeError, Message};

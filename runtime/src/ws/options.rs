@@ -11,7 +11,7 @@ use std::time::Duration;
 /// | [`max_buffered`](Options::max_buffered) | 1 MiB queued per peer | the peer is closed with 1008 (slow consumer); other peers are unaffected |
 /// | [`heartbeat`](Options::heartbeat) | a ping every 30 s, 10 s to answer | a peer silent for interval + timeout is terminated (close hook: 1006) |
 /// | [`close_timeout`](Options::close_timeout) | 5 s | a closing handshake the client does not finish is cut off |
-/// | [`read_buffer_size`](Options::read_buffer_size) / [`write_buffer_size`](Options::write_buffer_size) | 4 KiB / 8 KiB | (buffers grow for larger messages) |
+/// | [`read_buffer_size`](Options::read_buffer_size) / [`write_buffer_size`](Options::write_buffer_size) | 1 KiB / 8 KiB | (buffers grow for larger messages) |
 /// | [`allowed_origins`](Options::allowed_origins) | same origin only | a browser page from another origin gets 403 |
 #[derive(Clone, Debug)]
 pub struct Options {
@@ -31,7 +31,7 @@ impl Default for Options {
             max_buffered: 1 << 20,
             heartbeat: Some((Duration::from_secs(30), Duration::from_secs(10))),
             close_timeout: Duration::from_secs(5),
-            read_buffer_size: 4 << 10,
+            read_buffer_size: 1 << 10,
             write_buffer_size: 8 << 10,
             origins: AllowedOrigins::SameOrigin,
         }
@@ -71,8 +71,11 @@ impl Options {
         self
     }
 
-    /// The socket read buffer per connection (tungstenite's default is 128 KiB; small buffers keep
-    /// idle connections cheap).
+    /// tungstenite's read buffer per connection, which every idle connection holds (tungstenite's
+    /// own default is 128 KiB). It need not be large: nitrous reads from the socket through one
+    /// 64 KiB buffer per thread and hands tungstenite the bytes it has room for, so a large
+    /// message still arrives in few reads. A buffer smaller than a message costs a copy, not a
+    /// read.
     pub fn read_buffer_size(mut self, bytes: usize) -> Self {
         self.read_buffer_size = bytes;
         self

@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::task::Waker;
 
-use axum::extract::ws::Message as WireMessage;
+use super::WireMessage;
 use axum::http::{HeaderMap, HeaderName, HeaderValue};
 use serde::Serialize;
 use std::collections::VecDeque;

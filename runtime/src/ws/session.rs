@@ -11,7 +11,10 @@ use std::sync::Arc;
 use std::task::{Context, Poll, ready};
 use std::time::Duration;
 
-use axum::extract::ws::{CloseFrame, Message as WireMessage, WebSocket};
+use tungstenite::protocol::CloseFrame;
+
+use super::WireMessage;
+use super::upgrade::Socket;
 use futures_util::future::CatchUnwind;
 use futures_util::{FutureExt, SinkExt, StreamExt};
 use tokio::time::{Instant, Interval, Sleep};
@@ -38,7 +41,7 @@ mod code {
 /// Everything the session holds is built here, before the future, so the future stores it once
 /// (an async block keeps its captures beside its locals).
 pub(crate) fn run<T: WebSocketHandler>(
-    socket: WebSocket,
+    socket: Socket,
     handler: Arc<T>,
     peer: Peer,
     options: Arc<Options>,
@@ -132,7 +135,7 @@ struct Session<T> {
 
 /// The connection itself and what the session waits on besides the hooks.
 struct Io {
-    socket: WebSocket,
+    socket: Socket,
     writer: Writer,
     /// Set once the peer is closing: the closing handshake must end by then.
     closing_deadline: Option<Pin<Box<Sleep>>>,
@@ -148,7 +151,7 @@ struct Heartbeat {
 
 /// What woke the session up.
 enum Event {
-    Frame(Option<Result<WireMessage, axum::Error>>),
+    Frame(Option<Result<WireMessage, tungstenite::Error>>),
     Terminate,
     ClosingTimedOut,
     Heartbeat,
@@ -205,10 +208,11 @@ impl<T: WebSocketHandler> Session<T> {
                 Some(Ok(WireMessage::Binary(bytes))) => {
                     self.deliver(Message::from_binary(bytes)).await;
                 }
-                Some(Ok(WireMessage::Ping(_) | WireMessage::Pong(_))) => {}
+                // tungstenite answers pings itself; raw frames are never read.
+                Some(Ok(WireMessage::Ping(_) | WireMessage::Pong(_) | WireMessage::Frame(_))) => {}
                 Some(Ok(WireMessage::Close(frame))) => {
                     let (code, reason) = frame.map_or((code::NO_STATUS, String::new()), |f| {
-                        (f.code, f.reason.to_string())
+                        (u16::from(f.code), f.reason.to_string())
                     });
                     // tungstenite answers the close frame itself; `poll_finish` flushes it.
                     self.peer.shared.closed_by_client(Close::new(code, reason));
@@ -278,34 +282,26 @@ impl<T: WebSocketHandler> Session<T> {
     }
 
     /// A read error: answer protocol faults with their close code; a dead socket ends the session.
-    async fn broken(&mut self, error: axum::Error) -> Option<Ended> {
-        let inner = error.into_inner();
-        let (fault, close_code) = match inner.downcast_ref::<tungstenite::Error>() {
-            Some(tungstenite::Error::Utf8(_)) => (Error::InvalidUtf8, Some(code::INVALID_DATA)),
-            Some(tungstenite::Error::Capacity(
-                tungstenite::error::CapacityError::MessageTooLong { size, max_size },
-            )) => (
+    async fn broken(&mut self, error: tungstenite::Error) -> Option<Ended> {
+        use tungstenite::error::{CapacityError, ProtocolError};
+        let (fault, close_code) = match error {
+            tungstenite::Error::Utf8(_) => (Error::InvalidUtf8, Some(code::INVALID_DATA)),
+            tungstenite::Error::Capacity(CapacityError::MessageTooLong { size, max_size }) => (
                 Error::MessageTooBig {
-                    size: *size,
-                    max: *max_size,
+                    size,
+                    max: max_size,
                 },
                 Some(code::TOO_BIG),
             ),
             // The client dropped the TCP connection without a close frame: it vanished.
-            Some(tungstenite::Error::Protocol(
-                tungstenite::error::ProtocolError::ResetWithoutClosingHandshake,
-            )) => {
-                return Some(self.vanished());
-            }
-            Some(tungstenite::Error::Protocol(e)) => {
+            tungstenite::Error::Protocol(ProtocolError::ResetWithoutClosingHandshake)
+            | tungstenite::Error::ConnectionClosed
+            | tungstenite::Error::AlreadyClosed => return Some(self.vanished()),
+            tungstenite::Error::Protocol(e) => {
                 (Error::Protocol(e.to_string()), Some(code::PROTOCOL))
             }
-            Some(tungstenite::Error::ConnectionClosed | tungstenite::Error::AlreadyClosed) => {
-                return Some(self.vanished());
-            }
-            _ => (Error::Io(inner.to_string()), None),
+            other => (Error::Io(other.to_string()), None),
         };
-        drop(inner);
         tracing::debug!("nitrous: {fault}");
         self.report(fault).await;
         match close_code {
@@ -441,12 +437,7 @@ struct Writer {
 impl Writer {
     /// `Pending` while there is nothing to write or the socket is full; `Ready` once, when the
     /// writer stops (its last item is flushed, or the socket failed).
-    fn poll(
-        &mut self,
-        cx: &mut Context<'_>,
-        socket: &mut WebSocket,
-        peer: &PeerShared,
-    ) -> Poll<()> {
+    fn poll(&mut self, cx: &mut Context<'_>, socket: &mut Socket, peer: &PeerShared) -> Poll<()> {
         if self.stopped {
             return Poll::Pending;
         }
@@ -494,7 +485,7 @@ impl Writer {
             Outbound::Close(code, reason) => {
                 self.last = true;
                 Some(WireMessage::Close(Some(CloseFrame {
-                    code,
+                    code: code.into(),
                     reason: reason.into(),
                 })))
             }
@@ -507,12 +498,7 @@ impl Writer {
 
     /// The socket refused a write. Still flush: tungstenite may hold its reply to the client's
     /// close frame.
-    fn fail(
-        &mut self,
-        cx: &mut Context<'_>,
-        socket: &mut WebSocket,
-        peer: &PeerShared,
-    ) -> Poll<()> {
+    fn fail(&mut self, cx: &mut Context<'_>, socket: &mut Socket, peer: &PeerShared) -> Poll<()> {
         let _ = socket.poll_flush_unpin(cx);
         self.stop(peer)
     }
