@@ -89,15 +89,6 @@ impl Shutdown {
     }
 }
 
-/// Resolves when shutdown starts; never, without a signal (a router served by something other
-/// than `nitrous::serve`).
-pub(crate) async fn started(shutdown: &mut Option<Shutdown>) {
-    match shutdown {
-        Some(shutdown) => shutdown.started().await,
-        None => std::future::pending().await,
-    }
-}
-
 /// The serving side: triggers the signal and waits for sessions.
 #[derive(Debug)]
 pub(crate) struct Trigger {

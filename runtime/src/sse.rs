@@ -22,8 +22,11 @@
 //! ```
 
 use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
 use crate::ws::WireMessage;
@@ -35,10 +38,10 @@ use axum::response::{IntoResponse, Response};
 use bytes::{BufMut, Bytes, BytesMut};
 use futures_util::{Stream, StreamExt};
 use serde::Serialize;
-use tokio::sync::{Notify, mpsc};
+use tokio::sync::Notify;
 
 use crate::hub::{Hub, Subscriber};
-use crate::shutdown::{Shutdown, started};
+use crate::shutdown::Shutdown;
 use crate::ws::PeerId;
 
 /// How often an idle stream sends a keep-alive comment, unless set with
@@ -107,8 +110,19 @@ impl Event {
 
     /// The wire format. Line breaks in `id` and `event` would end the field early, so they are
     /// replaced by spaces.
+    #[cfg(test)]
     pub(crate) fn encode(&self) -> Bytes {
         let mut out = BytesMut::new();
+        self.encode_into(&mut out);
+        out.freeze()
+    }
+
+    /// Appends the wire format to `out` (one reservation for the common case).
+    pub(crate) fn encode_into(&self, out: &mut BytesMut) {
+        let text = |field: &Option<String>| field.as_ref().map_or(0, String::len);
+        out.reserve(
+            text(&self.comment) + text(&self.id) + text(&self.event) + text(&self.data) + 32,
+        );
         if let Some(comment) = &self.comment {
             for line in lines(comment) {
                 out.put_slice(b": ");
@@ -117,21 +131,20 @@ impl Event {
             }
         }
         if let Some(id) = &self.id {
-            field(&mut out, "id", &single_line(id));
+            field(out, "id", &single_line(id));
         }
         if let Some(event) = &self.event {
-            field(&mut out, "event", &single_line(event));
+            field(out, "event", &single_line(event));
         }
         if let Some(retry) = self.retry {
-            field(&mut out, "retry", &retry.as_millis().to_string());
+            field(out, "retry", &retry.as_millis().to_string());
         }
         if let Some(data) = &self.data {
             for line in lines(data) {
-                field(&mut out, "data", line);
+                field(out, "data", line);
             }
         }
         out.put_u8(b'\n');
-        out.freeze()
     }
 }
 
@@ -186,8 +199,11 @@ pub struct EventStream {
 
 struct Shared {
     id: PeerId,
-    sender: mpsc::Sender<Bytes>,
-    receiver: Mutex<Option<mpsc::Receiver<Bytes>>>,
+    queue: Mutex<Queue>,
+    /// Pushes waiting for room.
+    room: Notify,
+    /// The response was made (an event stream answers one request).
+    served: AtomicBool,
     closed: AtomicBool,
     closed_notify: Notify,
     on_closed: Mutex<Vec<Box<dyn FnOnce() + Send>>>,
@@ -213,12 +229,12 @@ impl fmt::Debug for EventStream {
 
 impl EventStream {
     pub fn new() -> EventStream {
-        let (sender, receiver) = mpsc::channel(BUFFERED_EVENTS);
         EventStream {
             shared: Arc::new(Shared {
                 id: PeerId::next(),
-                sender,
-                receiver: Mutex::new(Some(receiver)),
+                queue: Mutex::new(Queue::default()),
+                room: Notify::new(),
+                served: AtomicBool::new(false),
                 closed: AtomicBool::new(false),
                 closed_notify: Notify::new(),
                 on_closed: Mutex::new(Vec::new()),
@@ -233,13 +249,25 @@ impl EventStream {
     /// a slow client; fails with [`StreamClosed`] once the client is gone or the stream closed,
     /// never blocking forever.
     pub async fn push(&self, event: impl Into<Event>) -> Result<(), StreamClosed> {
-        if self.is_closed() {
-            return Err(StreamClosed);
-        }
-        let bytes = event.into().encode();
-        tokio::select! {
-            sent = self.shared.sender.send(bytes) => sent.map_err(|_| StreamClosed),
-            () = self.closed() => Err(StreamClosed),
+        let event = event.into();
+        loop {
+            if self.is_closed() {
+                return Err(StreamClosed);
+            }
+            if self.shared.enqueue(&event) {
+                return Ok(());
+            }
+            // Full: wait for the response to take what is queued, or for the end.
+            let room = self.shared.room.notified();
+            tokio::pin!(room);
+            room.as_mut().enable(); // registered before the check, so no wake-up is missed
+            if self.shared.has_room() {
+                continue;
+            }
+            tokio::select! {
+                () = room => {}
+                () = self.closed() => return Err(StreamClosed),
+            }
         }
     }
 
@@ -347,6 +375,8 @@ impl Shared {
             hub.unsubscribe(&topic, self.id);
         }
         self.closed_notify.notify_waiters();
+        self.room.notify_waiters();
+        self.wake_reader();
         let callbacks =
             std::mem::take(&mut *self.on_closed.lock().unwrap_or_else(|p| p.into_inner()));
         for callback in callbacks {
@@ -386,15 +416,53 @@ impl Shared {
         if self.closed.load(Ordering::Acquire) {
             return;
         }
-        match self.sender.try_send(event.encode()) {
-            Ok(()) => {}
-            Err(mpsc::error::TrySendError::Full(_)) => {
-                tracing::warn!(stream = %self.id, "nitrous: closing an event stream that fell {BUFFERED_EVENTS} events behind");
-                self.shut();
-            }
-            Err(mpsc::error::TrySendError::Closed(_)) => self.shut(),
+        if !self.enqueue(&event) {
+            tracing::warn!(stream = %self.id, "nitrous: closing an event stream that fell {BUFFERED_EVENTS} events behind");
+            self.shut();
         }
     }
+
+    /// Encodes `event` onto the queue unless [`BUFFERED_EVENTS`] wait already; wakes the response.
+    fn enqueue(&self, event: &Event) -> bool {
+        let reader = {
+            let mut queue = self.lock_queue();
+            if queue.events >= BUFFERED_EVENTS {
+                return false;
+            }
+            event.encode_into(&mut queue.bytes);
+            queue.events += 1;
+            queue.reader.take()
+        };
+        if let Some(reader) = reader {
+            reader.wake();
+        }
+        true
+    }
+
+    fn has_room(&self) -> bool {
+        self.lock_queue().events < BUFFERED_EVENTS
+    }
+
+    fn wake_reader(&self) {
+        let reader = self.lock_queue().reader.take();
+        if let Some(reader) = reader {
+            reader.wake();
+        }
+    }
+
+    fn lock_queue(&self) -> std::sync::MutexGuard<'_, Queue> {
+        self.queue.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// Events pushed and not yet taken by the response, already encoded: the response takes them
+/// all as one chunk, so a burst costs one write.
+#[derive(Default)]
+struct Queue {
+    bytes: BytesMut,
+    events: usize,
+    /// The response body's waker, while it waits for events.
+    reader: Option<Waker>,
 }
 
 /// Closes the stream when the response body is dropped: the client went away.
@@ -408,13 +476,7 @@ impl Drop for CloseOnDrop {
 
 impl IntoResponse for EventStream {
     fn into_response(self) -> Response {
-        let Some(receiver) = self
-            .shared
-            .receiver
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .take()
-        else {
+        if self.shared.served.swap(true, Ordering::AcqRel) {
             tracing::error!(
                 "nitrous: an EventStream was returned twice; it can answer one request"
             );
@@ -435,12 +497,7 @@ impl IntoResponse for EventStream {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .take();
-        let body = body(
-            receiver,
-            keep_alive,
-            shutdown,
-            CloseOnDrop(self.shared.clone()),
-        );
+        let body = EventBody::new(CloseOnDrop(self.shared.clone()), keep_alive, shutdown);
         let mut response = Body::from_stream(body).into_response();
         let headers = response.headers_mut();
         headers.insert(
@@ -455,62 +512,88 @@ impl IntoResponse for EventStream {
 
 const KEEP_ALIVE_COMMENT: &[u8] = b":\n\n";
 
-/// How many bytes of queued events one body chunk gathers at most.
-const BATCH_BYTES: usize = 64 << 10;
-
-/// The response body: queued events as they come, a keep-alive comment when idle, and the end
+/// The response body: queued events as one chunk, a keep-alive comment when idle, and the end
 /// when the stream closes (after what was queued) or the server shuts down.
-fn body(
-    receiver: mpsc::Receiver<Bytes>,
-    keep_alive: Option<Duration>,
-    shutdown: Option<Shutdown>,
+struct EventBody {
     guard: CloseOnDrop,
-) -> impl Stream<Item = Result<Bytes, std::convert::Infallible>> + Send {
-    let tick = keep_alive.map(|every| {
-        let mut interval = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
-        interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        interval
-    });
-    let state = (receiver, tick, shutdown, guard);
-    futures_util::stream::unfold(
-        state,
-        |(mut receiver, mut tick, mut shutdown, guard)| async move {
-            let shared = guard.0.clone();
-            let next = tokio::select! {
-                biased;
-                event = receiver.recv() => event,
-                () = closed(&shared) => receiver.try_recv().ok(),
-                () = started(&mut shutdown) => None,
-                _ = ticked(&mut tick) => {
-                    if let Some(tick) = tick.as_mut() {
-                        tick.reset();
-                    }
-                    Some(Bytes::from_static(KEEP_ALIVE_COMMENT))
+    keep_alive: Option<tokio::time::Interval>,
+    /// Resolves when the server starts shutting down.
+    shutdown: Option<Pin<Box<dyn Future<Output = ()> + Send>>>,
+    ended: bool,
+}
+
+impl EventBody {
+    fn new(guard: CloseOnDrop, keep_alive: Option<Duration>, shutdown: Option<Shutdown>) -> Self {
+        let keep_alive = keep_alive.map(|every| {
+            let mut interval = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
+            interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            interval
+        });
+        let shutdown = shutdown.map(|mut shutdown| {
+            Box::pin(async move { shutdown.started().await })
+                as Pin<Box<dyn Future<Output = ()> + Send>>
+        });
+        EventBody {
+            guard,
+            keep_alive,
+            shutdown,
+            ended: false,
+        }
+    }
+
+    /// Everything queued, as one chunk; the waker is registered when there is nothing.
+    fn take_queued(&mut self, cx: &mut Context<'_>) -> Option<Bytes> {
+        let shared = &self.guard.0;
+        let chunk = {
+            let mut queue = shared.lock_queue();
+            if queue.bytes.is_empty() {
+                match &queue.reader {
+                    Some(known) if known.will_wake(cx.waker()) => {}
+                    _ => queue.reader = Some(cx.waker().clone()),
                 }
-            };
-            // Any event resets the keep-alive clock: comments are only for idle streams.
-            if let Some(tick) = tick.as_mut() {
-                tick.reset();
+                return None;
             }
-            // Everything already queued goes out in the same chunk: one write for a burst.
-            let next = next.map(|first| {
-                let Ok(second) = receiver.try_recv() else {
-                    return first;
-                };
-                let mut batch = BytesMut::with_capacity(first.len() + second.len());
-                batch.put_slice(&first);
-                batch.put_slice(&second);
-                while batch.len() < BATCH_BYTES
-                    && let Ok(more) = receiver.try_recv()
-                {
-                    batch.put_slice(&more);
-                }
-                batch.freeze()
-            });
-            next.map(|bytes| (Ok(bytes), (receiver, tick, shutdown, guard)))
-        },
-    )
-    .fuse()
+            queue.events = 0;
+            queue.bytes.split().freeze()
+        };
+        shared.room.notify_waiters();
+        Some(chunk)
+    }
+}
+
+impl Stream for EventBody {
+    type Item = Result<Bytes, std::convert::Infallible>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        if self.ended {
+            return Poll::Ready(None);
+        }
+        if let Some(chunk) = self.take_queued(cx) {
+            // Any event resets the keep-alive clock: comments are only for idle streams.
+            if let Some(keep_alive) = &mut self.keep_alive {
+                keep_alive.reset();
+            }
+            return Poll::Ready(Some(Ok(chunk)));
+        }
+        if self.guard.0.closed.load(Ordering::Acquire) {
+            // Pushed before the close, and queued after the look above: still sent.
+            let last = self.take_queued(cx);
+            self.ended = true;
+            return Poll::Ready(last.map(Ok));
+        }
+        if let Some(shutdown) = &mut self.shutdown
+            && shutdown.as_mut().poll(cx).is_ready()
+        {
+            self.ended = true;
+            return Poll::Ready(None);
+        }
+        if let Some(keep_alive) = &mut self.keep_alive
+            && keep_alive.poll_tick(cx).is_ready()
+        {
+            return Poll::Ready(Some(Ok(Bytes::from_static(KEEP_ALIVE_COMMENT))));
+        }
+        Poll::Pending
+    }
 }
 
 async fn closed(shared: &Shared) {
@@ -522,15 +605,6 @@ async fn closed(shared: &Shared) {
             return;
         }
         notified.await;
-    }
-}
-
-async fn ticked(tick: &mut Option<tokio::time::Interval>) {
-    match tick {
-        Some(tick) => {
-            tick.tick().await;
-        }
-        None => std::future::pending().await,
     }
 }
 

@@ -242,3 +242,23 @@ async fn an_sse_function_may_take_a_body_extractor_last() {
     );
     server.stop().await;
 }
+
+#[tokio::test]
+async fn server_shutdown_ends_open_streams_so_the_server_can_exit() {
+    let state = AppState::default();
+    let log = state.events.clone();
+    let server = Server::start(router().with_state(state)).await;
+    let mut events = events(open(&server, "/api/sse?every_ms=20", None).await);
+    next(&mut events).await;
+    let stopping = tokio::spawn(server.stop());
+    let end = tokio::time::timeout(WAIT, async {
+        while events.next().await.is_some() {} // events already on their way, then the end
+    })
+    .await;
+    assert!(end.is_ok(), "the stream did not end on shutdown");
+    tokio::time::timeout(WAIT, stopping)
+        .await
+        .expect("the server exits once its streams have ended")
+        .expect("server task");
+    assert_eq!(log.wait_for("clock closed").await, "clock closed");
+}
