@@ -70,7 +70,7 @@ pub(crate) struct Sizes {
 
 impl Sizes {
     pub(crate) const FULL: Sizes = Sizes {
-        rounds: 3,
+        rounds: 5,
         echo_clients: 50,
         echo_messages: 2000,
         large_clients: 20,
@@ -123,6 +123,7 @@ const FAN_CPU: Figure = figure("fan-out: server CPU per delivery", "µs", false)
 const FAN_LOST: Figure = figure("fan-out: lost deliveries", "", false);
 const IDLE_RSS: Figure = figure("idle: RSS per connection", "KiB", false);
 const IDLE_AFTER: Figure = figure("idle: RSS after close, over start", "KiB", false);
+const IDLE_AGAIN: Figure = figure("idle: a second wave's RSS over the first's", "KiB", false);
 const HANDSHAKES: Figure = figure("idle: handshakes/s", "/s", true);
 const SSE_RATE: Figure = figure("sse: events/s", "ev/s", true);
 const SSE_CPU: Figure = figure("sse: server CPU per event", "µs", false);
@@ -200,6 +201,7 @@ pub(crate) fn run(sizes: Sizes) -> Result<Samples, Failure> {
             let idle = runtime.block_on(idle(&running.addr.clone(), running.pid(), sizes))?;
             record(IDLE_RSS, server, idle.per_connection);
             record(IDLE_AFTER, server, idle.after_close);
+            record(IDLE_AGAIN, server, idle.second_wave);
             record(HANDSHAKES, server, idle.handshakes);
         }
         if let Some(cross) = cross_instance(&runtime, sizes)? {
@@ -374,6 +376,7 @@ async fn fan_out(
 struct Idle {
     per_connection: f64,
     after_close: f64,
+    second_wave: f64,
     handshakes: f64,
 }
 
@@ -384,34 +387,54 @@ async fn idle(addr: &str, pid: u32, sizes: Sizes) -> Result<Idle, Failure> {
     // One connection first, so one-time allocations do not count per connection.
     let warm = connect(&url).await?;
     let start_rss = rss_kib(pid)?;
+    let first = wave(&url, pid, sizes.idle_connections).await?;
+    // The same again: memory freed by the first wave should serve the second.
+    let second = wave(&url, pid, sizes.idle_connections).await?;
+    drop(warm);
+    Ok(Idle {
+        per_connection: (first.open_rss - start_rss) / sizes.idle_connections as f64,
+        after_close: first.settled_rss - start_rss,
+        second_wave: second.open_rss - first.open_rss,
+        handshakes: first.handshakes,
+    })
+}
+
+/// One wave of idle connections: what it cost while open, and what was left once it closed.
+struct Wave {
+    handshakes: f64,
+    open_rss: f64,
+    settled_rss: f64,
+}
+
+/// Opens `count` silent connections, 64 handshakes at a time, then closes them all.
+async fn wave(url: &str, pid: u32, count: usize) -> Result<Wave, Failure> {
     let start = Instant::now();
-    let mut open = Vec::with_capacity(sizes.idle_connections);
-    let mut pending = futures_util::stream::iter(0..sizes.idle_connections)
-        .map(|_| connect(&url))
+    let mut open = Vec::with_capacity(count);
+    let mut pending = futures_util::stream::iter(0..count)
+        .map(|_| connect(url))
         .buffer_unordered(64);
     while let Some(client) = pending.next().await {
         open.push(client?);
     }
-    let handshakes = sizes.idle_connections as f64 / start.elapsed().as_secs_f64();
+    let handshakes = count as f64 / start.elapsed().as_secs_f64();
     let open_rss = rss_kib(pid)?;
     for mut client in open {
         let _ = client.close(None).await;
     }
-    drop(warm);
     // Let the server finish closing: measure once its RSS stops falling (bounded).
-    let mut after = rss_kib(pid)?;
+    let mut settled_rss = rss_kib(pid)?;
     for _ in 0..20 {
         tokio::time::sleep(Duration::from_millis(100)).await;
         let now = rss_kib(pid)?;
-        if now >= after {
+        if now >= settled_rss {
             break;
         }
-        after = now;
+        settled_rss = now;
     }
-    Ok(Idle {
-        per_connection: (open_rss - start_rss) / sizes.idle_connections as f64,
-        after_close: after - start_rss,
+    Ok(Wave {
         handshakes,
+        open_rss,
+        settled_rss,
     })
 }
 

@@ -1,6 +1,7 @@
 //! What peers send and receive: [`Message`] in, and payloads out (text, bytes or any `Serialize`).
 
 use std::borrow::Cow;
+use std::cell::Cell;
 use std::fmt;
 
 use tungstenite::Utf8Bytes;
@@ -103,14 +104,40 @@ impl fmt::Debug for Message {
     }
 }
 
-/// Sending a received message on (an echo) keeps its kind.
+/// Sending a received message on (an echo) keeps its kind, and shares its bytes rather than
+/// copying them.
 impl Serialize for Message {
     fn serialize<S: ser::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        match &self.payload {
+        let frame = match &self.payload {
+            Payload::Text(text) => WireMessage::Text(text.clone()),
+            Payload::Binary(data) => WireMessage::Binary(data.clone()),
+        };
+        FORWARDED.set(Some(frame));
+        let result = match &self.payload {
             Payload::Text(text) => serializer.serialize_str(text.as_str()),
             Payload::Binary(data) => serializer.serialize_bytes(data),
-        }
+        };
+        FORWARDED.take(); // any other serializer leaves it
+        result
     }
+}
+
+thread_local! {
+    /// The frame of a [`Message`] being serialized, for [`Probe`] to send as it is: serde passes
+    /// only a `&str` or `&[u8]`, and copying it would cost an echo or a relay an allocation.
+    /// Set only while `Message::serialize` runs.
+    static FORWARDED: Cell<Option<WireMessage>> = const { Cell::new(None) };
+}
+
+/// The forwarded frame, if `payload` is its very bytes (not a copy, not another string).
+fn forwarded(payload: &[u8]) -> Option<WireMessage> {
+    let frame = FORWARDED.take()?;
+    let bytes: &[u8] = match &frame {
+        WireMessage::Text(text) => text.as_bytes(),
+        WireMessage::Binary(data) => data,
+        _ => return None,
+    };
+    std::ptr::eq(bytes, payload).then_some(frame)
 }
 
 /// Why a payload could not be turned into a frame.
@@ -139,6 +166,7 @@ pub(crate) fn encode<T: Serialize + ?Sized>(payload: &T) -> Result<WireMessage, 
     match payload.serialize(Probe) {
         Ok(Plain::Text(text)) => Ok(WireMessage::Text(Utf8Bytes::from(text))),
         Ok(Plain::Binary(bytes)) => Ok(WireMessage::Binary(Bytes::from(bytes))),
+        Ok(Plain::Frame(frame)) => Ok(frame),
         Err(NotPlain) => serde_json::to_string(payload)
             .map(|json| WireMessage::Text(Utf8Bytes::from(json)))
             .map_err(EncodeError),
@@ -149,6 +177,8 @@ pub(crate) fn encode<T: Serialize + ?Sized>(payload: &T) -> Result<WireMessage, 
 enum Plain {
     Text(String),
     Binary(Vec<u8>),
+    /// A received message's own frame.
+    Frame(WireMessage),
 }
 
 /// Stops the probe at the first sign that the payload is structured data.
@@ -193,7 +223,10 @@ impl ser::Serializer for Probe {
     type SerializeStructVariant = ser::Impossible<Plain, NotPlain>;
 
     fn serialize_str(self, v: &str) -> Result<Plain, NotPlain> {
-        Ok(Plain::Text(v.to_owned()))
+        match forwarded(v.as_bytes()) {
+            Some(frame) => Ok(Plain::Frame(frame)),
+            None => Ok(Plain::Text(v.to_owned())),
+        }
     }
 
     fn serialize_char(self, v: char) -> Result<Plain, NotPlain> {
@@ -201,7 +234,10 @@ impl ser::Serializer for Probe {
     }
 
     fn serialize_bytes(self, v: &[u8]) -> Result<Plain, NotPlain> {
-        Ok(Plain::Binary(v.to_vec()))
+        match forwarded(v) {
+            Some(frame) => Ok(Plain::Frame(frame)),
+            None => Ok(Plain::Binary(v.to_vec())),
+        }
     }
 
     fn serialize_newtype_struct<T: Serialize + ?Sized>(
@@ -484,6 +520,34 @@ mod tests {
         assert_eq!(text(encode(&t).unwrap()), "hello");
         let b = Message::from_binary(Bytes::from_static(&[1, 2]));
         assert_eq!(binary(encode(&b).unwrap()), [1, 2]);
+    }
+
+    #[test]
+    fn an_echoed_message_shares_its_bytes_and_other_serializers_still_see_text() {
+        let received = Message::from_text(Utf8Bytes::from("shared".to_owned()));
+        let Ok(WireMessage::Text(sent)) = encode(&received) else {
+            panic!("a text frame");
+        };
+        assert!(std::ptr::eq(sent.as_bytes(), received.bytes()), "copied");
+
+        let data = Bytes::from(vec![7u8; 32]);
+        let received = Message::from_binary(data.clone());
+        let Ok(WireMessage::Binary(sent)) = encode(&received) else {
+            panic!("a binary frame");
+        };
+        assert!(std::ptr::eq(&sent[..], &data[..]), "copied");
+
+        // Inside a struct (JSON), the message is its text, and nothing is left behind for a
+        // later plain string to pick up by mistake.
+        #[derive(serde::Serialize)]
+        struct Wrapped {
+            m: Message,
+        }
+        let wrapped = Wrapped {
+            m: Message::from_text(Utf8Bytes::from("inner")),
+        };
+        assert_eq!(text(encode(&wrapped).unwrap()), r#"{"m":"inner"}"#);
+        assert_eq!(text(encode("after").unwrap()), "after");
     }
 
     #[test]

@@ -207,6 +207,9 @@ fn frame_len(frame: &WireMessage) -> usize {
 #[derive(Default)]
 pub(crate) struct Outbox {
     queue: Mutex<Queue>,
+    /// Something is queued: lets the session skip the lock when it is not (most of its looks).
+    /// Set and cleared under the lock.
+    queued: AtomicBool,
     /// The session writes nothing more: a push now would never be sent.
     stopped: AtomicBool,
 }
@@ -230,6 +233,7 @@ impl Outbox {
         let waker = {
             let mut queue = self.lock();
             queue.items.push_back(item);
+            self.queued.store(true, Ordering::Release);
             queue.waker.take()
         };
         if let Some(waker) = waker {
@@ -262,15 +266,25 @@ impl Outbox {
         drop(waker);
     }
 
-    /// Moves everything queued into `batch` (which the caller has emptied), in one lock.
+    /// Moves everything queued into `batch` (which the caller has emptied), in one lock. A push
+    /// that this misses was made after the caller registered its waker, and wakes it.
     pub(crate) fn take_all(&self, batch: &mut VecDeque<Outbound>) {
-        std::mem::swap(&mut self.lock().items, batch);
+        if !self.queued.load(Ordering::Acquire) {
+            return;
+        }
+        let mut queue = self.lock();
+        std::mem::swap(&mut queue.items, batch);
+        self.queued.store(false, Ordering::Release);
     }
 
     /// Nothing more will be written: later pushes fail and what is queued is dropped.
     pub(crate) fn stop(&self) {
         self.stopped.store(true, Ordering::Release);
-        let items = std::mem::take(&mut self.lock().items);
+        let items = {
+            let mut queue = self.lock();
+            self.queued.store(false, Ordering::Release);
+            std::mem::take(&mut queue.items)
+        };
         drop(items);
     }
 }

@@ -15,7 +15,7 @@ use tungstenite::protocol::CloseFrame;
 
 use super::WireMessage;
 use super::upgrade::Socket;
-use futures_util::future::CatchUnwind;
+use futures_util::future::{CatchUnwind, Either};
 use futures_util::{FutureExt, SinkExt, StreamExt};
 use tokio::time::{Instant, Interval, Sleep};
 use tracing::Instrument;
@@ -76,7 +76,7 @@ pub(crate) fn run<T: WebSocketHandler>(
     };
     // The session is this block's one capture, used in place: moving it into a local (as an
     // `async fn run(self)` would) stores it twice.
-    async move {
+    let session = async move {
         tracing::info!("open");
         let ended = session.serve().await;
         if let Ended::Closed = ended {
@@ -100,8 +100,14 @@ pub(crate) fn run<T: WebSocketHandler>(
             .unwrap_or_else(|p| p.into_inner())
             .remove(&peer.id());
         peer.leave_all_topics();
+    };
+    // Entering a span on every poll costs even when no subscriber wants it (and with `tracing`'s
+    // `log` feature, a log-level check each time): only an enabled span is entered.
+    if span.is_disabled() {
+        Either::Left(session)
+    } else {
+        Either::Right(session.instrument(span))
     }
-    .instrument(span)
 }
 
 /// How the session's read side ended.

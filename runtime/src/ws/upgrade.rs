@@ -126,12 +126,13 @@ thread_local! {
     static SCRATCH_BUFFER: RefCell<Box<[u8]>> = RefCell::new(vec![0; SCRATCH].into_boxed_slice());
 }
 
-/// The I/O under tungstenite: reads go through the thread's scratch buffer, and only bytes that
-/// tungstenite has no room for yet are kept per connection (and let go once it takes them).
+/// The I/O under tungstenite: when a read fills tungstenite's buffer, the rest waiting on the
+/// socket is read at once through the thread's scratch buffer, and only the bytes tungstenite has
+/// no room for yet are kept per connection (and let go once it takes them).
 ///
 /// tungstenite reads at most its read buffer's size per call (nitrous keeps that buffer small:
-/// it is held by every idle connection); without this, a 16 KiB message would take several reads
-/// from the socket instead of one.
+/// it is held by every idle connection); without this, a 16 KiB message would take many reads
+/// from the socket instead of two.
 #[derive(Debug)]
 pub(crate) struct Conn<S> {
     inner: S,
@@ -169,24 +170,25 @@ impl<S: AsyncRead + Unpin> AsyncRead for Conn<S> {
             }
             return Poll::Ready(Ok(()));
         }
-        if buf.remaining() >= SCRATCH {
-            return Pin::new(&mut this.inner).poll_read(cx, buf);
+        // Straight into tungstenite's buffer first: a message that fits costs no copy.
+        let before = buf.filled().len();
+        ready!(Pin::new(&mut this.inner).poll_read(cx, buf))?;
+        if buf.remaining() > 0 || buf.filled().len() == before {
+            return Poll::Ready(Ok(())); // all there was, or the end of the stream
         }
+        // The buffer is full and more may be waiting: take it in one read, through the thread's
+        // scratch buffer, and keep what does not fit for the next calls.
         SCRATCH_BUFFER.with(|scratch| {
             let Ok(mut scratch) = scratch.try_borrow_mut() else {
-                // Not reentrant in practice; reading directly is always correct.
-                return Pin::new(&mut this.inner).poll_read(cx, buf);
+                return; // not reentrant in practice; the next call reads on
             };
-            let mut read = ReadBuf::new(&mut scratch[..]);
-            ready!(Pin::new(&mut this.inner).poll_read(cx, &mut read))?;
-            let got = read.filled();
-            let n = got.len().min(buf.remaining());
-            buf.put_slice(&got[..n]);
-            if n < got.len() {
-                this.spill = got[n..].to_vec();
+            let mut more = ReadBuf::new(&mut scratch[..]);
+            // Pending (nothing more yet) leaves the task registered for readiness: harmless.
+            if let Poll::Ready(Ok(())) = Pin::new(&mut this.inner).poll_read(cx, &mut more) {
+                this.spill = more.filled().to_vec();
             }
-            Poll::Ready(Ok(()))
-        })
+        });
+        Poll::Ready(Ok(()))
     }
 }
 
