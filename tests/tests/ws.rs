@@ -754,3 +754,26 @@ async fn a_request_that_is_not_a_websocket_handshake_is_told_what_is_wrong() {
     drop(client);
     server.stop().await;
 }
+
+#[tokio::test]
+async fn sends_go_out_while_a_hook_is_still_awaiting() {
+    let (server, events) = start().await;
+    let mut a = connect(&server, "/ws/probe?name=ann").await;
+    assert_eq!(text(&mut a).await, "hello ann");
+    say(&mut a, "sub room").await;
+    say(&mut a, "topics").await;
+    assert_eq!(text(&mut a).await, "room");
+    let mut b = connect(&server, "/ws/probe?name=ben").await;
+    assert_eq!(text(&mut b).await, "hello ben");
+
+    // ann's hook holds; its own send and ben's publish both reach ann before it returns.
+    say(&mut a, "hold h1").await;
+    assert_eq!(text(&mut a).await, "holding");
+    say(&mut b, "pub room from ben").await;
+    assert_eq!(text(&mut a).await, "from ben");
+    // Only now may the hook return: both frames above were written while it awaited.
+    events.push("release h1".to_owned());
+    assert_eq!(text(&mut a).await, "released");
+    drop((a, b));
+    server.stop().await;
+}

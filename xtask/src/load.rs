@@ -76,10 +76,10 @@ impl Sizes {
         large_clients: 20,
         large_messages: 3000,
         fan_subscribers: 100,
-        fan_messages: 2000,
+        fan_messages: 10_000,
         idle_connections: 10_000,
         sse_clients: 20,
-        sse_events: 20_000,
+        sse_events: 100_000,
     };
     pub(crate) const QUICK: Sizes = Sizes {
         rounds: 1,

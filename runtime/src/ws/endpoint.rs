@@ -162,6 +162,9 @@ impl<T: WebSocketHandler> Start<T> {
     /// `self` comes boxed so that the task keeps one pointer for it, not every field, for the
     /// connection's life.
     async fn connect(self: Box<Self>) {
+        // Unboxed by a call that consumes the box, so it is freed now: moving out of `*self`
+        // would keep the allocation until the connection ends.
+        let unbox = |start: Box<Self>| *start;
         let Start {
             on_upgrade,
             handler,
@@ -169,7 +172,7 @@ impl<T: WebSocketHandler> Start<T> {
             options,
             shutdown,
             route,
-        } = *self;
+        } = unbox(self);
         let upgraded = match on_upgrade.await {
             Ok(upgraded) => upgraded,
             Err(error) => {

@@ -95,6 +95,12 @@ impl WebSocketHandler for Probe {
                     }
                 }
             }
+            "hold" => {
+                // Await until the test says so; what is sent meanwhile must still go out.
+                peer.send("holding");
+                self.events.wait_for(&format!("release {arg}")).await;
+                peer.send("released");
+            }
             "slow" => {
                 self.events.push(format!("slow start {arg}"));
                 tokio::time::sleep(Duration::from_millis(arg.parse().unwrap_or(50))).await;
