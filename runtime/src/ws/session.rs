@@ -11,17 +11,15 @@ use std::sync::Arc;
 use std::task::{Context, Poll, ready};
 use std::time::Duration;
 
-use tungstenite::protocol::CloseFrame;
-
-use super::WireMessage;
-use super::upgrade::Socket;
 use futures_util::future::{CatchUnwind, Either};
 use futures_util::{FutureExt, SinkExt, StreamExt};
 use tokio::time::{Instant, Interval, Sleep};
 use tracing::Instrument;
+use tungstenite::protocol::CloseFrame;
 
 use super::peer::{GOING_AWAY, Outbound, PeerShared};
-use super::{Close, Error, Message, Options, Peer, WebSocketHandler};
+use super::upgrade::Socket;
+use super::{Close, Error, Message, Options, Peer, WebSocketHandler, WireMessage};
 use crate::shutdown::{SessionGuard, Shutdown};
 
 /// Close codes nitrous sends.
