@@ -5,18 +5,16 @@
 //!
 //! Needs `redis-server` on the PATH (Debian's `redis-server` package; `.ci/run` installs it).
 
+mod support;
+
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use futures_util::{SinkExt, StreamExt};
-use serde_json::{Value, json};
+use futures_util::SinkExt;
+use serde_json::json;
+use support::ws::{Client, json, next, say};
 use tokio_tungstenite::tungstenite::Message;
-use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
-
-type Client = WebSocketStream<MaybeTlsStream<tokio::net::TcpStream>>;
-
-const WAIT: Duration = Duration::from_secs(5);
 
 /// A child process killed (and reaped) on drop.
 struct Process(Child);
@@ -122,30 +120,6 @@ async fn connect(addr: &str, path: &str) -> Client {
         .await
         .expect("connect")
         .0
-}
-
-async fn next(client: &mut Client) -> Message {
-    loop {
-        match tokio::time::timeout(WAIT, client.next())
-            .await
-            .expect("a message within 5 s")
-        {
-            Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
-            Some(Ok(message)) => return message,
-            other => panic!("the connection ended: {other:?}"),
-        }
-    }
-}
-
-async fn json(client: &mut Client) -> Value {
-    match next(client).await {
-        Message::Text(text) => serde_json::from_str(&text).expect("JSON"),
-        other => panic!("expected text, got {other:?}"),
-    }
-}
-
-async fn say(client: &mut Client, text: &str) {
-    client.send(Message::text(text)).await.unwrap();
 }
 
 /// Joins the chat and waits until its `open` hook is done (the pong to a ping proves it).

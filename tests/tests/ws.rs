@@ -4,24 +4,18 @@
 mod support;
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
 use nitrous::Hub;
 use nitrous_tests::{AppState, Events, router};
 use serde_json::{Value, json};
 use support::Server;
-use tokio::net::TcpStream;
+use support::ws::{Client, WAIT, json, next, say, text};
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::http::HeaderValue;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::{Data, OpCode};
 use tokio_tungstenite::tungstenite::protocol::frame::{Frame, FrameHeader};
 use tokio_tungstenite::tungstenite::{self, Message};
-use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
-
-type Client = WebSocketStream<MaybeTlsStream<TcpStream>>;
-
-const WAIT: Duration = Duration::from_secs(5);
 
 async fn start() -> (Server, Arc<Events>) {
     let state = AppState::default();
@@ -38,36 +32,6 @@ async fn connect(server: &Server, path: &str) -> Client {
         .await
         .expect("connect");
     client
-}
-
-/// The next data or close frame (pings are answered by the client library).
-async fn next(client: &mut Client) -> Message {
-    loop {
-        match tokio::time::timeout(WAIT, client.next())
-            .await
-            .expect("a message within 5 s")
-        {
-            Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
-            Some(Ok(message)) => return message,
-            Some(Err(e)) => panic!("client error: {e}"),
-            None => panic!("the connection ended"),
-        }
-    }
-}
-
-async fn text(client: &mut Client) -> String {
-    match next(client).await {
-        Message::Text(text) => text.to_string(),
-        other => panic!("expected text, got {other:?}"),
-    }
-}
-
-async fn json(client: &mut Client) -> Value {
-    serde_json::from_str(&text(client).await).expect("JSON text")
-}
-
-async fn say(client: &mut Client, text: &str) {
-    client.send(Message::text(text)).await.expect("send");
 }
 
 /// Reads until the server's close frame and returns its code and reason.
