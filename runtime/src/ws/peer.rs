@@ -287,6 +287,14 @@ impl Outbox {
         };
         drop(items);
     }
+
+    /// The session has ended: it is stopped, and a waker it left registered (which would keep
+    /// the task's memory alive for as long as a `Peer` clone does) is dropped.
+    pub(crate) fn detach(&self) {
+        self.stop();
+        let waker = self.lock().waker.take();
+        drop(waker);
+    }
 }
 
 /// The upgrade request's headers, kept compactly: one buffer of `name:value\n` lines, turned into a
@@ -575,6 +583,61 @@ mod tests {
         assert_eq!(map["x-custom"], "colons: here: too\ttab");
         assert_eq!(map["x-empty"], "");
         assert!(std::ptr::eq(map, kept.map()), "built once");
+    }
+
+    /// The outbox's wake-up protocol under contention: a waiting session must never miss a push
+    /// (a lost wake-up would hang this test until its timeout).
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn pushes_from_other_threads_always_wake_a_waiting_session() {
+        const THREADS: usize = 4;
+        const EACH: usize = 20_000;
+        let outbox = Arc::new(Outbox::default());
+        let producers: Vec<_> = (0..THREADS)
+            .map(|_| {
+                let outbox = outbox.clone();
+                std::thread::spawn(move || {
+                    for i in 0..EACH {
+                        outbox.push(Outbound::Ping).expect("not stopped");
+                        if i % 64 == 0 {
+                            std::thread::yield_now();
+                        }
+                    }
+                })
+            })
+            .collect();
+        let consumer = {
+            let outbox = outbox.clone();
+            tokio::spawn(async move {
+                let mut batch = VecDeque::new();
+                let mut seen = 0;
+                std::future::poll_fn(|cx| {
+                    loop {
+                        outbox.register(cx.waker());
+                        outbox.take_all(&mut batch);
+                        if batch.is_empty() {
+                            break;
+                        }
+                        seen += batch.len();
+                        batch.clear();
+                        // Now and then, play a hook that runs without being woken.
+                        outbox.unregister();
+                    }
+                    if seen == THREADS * EACH {
+                        std::task::Poll::Ready(())
+                    } else {
+                        std::task::Poll::Pending
+                    }
+                })
+                .await;
+            })
+        };
+        tokio::time::timeout(std::time::Duration::from_secs(20), consumer)
+            .await
+            .expect("every push was seen: no wake-up was lost")
+            .expect("consumer task");
+        for producer in producers {
+            producer.join().expect("producer thread");
+        }
     }
 
     #[test]

@@ -83,7 +83,7 @@ pub(crate) fn run<T: WebSocketHandler>(
         let Session {
             handler, peer, io, ..
         } = session;
-        peer.shared.outbound.stop();
+        peer.shared.outbound.detach();
         drop(io); // the connection closes before the `close` hook runs
         let close = ended.into_close(&peer);
         tracing::info!(code = close.code, reason = %close.reason, "close");
