@@ -58,7 +58,7 @@ pub fn classify(text: &str) -> Option<Content> {
     let mut content = Content::default();
     for item in &file.items {
         if let syn::Item::Impl(block) = item
-            && let Some((_, trait_path, _)) = &block.trait_
+            && let Some((trait_path, _)) = &block.trait_
             && trait_path
                 .segments
                 .last()

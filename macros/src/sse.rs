@@ -27,6 +27,7 @@ pub fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
         vis,
         sig,
         block,
+        .. // `default fn` (specialization) cannot reach a free function
     } = function;
     let (docs, others): (Vec<_>, Vec<_>) =
         attrs.into_iter().partition(|a| a.path().is_ident("doc"));
