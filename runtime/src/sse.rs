@@ -21,6 +21,7 @@
 //! }
 //! ```
 
+use std::borrow::Cow;
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
@@ -113,33 +114,54 @@ impl Event {
     #[cfg(test)]
     pub(crate) fn encode(&self) -> Bytes {
         let mut out = BytesMut::new();
-        self.encode_into(&mut out);
+        self.fields().encode_into(&mut out);
         out.freeze()
     }
 
+    fn fields(&self) -> Fields<'_> {
+        Fields {
+            comment: self.comment.as_deref(),
+            id: self.id.as_deref(),
+            event: self.event.as_deref(),
+            retry: self.retry,
+            data: self.data.as_deref(),
+        }
+    }
+}
+
+/// An event's fields, borrowed: a topic delivery encodes the publish's text without copying it
+/// into an [`Event`] first.
+#[derive(Default)]
+struct Fields<'a> {
+    comment: Option<&'a str>,
+    id: Option<&'a str>,
+    event: Option<&'a str>,
+    retry: Option<Duration>,
+    data: Option<&'a str>,
+}
+
+impl Fields<'_> {
     /// Appends the wire format to `out` (one reservation for the common case).
-    pub(crate) fn encode_into(&self, out: &mut BytesMut) {
-        let text = |field: &Option<String>| field.as_ref().map_or(0, String::len);
-        out.reserve(
-            text(&self.comment) + text(&self.id) + text(&self.event) + text(&self.data) + 32,
-        );
-        if let Some(comment) = &self.comment {
+    fn encode_into(&self, out: &mut BytesMut) {
+        let text = |field: Option<&str>| field.map_or(0, str::len);
+        out.reserve(text(self.comment) + text(self.id) + text(self.event) + text(self.data) + 32);
+        if let Some(comment) = self.comment {
             for line in lines(comment) {
                 out.put_slice(b": ");
                 out.put_slice(line.as_bytes());
                 out.put_u8(b'\n');
             }
         }
-        if let Some(id) = &self.id {
+        if let Some(id) = self.id {
             field(out, "id", &single_line(id));
         }
-        if let Some(event) = &self.event {
+        if let Some(event) = self.event {
             field(out, "event", &single_line(event));
         }
         if let Some(retry) = self.retry {
             field(out, "retry", &retry.as_millis().to_string());
         }
-        if let Some(data) = &self.data {
+        if let Some(data) = self.data {
             for line in lines(data) {
                 field(out, "data", line);
             }
@@ -254,7 +276,7 @@ impl EventStream {
             if self.is_closed() {
                 return Err(StreamClosed);
             }
-            if self.shared.enqueue(&event) {
+            if self.shared.enqueue(&event.fields()) {
                 return Ok(());
             }
             // Full: wait for the response to take what is queued, or for the end.
@@ -392,38 +414,43 @@ impl Subscriber for Shared {
 
     fn deliver(&self, frame: &WireMessage, seq: Option<u64>) {
         let data = match frame {
-            WireMessage::Text(text) => text.as_str().to_owned(),
-            WireMessage::Binary(bytes) => String::from_utf8_lossy(bytes).into_owned(),
+            WireMessage::Text(text) => Cow::Borrowed(text.as_str()),
+            WireMessage::Binary(bytes) => String::from_utf8_lossy(bytes),
             _ => return,
         };
-        let event = match seq {
-            Some(seq) => Event::data(data).id(seq.to_string()),
-            None => Event::data(data),
-        };
-        self.deliver_event(event);
+        let id = seq.map(|seq| seq.to_string());
+        self.deliver_event(&Fields {
+            id: id.as_deref(),
+            data: Some(&data),
+            ..Fields::default()
+        });
     }
 
     fn deliver_gap(&self, missed_from: u64, resumed_at: u64) {
         let data = format!("{{\"missed_from\":{missed_from},\"resumed_at\":{resumed_at}}}");
-        self.deliver_event(Event::data(data).event(REPLAY_GAP_EVENT));
+        self.deliver_event(&Fields {
+            event: Some(REPLAY_GAP_EVENT),
+            data: Some(&data),
+            ..Fields::default()
+        });
     }
 }
 
 impl Shared {
     /// A topic delivery cannot wait: a client [`BUFFERED_EVENTS`] behind is closed rather than
     /// silently skipped.
-    fn deliver_event(&self, event: Event) {
+    fn deliver_event(&self, event: &Fields<'_>) {
         if self.closed.load(Ordering::Acquire) {
             return;
         }
-        if !self.enqueue(&event) {
+        if !self.enqueue(event) {
             tracing::warn!(stream = %self.id, "nitrous: closing an event stream that fell {BUFFERED_EVENTS} events behind");
             self.shut();
         }
     }
 
     /// Encodes `event` onto the queue unless [`BUFFERED_EVENTS`] wait already; wakes the response.
-    fn enqueue(&self, event: &Event) -> bool {
+    fn enqueue(&self, event: &Fields<'_>) -> bool {
         let reader = {
             let mut queue = self.lock_queue();
             if queue.events >= BUFFERED_EVENTS {

@@ -211,14 +211,6 @@ impl std::fmt::Display for Route {
     }
 }
 
-fn is_upgrade(request: &Request) -> bool {
-    request
-        .headers()
-        .get(header::UPGRADE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.eq_ignore_ascii_case("websocket"))
-}
-
 type Cell<T> = Arc<OnceLock<Arc<Endpoint<T>>>>;
 
 fn endpoint<T: WebSocketHandler, S>(
@@ -257,7 +249,7 @@ where
         let endpoint = endpoint(&cell, build, &state);
         let http = http.clone();
         async move {
-            if is_upgrade(&request) {
+            if upgrade::asks_for_websocket(request.headers()) {
                 endpoint.upgrade(request).await
             } else {
                 http.call(request, state).await

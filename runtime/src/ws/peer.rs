@@ -146,15 +146,13 @@ impl PeerShared {
         let _ = self.outbound.push(Outbound::Ping);
     }
 
-    /// Starts the closing handshake; later sends fail with [`SendError::Closed`]. Returns whether
-    /// this call started it.
-    pub(crate) fn close(&self, code: u16, reason: &str) -> bool {
+    /// Starts the closing handshake, once; later sends fail with [`SendError::Closed`].
+    pub(crate) fn close(&self, code: u16, reason: &str) {
         if self.closing.swap(true, Ordering::AcqRel) {
-            return false;
+            return;
         }
         self.record_close(Close::new(code, reason));
         let _ = self.outbound.push(Outbound::Close(code, reason.to_owned()));
-        true
     }
 
     /// The client sent a close frame: no more sends; the session flushes the reply.
@@ -164,7 +162,7 @@ impl PeerShared {
         let _ = self.outbound.push(Outbound::Finish);
     }
 
-    pub(crate) fn record_close(&self, close: Close) {
+    fn record_close(&self, close: Close) {
         self.close_record
             .lock()
             .unwrap_or_else(|p| p.into_inner())

@@ -288,33 +288,32 @@ impl<T: WebSocketHandler> Session<T> {
     /// A read error: answer protocol faults with their close code; a dead socket ends the session.
     async fn broken(&mut self, error: tungstenite::Error) -> Option<Ended> {
         use tungstenite::error::{CapacityError, ProtocolError};
-        let (fault, close_code) = match error {
-            tungstenite::Error::Utf8(_) => (Error::InvalidUtf8, Some(code::INVALID_DATA)),
+        let (fault, close) = match error {
+            tungstenite::Error::Utf8(_) => (
+                Error::InvalidUtf8,
+                Some((code::INVALID_DATA, "invalid UTF-8")),
+            ),
             tungstenite::Error::Capacity(CapacityError::MessageTooLong { size, max_size }) => (
                 Error::MessageTooBig {
                     size,
                     max: max_size,
                 },
-                Some(code::TOO_BIG),
+                Some((code::TOO_BIG, "message too big")),
             ),
             // The client dropped the TCP connection without a close frame: it vanished.
             tungstenite::Error::Protocol(ProtocolError::ResetWithoutClosingHandshake)
             | tungstenite::Error::ConnectionClosed
             | tungstenite::Error::AlreadyClosed => return Some(self.vanished()),
-            tungstenite::Error::Protocol(e) => {
-                (Error::Protocol(e.to_string()), Some(code::PROTOCOL))
-            }
+            tungstenite::Error::Protocol(e) => (
+                Error::Protocol(e.to_string()),
+                Some((code::PROTOCOL, "protocol error")),
+            ),
             other => (Error::Io(other.to_string()), None),
         };
         tracing::debug!("nitrous: {fault}");
         self.report(fault).await;
-        match close_code {
-            Some(code) => {
-                let reason = match code {
-                    code::INVALID_DATA => "invalid UTF-8",
-                    code::TOO_BIG => "message too big",
-                    _ => "protocol error",
-                };
+        match close {
+            Some((code, reason)) => {
                 self.peer.shared.close(code, reason);
                 Some(Ended::Closed)
             }

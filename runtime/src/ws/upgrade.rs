@@ -60,7 +60,7 @@ pub(crate) fn handshake(parts: &mut Parts) -> Result<Handshake, Refusal> {
             "the `Connection` header does not include `upgrade`",
         );
     }
-    if !has_token(&parts.headers, header::UPGRADE, "websocket") {
+    if !asks_for_websocket(&parts.headers) {
         return refuse(
             StatusCode::BAD_REQUEST,
             "the `Upgrade` header does not include `websocket`",
@@ -105,6 +105,12 @@ impl Handshake {
         }
         (response, self.on_upgrade)
     }
+}
+
+/// Whether a request asks to become a WebSocket (its `Upgrade` header says so), valid or not: a
+/// route with an HTTP answer too sends such a request to [`handshake`], which says what is wrong.
+pub(crate) fn asks_for_websocket(headers: &HeaderMap) -> bool {
+    has_token(headers, header::UPGRADE, "websocket")
 }
 
 /// Whether a comma-separated header holds `token` (case-insensitive), in any of its values.
