@@ -19,4 +19,6 @@ pub use nitrous_macros::{
     connect, delete, get, handler, head, options, patch, post, put, routes, sse, trace,
 };
 pub use route_table::{RouteInfo, RouteKind, RouteTable};
-pub use serve::{SESSION_GRACE, serve, serve_with_shutdown, shutdown_signal};
+pub use serve::{
+    HEADER_TIMEOUT, SESSION_GRACE, Serve, serve, serve_with_shutdown, shutdown_signal,
+};

@@ -1,29 +1,53 @@
-//! `nitrous::serve`: axum's server with peer addresses and graceful shutdown wired in.
+//! `nitrous::serve`: an HTTP/1.1 server for a `Router`, with peer addresses, timeouts for clients
+//! that never finish a request, and a graceful shutdown with a deadline.
+//!
+//! axum's own `serve` builds hyper without a timer, so hyper's header timeout never fires and a
+//! client that opens connections and sends nothing holds them (and their file descriptors)
+//! forever; its graceful shutdown waits for every connection without a deadline. This loop is the
+//! same accept-and-spawn, with both bounded.
 
-use std::future::Future;
+use std::future::{Future, IntoFuture};
 use std::io;
 use std::net::SocketAddr;
-
-use std::sync::Arc;
+use std::pin::Pin;
 use std::time::Duration;
 
+use axum::extract::ConnectInfo;
 use axum::{Extension, Router};
-use tokio::net::TcpListener;
+use hyper::body::Incoming;
+use hyper::server::conn::http1;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::watch;
+use tokio::task::JoinSet;
+use tokio::time::Instant;
+use tower::ServiceExt;
 
 use crate::shutdown;
 
-/// Serves `router` on `listener` until Ctrl-C or SIGTERM, then stops accepting and lets requests
-/// in flight finish.
+/// Serves `router` on `listener` until Ctrl-C or SIGTERM (see [`Serve`] for the limits and how to
+/// change them).
 ///
 /// Handlers can extract the client's address with
 /// `axum::extract::ConnectInfo<std::net::SocketAddr>`.
-pub async fn serve(listener: TcpListener, router: Router) -> io::Result<()> {
-    serve_with_shutdown(listener, router, shutdown_signal()).await
+///
+/// ```no_run
+/// # async fn run(router: nitrous::axum::Router) -> std::io::Result<()> {
+/// let listener = tokio::net::TcpListener::bind("127.0.0.1:3000").await?;
+/// nitrous::serve(listener, router).await
+/// # }
+/// ```
+pub fn serve(listener: TcpListener, router: Router) -> Serve {
+    Serve {
+        listener,
+        router,
+        signal: Box::pin(shutdown_signal()),
+        header_timeout: Some(HEADER_TIMEOUT),
+        grace: SESSION_GRACE,
+    }
 }
 
-/// [`serve`] with your own shutdown signal. When `signal` completes the server stops accepting,
-/// lets requests in flight finish, sends every WebSocket peer close code 1001 and waits (at most
-/// [`SESSION_GRACE`]) for the sessions to end.
+/// [`serve`] with your own shutdown signal: `serve(listener, router).with_shutdown(signal)`.
 pub async fn serve_with_shutdown<F>(
     listener: TcpListener,
     router: Router,
@@ -32,31 +56,187 @@ pub async fn serve_with_shutdown<F>(
 where
     F: Future<Output = ()> + Send + 'static,
 {
-    let (trigger, sessions) = shutdown::channel();
-    let service = router
-        .layer(Extension(sessions))
-        .into_make_service_with_connect_info::<SocketAddr>();
-    let trigger = Arc::new(trigger);
-    let started = trigger.clone();
-    axum::serve(listener, service)
-        .with_graceful_shutdown(async move {
-            signal.await;
-            started.start();
-        })
-        .await?;
-    let left = trigger.drained(SESSION_GRACE).await;
-    if left > 0 {
-        tracing::warn!(
-            left,
-            "nitrous: WebSocket sessions still open after the shutdown grace period"
-        );
-    }
-    Ok(())
+    serve(listener, router).with_shutdown(signal).await
 }
 
-/// How long `serve` waits, after the signal, for WebSocket sessions to finish their closing
-/// handshakes (each peer gets close code 1001).
+/// A server to `.await`, from [`serve`]; its settings can be changed first.
+///
+/// | setting | default | what a client sees when it is exceeded |
+/// |---|---|---|
+/// | [`header_timeout`](Serve::header_timeout) | 30 s | a connection that has not sent a whole request head within it, after opening or after its last response (an idle keep-alive connection), is closed |
+/// | [`shutdown_grace`](Serve::shutdown_grace) | 10 s | after the signal: WebSocket peers get 1001 and event streams end at once; connections still open when the grace period ends are dropped, and `serve` returns |
+///
+/// When `accept` fails because the process is out of file descriptors, the server logs it, waits
+/// a second and goes on accepting; connections the header timeout closes give their descriptors
+/// back.
+#[must_use = "a server does nothing until it is awaited"]
+pub struct Serve {
+    listener: TcpListener,
+    router: Router,
+    signal: Pin<Box<dyn Future<Output = ()> + Send>>,
+    header_timeout: Option<Duration>,
+    grace: Duration,
+}
+
+impl std::fmt::Debug for Serve {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Serve")
+            .field("listener", &self.listener)
+            .field("header_timeout", &self.header_timeout)
+            .field("grace", &self.grace)
+            .finish_non_exhaustive()
+    }
+}
+
+/// How long a connection may take to send a request head: from opening, and between requests on
+/// a keep-alive connection. hyper's default; nginx uses 60 s.
+pub const HEADER_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// How long `serve` waits after the shutdown signal for connections and WebSocket sessions to
+/// finish (each peer gets close code 1001); then it drops what is left and returns.
 pub const SESSION_GRACE: Duration = Duration::from_secs(10);
+
+impl Serve {
+    /// Stops when `signal` completes instead of on Ctrl-C or SIGTERM.
+    pub fn with_shutdown<F>(mut self, signal: F) -> Serve
+    where
+        F: Future<Output = ()> + Send + 'static,
+    {
+        self.signal = Box::pin(signal);
+        self
+    }
+
+    /// How long a connection may take to send a whole request head, from opening and between
+    /// requests (default [`HEADER_TIMEOUT`], 30 s); then it is closed. `None` waits forever,
+    /// which lets any client hold connections open without sending anything.
+    pub fn header_timeout(mut self, timeout: Option<Duration>) -> Serve {
+        self.header_timeout = timeout;
+        self
+    }
+
+    /// How long the shutdown may take, from the signal to `serve` returning (default
+    /// [`SESSION_GRACE`], 10 s), whatever the clients do.
+    pub fn shutdown_grace(mut self, grace: Duration) -> Serve {
+        self.grace = grace;
+        self
+    }
+
+    async fn run(self) -> io::Result<()> {
+        let Serve {
+            listener,
+            router,
+            mut signal,
+            header_timeout,
+            grace,
+        } = self;
+        let (trigger, sessions) = shutdown::channel();
+        let router = router.layer(Extension(sessions));
+        let (stop_connections, stopping) = watch::channel(false);
+        let mut connections = JoinSet::new();
+        let mut http = http1::Builder::new();
+        http.timer(TokioTimer::new())
+            .header_read_timeout(header_timeout);
+        loop {
+            let (stream, remote) = tokio::select! {
+                biased;
+                () = &mut signal => break,
+                accepted = listener.accept() => match accepted {
+                    Ok(accepted) => accepted,
+                    Err(error) if is_connection_error(&error) => continue,
+                    Err(error) => {
+                        // Out of file descriptors (EMFILE, ENFILE) or memory: accepting again at
+                        // once would spin. Connections that time out free descriptors meanwhile.
+                        tracing::error!("nitrous: accept failed: {error}; retrying in 1 s");
+                        tokio::select! {
+                            () = &mut signal => break,
+                            () = tokio::time::sleep(Duration::from_secs(1)) => continue,
+                        }
+                    }
+                },
+                Some(_) = connections.join_next(), if !connections.is_empty() => continue,
+            };
+            let connection = connection(&http, stream, remote, router.clone(), stopping.clone());
+            connections.spawn(connection);
+        }
+        let deadline = Instant::now() + grace;
+        drop(listener);
+        // WebSocket peers get 1001, event streams end; connections answer what is in flight and
+        // close.
+        trigger.start();
+        stop_connections.send_replace(true);
+        let drained = tokio::time::timeout_at(deadline, async {
+            while connections.join_next().await.is_some() {}
+        })
+        .await;
+        if drained.is_err() {
+            tracing::warn!(
+                left = connections.len(),
+                "nitrous: connections still open after the shutdown grace period; dropping them"
+            );
+            connections.shutdown().await;
+        }
+        let left = trigger.drained_until(deadline).await;
+        if left > 0 {
+            tracing::warn!(
+                left,
+                "nitrous: WebSocket sessions still open after the shutdown grace period"
+            );
+        }
+        Ok(())
+    }
+}
+
+impl IntoFuture for Serve {
+    type Output = io::Result<()>;
+    type IntoFuture = Pin<Box<dyn Future<Output = io::Result<()>> + Send>>;
+
+    fn into_future(self) -> Self::IntoFuture {
+        Box::pin(self.run())
+    }
+}
+
+/// One HTTP connection, until it ends, or until shutdown lets it finish the request in flight.
+fn connection(
+    http: &http1::Builder,
+    stream: TcpStream,
+    remote: SocketAddr,
+    router: Router,
+    mut stopping: watch::Receiver<bool>,
+) -> impl Future<Output = ()> + Send + 'static {
+    let service = hyper::service::service_fn(move |mut request: axum::http::Request<Incoming>| {
+        request.extensions_mut().insert(ConnectInfo(remote));
+        let request = request.map(axum::body::Body::new);
+        router.clone().oneshot(request)
+    });
+    let conn = http
+        .serve_connection(TokioIo::new(stream), service)
+        .with_upgrades();
+    async move {
+        tokio::pin!(conn);
+        let outcome = tokio::select! {
+            outcome = conn.as_mut() => outcome,
+            () = async { let _ = stopping.wait_for(|stop| *stop).await; } => {
+                conn.as_mut().graceful_shutdown();
+                conn.await
+            }
+        };
+        if let Err(error) = outcome {
+            // A header timeout, a malformed request, a client gone mid-request: the client's
+            // business, not the server's.
+            tracing::debug!(%remote, "nitrous: connection ended: {error}");
+        }
+    }
+}
+
+/// Errors of one connection that `accept` reports; the listener is fine.
+fn is_connection_error(error: &io::Error) -> bool {
+    matches!(
+        error.kind(),
+        io::ErrorKind::ConnectionRefused
+            | io::ErrorKind::ConnectionAborted
+            | io::ErrorKind::ConnectionReset
+    )
+}
 
 /// Completes on Ctrl-C, or on SIGTERM on Unix (what `docker stop` and systemd send).
 pub async fn shutdown_signal() {

@@ -7,9 +7,9 @@
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, Weak};
-use std::time::Duration;
 
 use tokio::sync::{Notify, watch};
+use tokio::time::Instant;
 
 /// The shutdown signal as sessions and event streams see it (in the request extensions).
 #[doc(hidden)]
@@ -124,8 +124,8 @@ impl Trigger {
         }
     }
 
-    /// Waits until no session runs, or `grace` passes; returns how many were still running.
-    pub(crate) async fn drained(&self, grace: Duration) -> usize {
+    /// Waits until no session runs, or `deadline` passes; returns how many were still running.
+    pub(crate) async fn drained_until(&self, deadline: Instant) -> usize {
         let wait = async {
             loop {
                 let idle = self.active.idle.notified();
@@ -137,7 +137,7 @@ impl Trigger {
                 idle.await;
             }
         };
-        let _ = tokio::time::timeout(grace, wait).await;
+        let _ = tokio::time::timeout_at(deadline, wait).await;
         self.active.count.load(Ordering::Acquire)
     }
 }
