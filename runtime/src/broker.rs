@@ -162,6 +162,27 @@ mod tests {
         assert_eq!(Envelope::decode(&[2, 0, 0]), None);
     }
 
+    proptest::proptest! {
+        /// Whatever arrives on a broker channel decodes to an envelope or to `None`, never a
+        /// panic; and every envelope survives the round trip.
+        #[test]
+        fn any_bytes_decode_without_panic(bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..64)) {
+            if let Some(envelope) = Envelope::decode(&bytes) {
+                proptest::prop_assert_eq!(envelope.encode(), bytes);
+            }
+        }
+
+        #[test]
+        fn every_envelope_round_trips(
+            origin in proptest::num::u128::ANY,
+            binary in proptest::bool::ANY,
+            payload in proptest::collection::vec(proptest::num::u8::ANY, 0..64),
+        ) {
+            let envelope = Envelope { origin, binary, payload: Bytes::from(payload) };
+            proptest::prop_assert_eq!(Envelope::decode(&envelope.encode()), Some(envelope));
+        }
+    }
+
     #[test]
     fn instance_ids_differ() {
         assert_ne!(instance_id(), instance_id());

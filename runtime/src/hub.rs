@@ -270,7 +270,7 @@ impl Hub {
             .frames
             .front()
             .map_or(replay.next_seq, |(seq, _)| *seq);
-        let from = last.map_or(0, |last| last + 1);
+        let from = last.map_or(0, |last| last.saturating_add(1));
         if from < oldest && from < replay.next_seq {
             subscriber.deliver_gap(from, oldest);
         }
@@ -362,5 +362,72 @@ impl<S: Send + Sync> FromRequestParts<S> for Hub {
             StatusCode::INTERNAL_SERVER_ERROR,
             "nitrous: no Hub in this request; serve the router that routes! generates, or add `hub.layer()`",
         ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+
+    use proptest::prelude::*;
+
+    use super::{Hub, Subscriber};
+    use crate::ws::WireMessage;
+    use crate::ws::peer::PeerId;
+
+    /// Records what the hub delivers to it.
+    struct Recorder {
+        id: PeerId,
+        seen: Mutex<Vec<u64>>,
+        gaps: Mutex<Vec<(u64, u64)>>,
+    }
+
+    impl Subscriber for Recorder {
+        fn id(&self) -> PeerId {
+            self.id
+        }
+        fn deliver(&self, _frame: &WireMessage, seq: Option<u64>) {
+            self.seen
+                .lock()
+                .unwrap()
+                .push(seq.expect("a retained topic numbers"));
+        }
+        fn deliver_gap(&self, missed_from: u64, resumed_at: u64) {
+            self.gaps.lock().unwrap().push((missed_from, resumed_at));
+        }
+    }
+
+    proptest! {
+        /// Any `Last-Event-ID` a client sends, `u64::MAX` included, replays exactly the retained
+        /// messages after it, and a gap only when some it asked for are gone; never a panic.
+        #[test]
+        fn any_last_event_id_replays_exactly_what_followed_it(
+            capacity in 1usize..8,
+            published in 0u64..20,
+            last in prop_oneof![
+                Just(None),
+                any::<u64>().prop_map(Some),
+                (0u64..24).prop_map(Some),
+                (u64::MAX - 2..=u64::MAX).prop_map(Some),
+            ],
+        ) {
+            let hub = Hub::new();
+            hub.retain("t", capacity);
+            for _ in 0..published {
+                hub.publish("t", "m").unwrap();
+            }
+            let recorder = Arc::new(Recorder {
+                id: PeerId::next(),
+                seen: Mutex::default(),
+                gaps: Mutex::default(),
+            });
+            hub.subscribe_with_replay("t", recorder.clone(), Some(last));
+            let oldest = published.saturating_sub(capacity as u64) + 1;
+            let from = last.map_or(0, |last| last.saturating_add(1));
+            let expected: Vec<u64> = (oldest..=published).filter(|seq| *seq >= from).collect();
+            prop_assert_eq!(&*recorder.seen.lock().unwrap(), &expected);
+            let gap = from < oldest && from <= published;
+            prop_assert_eq!(recorder.gaps.lock().unwrap().len(), usize::from(gap));
+        }
     }
 }

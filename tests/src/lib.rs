@@ -28,10 +28,11 @@ pub fn now_hms() -> String {
     )
 }
 
-/// What the probe handler's hooks did, in order, for tests to wait on.
+/// What the probe handler's hooks did, in order and when (by tokio's clock, so paused-time tests
+/// see the server's own instants), for tests to wait on.
 #[derive(Debug, Default)]
 pub struct Events {
-    log: std::sync::Mutex<Vec<String>>,
+    log: std::sync::Mutex<Vec<(tokio::time::Instant, String)>>,
     changed: tokio::sync::Notify,
 }
 
@@ -40,12 +41,21 @@ impl Events {
         self.log
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .push(event);
+            .push((tokio::time::Instant::now(), event));
         self.changed.notify_waiters();
     }
 
     pub fn all(&self) -> Vec<String> {
-        self.log.lock().unwrap_or_else(|p| p.into_inner()).clone()
+        let log = self.log.lock().unwrap_or_else(|p| p.into_inner());
+        log.iter().map(|(_, event)| event.clone()).collect()
+    }
+
+    /// When the first event starting with `prefix` happened.
+    pub fn at(&self, prefix: &str) -> Option<tokio::time::Instant> {
+        let log = self.log.lock().unwrap_or_else(|p| p.into_inner());
+        log.iter()
+            .find(|(_, event)| event.starts_with(prefix))
+            .map(|(at, _)| *at)
     }
 
     /// Waits until an event starts with `prefix` and returns it; gives up after five seconds with

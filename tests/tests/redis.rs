@@ -7,43 +7,14 @@
 
 mod support;
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::Duration;
 
 use futures_util::SinkExt;
 use serde_json::json;
+use support::process::{Process, fixture_command, fixture_server, start};
 use support::ws::{Client, json, next, say};
 use tokio_tungstenite::tungstenite::Message;
-
-/// A child process killed (and reaped) on drop.
-struct Process(Child);
-
-impl Drop for Process {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// Starts `command` and reads its stdout until `ready` finds what it waits for in a line; the
-/// rest of the output is drained on a thread.
-fn start(mut command: Command, ready: impl Fn(&str) -> Option<String>) -> (Process, String) {
-    let mut child = command
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| panic!("start {command:?}: {e}"));
-    let stdout = child.stdout.take().expect("stdout");
-    let process = Process(child);
-    let mut lines = BufReader::new(stdout).lines();
-    let found = lines
-        .by_ref()
-        .map_while(Result::ok)
-        .find_map(|line| ready(&line));
-    let found = found.unwrap_or_else(|| panic!("{command:?} ended before it was ready"));
-    std::thread::spawn(move || lines.map_while(Result::ok).for_each(drop));
-    (process, found)
-}
 
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
@@ -80,14 +51,12 @@ fn redis_server(port: u16) -> Process {
 }
 
 fn instance(redis_port: u16) -> (Process, String) {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_fixture-server"));
-    command.arg("0").env(
+    let mut command = fixture_command();
+    command.env(
         "NITROUS_REDIS_URL",
         format!("redis://127.0.0.1:{redis_port}"),
     );
-    start(command, |line| {
-        Some(line.trim().to_owned()).filter(|l| !l.is_empty())
-    })
+    fixture_server(command)
 }
 
 /// Waits until `count` instances subscribe to `topic`'s channel in Redis: an instance subscribes

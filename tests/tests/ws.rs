@@ -681,7 +681,7 @@ async fn a_request_that_is_not_a_websocket_handshake_is_told_what_is_wrong() {
         ("upgrade", "WebSocket"),
     ];
     let (status, body) = ask(&[upgrade[0], upgrade[1], ("sec-websocket-version", "8"), KEY]).await;
-    assert_eq!(status, 400);
+    assert_eq!(status, 426, "RFC 6455 §4.4: Upgrade Required");
     assert!(
         body.contains("`Sec-WebSocket-Version` header is not 13"),
         "{body}"

@@ -47,16 +47,37 @@ impl<T: WebSocketHandler> Endpoint<T> {
 
     async fn upgrade(&self, request: Request) -> Response {
         let (mut parts, _body) = request.into_parts();
-        let origin = parts
-            .headers
-            .get(header::ORIGIN)
-            .and_then(|v| v.to_str().ok());
+        // The peer keeps its upgrade's headers for as long as it is connected: bound them.
+        let header_bytes = header_bytes(&parts.headers);
+        if header_bytes > self.options.max_request_headers {
+            tracing::debug!(
+                header_bytes,
+                limit = self.options.max_request_headers,
+                "nitrous: refused a WebSocket upgrade with too many header bytes"
+            );
+            let message = format!(
+                "the upgrade request's headers are {header_bytes} bytes, over this route's limit of {}",
+                self.options.max_request_headers
+            );
+            return (StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE, message).into_response();
+        }
         let host = parts
             .headers
             .get(header::HOST)
             .and_then(|v| v.to_str().ok());
-        if !self.options.origins.allows(origin, host) {
-            let origin = origin.unwrap_or_default().to_owned();
+        // An `Origin` that is not one readable value fails the check (it is never taken as absent).
+        let mut origins = parts.headers.get_all(header::ORIGIN).iter();
+        let origin = match (origins.next(), origins.next()) {
+            (None, _) => Ok(None),
+            (Some(origin), None) => origin.to_str().map(Some).map_err(|_| ()),
+            (Some(_), Some(_)) => Err(()),
+        };
+        let allowed = origin.is_ok_and(|origin| self.options.origins.allows(origin, host));
+        if !allowed {
+            let origin = match origin {
+                Ok(origin) => origin.unwrap_or_default().to_owned(),
+                Err(()) => "(unreadable or repeated)".to_owned(),
+            };
             tracing::warn!(%origin, "nitrous: refused a cross-origin WebSocket upgrade");
             let message = format!(
                 "cross-origin WebSocket refused: origin {origin} is not allowed on this route"
@@ -145,6 +166,14 @@ impl<T: WebSocketHandler> Endpoint<T> {
         tokio::spawn(Box::new(start).connect());
         response
     }
+}
+
+/// How many bytes `headers` take as a request head (`name: value` and a line end each).
+fn header_bytes(headers: &axum::http::HeaderMap) -> usize {
+    headers
+        .iter()
+        .map(|(name, value)| name.as_str().len() + value.len() + 4)
+        .sum()
 }
 
 /// A session waiting for its connection.

@@ -22,18 +22,20 @@ pub struct Options {
     pub(crate) read_buffer_size: usize,
     pub(crate) write_buffer_size: usize,
     pub(crate) origins: AllowedOrigins,
+    pub(crate) max_request_headers: usize,
 }
 
 impl Default for Options {
     fn default() -> Self {
         Options {
             max_message_size: 1 << 20,
-            max_buffered: 1 << 20,
+            max_buffered: 16 << 20,
             heartbeat: Some((Duration::from_secs(30), Duration::from_secs(10))),
             close_timeout: Duration::from_secs(5),
             read_buffer_size: 1 << 10,
             write_buffer_size: 8 << 10,
             origins: AllowedOrigins::SameOrigin,
+            max_request_headers: 32 << 10,
         }
     }
 }
@@ -85,6 +87,15 @@ impl Options {
     /// together in any case).
     pub fn write_buffer_size(mut self, bytes: usize) -> Self {
         self.write_buffer_size = bytes;
+        self
+    }
+
+    /// How many bytes of headers an upgrade request may carry (each `name: value` line counted
+    /// whole). A peer keeps its upgrade's headers ([`Peer::headers`](super::Peer::headers)) for as
+    /// long as it is connected, so they are bounded: a larger upgrade is refused with 431. The
+    /// default, 32 KiB, is nginx's (4 × 8 KiB).
+    pub fn max_request_headers(mut self, bytes: usize) -> Self {
+        self.max_request_headers = bytes;
         self
     }
 
@@ -152,5 +163,19 @@ mod tests {
         assert!(list.allows(Some("https://app.test"), Some("api.test")));
         assert!(!list.allows(Some("https://other.test"), Some("api.test")));
         assert!(AllowedOrigins::Any.allows(Some("http://evil.test"), Some("a.test")));
+    }
+
+    proptest::proptest! {
+        /// Any `Origin` and `Host` a client sends: no panic, and same-origin holds exactly when
+        /// the origin's authority is the host.
+        #[test]
+        fn any_origin_and_host(origin in ".{0,40}", host in ".{0,20}", scheme in "(http|https|ws|)") {
+            let origin = if scheme.is_empty() { origin } else { format!("{scheme}://{origin}") };
+            let same = AllowedOrigins::SameOrigin.allows(Some(&origin), Some(&host));
+            let authority = origin.split_once("://").map(|(_, a)| a);
+            proptest::prop_assert_eq!(same, authority.is_some_and(|a| a.eq_ignore_ascii_case(&host)));
+            proptest::prop_assert!(AllowedOrigins::SameOrigin.allows(None, Some(&host)));
+            proptest::prop_assert!(AllowedOrigins::Any.allows(Some(&origin), None));
+        }
     }
 }

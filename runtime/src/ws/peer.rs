@@ -120,26 +120,37 @@ pub(crate) struct PeerShared {
 
 impl PeerShared {
     /// Queues a data frame; closes a slow consumer rather than let its queue grow without bound.
+    ///
+    /// The rule: a frame always fits an empty queue, whatever its size (so one message of any
+    /// size the app sends never closes a peer that has caught up); otherwise the queue may hold
+    /// up to `max_buffered`, counting each frame's payload plus what its queue entry costs.
     pub(crate) fn enqueue(&self, frame: WireMessage) -> Result<(), SendError> {
         if self.closing.load(Ordering::Acquire) {
             return Err(SendError::Closed);
         }
-        let len = frame_len(&frame);
-        let buffered = self.buffered.fetch_add(len, Ordering::AcqRel) + len;
-        if buffered > self.max_buffered {
-            self.buffered.fetch_sub(len, Ordering::AcqRel);
-            tracing::warn!(peer = %self.id, buffered, limit = self.max_buffered, "nitrous: closing a slow consumer");
+        let cost = frame_cost(&frame);
+        let before = self.buffered.fetch_add(cost, Ordering::AcqRel);
+        if before > 0 && before.saturating_add(cost) > self.max_buffered {
+            self.buffered.fetch_sub(cost, Ordering::AcqRel);
+            tracing::warn!(peer = %self.id, buffered = before, limit = self.max_buffered, "nitrous: closing a slow consumer");
             self.close(SLOW_CONSUMER_CODE, SLOW_CONSUMER_REASON);
             return Err(SendError::SlowConsumer);
         }
-        self.outbound
-            .push(Outbound::Frame(frame))
-            .map_err(|_| SendError::Closed)
+        self.outbound.push(Outbound::Frame(frame)).inspect_err(|_| {
+            self.buffered.fetch_sub(cost, Ordering::AcqRel);
+        })
     }
 
     /// Called by the session once a frame has left the queue.
     pub(crate) fn written(&self, frame: &WireMessage) {
-        self.buffered.fetch_sub(frame_len(frame), Ordering::AcqRel);
+        self.buffered.fetch_sub(frame_cost(frame), Ordering::AcqRel);
+    }
+
+    /// The session has ended: no more sends, subscriptions or queued frames.
+    pub(crate) fn ended(&self) {
+        self.closing.store(true, Ordering::Release);
+        self.outbound.detach();
+        self.buffered.store(0, Ordering::Release);
     }
 
     pub(crate) fn ping(&self) {
@@ -191,13 +202,19 @@ impl PeerShared {
     }
 }
 
-fn frame_len(frame: &WireMessage) -> usize {
-    match frame {
+/// What a queued frame counts against `max_buffered`: its payload and its queue entry (a chat
+/// of 35-byte messages costs about twice its payload bytes, not once).
+pub(crate) fn frame_cost(frame: &WireMessage) -> usize {
+    let payload = match frame {
         WireMessage::Text(text) => text.len(),
         WireMessage::Binary(bytes) => bytes.len(),
         _ => 0,
-    }
+    };
+    payload + ENTRY_COST
 }
+
+/// A queue entry's own size, plus the frame header it becomes on the wire.
+const ENTRY_COST: usize = std::mem::size_of::<Outbound>() + 14;
 
 /// The peer's outbound queue: a plain deque that allocates only once something is queued (an idle
 /// connection pays for none), and the session's waker under the same lock, so a push costs one
@@ -518,10 +535,15 @@ impl Peer {
         &self.shared.hub
     }
 
-    /// Unsubscribes from every topic; run when the session ends.
-    pub(crate) fn leave_all_topics(&self) {
-        let topics =
-            std::mem::take(&mut *self.shared.topics.lock().unwrap_or_else(|p| p.into_inner()));
+    /// Leaves every topic in the hub when the session ends; [`Peer::topics`] still names them, so
+    /// the `close` hook can tell the rooms the peer was in.
+    pub(crate) fn leave_hub_topics(&self) {
+        let topics = self
+            .shared
+            .topics
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
         for topic in topics {
             self.shared.hub.unsubscribe(&topic, self.id());
         }
@@ -635,6 +657,27 @@ mod tests {
             .expect("consumer task");
         for producer in producers {
             producer.join().expect("producer thread");
+        }
+    }
+
+    proptest::proptest! {
+        /// Whatever valid headers an upgrade carries come back whole from the compact copy.
+        #[test]
+        fn any_request_headers_come_back_whole(
+            headers in proptest::collection::vec(
+                ("[a-z0-9!#$%&'*+.^_`|~-]{1,12}", proptest::collection::vec(
+                    proptest::prop_oneof![0x20u8..0x7f, 0x80u8..=0xff, proptest::strategy::Just(b'\t')], 0..24)),
+                0..12,
+            ),
+        ) {
+            let mut original = HeaderMap::new();
+            for (name, value) in &headers {
+                let name = HeaderName::from_bytes(name.as_bytes()).unwrap();
+                let Ok(value) = HeaderValue::from_bytes(value) else { continue };
+                original.append(name, value);
+            }
+            let kept = RequestHeaders::new(&original);
+            proptest::prop_assert_eq!(kept.map(), &original);
         }
     }
 

@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use futures_util::future::{CatchUnwind, Either};
 use futures_util::{FutureExt, SinkExt, StreamExt};
-use tokio::time::{Instant, Interval, Sleep};
+use tokio::time::{Instant, Sleep};
 use tracing::Instrument;
 use tungstenite::protocol::CloseFrame;
 
@@ -59,11 +59,9 @@ pub(crate) fn run<T: WebSocketHandler>(
         socket,
         writer: Writer::default(),
         closing_deadline: None,
-        heartbeat: options.heartbeat.map(|(interval, timeout)| Heartbeat {
-            ticks: tokio::time::interval_at(Instant::now() + interval, interval),
-            silence: interval + timeout,
-            last_seen: Instant::now(),
-        }),
+        heartbeat: options
+            .heartbeat
+            .map(|(interval, timeout)| Heartbeat::new(interval, timeout)),
     };
     let mut session = Session {
         handler,
@@ -83,8 +81,20 @@ pub(crate) fn run<T: WebSocketHandler>(
         let Session {
             handler, peer, io, ..
         } = session;
-        peer.shared.outbound.detach();
-        drop(io); // the connection closes before the `close` hook runs
+        // The peer receives nothing more from here on: its queue refuses pushes, it has left the
+        // route's peers and its topics, and the connection is closed, all before the `close` hook
+        // runs (which often publishes to the peers that are left).
+        peer.shared.ended();
+        drop(io);
+        peer.shared
+            .peers
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&peer.id());
+        peer.leave_hub_topics();
+        // When many clients vanish at once, let the sessions that have noticed it too leave
+        // first, so the `close` hooks' publishes do not queue to peers that are already gone.
+        tokio::task::yield_now().await;
         let close = ended.into_close(&peer);
         tracing::info!(code = close.code, reason = %close.reason, "close");
         let hook = AssertUnwindSafe(handler.close(&peer, close)).catch_unwind();
@@ -92,12 +102,6 @@ pub(crate) fn run<T: WebSocketHandler>(
             let message = panic_message(&panic);
             tracing::error!("nitrous: the `close` hook panicked: {message}");
         }
-        peer.shared
-            .peers
-            .write()
-            .unwrap_or_else(|p| p.into_inner())
-            .remove(&peer.id());
-        peer.leave_all_topics();
     };
     // Entering a span on every poll costs even when no subscriber wants it (and with `tracing`'s
     // `log` feature, a log-level check each time): only an enabled span is entered.
@@ -146,11 +150,50 @@ struct Io {
     heartbeat: Option<Heartbeat>,
 }
 
+/// Pings every `interval`, and cuts a peer silent for `silence` (the interval plus the timeout).
+/// One timer serves both: it fires at the next ping or at the silence deadline, whichever comes
+/// first, and hearing from the peer only moves `last_seen` (the timer is re-armed when it fires).
 struct Heartbeat {
-    ticks: Interval,
-    /// How long a peer may stay silent: the interval plus the timeout.
+    interval: Duration,
     silence: Duration,
+    next_ping: Instant,
     last_seen: Instant,
+    timer: Pin<Box<Sleep>>,
+}
+
+impl Heartbeat {
+    fn new(interval: Duration, timeout: Duration) -> Heartbeat {
+        let now = Instant::now();
+        let silence = interval + timeout;
+        Heartbeat {
+            interval,
+            silence,
+            next_ping: now + interval,
+            last_seen: now,
+            timer: Box::pin(tokio::time::sleep_until(now + interval.min(silence))),
+        }
+    }
+
+    /// The timer fired: whether the peer has been silent too long; if not, whether to ping now.
+    /// Re-arms the timer.
+    fn due(&mut self, now: Instant) -> Due {
+        let deadline = self.last_seen + self.silence;
+        if now >= deadline {
+            return Due::Silent;
+        }
+        let ping = now >= self.next_ping;
+        if ping {
+            self.next_ping = now + self.interval;
+        }
+        self.timer.as_mut().reset(self.next_ping.min(deadline));
+        if ping { Due::Ping } else { Due::Nothing }
+    }
+}
+
+enum Due {
+    Silent,
+    Ping,
+    Nothing,
 }
 
 /// What woke the session up.
@@ -212,8 +255,10 @@ impl<T: WebSocketHandler> Session<T> {
                 Some(Ok(WireMessage::Binary(bytes))) => {
                     self.deliver(Message::from_binary(bytes)).await;
                 }
-                // tungstenite answers pings itself; raw frames are never read.
-                Some(Ok(WireMessage::Ping(_) | WireMessage::Pong(_) | WireMessage::Frame(_))) => {}
+                // tungstenite answers pings itself, writing the pong before it reads on.
+                Some(Ok(WireMessage::Ping(_))) => self.io.socket.get_mut().owe_pong(),
+                // Raw frames are never read.
+                Some(Ok(WireMessage::Pong(_) | WireMessage::Frame(_))) => {}
                 Some(Ok(WireMessage::Close(frame))) => {
                     let (code, reason) = frame.map_or((code::NO_STATUS, String::new()), |f| {
                         (u16::from(f.code), f.reason.to_string())
@@ -231,19 +276,26 @@ impl<T: WebSocketHandler> Session<T> {
         }
     }
 
-    /// A heartbeat tick: a peer silent too long is cut; otherwise it is pinged.
+    /// The heartbeat's timer fired: a peer silent for the interval plus the timeout is cut (after a
+    /// close frame, if the socket takes one at once); otherwise it is pinged when a ping is due.
     async fn heartbeat(&mut self) -> Option<Ended> {
-        let silent = self
-            .io
-            .heartbeat
-            .as_ref()
-            .is_some_and(|h| h.last_seen.elapsed() > h.silence);
-        if silent {
-            self.report(Error::HeartbeatTimeout).await;
-            return Some(Ended::Cut(Close::new(code::ABNORMAL, "heartbeat timeout")));
+        let heartbeat = self.io.heartbeat.as_mut()?;
+        match heartbeat.due(Instant::now()) {
+            Due::Nothing => None,
+            Due::Ping => {
+                self.peer.shared.ping();
+                None
+            }
+            Due::Silent => {
+                self.report(Error::HeartbeatTimeout).await;
+                let farewell = WireMessage::Close(Some(CloseFrame {
+                    code: code::INTERNAL.into(),
+                    reason: "heartbeat timeout".into(),
+                }));
+                let _ = self.io.socket.send(farewell).now_or_never();
+                Some(Ended::Cut(Close::new(code::ABNORMAL, "heartbeat timeout")))
+            }
         }
-        self.peer.shared.ping();
-        None
     }
 
     /// Runs the `message` hook; a panic closes the peer with 1011.
@@ -323,8 +375,8 @@ impl<T: WebSocketHandler> Session<T> {
 }
 
 impl Io {
-    /// In order: a `terminate`, the closing deadline, a heartbeat tick, the writer (what is queued
-    /// goes out), then the next frame. The waker is registered before the queue and the flags
+    /// In order: a `terminate`, the closing deadline, the writer (what is queued goes out), the
+    /// next frame, then the heartbeat's timer. The waker is registered before the queue and the flags
     /// are looked at, so a push or a `terminate` from another task is never missed.
     fn poll_event(
         &mut self,
@@ -339,20 +391,26 @@ impl Io {
         if self.closing_deadline.is_none() && peer.is_closing() {
             self.closing_deadline = Some(Box::pin(tokio::time::sleep(close_timeout)));
         }
-        if let Some(deadline) = &mut self.closing_deadline {
-            if deadline.as_mut().poll(cx).is_ready() {
-                return Poll::Ready(Event::ClosingTimedOut);
-            }
-        } else if let Some(heartbeat) = &mut self.heartbeat {
-            // A closing peer has its own deadline; pings would only race it.
-            if heartbeat.ticks.poll_tick(cx).is_ready() {
-                return Poll::Ready(Event::Heartbeat);
-            }
+        if let Some(deadline) = &mut self.closing_deadline
+            && deadline.as_mut().poll(cx).is_ready()
+        {
+            return Poll::Ready(Event::ClosingTimedOut);
         }
         if self.writer.poll(cx, &mut self.socket, peer).is_ready() {
             return Poll::Ready(Event::WriterStopped);
         }
-        self.socket.poll_next_unpin(cx).map(Event::Frame)
+        if let Poll::Ready(frame) = self.socket.poll_next_unpin(cx) {
+            return Poll::Ready(Event::Frame(frame));
+        }
+        // After the read: a frame that arrived with the deadline (a pong) counts. A closing peer
+        // has its own deadline; pings would only race it.
+        if self.closing_deadline.is_none()
+            && let Some(heartbeat) = &mut self.heartbeat
+            && heartbeat.timer.as_mut().poll(cx).is_ready()
+        {
+            return Poll::Ready(Event::Heartbeat);
+        }
+        Poll::Pending
     }
 
     /// After the read side ended: writes until the writer stops, then flushes.

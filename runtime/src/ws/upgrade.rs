@@ -34,7 +34,18 @@ pub(crate) struct Refusal {
 
 impl IntoResponse for Refusal {
     fn into_response(self) -> Response {
-        (self.status, self.message).into_response()
+        let mut response = (self.status, self.message).into_response();
+        if matches!(
+            self.status,
+            StatusCode::UPGRADE_REQUIRED | StatusCode::BAD_REQUEST
+        ) {
+            // RFC 6455 §4.4: say which version this server speaks.
+            response.headers_mut().insert(
+                header::SEC_WEBSOCKET_VERSION,
+                HeaderValue::from_static("13"),
+            );
+        }
+        response
     }
 }
 
@@ -66,17 +77,43 @@ pub(crate) fn handshake(parts: &mut Parts) -> Result<Handshake, Refusal> {
             "the `Upgrade` header does not include `websocket`",
         );
     }
-    if !has_token(&parts.headers, header::SEC_WEBSOCKET_VERSION, "13") {
-        return refuse(
-            StatusCode::BAD_REQUEST,
-            "the `Sec-WebSocket-Version` header is not 13",
-        );
+    let mut versions = parts.headers.get_all(header::SEC_WEBSOCKET_VERSION).iter();
+    match (versions.next(), versions.next()) {
+        (None, _) => {
+            return refuse(
+                StatusCode::BAD_REQUEST,
+                "the `Sec-WebSocket-Version` header is missing (this server speaks 13)",
+            );
+        }
+        (Some(version), None) if version.as_bytes().trim_ascii() == b"13" => {}
+        _ => {
+            return refuse(
+                StatusCode::UPGRADE_REQUIRED,
+                "the `Sec-WebSocket-Version` header is not 13, the only version this server speaks",
+            );
+        }
     }
-    let Some(key) = parts.headers.get(header::SEC_WEBSOCKET_KEY).cloned() else {
-        return refuse(
-            StatusCode::BAD_REQUEST,
-            "the `Sec-WebSocket-Key` header is missing",
-        );
+    let mut keys = parts.headers.get_all(header::SEC_WEBSOCKET_KEY).iter();
+    let key = match (keys.next(), keys.next()) {
+        (None, _) => {
+            return refuse(
+                StatusCode::BAD_REQUEST,
+                "the `Sec-WebSocket-Key` header is missing",
+            );
+        }
+        (Some(key), None) if is_websocket_key(key.as_bytes()) => key.clone(),
+        (Some(_), None) => {
+            return refuse(
+                StatusCode::BAD_REQUEST,
+                "the `Sec-WebSocket-Key` header is not 16 bytes in base64",
+            );
+        }
+        (Some(_), Some(_)) => {
+            return refuse(
+                StatusCode::BAD_REQUEST,
+                "the `Sec-WebSocket-Key` header is given more than once",
+            );
+        }
     };
     let Some(on_upgrade) = parts.extensions.remove::<OnUpgrade>() else {
         return refuse(
@@ -123,6 +160,16 @@ fn has_token(headers: &HeaderMap, name: header::HeaderName, token: &str) -> bool
     })
 }
 
+/// Whether `key` is a `Sec-WebSocket-Key` as RFC 6455 §4.1 requires: 16 bytes in base64, which is
+/// 22 base64 digits, the last one holding only 2 bits (so one of `A Q g w`), then `==`.
+pub(crate) fn is_websocket_key(key: &[u8]) -> bool {
+    let digit = |b: &u8| b.is_ascii_alphanumeric() || *b == b'+' || *b == b'/';
+    key.len() == 24
+        && key[..21].iter().all(digit)
+        && matches!(key[21], b'A' | b'Q' | b'g' | b'w')
+        && &key[22..] == b"=="
+}
+
 /// How much one read from the socket may take at once.
 const SCRATCH: usize = 64 << 10;
 
@@ -139,6 +186,14 @@ thread_local! {
 /// tungstenite reads at most its read buffer's size per call (nitrous keeps that buffer small:
 /// it is held by every idle connection); without this, a 16 KiB message would take many reads
 /// from the socket instead of two.
+///
+/// It also bounds what a ping costs: tungstenite answers every ping with a pong in its write
+/// buffer, which has no limit. Once a pong is owed and the socket refuses writes (the client does
+/// not read), nothing more is read from that client until a write goes through, so a client that
+/// floods pings and never reads their pongs is simply not read (and meets the heartbeat timeout),
+/// while what the server holds for it stays at about one read buffer's worth of pongs. The write
+/// that was refused registered the task for writability, so reading resumes as soon as the
+/// client takes its bytes. (Data replies it does not read are bounded by the outbound queue.)
 #[derive(Debug)]
 pub(crate) struct Conn<S> {
     inner: S,
@@ -146,6 +201,10 @@ pub(crate) struct Conn<S> {
     spill: Vec<u8>,
     /// How much of `spill` was handed over.
     taken: usize,
+    /// The socket's last write was refused.
+    write_blocked: bool,
+    /// A ping was read and its pong may not have gone out yet.
+    pong_owed: bool,
 }
 
 impl<S> Conn<S> {
@@ -154,6 +213,25 @@ impl<S> Conn<S> {
             inner,
             spill: Vec::new(),
             taken: 0,
+            write_blocked: false,
+            pong_owed: false,
+        }
+    }
+
+    /// A ping was read: tungstenite writes its pong before it reads on; while that write is
+    /// refused, reading waits.
+    pub(crate) fn owe_pong(&mut self) {
+        self.pong_owed = true;
+    }
+
+    fn wrote(&mut self, result: &Poll<io::Result<usize>>) {
+        match result {
+            Poll::Pending => self.write_blocked = true,
+            Poll::Ready(Ok(n)) if *n > 0 => {
+                self.write_blocked = false;
+                self.pong_owed = false;
+            }
+            Poll::Ready(_) => {}
         }
     }
 }
@@ -165,6 +243,11 @@ impl<S: AsyncRead + Unpin> AsyncRead for Conn<S> {
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
         let this = self.get_mut();
+        if this.pong_owed && this.write_blocked {
+            // The refused write wakes the task (tokio-tungstenite's write waker wakes its reader
+            // too), and tungstenite retries it before it reads again.
+            return Poll::Pending;
+        }
         if this.taken < this.spill.len() {
             let rest = &this.spill[this.taken..];
             let n = rest.len().min(buf.remaining());
@@ -204,7 +287,10 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for Conn<S> {
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.get_mut().inner).poll_write(cx, buf)
+        let this = self.get_mut();
+        let result = Pin::new(&mut this.inner).poll_write(cx, buf);
+        this.wrote(&result);
+        result
     }
 
     fn poll_write_vectored(
@@ -212,7 +298,10 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for Conn<S> {
         cx: &mut Context<'_>,
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.get_mut().inner).poll_write_vectored(cx, bufs)
+        let this = self.get_mut();
+        let result = Pin::new(&mut this.inner).poll_write_vectored(cx, bufs);
+        this.wrote(&result);
+        result
     }
 
     fn is_write_vectored(&self) -> bool {
@@ -265,6 +354,65 @@ mod tests {
         assert!(has_token(&headers, header::CONNECTION, "upgrade"));
         assert!(!has_token(&headers, header::CONNECTION, "close"));
         assert!(!has_token(&headers, header::UPGRADE, "websocket"));
+    }
+
+    #[test]
+    fn websocket_keys_are_16_bytes_of_base64() {
+        assert!(is_websocket_key(b"dGhlIHNhbXBsZSBub25jZQ=="));
+        assert!(is_websocket_key(b"AAAAAAAAAAAAAAAAAAAAAA=="));
+        assert!(is_websocket_key(b"/////////////////////w=="));
+        for bad in [
+            &b""[..],
+            b"abc",
+            b"dGhlIHNhbXBsZSBub25jZQ",
+            b"dGhlIHNhbXBsZSBub25jZR==", // the last digit carries bits past 16 bytes
+            b"dGhlIHNhbXBsZSBub25jZQ=",
+            b"dGhlIHNhbXBsZSBub25jZQ===",
+            b"dGhlIHNhbXBsZSBub25j ZQ==",
+            b"dGhlIHNhbXBsZSBub25jZQ=\x00",
+            b"dGhlIHNhbXBsZSBub25jZXM=", // 17 bytes
+        ] {
+            assert!(!is_websocket_key(bad), "{:?}", String::from_utf8_lossy(bad));
+        }
+    }
+
+    proptest::proptest! {
+        /// Every 16-byte nonce, encoded, is a key; no other length is.
+        #[test]
+        fn every_encoded_16_byte_nonce_is_a_key(nonce in proptest::collection::vec(0u8.., 0..40)) {
+            let encoded = base64(&nonce);
+            proptest::prop_assert_eq!(is_websocket_key(encoded.as_bytes()), nonce.len() == 16);
+        }
+
+        /// Arbitrary bytes never panic, and pass only in the key's exact shape.
+        #[test]
+        fn arbitrary_bytes_pass_only_in_the_keys_shape(bytes in proptest::collection::vec(0u8.., 0..30)) {
+            if is_websocket_key(&bytes) {
+                proptest::prop_assert_eq!(bytes.len(), 24);
+                proptest::prop_assert!(bytes.ends_with(b"=="));
+            }
+        }
+    }
+
+    /// Plain base64 with padding, for the property test (nitrous itself never encodes keys).
+    fn base64(bytes: &[u8]) -> String {
+        const DIGITS: &[u8; 64] =
+            b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+        let mut out = String::new();
+        for chunk in bytes.chunks(3) {
+            let n = chunk
+                .iter()
+                .enumerate()
+                .fold(0u32, |n, (i, b)| n | u32::from(*b) << (16 - 8 * i));
+            for i in 0..4 {
+                if i <= chunk.len() {
+                    out.push(DIGITS[(n >> (18 - 6 * i) & 63) as usize] as char);
+                } else {
+                    out.push('=');
+                }
+            }
+        }
+        out
     }
 
     #[test]

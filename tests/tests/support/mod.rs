@@ -2,6 +2,8 @@
 
 #![allow(dead_code)] // each test binary uses its own part of the support module
 
+pub mod process;
+pub mod raw;
 pub mod ws;
 
 use std::net::SocketAddr;

@@ -86,6 +86,12 @@ impl WebSocketHandler for Probe {
             }
             "terminate" => peer.terminate(),
             "buffered" => peer.send(peer.buffered_amount().to_string()),
+            "big" => {
+                // One message larger than the whole outbound limit, to an empty queue.
+                if let Err(e) = peer.try_send("b".repeat(arg.parse().unwrap_or(0))) {
+                    self.events.push(format!("big failed: {e}"));
+                }
+            }
             "flood" => {
                 // Queue more than max_buffered without yielding: a slow consumer by construction.
                 let chunk = "x".repeat(64 << 10);
