@@ -41,7 +41,7 @@ use futures_util::{Stream, StreamExt};
 use serde::Serialize;
 use tokio::sync::Notify;
 
-use crate::hub::{Hub, Subscriber};
+use crate::hub::{Cursor, Entry, Hub, Offer, Subscriber};
 use crate::shutdown::Shutdown;
 use crate::ws::PeerId;
 
@@ -407,28 +407,44 @@ impl Shared {
     }
 }
 
+/// An event stream takes a topic's entries as they are published, encoding each into its queue.
 impl Subscriber for Shared {
     fn id(&self) -> PeerId {
         self.id
     }
 
-    fn deliver(&self, frame: &WireMessage, seq: Option<u64>) {
-        let data = match frame {
+    fn offer(&self, entry: &Entry) -> Offer {
+        let data = match &entry.frame {
             WireMessage::Text(text) => Cow::Borrowed(text.as_str()),
             WireMessage::Binary(bytes) => String::from_utf8_lossy(bytes),
-            _ => return,
+            _ => return Offer::Taken,
         };
-        let id = seq.map(|seq| seq.to_string());
-        self.deliver_event(&Fields {
+        let id = entry.numbered.then(|| entry.seq.to_string());
+        self.offer_event(&Fields {
             id: id.as_deref(),
             data: Some(&data),
             ..Fields::default()
-        });
+        })
     }
 
-    fn deliver_gap(&self, missed_from: u64, resumed_at: u64) {
+    fn wake(&self) {
+        self.wake_reader();
+    }
+
+    fn start(&self, _topic: &Arc<str>, _cursor: Cursor) {
+        // Entries come through `offer`; the cursor would only keep them alive.
+    }
+
+    fn dropped(&self) {
+        if !self.closed.load(Ordering::Acquire) {
+            tracing::warn!(stream = %self.id, "nitrous: closing an event stream that fell {BUFFERED_EVENTS} events behind");
+            self.shut();
+        }
+    }
+
+    fn gap(&self, missed_from: u64, resumed_at: u64) {
         let data = format!("{{\"missed_from\":{missed_from},\"resumed_at\":{resumed_at}}}");
-        self.deliver_event(&Fields {
+        let _ = self.offer_event(&Fields {
             event: Some(REPLAY_GAP_EVENT),
             data: Some(&data),
             ..Fields::default()
@@ -437,32 +453,34 @@ impl Subscriber for Shared {
 }
 
 impl Shared {
-    /// A topic delivery cannot wait: a client [`BUFFERED_EVENTS`] behind is closed rather than
-    /// silently skipped.
-    fn deliver_event(&self, event: &Fields<'_>) {
-        if self.closed.load(Ordering::Acquire) {
-            return;
-        }
-        if !self.enqueue(event) {
-            tracing::warn!(stream = %self.id, "nitrous: closing an event stream that fell {BUFFERED_EVENTS} events behind");
-            self.shut();
+    /// A topic delivery cannot wait: a client [`BUFFERED_EVENTS`] behind is refused, and the topic
+    /// closes it (through `dropped`) rather than skip events silently.
+    fn offer_event(&self, event: &Fields<'_>) -> Offer {
+        if !self.closed.load(Ordering::Acquire) && self.encode(event) {
+            Offer::Taken
+        } else {
+            Offer::Refused
         }
     }
 
-    /// Encodes `event` onto the queue unless [`BUFFERED_EVENTS`] wait already; wakes the response.
+    /// Encodes `event` onto the queue and wakes the response, unless [`BUFFERED_EVENTS`] wait
+    /// already.
     fn enqueue(&self, event: &Fields<'_>) -> bool {
-        let reader = {
-            let mut queue = self.lock_queue();
-            if queue.events >= BUFFERED_EVENTS {
-                return false;
-            }
-            event.encode_into(&mut queue.bytes);
-            queue.events += 1;
-            queue.reader.take()
-        };
-        if let Some(reader) = reader {
-            reader.wake();
+        let queued = self.encode(event);
+        if queued {
+            self.wake_reader();
         }
+        queued
+    }
+
+    /// Encodes `event` onto the queue unless [`BUFFERED_EVENTS`] wait already.
+    fn encode(&self, event: &Fields<'_>) -> bool {
+        let mut queue = self.lock_queue();
+        if queue.events >= BUFFERED_EVENTS {
+            return false;
+        }
+        event.encode_into(&mut queue.bytes);
+        queue.events += 1;
         true
     }
 

@@ -101,6 +101,7 @@ async fn a_ping_flood_is_not_read_while_its_pongs_wait_and_other_peers_are_serve
         "the server read all {written} bytes of pings while their pongs went unread"
     );
     let grown = after.saturating_sub(before);
+    eprintln!("ping flood: {} MiB written, RSS grew by {grown} KiB", written / MIB);
     assert!(
         grown < 16 << 10,
         "the server grew by {grown} KiB under a flood of {} MiB of pings",
@@ -248,6 +249,7 @@ async fn a_healthy_reader_gets_every_large_message_while_a_stalled_one_is_closed
     // Three peers, each with at most the 16 MiB outbound limit queued (payloads shared between
     // the two subscribers), plus a 1 MiB message being read and written per connection.
     let grown = peak.saturating_sub(before);
+    eprintln!("400 x 1 MiB through a stalled subscriber: the peak grew by {grown} KiB");
     assert!(
         grown < 96 << 10,
         "the server's peak grew by {grown} KiB for 400 MiB through a stalled subscriber"
@@ -495,7 +497,6 @@ async fn an_upgrade_with_too_many_header_bytes_is_refused_with_431() {
 // 7. A mass disconnect.
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "fails until topic fan-out stops queueing one entry per subscriber per publish"]
 async fn ten_thousand_peers_vanishing_at_once_do_not_spike_memory() {
     const PEERS: usize = 10_000;
     let (server, addr) = own_server(|command| {
@@ -544,6 +545,7 @@ async fn ten_thousand_peers_vanishing_at_once_do_not_spike_memory() {
         }
     }
     let peak = memory_kib(server.pid(), "VmHWM");
+    eprintln!("{PEERS} peers: {connected} KiB connected, peak {peak} KiB after they vanished");
     assert!(
         peak * 2 <= connected * 3,
         "the peak ({peak} KiB) passed 1.5 × the connected RSS ({connected} KiB)"

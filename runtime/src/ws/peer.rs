@@ -15,7 +15,7 @@ use std::collections::VecDeque;
 
 use super::Close;
 use super::message::{EncodeError, encode};
-use crate::hub::Hub;
+use crate::hub::{Cursor, Entry, Hub, Offer, Subscriber, next_stamp};
 use crate::shutdown::Closer;
 
 /// A peer's id: unique in this process, and its `Display`.
@@ -40,8 +40,8 @@ impl fmt::Display for PeerId {
     }
 }
 
-/// What the session writes, in queue order.
-#[derive(Debug)]
+/// What the session writes, in queue order (each item stamped with [`next_stamp`], so the session
+/// can merge it with what its topics hold).
 pub(crate) enum Outbound {
     /// A data frame and its size, counted in the buffered amount until written.
     Frame(WireMessage),
@@ -50,6 +50,8 @@ pub(crate) enum Outbound {
     Close(u16, String),
     /// The client closed: flush tungstenite's reply to its close frame, then write nothing more.
     Finish,
+    /// The peer subscribed to a topic: read its entries from this cursor on.
+    Subscribe(Cursor),
 }
 
 /// Why a send did not queue the payload.
@@ -110,6 +112,8 @@ pub(crate) struct PeerShared {
     buffered: AtomicUsize,
     max_buffered: usize,
     closing: AtomicBool,
+    /// Closed as a slow consumer: the session drops what it has not written.
+    slow: AtomicBool,
     terminate_requested: AtomicBool,
     topics: Mutex<Vec<Arc<str>>>,
     /// How the connection closed, first word wins: the close we sent, or the client's.
@@ -129,11 +133,8 @@ impl PeerShared {
             return Err(SendError::Closed);
         }
         let cost = frame_cost(&frame);
-        let before = self.buffered.fetch_add(cost, Ordering::AcqRel);
-        if before > 0 && before.saturating_add(cost) > self.max_buffered {
-            self.buffered.fetch_sub(cost, Ordering::AcqRel);
-            tracing::warn!(peer = %self.id, buffered = before, limit = self.max_buffered, "nitrous: closing a slow consumer");
-            self.close(SLOW_CONSUMER_CODE, SLOW_CONSUMER_REASON);
+        if !self.reserve(cost) {
+            self.close_slow();
             return Err(SendError::SlowConsumer);
         }
         self.outbound.push(Outbound::Frame(frame)).inspect_err(|_| {
@@ -141,15 +142,54 @@ impl PeerShared {
         })
     }
 
-    /// Called by the session once a frame has left the queue.
+    /// Counts `cost` more bytes owed to the peer, unless that takes a queue that is not empty
+    /// past `max_buffered`.
+    fn reserve(&self, cost: usize) -> bool {
+        let before = self.buffered.fetch_add(cost, Ordering::AcqRel);
+        if before > 0 && before.saturating_add(cost) > self.max_buffered {
+            self.buffered.fetch_sub(cost, Ordering::AcqRel);
+            return false;
+        }
+        true
+    }
+
+    fn close_slow(&self) {
+        self.slow.store(true, Ordering::Release);
+        if !self.is_closing() {
+            tracing::warn!(peer = %self.id, buffered = self.buffered.load(Ordering::Acquire), limit = self.max_buffered, "nitrous: closing a slow consumer");
+        }
+        self.close(SLOW_CONSUMER_CODE, SLOW_CONSUMER_REASON);
+    }
+
+    /// Closed as a slow consumer: what is queued will not be written.
+    pub(crate) fn is_slow(&self) -> bool {
+        self.slow.load(Ordering::Acquire)
+    }
+
+    /// Called by the session once a frame (queued, or a topic's) has gone to the socket.
     pub(crate) fn written(&self, frame: &WireMessage) {
         self.buffered.fetch_sub(frame_cost(frame), Ordering::AcqRel);
     }
 
-    /// The session has ended: no more sends, subscriptions or queued frames.
-    pub(crate) fn ended(&self) {
+    /// The session has ended, for whatever reason: the peer is closed for good. It takes no more
+    /// sends or subscriptions, leaves its route's peers and every topic (which still names them
+    /// in [`Peer::topics`], for the `close` hook), and owes nothing.
+    pub(crate) fn end(&self) {
         self.closing.store(true, Ordering::Release);
         self.outbound.detach();
+        self.peers
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&self.id);
+        let topics = self
+            .topics
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        for topic in topics {
+            self.hub.unsubscribe(&topic, self.id);
+        }
+        // After every topic let go: none offers it anything more.
         self.buffered.store(0, Ordering::Release);
     }
 
@@ -202,6 +242,41 @@ impl PeerShared {
     }
 }
 
+/// A WebSocket peer reads its topics from cursors: a topic's entry is counted as owed when it is
+/// published, and read from the log when the session gets to it.
+impl Subscriber for PeerShared {
+    fn id(&self) -> PeerId {
+        self.id
+    }
+
+    fn offer(&self, entry: &Entry) -> Offer {
+        if self.closing.load(Ordering::Acquire) {
+            return Offer::Refused;
+        }
+        if self.reserve(frame_cost(&entry.frame)) {
+            Offer::Taken
+        } else {
+            self.slow.store(true, Ordering::Release); // `dropped` closes it, outside the lock
+            Offer::Refused
+        }
+    }
+
+    fn wake(&self) {
+        self.outbound.wake();
+    }
+
+    fn start(&self, _topic: &Arc<str>, cursor: Cursor) {
+        // A push fails only once the session has ended, and then the peer leaves the topic.
+        let _ = self.outbound.push(Outbound::Subscribe(cursor));
+    }
+
+    fn dropped(&self) {
+        if self.is_slow() {
+            self.close_slow();
+        }
+    }
+}
+
 /// What a queued frame counts against `max_buffered`: its payload and its queue entry (a chat
 /// of 35-byte messages costs about twice its payload bytes, not once).
 pub(crate) fn frame_cost(frame: &WireMessage) -> usize {
@@ -231,7 +306,8 @@ pub(crate) struct Outbox {
 
 #[derive(Default)]
 struct Queue {
-    items: VecDeque<Outbound>,
+    /// Stamped, in stamp order (each stamp is taken under the lock).
+    items: VecDeque<(u64, Outbound)>,
     /// The waiting session's waker; taken by the push that wakes it.
     waker: Option<Waker>,
 }
@@ -247,7 +323,7 @@ impl Outbox {
         }
         let waker = {
             let mut queue = self.lock();
-            queue.items.push_back(item);
+            queue.items.push_back((next_stamp(), item));
             self.queued.store(true, Ordering::Release);
             queue.waker.take()
         };
@@ -283,7 +359,7 @@ impl Outbox {
 
     /// Moves everything queued into `batch` (which the caller has emptied), in one lock. A push
     /// that this misses was made after the caller registered its waker, and wakes it.
-    pub(crate) fn take_all(&self, batch: &mut VecDeque<Outbound>) {
+    pub(crate) fn take_all(&self, batch: &mut VecDeque<(u64, Outbound)>) {
         if !self.queued.load(Ordering::Acquire) {
             return;
         }
@@ -391,6 +467,7 @@ impl Peer {
             buffered: AtomicUsize::new(0),
             max_buffered: parts.max_buffered,
             closing: AtomicBool::new(false),
+            slow: AtomicBool::new(false),
             terminate_requested: AtomicBool::new(false),
             topics: Mutex::new(Vec::new()),
             close_record: Mutex::new(None),
@@ -441,13 +518,15 @@ impl Peer {
             .publish_frame(topic, &frame, Some(self.id())))
     }
 
-    /// Subscribes this peer to `topic`; subscribing twice is one subscription. A closed peer
-    /// cannot subscribe.
+    /// Subscribes this peer to `topic`; subscribing twice is one subscription. A peer that is
+    /// closing or closed cannot subscribe (it is logged at debug level).
     pub fn subscribe(&self, topic: &str) {
+        let mut topics = self.shared.topics.lock().unwrap_or_else(|p| p.into_inner());
+        // Under the lock that `end` takes to leave every topic: a peer is never left subscribed.
         if self.shared.is_closing() {
+            tracing::debug!(peer = %self.id(), %topic, "nitrous: a closed peer cannot subscribe");
             return;
         }
-        let mut topics = self.shared.topics.lock().unwrap_or_else(|p| p.into_inner());
         if topics.iter().any(|t| &**t == topic) {
             return;
         }
@@ -533,20 +612,6 @@ impl Peer {
     /// The hub this peer publishes through.
     pub fn hub(&self) -> &Hub {
         &self.shared.hub
-    }
-
-    /// Leaves every topic in the hub when the session ends; [`Peer::topics`] still names them, so
-    /// the `close` hook can tell the rooms the peer was in.
-    pub(crate) fn leave_hub_topics(&self) {
-        let topics = self
-            .shared
-            .topics
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone();
-        for topic in topics {
-            self.shared.hub.unsubscribe(&topic, self.id());
-        }
     }
 }
 

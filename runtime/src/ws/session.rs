@@ -20,6 +20,7 @@ use tungstenite::protocol::CloseFrame;
 use super::peer::{GOING_AWAY, Outbound, PeerShared};
 use super::upgrade::Socket;
 use super::{Close, Error, Message, Options, Peer, WebSocketHandler, WireMessage};
+use crate::hub::Cursor;
 use crate::shutdown::{SessionGuard, Shutdown};
 
 /// Close codes nitrous sends.
@@ -84,17 +85,8 @@ pub(crate) fn run<T: WebSocketHandler>(
         // The peer receives nothing more from here on: its queue refuses pushes, it has left the
         // route's peers and its topics, and the connection is closed, all before the `close` hook
         // runs (which often publishes to the peers that are left).
-        peer.shared.ended();
+        peer.shared.end();
         drop(io);
-        peer.shared
-            .peers
-            .write()
-            .unwrap_or_else(|p| p.into_inner())
-            .remove(&peer.id());
-        peer.leave_hub_topics();
-        // When many clients vanish at once, let the sessions that have noticed it too leave
-        // first, so the `close` hooks' publishes do not queue to peers that are already gone.
-        tokio::task::yield_now().await;
         let close = ended.into_close(&peer);
         tracing::info!(code = close.code, reason = %close.reason, "close");
         let hook = AssertUnwindSafe(handler.close(&peer, close)).catch_unwind();
@@ -480,11 +472,15 @@ impl<F: Future<Output = ()>> Future for Drive<'_, F> {
     }
 }
 
-/// The write side: drains the peer's queue into the socket, everything waiting at once, and
-/// flushes once per batch: a burst costs one write, not one per message.
+/// The write side: drains the peer's queue and its topics' logs into the socket, everything
+/// waiting at once, and flushes once per batch: a burst costs one write, not one per message.
+/// Queue items and topic entries go out in stamp order.
 #[derive(Default)]
 struct Writer {
-    batch: VecDeque<Outbound>,
+    /// Taken from the peer's queue, stamped.
+    batch: VecDeque<(u64, Outbound)>,
+    /// One per topic subscribed to (or left, until what it owed is read).
+    cursors: Vec<Cursor>,
     /// A frame taken from the queue that the socket had no room for yet.
     pending: Option<WireMessage>,
     /// Frames went to the socket since its last flush.
@@ -493,6 +489,8 @@ struct Writer {
     last: bool,
     /// Nothing more will be written.
     stopped: bool,
+    /// Closed as a slow consumer: what was waiting is dropped, but for the close frame.
+    abandoned: bool,
 }
 
 impl Writer {
@@ -501,6 +499,9 @@ impl Writer {
     fn poll(&mut self, cx: &mut Context<'_>, socket: &mut Socket, peer: &PeerShared) -> Poll<()> {
         if self.stopped {
             return Poll::Pending;
+        }
+        if !self.abandoned && peer.is_slow() {
+            self.abandon();
         }
         loop {
             if self.pending.is_none() && !self.last {
@@ -532,29 +533,82 @@ impl Writer {
         }
     }
 
-    /// The next frame to write, from what is queued.
+    /// The next frame to write: the earliest of the queue's next item and the topics' next
+    /// entries.
     fn next(&mut self, peer: &PeerShared) -> Option<WireMessage> {
-        if self.batch.is_empty() {
-            peer.outbound.take_all(&mut self.batch);
+        loop {
+            if self.batch.is_empty() {
+                peer.outbound.take_all(&mut self.batch);
+            }
+            let queued = self.batch.front().map(|(stamp, _)| *stamp);
+            if let Some(at) = self.earliest_entry(queued) {
+                let entry = self.cursors[at].advance();
+                peer.written(&entry.frame);
+                return Some(entry.frame.clone());
+            }
+            match self.batch.pop_front()?.1 {
+                Outbound::Frame(frame) => {
+                    peer.written(&frame);
+                    return Some(frame);
+                }
+                Outbound::Ping => return Some(WireMessage::Ping(Default::default())),
+                Outbound::Close(code, reason) => {
+                    self.last = true;
+                    return Some(WireMessage::Close(Some(CloseFrame {
+                        code: code.into(),
+                        reason: reason.into(),
+                    })));
+                }
+                Outbound::Finish => {
+                    self.last = true;
+                    return None;
+                }
+                Outbound::Subscribe(cursor) => self.cursors.push(cursor),
+            }
         }
-        match self.batch.pop_front()? {
-            Outbound::Frame(frame) => {
-                peer.written(&frame);
-                Some(frame)
-            }
-            Outbound::Ping => Some(WireMessage::Ping(Default::default())),
-            Outbound::Close(code, reason) => {
-                self.last = true;
-                Some(WireMessage::Close(Some(CloseFrame {
-                    code: code.into(),
-                    reason: reason.into(),
-                })))
-            }
-            Outbound::Finish => {
-                self.last = true;
-                None
+    }
+
+    /// Which cursor holds the earliest entry, if it comes before `queued` (the queue's next
+    /// stamp). Drops the cursors of subscriptions that ended and were read to their end.
+    fn earliest_entry(&mut self, queued: Option<u64>) -> Option<usize> {
+        if self.cursors.is_empty() {
+            return None;
+        }
+        let mut earliest: Option<(usize, u64)> = None;
+        let mut finished = false;
+        for (at, cursor) in self.cursors.iter_mut().enumerate() {
+            match cursor.peek() {
+                Some(entry) if earliest.is_none_or(|(_, stamp)| entry.stamp < stamp) => {
+                    earliest = Some((at, entry.stamp));
+                }
+                Some(_) => {}
+                None => finished |= cursor.is_finished(),
             }
         }
+        if finished {
+            let earliest_stamp = earliest.map(|(_, stamp)| stamp);
+            self.cursors.retain(|cursor| !cursor.is_finished());
+            // Indices moved: find the earliest again (rare: once per ended subscription).
+            return earliest_stamp.and_then(|stamp| {
+                let at = self
+                    .cursors
+                    .iter_mut()
+                    .position(|c| c.peek().is_some_and(|e| e.stamp == stamp))?;
+                queued.is_none_or(|queued| stamp < queued).then_some(at)
+            });
+        }
+        let (at, stamp) = earliest?;
+        queued.is_none_or(|queued| stamp < queued).then_some(at)
+    }
+
+    /// A slow consumer's queue and topics are dropped at once (the memory they hold is what
+    /// made it one); its close frame, queued last, still goes out if the socket takes it.
+    fn abandon(&mut self) {
+        self.abandoned = true;
+        self.cursors = Vec::new();
+        self.pending = None;
+        self.batch
+            .retain(|(_, item)| matches!(item, Outbound::Close(..)));
     }
 
     /// The socket refused a write. Still flush: tungstenite may hold its reply to the client's
@@ -567,6 +621,7 @@ impl Writer {
     fn stop(&mut self, peer: &PeerShared) -> Poll<()> {
         self.stopped = true;
         self.batch = VecDeque::new();
+        self.cursors = Vec::new();
         peer.outbound.stop();
         Poll::Ready(())
     }

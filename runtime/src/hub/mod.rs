@@ -1,15 +1,17 @@
 //! The hub: topic -> subscribers, app-wide. Peers publish and subscribe through it, and so can HTTP
 //! handlers and background tasks (`Hub` is an extractor and a cheap clonable handle).
 //!
-//! A publish serialises its payload once; every subscriber gets a refcounted clone of the same
-//! frame. The topic map is sharded, and no lock is held across an `.await` (delivery only queues).
+//! A publish serialises its payload once and appends it to the topic's log ([`topic`]); every
+//! subscriber reads it from there, so a message costs its memory once however many subscribers
+//! have yet to read it. The topic map is sharded, and no lock is held across an `.await`.
+
+mod topic;
 
 use std::collections::HashMap;
-use std::collections::VecDeque;
 use std::collections::hash_map::DefaultHasher;
 use std::fmt;
 use std::hash::{Hash, Hasher};
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, RwLock, RwLockWriteGuard};
 
 use crate::ws::WireMessage;
 use axum::extract::FromRequestParts;
@@ -19,33 +21,13 @@ use serde::Serialize;
 
 use crate::broker::{Broker, Envelope, Inbox};
 use crate::ws::message::{EncodeError, encode};
-use crate::ws::peer::{PeerId, PeerShared};
+use crate::ws::peer::PeerId;
+use topic::Topic;
+pub(crate) use topic::{Cursor, Entry, Offer, Subscriber, next_stamp};
 
 const SHARDS: usize = 16;
 
-/// Something that receives topic messages: a WebSocket peer or an event stream.
-pub(crate) trait Subscriber: Send + Sync {
-    fn id(&self) -> PeerId;
-    /// Queues the frame; never blocks. `seq` is its number in a retained topic.
-    fn deliver(&self, frame: &WireMessage, seq: Option<u64>);
-    /// A resuming subscriber asked for events older than the replay buffer holds.
-    fn deliver_gap(&self, missed_from: u64, resumed_at: u64) {
-        let _ = (missed_from, resumed_at);
-    }
-}
-
-impl Subscriber for PeerShared {
-    fn id(&self) -> PeerId {
-        self.id
-    }
-
-    fn deliver(&self, frame: &WireMessage, _seq: Option<u64>) {
-        // A closed peer drops it (it is leaving its topics); a slow one is closed by `enqueue`.
-        let _ = self.enqueue(frame.clone());
-    }
-}
-
-type Subscribers = Arc<Vec<Arc<dyn Subscriber>>>;
+type Shard = RwLock<HashMap<Arc<str>, Arc<Topic>>>;
 
 /// The app-wide topic registry. Clones share one hub.
 ///
@@ -69,16 +51,8 @@ pub(crate) struct HubInner {
     /// This instance's id in broker messages.
     instance: u128,
     broker: Option<Arc<dyn Broker>>,
-    shards: [RwLock<HashMap<Arc<str>, Subscribers>>; SHARDS],
-    /// Topics that keep their last messages for resuming event streams ([`Hub::retain`]).
-    retained: RwLock<HashMap<Arc<str>, Arc<Mutex<Replay>>>>,
-}
-
-/// A retained topic's last messages, numbered from 1.
-struct Replay {
-    capacity: usize,
-    next_seq: u64,
-    frames: VecDeque<(u64, WireMessage)>,
+    /// Topics with subscribers, and retained topics (which stay without them).
+    shards: [Shard; SHARDS],
 }
 
 impl Default for Hub {
@@ -121,15 +95,28 @@ impl Hub {
                 instance: crate::broker::instance_id(),
                 broker,
                 shards: std::array::from_fn(|_| RwLock::new(HashMap::new())),
-                retained: RwLock::new(HashMap::new()),
             }),
         }
     }
 
-    fn shard(&self, topic: &str) -> &RwLock<HashMap<Arc<str>, Subscribers>> {
+    fn shard(&self, topic: &str) -> &Shard {
         let mut hasher = DefaultHasher::new();
         topic.hash(&mut hasher);
         &self.inner.shards[hasher.finish() as usize % SHARDS]
+    }
+
+    fn write_shard(&self, topic: &str) -> RwLockWriteGuard<'_, HashMap<Arc<str>, Arc<Topic>>> {
+        self.shard(topic)
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn topic(&self, name: &str) -> Option<Arc<Topic>> {
+        let shard = self
+            .shard(name)
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        shard.get(name).cloned()
     }
 
     /// Sends `payload` to every subscriber of `topic`, once each. Publishing to a topic nobody
@@ -145,28 +132,11 @@ impl Hub {
     ///
     /// [`EventStream::subscribe_from`]: crate::sse::EventStream::subscribe_from
     pub fn retain(&self, topic: &str, capacity: usize) {
-        let mut retained = self
-            .inner
-            .retained
-            .write()
-            .unwrap_or_else(|p| p.into_inner());
-        let replay = retained.entry(Arc::from(topic)).or_insert_with(|| {
-            Arc::new(Mutex::new(Replay {
-                capacity,
-                next_seq: 1,
-                frames: VecDeque::new(),
-            }))
-        });
-        replay.lock().unwrap_or_else(|p| p.into_inner()).capacity = capacity;
-    }
-
-    fn replay(&self, topic: &str) -> Option<Arc<Mutex<Replay>>> {
-        let retained = self
-            .inner
-            .retained
-            .read()
-            .unwrap_or_else(|p| p.into_inner());
-        retained.get(topic).cloned()
+        let mut shard = self.write_shard(topic);
+        let entry = shard
+            .entry(Arc::from(topic))
+            .or_insert_with(|| Arc::new(Topic::new()));
+        entry.retain(capacity);
     }
 
     /// Delivers an encoded frame to every subscriber of `topic` but `except`, here and, through
@@ -192,124 +162,71 @@ impl Hub {
     }
 
     fn publish_local(&self, topic: &str, frame: &WireMessage, except: Option<PeerId>) -> usize {
-        let Some(replay) = self.replay(topic) else {
-            return self.deliver(topic, frame, except, None);
-        };
-        // Numbering and delivery under the topic's replay lock, so a resuming subscriber sees each
-        // message once: from the buffer, or live.
-        let mut replay = replay.lock().unwrap_or_else(|p| p.into_inner());
-        let seq = replay.next_seq;
-        replay.next_seq += 1;
-        replay.frames.push_back((seq, frame.clone()));
-        while replay.frames.len() > replay.capacity {
-            replay.frames.pop_front();
+        match self.topic(topic) {
+            Some(topic) => topic.publish(frame.clone(), except),
+            None => 0,
         }
-        self.deliver(topic, frame, except, Some(seq))
-    }
-
-    fn deliver(
-        &self,
-        topic: &str,
-        frame: &WireMessage,
-        except: Option<PeerId>,
-        seq: Option<u64>,
-    ) -> usize {
-        let subscribers = {
-            let shard = self
-                .shard(topic)
-                .read()
-                .unwrap_or_else(|poisoned| poisoned.into_inner());
-            match shard.get(topic) {
-                Some(subscribers) => Arc::clone(subscribers),
-                None => return 0,
-            }
-        };
-        let mut reached = 0;
-        for subscriber in subscribers.iter().filter(|s| Some(s.id()) != except) {
-            subscriber.deliver(frame, seq);
-            reached += 1;
-        }
-        reached
     }
 
     /// Adds `subscriber` to `topic`; subscribing twice is one subscription.
     pub(crate) fn subscribe(&self, topic: &str, subscriber: Arc<dyn Subscriber>) {
-        let mut shard = self
-            .shard(topic)
-            .write()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        let entry = shard.entry(Arc::from(topic)).or_insert_with(|| {
-            if let Some(broker) = &self.inner.broker {
-                broker.subscribe(topic);
-            }
-            Arc::default()
-        });
-        if entry.iter().any(|s| s.id() == subscriber.id()) {
-            return;
-        }
-        let mut next = Vec::with_capacity(entry.len() + 1);
-        next.extend(entry.iter().cloned());
-        next.push(subscriber);
-        *entry = Arc::new(next);
+        self.subscribe_with_replay(topic, subscriber, None);
     }
 
     /// Subscribes, first replaying from a retained topic what came after `last` (the subscriber's
     /// `Last-Event-ID`: `Some(None)` when it was not a number). Without a retained topic, or with
-    /// `last == None`, this is `subscribe`.
+    /// `last == None`, this is `subscribe`. Only event streams resume (they take replayed entries
+    /// as they are offered).
     pub(crate) fn subscribe_with_replay(
         &self,
         topic: &str,
         subscriber: Arc<dyn Subscriber>,
         last: Option<Option<u64>>,
     ) {
-        let (Some(replay), Some(last)) = (self.replay(topic), last) else {
-            return self.subscribe(topic, subscriber);
+        // Under the shard's lock, so the topic cannot be removed by its last member leaving in
+        // between.
+        let mut shard = self.write_shard(topic);
+        let (name, entry) = match shard.get_key_value(topic) {
+            Some((name, entry)) => (name.clone(), entry.clone()),
+            None => {
+                let name: Arc<str> = Arc::from(topic);
+                let entry = Arc::new(Topic::new());
+                shard.insert(name.clone(), entry.clone());
+                (name, entry)
+            }
         };
-        let replay = replay.lock().unwrap_or_else(|p| p.into_inner());
-        let oldest = replay
-            .frames
-            .front()
-            .map_or(replay.next_seq, |(seq, _)| *seq);
-        let from = last.map_or(0, |last| last.saturating_add(1));
-        if from < oldest && from < replay.next_seq {
-            subscriber.deliver_gap(from, oldest);
+        let first = entry.member_count() == 0;
+        entry.subscribe(&name, subscriber, last);
+        if first
+            && entry.member_count() > 0
+            && let Some(broker) = &self.inner.broker
+        {
+            broker.subscribe(topic);
         }
-        for (seq, frame) in replay.frames.iter().filter(|(seq, _)| *seq >= from) {
-            subscriber.deliver(frame, Some(*seq));
-        }
-        self.subscribe(topic, subscriber);
     }
 
-    /// Removes subscriber `id` from `topic`; the topic goes when its last subscriber does.
+    /// Removes subscriber `id` from `topic`; the topic goes when its last subscriber does (unless
+    /// it is retained).
     pub(crate) fn unsubscribe(&self, topic: &str, id: PeerId) {
-        let mut shard = self
-            .shard(topic)
-            .write()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        let Some(entry) = shard.get_mut(topic) else {
+        let mut shard = self.write_shard(topic);
+        let Some(entry) = shard.get(topic).cloned() else {
             return;
         };
-        if !entry.iter().any(|s| s.id() == id) {
+        let before = entry.member_count();
+        if before == 0 || entry.unsubscribe(id) > 0 {
             return;
         }
-        let next: Vec<_> = entry.iter().filter(|s| s.id() != id).cloned().collect();
-        if next.is_empty() {
+        if !entry.is_retained() {
             shard.remove(topic);
-            if let Some(broker) = &self.inner.broker {
-                broker.unsubscribe(topic);
-            }
-        } else {
-            *entry = Arc::new(next);
+        }
+        if let Some(broker) = &self.inner.broker {
+            broker.unsubscribe(topic);
         }
     }
 
     /// How many subscribers `topic` has.
     pub fn subscriber_count(&self, topic: &str) -> usize {
-        let shard = self
-            .shard(topic)
-            .read()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        shard.get(topic).map_or(0, |s| s.len())
+        self.topic(topic).map_or(0, |t| t.member_count())
     }
 
     /// The topics with at least one subscriber here.
@@ -317,7 +234,12 @@ impl Hub {
         let mut topics = Vec::new();
         for shard in &self.inner.shards {
             let shard = shard.read().unwrap_or_else(|p| p.into_inner());
-            topics.extend(shard.keys().map(|t| t.to_string()));
+            topics.extend(
+                shard
+                    .iter()
+                    .filter(|(_, topic)| topic.member_count() > 0)
+                    .map(|(name, _)| name.to_string()),
+            );
         }
         topics.sort();
         topics
@@ -329,9 +251,8 @@ impl Hub {
             .shards
             .iter()
             .map(|s| {
-                s.read()
-                    .unwrap_or_else(|poisoned| poisoned.into_inner())
-                    .len()
+                let shard = s.read().unwrap_or_else(|poisoned| poisoned.into_inner());
+                shard.values().filter(|t| t.member_count() > 0).count()
             })
             .sum()
     }
@@ -371,11 +292,10 @@ mod tests {
 
     use proptest::prelude::*;
 
-    use super::{Hub, Subscriber};
-    use crate::ws::WireMessage;
+    use super::{Cursor, Entry, Hub, Offer, Subscriber};
     use crate::ws::peer::PeerId;
 
-    /// Records what the hub delivers to it.
+    /// Records what the hub offers to it.
     struct Recorder {
         id: PeerId,
         seen: Mutex<Vec<u64>>,
@@ -386,13 +306,14 @@ mod tests {
         fn id(&self) -> PeerId {
             self.id
         }
-        fn deliver(&self, _frame: &WireMessage, seq: Option<u64>) {
-            self.seen
-                .lock()
-                .unwrap()
-                .push(seq.expect("a retained topic numbers"));
+        fn offer(&self, entry: &Entry) -> Offer {
+            assert!(entry.numbered, "a retained topic numbers");
+            self.seen.lock().unwrap().push(entry.seq);
+            Offer::Taken
         }
-        fn deliver_gap(&self, missed_from: u64, resumed_at: u64) {
+        fn wake(&self) {}
+        fn start(&self, _topic: &Arc<str>, _cursor: Cursor) {}
+        fn gap(&self, missed_from: u64, resumed_at: u64) {
             self.gaps.lock().unwrap().push((missed_from, resumed_at));
         }
     }
