@@ -20,5 +20,6 @@ pub use nitrous_macros::{
 };
 pub use route_table::{RouteInfo, RouteKind, RouteTable};
 pub use serve::{
-    HEADER_TIMEOUT, SESSION_GRACE, Serve, serve, serve_with_shutdown, shutdown_signal,
+    BODY_TIMEOUT, HEADER_TIMEOUT, MAX_HEADER_BYTES, SESSION_GRACE, Serve, WRITE_TIMEOUT, serve,
+    serve_with_shutdown, shutdown_signal,
 };

@@ -101,7 +101,10 @@ async fn a_ping_flood_is_not_read_while_its_pongs_wait_and_other_peers_are_serve
         "the server read all {written} bytes of pings while their pongs went unread"
     );
     let grown = after.saturating_sub(before);
-    eprintln!("ping flood: {} MiB written, RSS grew by {grown} KiB", written / MIB);
+    eprintln!(
+        "ping flood: {} MiB written, RSS grew by {grown} KiB",
+        written / MIB
+    );
     assert!(
         grown < 16 << 10,
         "the server grew by {grown} KiB under a flood of {} MiB of pings",
@@ -351,6 +354,76 @@ fn an_idle_keep_alive_connection_is_closed_at_the_header_timeout() {
         );
         server.stop().await;
     });
+}
+
+#[test]
+fn a_request_body_that_stops_arriving_fails_at_the_body_timeout() {
+    paused(async {
+        let (server, _) = start().await;
+        let mut stream = TcpStream::connect(server.addr).await.unwrap();
+        // A head that promises 100 bytes, then 10 of them, then nothing.
+        stream
+            .write_all(
+                b"POST /api/announce HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n0123456789",
+            )
+            .await
+            .unwrap();
+        let sent = Instant::now();
+        let head = raw::read_head_within(&mut stream, 2 * nitrous::BODY_TIMEOUT).await;
+        let waited = sent.elapsed();
+        assert_eq!(head.status, 400, "{head:?}");
+        assert!(
+            around(nitrous::BODY_TIMEOUT).contains(&waited),
+            "a stalled body was answered after {waited:?}"
+        );
+        until_closed(&mut stream).await;
+        server.stop().await;
+    });
+}
+
+#[test]
+fn a_client_that_does_not_read_its_response_is_cut_at_the_write_timeout() {
+    paused(async {
+        let (server, _) = start().await;
+        let mut stream = TcpStream::connect(server.addr).await.unwrap();
+        stream
+            .write_all(b"GET /api/big HTTP/1.1\r\nHost: x\r\n\r\n")
+            .await
+            .unwrap();
+        let asked = Instant::now();
+        // Not reading: the server fills the socket buffers on both ends and its write waits.
+        // Only the server's timer can move the paused clock past this sleep's deadline.
+        tokio::time::sleep(nitrous::WRITE_TIMEOUT + Duration::from_secs(1)).await;
+        let received = read_to_end(&mut stream).await;
+        assert!(asked.elapsed() >= nitrous::WRITE_TIMEOUT);
+        assert!(
+            received.len() < 32 << 20,
+            "the whole 32 MiB body arrived: the stalled write was never cut"
+        );
+        assert!(
+            received.starts_with(b"HTTP/1.1 200"),
+            "{:?}",
+            String::from_utf8_lossy(&received[..received.len().min(64)])
+        );
+        server.stop().await;
+    });
+}
+
+#[tokio::test]
+async fn a_request_head_over_the_limit_gets_431() {
+    let (server, _) = start().await;
+    let addr = server.addr.to_string();
+    let request = |pad: usize| {
+        format!(
+            "GET /api/hello HTTP/1.1\r\nHost: x\r\nX-Pad: {}\r\n\r\n",
+            "p".repeat(pad)
+        )
+    };
+    let (_, head) = exchange(&addr, request(60 << 10).as_bytes()).await;
+    assert_eq!(head.status, 200, "60 KiB is under the 64 KiB default");
+    let (_, head) = exchange(&addr, request(nitrous::MAX_HEADER_BYTES).as_bytes()).await;
+    assert_eq!(head.status, 431, "{head:?}");
+    server.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

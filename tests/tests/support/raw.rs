@@ -59,8 +59,13 @@ pub async fn exchange(addr: &str, request: &[u8]) -> (TcpStream, Head) {
 
 /// Reads an HTTP response head (within 5 s).
 pub async fn read_head(stream: &mut TcpStream) -> Head {
+    read_head_within(stream, Duration::from_secs(5)).await
+}
+
+/// Reads an HTTP response head, which must come within `limit` (by tokio's clock).
+pub async fn read_head_within(stream: &mut TcpStream, limit: Duration) -> Head {
     let mut buffer = Vec::new();
-    let end = tokio::time::timeout(Duration::from_secs(5), async {
+    let end = tokio::time::timeout(limit, async {
         loop {
             if let Some(end) = buffer.windows(4).position(|w| w == b"\r\n\r\n") {
                 return end;
@@ -75,7 +80,7 @@ pub async fn read_head(stream: &mut TcpStream) -> Head {
         }
     })
     .await
-    .expect("a response head within 5 s");
+    .unwrap_or_else(|_| panic!("no response head within {limit:?}"));
     let head = String::from_utf8_lossy(&buffer[..end]).into_owned();
     let mut lines = head.split("\r\n");
     let status = lines

@@ -25,6 +25,10 @@ use tower::ServiceExt;
 
 use crate::shutdown;
 
+mod stall;
+
+use stall::{BodyStall, WriteStall};
+
 /// Serves `router` on `listener` until Ctrl-C or SIGTERM (see [`Serve`] for the limits and how to
 /// change them).
 ///
@@ -42,7 +46,7 @@ pub fn serve(listener: TcpListener, router: Router) -> Serve {
         listener,
         router,
         signal: Box::pin(shutdown_signal()),
-        header_timeout: Some(HEADER_TIMEOUT),
+        limits: Limits::default(),
         grace: SESSION_GRACE,
     }
 }
@@ -64,25 +68,48 @@ where
 /// | setting | default | what a client sees when it is exceeded |
 /// |---|---|---|
 /// | [`header_timeout`](Serve::header_timeout) | 30 s | a connection that has not sent a whole request head within it, after opening or after its last response (an idle keep-alive connection), is closed |
+/// | [`max_header_bytes`](Serve::max_header_bytes) | 64 KiB | a request head (request line and headers) over it gets 431 and the connection is closed; so does one with more than 100 headers |
+/// | [`body_timeout`](Serve::body_timeout) | 30 s | a request body that stops arriving for that long fails to read (the handler's extractor answers 400) and the connection is closed |
+/// | [`write_timeout`](Serve::write_timeout) | 30 s | a connection that takes none of what the server writes for that long (a response, an event stream, a WebSocket's frames) is closed |
 /// | [`shutdown_grace`](Serve::shutdown_grace) | 10 s | after the signal: WebSocket peers get 1001 and event streams end at once; connections still open when the grace period ends are dropped, and `serve` returns |
 ///
 /// When `accept` fails because the process is out of file descriptors, the server logs it, waits
-/// a second and goes on accepting; connections the header timeout closes give their descriptors
-/// back.
+/// a second and goes on accepting; connections the timeouts close give their descriptors back.
+/// Request bodies are bounded by the extractors (axum's `DefaultBodyLimit`, 2 MB).
 #[must_use = "a server does nothing until it is awaited"]
 pub struct Serve {
     listener: TcpListener,
     router: Router,
     signal: Pin<Box<dyn Future<Output = ()> + Send>>,
-    header_timeout: Option<Duration>,
+    limits: Limits,
     grace: Duration,
+}
+
+/// What one connection may do.
+#[derive(Clone, Copy, Debug)]
+struct Limits {
+    header_timeout: Option<Duration>,
+    max_header_bytes: usize,
+    body_timeout: Option<Duration>,
+    write_timeout: Option<Duration>,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            header_timeout: Some(HEADER_TIMEOUT),
+            max_header_bytes: MAX_HEADER_BYTES,
+            body_timeout: Some(BODY_TIMEOUT),
+            write_timeout: Some(WRITE_TIMEOUT),
+        }
+    }
 }
 
 impl std::fmt::Debug for Serve {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Serve")
             .field("listener", &self.listener)
-            .field("header_timeout", &self.header_timeout)
+            .field("limits", &self.limits)
             .field("grace", &self.grace)
             .finish_non_exhaustive()
     }
@@ -91,6 +118,16 @@ impl std::fmt::Debug for Serve {
 /// How long a connection may take to send a request head: from opening, and between requests on
 /// a keep-alive connection. hyper's default; nginx uses 60 s.
 pub const HEADER_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// How many bytes a request head (the request line and the headers) may take. hyper's own bound
+/// is about 400 KiB, held per connection while it is read; nginx allows 32 KiB, Node 16 KiB.
+pub const MAX_HEADER_BYTES: usize = 64 << 10;
+
+/// How long a request body may stop arriving before the read fails.
+pub const BODY_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// How long a write may wait for the client to read before the connection is closed.
+pub const WRITE_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// How long `serve` waits after the shutdown signal for connections and WebSocket sessions to
 /// finish (each peer gets close code 1001); then it drops what is left and returns.
@@ -110,7 +147,30 @@ impl Serve {
     /// requests (default [`HEADER_TIMEOUT`], 30 s); then it is closed. `None` waits forever,
     /// which lets any client hold connections open without sending anything.
     pub fn header_timeout(mut self, timeout: Option<Duration>) -> Serve {
-        self.header_timeout = timeout;
+        self.limits.header_timeout = timeout;
+        self
+    }
+
+    /// How many bytes a request head may take (default [`MAX_HEADER_BYTES`], 64 KiB); a larger
+    /// one gets 431. At least 8 KiB.
+    pub fn max_header_bytes(mut self, bytes: usize) -> Serve {
+        self.limits.max_header_bytes = bytes.max(8 << 10);
+        self
+    }
+
+    /// How long a request body may stop arriving (default [`BODY_TIMEOUT`], 30 s) before reading
+    /// it fails; the time between its bytes, not the whole upload. `None` waits forever.
+    pub fn body_timeout(mut self, timeout: Option<Duration>) -> Serve {
+        self.limits.body_timeout = timeout;
+        self
+    }
+
+    /// How long a write may wait for the client to take the server's bytes (default
+    /// [`WRITE_TIMEOUT`], 30 s) before the connection is closed; a client that reads slowly but
+    /// steadily is never cut. `None` waits forever, which lets a client that never reads hold its
+    /// connection.
+    pub fn write_timeout(mut self, timeout: Option<Duration>) -> Serve {
+        self.limits.write_timeout = timeout;
         self
     }
 
@@ -126,7 +186,7 @@ impl Serve {
             listener,
             router,
             mut signal,
-            header_timeout,
+            limits,
             grace,
         } = self;
         let (trigger, sessions) = shutdown::channel();
@@ -135,7 +195,8 @@ impl Serve {
         let mut connections = JoinSet::new();
         let mut http = http1::Builder::new();
         http.timer(TokioTimer::new())
-            .header_read_timeout(header_timeout);
+            .header_read_timeout(limits.header_timeout)
+            .max_header_size(limits.max_header_bytes);
         loop {
             let (stream, remote) = tokio::select! {
                 biased;
@@ -155,7 +216,14 @@ impl Serve {
                 },
                 Some(_) = connections.join_next(), if !connections.is_empty() => continue,
             };
-            let connection = connection(&http, stream, remote, router.clone(), stopping.clone());
+            let connection = connection(
+                &http,
+                stream,
+                remote,
+                &limits,
+                router.clone(),
+                stopping.clone(),
+            );
             connections.spawn(connection);
         }
         let deadline = Instant::now() + grace;
@@ -200,17 +268,21 @@ fn connection(
     http: &http1::Builder,
     stream: TcpStream,
     remote: SocketAddr,
+    limits: &Limits,
     router: Router,
     mut stopping: watch::Receiver<bool>,
 ) -> impl Future<Output = ()> + Send + 'static {
+    let body_timeout = limits.body_timeout;
     let service = hyper::service::service_fn(move |mut request: axum::http::Request<Incoming>| {
         request.extensions_mut().insert(ConnectInfo(remote));
-        let request = request.map(axum::body::Body::new);
+        let request = request.map(|body| match body_timeout {
+            Some(limit) => axum::body::Body::new(BodyStall::new(body, limit)),
+            None => axum::body::Body::new(body),
+        });
         router.clone().oneshot(request)
     });
-    let conn = http
-        .serve_connection(TokioIo::new(stream), service)
-        .with_upgrades();
+    let io = TokioIo::new(WriteStall::new(stream, limits.write_timeout));
+    let conn = http.serve_connection(io, service).with_upgrades();
     async move {
         tokio::pin!(conn);
         let outcome = tokio::select! {
