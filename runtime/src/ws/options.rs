@@ -8,9 +8,10 @@ use std::time::Duration;
 /// | setting | default | when exceeded |
 /// |---|---|---|
 /// | [`max_message_size`](Options::max_message_size) | 1 MiB | the peer is closed with 1009 |
-/// | [`max_buffered`](Options::max_buffered) | 1 MiB queued per peer | the peer is closed with 1008 (slow consumer); other peers are unaffected |
-/// | [`heartbeat`](Options::heartbeat) | a ping every 30 s, 10 s to answer | a peer silent for interval + timeout is terminated (close hook: 1006) |
+/// | [`max_buffered`](Options::max_buffered) | 16 MiB behind per peer | the peer is closed with 1008 (slow consumer); what it had not read is dropped; other peers are unaffected |
+/// | [`heartbeat`](Options::heartbeat) | a ping every 30 s, 10 s to answer | a peer silent for interval + timeout gets a close frame (1011) and is cut (close hook: 1006 `heartbeat timeout`) |
 /// | [`close_timeout`](Options::close_timeout) | 5 s | a closing handshake the client does not finish is cut off |
+/// | [`max_request_headers`](Options::max_request_headers) | 32 KiB | the upgrade is refused with 431 |
 /// | [`read_buffer_size`](Options::read_buffer_size) / [`write_buffer_size`](Options::write_buffer_size) | 1 KiB / 8 KiB | (buffers grow for larger messages) |
 /// | [`allowed_origins`](Options::allowed_origins) | same origin only | a browser page from another origin gets 403 |
 #[derive(Clone, Debug)]
@@ -47,15 +48,25 @@ impl Options {
         self
     }
 
-    /// How many bytes may wait in one peer's outbound queue. A peer that falls further behind is
-    /// a slow consumer: it is closed with 1008 and its sends fail, so memory stays bounded.
+    /// How far one peer may fall behind, in bytes: what was sent to it and what its topics hold
+    /// that it has not read yet, each message counted with the ~60 bytes its entry costs. A peer
+    /// further behind is a slow consumer: it is closed with 1008, what it had not read is dropped,
+    /// and its sends fail, so memory stays bounded.
+    ///
+    /// One message always fits a peer that has caught up, whatever its size, so the largest
+    /// message never closes a reader that keeps reading. The default, 16 MiB (Bun's
+    /// `backpressureLimit`), lets such a reader be sixteen largest messages behind in a burst; a
+    /// topic's messages are kept once however many of its subscribers are behind, so a room of
+    /// stalled peers costs one lag's worth of memory, not one per peer.
     pub fn max_buffered(mut self, bytes: usize) -> Self {
         self.max_buffered = bytes;
         self
     }
 
     /// Ping every `interval`; a peer that sends nothing (not even the pong) for `interval +
-    /// timeout` is terminated.
+    /// timeout` is sent a close frame (1011 `heartbeat timeout`) and cut. A peer that floods pings
+    /// and does not read their pongs is not read until its socket takes them, so it falls silent
+    /// and meets this timeout.
     pub fn heartbeat(mut self, interval: Duration, timeout: Duration) -> Self {
         self.heartbeat = Some((interval, timeout));
         self

@@ -604,7 +604,9 @@ impl Peer {
             .and_then(|c| c.downcast_ref::<T>())
     }
 
-    /// Bytes queued for this peer and not yet handed to the socket.
+    /// How far behind this peer is, in bytes: what was sent or published to it and not yet handed
+    /// to the socket, each message with its entry's overhead (what
+    /// [`Options::max_buffered`](super::Options::max_buffered) bounds). 0 once the session ended.
     pub fn buffered_amount(&self) -> usize {
         self.shared.buffered.load(Ordering::Acquire)
     }
