@@ -195,10 +195,9 @@ impl Hub {
                 (name, entry)
             }
         };
-        let first = entry.member_count() == 0;
         entry.subscribe(&name, subscriber, last);
-        if first
-            && entry.member_count() > 0
+        if entry.member_count() > 0
+            && entry.set_upstream(true)
             && let Some(broker) = &self.inner.broker
         {
             broker.subscribe(topic);
@@ -212,14 +211,17 @@ impl Hub {
         let Some(entry) = shard.get(topic).cloned() else {
             return;
         };
-        let before = entry.member_count();
-        if before == 0 || entry.unsubscribe(id) > 0 {
+        // A topic can be empty already: a publish drops subscribers that refuse its entries, and
+        // they come here when they close.
+        if entry.unsubscribe(id) > 0 {
             return;
         }
         if !entry.is_retained() {
             shard.remove(topic);
         }
-        if let Some(broker) = &self.inner.broker {
+        if entry.set_upstream(false)
+            && let Some(broker) = &self.inner.broker
+        {
             broker.unsubscribe(topic);
         }
     }
@@ -350,5 +352,123 @@ mod tests {
             let gap = from < oldest && from <= published;
             prop_assert_eq!(recorder.gaps.lock().unwrap().len(), usize::from(gap));
         }
+    }
+
+    /// A broker that records what the hub asks of it.
+    #[derive(Default)]
+    struct Calls(Mutex<Vec<String>>);
+
+    impl crate::broker::Broker for Arc<Calls> {
+        fn start(&self, _inbox: crate::broker::Inbox) {}
+        fn subscribe(&self, topic: &str) {
+            self.0.lock().unwrap().push(format!("+{topic}"));
+        }
+        fn unsubscribe(&self, topic: &str) {
+            self.0.lock().unwrap().push(format!("-{topic}"));
+        }
+        fn publish(&self, topic: &str, _envelope: crate::broker::Envelope) {
+            self.0.lock().unwrap().push(format!("publish {topic}"));
+        }
+    }
+
+    /// Takes entries until told to refuse them.
+    struct Flaky {
+        id: PeerId,
+        refuse: std::sync::atomic::AtomicBool,
+    }
+
+    impl Subscriber for Flaky {
+        fn id(&self) -> PeerId {
+            self.id
+        }
+        fn offer(&self, _entry: &Entry) -> Offer {
+            if self.refuse.load(std::sync::atomic::Ordering::SeqCst) {
+                Offer::Refused
+            } else {
+                Offer::Taken
+            }
+        }
+        fn wake(&self) {}
+        fn start(&self, _topic: &Arc<str>, _cursor: Cursor) {}
+    }
+
+    #[test]
+    fn a_topic_goes_and_the_broker_lets_go_when_its_last_subscriber_leaves() {
+        let calls = Arc::new(Calls::default());
+        let hub = Hub::with_broker(calls.clone());
+        let (a, b) = (PeerId::next(), PeerId::next());
+        for id in [a, b] {
+            let flaky = Flaky {
+                id,
+                refuse: false.into(),
+            };
+            hub.subscribe("t", Arc::new(flaky));
+        }
+        assert_eq!(hub.subscriber_count("t"), 2);
+        assert_eq!(hub.publish("t", "m").unwrap(), 2);
+        hub.unsubscribe("t", a);
+        assert_eq!(hub.topics(), ["t"]);
+        hub.unsubscribe("t", b);
+        assert_eq!(hub.topic_count(), 0);
+        assert_eq!(hub.publish("t", "to nobody").unwrap(), 0);
+        assert_eq!(
+            *calls.0.lock().unwrap(),
+            ["+t", "publish t", "-t", "publish t"]
+        );
+    }
+
+    #[test]
+    fn a_subscriber_dropped_by_a_publish_still_lets_the_topic_go_when_it_leaves() {
+        let calls = Arc::new(Calls::default());
+        let hub = Hub::with_broker(calls.clone());
+        let flaky = Arc::new(Flaky {
+            id: PeerId::next(),
+            refuse: false.into(),
+        });
+        hub.subscribe("t", flaky.clone());
+        flaky
+            .refuse
+            .store(true, std::sync::atomic::Ordering::SeqCst);
+        assert_eq!(hub.publish("t", "refused").unwrap(), 0);
+        assert_eq!(hub.subscriber_count("t"), 0, "dropped by the publish");
+        hub.unsubscribe("t", flaky.id); // what a closing subscriber does
+        assert_eq!(
+            hub.inner
+                .shards
+                .iter()
+                .map(|s| s.read().unwrap().len())
+                .sum::<usize>(),
+            0
+        );
+        assert_eq!(
+            calls.0.lock().unwrap().last().map(String::as_str),
+            Some("-t")
+        );
+    }
+
+    #[test]
+    fn a_retained_topic_stays_and_numbers_without_subscribers() {
+        let hub = Hub::new();
+        hub.retain("news", 2);
+        hub.publish("news", "1").unwrap();
+        let id = PeerId::next();
+        hub.subscribe(
+            "news",
+            Arc::new(Flaky {
+                id,
+                refuse: false.into(),
+            }),
+        );
+        hub.unsubscribe("news", id);
+        hub.publish("news", "2").unwrap();
+        hub.publish("news", "3").unwrap();
+        let recorder = Arc::new(Recorder {
+            id: PeerId::next(),
+            seen: Mutex::default(),
+            gaps: Mutex::default(),
+        });
+        hub.subscribe_with_replay("news", recorder.clone(), Some(Some(0)));
+        assert_eq!(*recorder.seen.lock().unwrap(), [2, 3]);
+        assert_eq!(*recorder.gaps.lock().unwrap(), [(1, 2)]);
     }
 }

@@ -13,7 +13,7 @@
 //! publishes and then closes) arrives in that order.
 
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
 use crate::ws::WireMessage;
@@ -167,6 +167,8 @@ struct History {
 
 pub(crate) struct Topic {
     state: Mutex<State>,
+    /// The hub's broker delivers this topic here (it has had members since it last had none).
+    upstream: AtomicBool,
 }
 
 struct State {
@@ -185,7 +187,13 @@ impl Topic {
                 members: Arc::default(),
                 history: None,
             }),
+            upstream: AtomicBool::new(false),
         }
+    }
+
+    /// Records whether the broker delivers this topic here; returns whether that changed.
+    pub(crate) fn set_upstream(&self, on: bool) -> bool {
+        self.upstream.swap(on, Ordering::AcqRel) != on
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {
