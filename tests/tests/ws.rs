@@ -741,3 +741,21 @@ async fn sends_go_out_while_a_hook_is_still_awaiting() {
     drop((a, b));
     server.stop().await;
 }
+
+/// What one hook publishes to a topic the peer is in, sends, and then closes with, arrives in
+/// that order: topic messages and the peer's own queue are one sequence.
+#[tokio::test]
+async fn topic_messages_sends_and_a_close_arrive_in_the_order_they_were_made() {
+    let (server, _) = start().await;
+    let mut client = connect(&server, "/ws/probe?name=order").await;
+    assert_eq!(text(&mut client).await, "hello order");
+    say(&mut client, "sub room").await;
+    say(&mut client, "topics").await;
+    assert_eq!(text(&mut client).await, "room");
+    say(&mut client, "interleave room").await;
+    for expected in ["1", "2", "3", "4"] {
+        assert_eq!(text(&mut client).await, expected);
+    }
+    assert_eq!(closed(&mut client).await, (1000, "done".to_owned()));
+    server.stop().await;
+}

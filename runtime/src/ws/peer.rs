@@ -308,6 +308,10 @@ pub(crate) struct Outbox {
 struct Queue {
     /// Stamped, in stamp order (each stamp is taken under the lock).
     items: VecDeque<(u64, Outbound)>,
+    /// The peer has subscribed to a topic: items from then on need a stamp to be merged with the
+    /// topics' entries. Before, they are stamped 0 (they come before every entry it will read),
+    /// which spares a peer that never subscribes the shared counter.
+    stamped: bool,
     /// The waiting session's waker; taken by the push that wakes it.
     waker: Option<Waker>,
 }
@@ -323,7 +327,9 @@ impl Outbox {
         }
         let waker = {
             let mut queue = self.lock();
-            queue.items.push_back((next_stamp(), item));
+            queue.stamped |= matches!(item, Outbound::Subscribe(_));
+            let stamp = if queue.stamped { next_stamp() } else { 0 };
+            queue.items.push_back((stamp, item));
             self.queued.store(true, Ordering::Release);
             queue.waker.take()
         };

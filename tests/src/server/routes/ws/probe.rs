@@ -84,6 +84,15 @@ impl WebSocketHandler for Probe {
                 let (code, reason) = arg.split_once(' ').unwrap_or((arg, ""));
                 peer.close(code.parse().unwrap_or(1000), reason);
             }
+            "interleave" => {
+                // Topic messages and sends, then a close: they arrive in this order.
+                let hub = peer.hub();
+                let _ = hub.publish(arg, "1");
+                peer.send("2");
+                let _ = hub.publish(arg, "3");
+                peer.send("4");
+                peer.close(1000, "done");
+            }
             "terminate" => peer.terminate(),
             "buffered" => peer.send(peer.buffered_amount().to_string()),
             "big" => {
