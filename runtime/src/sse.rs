@@ -51,8 +51,13 @@ use crate::ws::PeerId;
 pub const DEFAULT_KEEP_ALIVE: Duration = Duration::from_secs(15);
 
 /// How many events may wait for a slow client before `push` waits (and a topic delivery, which
-/// cannot wait, closes the stream).
+/// cannot wait, closes the stream), unless set with [`EventStream::max_buffered_events`].
 pub const BUFFERED_EVENTS: usize = 256;
+
+/// How many bytes of events may wait for a slow client, by the same rule, unless set with
+/// [`EventStream::max_buffered_bytes`]. One event always fits a stream that has caught up,
+/// whatever its size.
+pub const BUFFERED_BYTES: usize = 16 << 20;
 
 /// The event name a resumed stream gets when its `Last-Event-ID` is older than the topic's replay
 /// buffer: events were missed, and the client should reload its state.
@@ -267,8 +272,8 @@ impl EventStream {
         }
     }
 
-    /// Sends an event (or plain text as its data). Waits while [`BUFFERED_EVENTS`] are queued for
-    /// a slow client; fails with [`StreamClosed`] once the client is gone or the stream closed,
+    /// Sends an event (or plain text as its data). Waits while [`BUFFERED_EVENTS`] (or
+    /// [`BUFFERED_BYTES`]) are queued for a slow client; fails with [`StreamClosed`] once the client is gone or the stream closed,
     /// never blocking forever.
     pub async fn push(&self, event: impl Into<Event>) -> Result<(), StreamClosed> {
         let event = event.into();
@@ -337,6 +342,18 @@ impl EventStream {
     /// Ends the stream: events already pushed are sent, then the response ends; `on_closed` runs.
     pub fn close(&self) {
         self.shared.shut();
+    }
+
+    /// How many events may wait for this client (default [`BUFFERED_EVENTS`], 256), at least 1.
+    pub fn max_buffered_events(self, events: usize) -> EventStream {
+        self.shared.lock_queue().max_events = events.max(1);
+        self
+    }
+
+    /// How many bytes of events may wait for this client (default [`BUFFERED_BYTES`], 16 MiB).
+    pub fn max_buffered_bytes(self, bytes: usize) -> EventStream {
+        self.shared.lock_queue().max_bytes = bytes;
+        self
     }
 
     /// Sets the keep-alive comment interval; `None` turns keep-alives off.
@@ -437,7 +454,7 @@ impl Subscriber for Shared {
 
     fn dropped(&self) {
         if !self.closed.load(Ordering::Acquire) {
-            tracing::warn!(stream = %self.id, "nitrous: closing an event stream that fell {BUFFERED_EVENTS} events behind");
+            tracing::warn!(stream = %self.id, "nitrous: closing an event stream that fell too far behind (its queue is full)");
             self.shut();
         }
     }
@@ -453,7 +470,7 @@ impl Subscriber for Shared {
 }
 
 impl Shared {
-    /// A topic delivery cannot wait: a client [`BUFFERED_EVENTS`] behind is refused, and the topic
+    /// A topic delivery cannot wait: a client whose queue is full is refused, and the topic
     /// closes it (through `dropped`) rather than skip events silently.
     fn offer_event(&self, event: &Fields<'_>) -> Offer {
         if !self.closed.load(Ordering::Acquire) && self.encode(event) {
@@ -463,8 +480,7 @@ impl Shared {
         }
     }
 
-    /// Encodes `event` onto the queue and wakes the response, unless [`BUFFERED_EVENTS`] wait
-    /// already.
+    /// Encodes `event` onto the queue and wakes the response, unless the queue is full.
     fn enqueue(&self, event: &Fields<'_>) -> bool {
         let queued = self.encode(event);
         if queued {
@@ -473,19 +489,26 @@ impl Shared {
         queued
     }
 
-    /// Encodes `event` onto the queue unless [`BUFFERED_EVENTS`] wait already.
+    /// Encodes `event` onto the queue unless it is full: as many events as it may hold wait
+    /// already, or the event would take a queue that is not empty past its bytes.
     fn encode(&self, event: &Fields<'_>) -> bool {
         let mut queue = self.lock_queue();
-        if queue.events >= BUFFERED_EVENTS {
+        if queue.events >= queue.max_events {
             return false;
         }
+        let before = queue.bytes.len();
         event.encode_into(&mut queue.bytes);
+        if before > 0 && queue.bytes.len() > queue.max_bytes {
+            queue.bytes.truncate(before);
+            return false;
+        }
         queue.events += 1;
         true
     }
 
     fn has_room(&self) -> bool {
-        self.lock_queue().events < BUFFERED_EVENTS
+        let queue = self.lock_queue();
+        queue.events < queue.max_events && queue.bytes.len() < queue.max_bytes
     }
 
     fn wake_reader(&self) {
@@ -502,12 +525,25 @@ impl Shared {
 
 /// Events pushed and not yet taken by the response, already encoded: the response takes them
 /// all as one chunk, so a burst costs one write.
-#[derive(Default)]
 struct Queue {
     bytes: BytesMut,
     events: usize,
+    max_events: usize,
+    max_bytes: usize,
     /// The response body's waker, while it waits for events.
     reader: Option<Waker>,
+}
+
+impl Default for Queue {
+    fn default() -> Self {
+        Queue {
+            bytes: BytesMut::new(),
+            events: 0,
+            max_events: BUFFERED_EVENTS,
+            max_bytes: BUFFERED_BYTES,
+            reader: None,
+        }
+    }
 }
 
 /// Closes the stream when the response body is dropped: the client went away.
@@ -796,6 +832,44 @@ mod tests {
         drop(body);
         assert_eq!(blocked.await.unwrap(), Err(StreamClosed));
         assert!(stream.is_closed());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn one_event_fits_an_empty_queue_and_the_bytes_bound_the_rest() {
+        let stream = EventStream::new().keep_alive(None).max_buffered_bytes(100);
+        let mut body = stream.clone().into_response().into_body();
+        let big = "b".repeat(1000);
+        stream
+            .push(big.as_str())
+            .await
+            .expect("fits an empty queue");
+        let waiting = tokio::spawn({
+            let stream = stream.clone();
+            async move { stream.push("next").await }
+        });
+        tokio::task::yield_now().await;
+        assert!(!waiting.is_finished(), "a full queue makes push wait");
+        assert_eq!(frame(&mut body).await, format!("data: {big}\n\n"));
+        waiting.await.unwrap().expect("room again once taken");
+        assert_eq!(frame(&mut body).await, "data: next\n\n");
+    }
+
+    #[tokio::test]
+    async fn a_topic_delivery_to_a_full_stream_closes_it() {
+        let hub = Hub::new();
+        let stream = EventStream::new().keep_alive(None).max_buffered_events(2);
+        let _body = stream.clone().into_response().into_body();
+        stream.subscribe(&hub, "t");
+        assert_eq!(hub.publish("t", "1").unwrap(), 1);
+        assert_eq!(hub.publish("t", "2").unwrap(), 1);
+        assert!(!stream.is_closed());
+        assert_eq!(
+            hub.publish("t", "3").unwrap(),
+            0,
+            "refused: nothing is skipped silently"
+        );
+        assert!(stream.is_closed());
+        assert_eq!(hub.subscriber_count("t"), 0);
     }
 
     #[test]

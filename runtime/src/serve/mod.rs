@@ -68,7 +68,8 @@ where
 /// | setting | default | what a client sees when it is exceeded |
 /// |---|---|---|
 /// | [`header_timeout`](Serve::header_timeout) | 30 s | a connection that has not sent a whole request head within it, after opening or after its last response (an idle keep-alive connection), is closed |
-/// | [`max_header_bytes`](Serve::max_header_bytes) | 64 KiB | a request head (request line and headers) over it gets 431 and the connection is closed; so does one with more than 100 headers |
+/// | [`max_header_bytes`](Serve::max_header_bytes) | 64 KiB | a request head (request line and headers) over it gets 431 and the connection is closed |
+/// | [`max_headers`](Serve::max_headers) | 100 | a request with more headers gets 431 and the connection is closed |
 /// | [`body_timeout`](Serve::body_timeout) | 30 s | a request body that stops arriving for that long fails to read (the handler's extractor answers 400) and the connection is closed |
 /// | [`write_timeout`](Serve::write_timeout) | 30 s | a connection that takes none of what the server writes for that long (a response, an event stream, a WebSocket's frames) is closed |
 /// | [`shutdown_grace`](Serve::shutdown_grace) | 10 s | after the signal: WebSocket peers get 1001 and event streams end at once; connections still open when the grace period ends are dropped, and `serve` returns |
@@ -90,6 +91,8 @@ pub struct Serve {
 struct Limits {
     header_timeout: Option<Duration>,
     max_header_bytes: usize,
+    /// hyper's default (100) unless set: setting it makes hyper allocate headers on the heap.
+    max_headers: Option<usize>,
     body_timeout: Option<Duration>,
     write_timeout: Option<Duration>,
 }
@@ -99,6 +102,7 @@ impl Default for Limits {
         Limits {
             header_timeout: Some(HEADER_TIMEOUT),
             max_header_bytes: MAX_HEADER_BYTES,
+            max_headers: None,
             body_timeout: Some(BODY_TIMEOUT),
             write_timeout: Some(WRITE_TIMEOUT),
         }
@@ -158,6 +162,14 @@ impl Serve {
         self
     }
 
+    /// How many headers a request may have (default 100, hyper's); more get 431. Setting it
+    /// makes hyper keep each request's headers on the heap rather than the stack (it measures
+    /// about 5% slower per request).
+    pub fn max_headers(mut self, count: usize) -> Serve {
+        self.limits.max_headers = Some(count);
+        self
+    }
+
     /// How long a request body may stop arriving (default [`BODY_TIMEOUT`], 30 s) before reading
     /// it fails; the time between its bytes, not the whole upload. `None` waits forever.
     pub fn body_timeout(mut self, timeout: Option<Duration>) -> Serve {
@@ -197,6 +209,9 @@ impl Serve {
         http.timer(TokioTimer::new())
             .header_read_timeout(limits.header_timeout)
             .max_header_size(limits.max_header_bytes);
+        if let Some(count) = limits.max_headers {
+            http.max_headers(count);
+        }
         loop {
             let (stream, remote) = tokio::select! {
                 biased;
