@@ -6,71 +6,66 @@
 //! except the publisher; a server-side publish reaches every subscriber once; messages from one
 //! publisher on one topic arrive in order. Local delivery never waits for the broker.
 
-use std::sync::{Arc, Weak};
+use std::sync::Weak;
 
-use crate::ws::WireMessage;
 use bytes::Bytes;
 
-/// A message as it crosses between instances: the payload and whether it is binary.
+use crate::payload::Payload;
+
+/// A message as it crosses between instances: the publishing instance and the payload. A broker
+/// carries it as the bytes of [`Envelope::encode`] and hands what it receives to
+/// [`Inbox::deliver`].
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Envelope {
-    /// The publishing instance; an instance ignores its own messages (it delivered them locally).
-    pub origin: u128,
-    pub binary: bool,
-    pub payload: Bytes,
+    /// An instance ignores its own messages (it delivered them locally).
+    origin: u128,
+    payload: Payload,
 }
 
 const VERSION: u8 = 1;
 
 impl Envelope {
+    pub(crate) fn new(origin: u128, payload: Payload) -> Envelope {
+        Envelope { origin, payload }
+    }
+
+    /// The instance that published it.
+    pub fn origin(&self) -> u128 {
+        self.origin
+    }
+
+    pub fn payload(&self) -> &Payload {
+        &self.payload
+    }
+
     /// `[version][0 text | 1 binary][origin: 16 bytes big-endian][payload]`.
     pub fn encode(&self) -> Vec<u8> {
-        let mut out = Vec::with_capacity(18 + self.payload.len());
+        let bytes = self.payload.as_bytes();
+        let mut out = Vec::with_capacity(18 + bytes.len());
         out.push(VERSION);
-        out.push(u8::from(self.binary));
+        out.push(u8::from(self.payload.is_binary()));
         out.extend_from_slice(&self.origin.to_be_bytes());
-        out.extend_from_slice(&self.payload);
+        out.extend_from_slice(bytes);
         out
     }
 
-    /// The inverse of [`Envelope::encode`]; `None` for anything else found on the channel.
+    /// The inverse of [`Envelope::encode`]; `None` for anything else found on the channel,
+    /// text that is not UTF-8 included.
     pub fn decode(bytes: &[u8]) -> Option<Envelope> {
         let (&[version, kind], rest) = bytes.split_first_chunk::<2>()?;
         let (origin, payload) = rest.split_first_chunk::<16>()?;
         if version != VERSION || kind > 1 {
             return None;
         }
+        let payload = Bytes::copy_from_slice(payload);
+        let payload = match kind {
+            1 => Payload::binary(payload),
+            _ => Payload::text_from_bytes(payload)?,
+        };
         Some(Envelope {
             origin: u128::from_be_bytes(*origin),
-            binary: kind == 1,
-            payload: Bytes::copy_from_slice(payload),
+            payload,
         })
-    }
-
-    pub(crate) fn from_frame(origin: u128, frame: &WireMessage) -> Option<Envelope> {
-        match frame {
-            WireMessage::Text(text) => Some(Envelope {
-                origin,
-                binary: false,
-                payload: Bytes::from(text.clone()),
-            }),
-            WireMessage::Binary(bytes) => Some(Envelope {
-                origin,
-                binary: true,
-                payload: bytes.clone(),
-            }),
-            _ => None,
-        }
-    }
-
-    pub(crate) fn into_frame(self) -> Option<WireMessage> {
-        if self.binary {
-            Some(WireMessage::Binary(self.payload))
-        } else {
-            tungstenite::Utf8Bytes::try_from(self.payload)
-                .ok()
-                .map(WireMessage::Text)
-        }
     }
 }
 
@@ -87,30 +82,43 @@ pub trait Broker: Send + Sync + 'static {
     fn publish(&self, topic: &str, envelope: Envelope);
 }
 
+/// The hub's side of a broker: where messages from other instances go.
+pub(crate) trait Deliver: Send + Sync {
+    /// Delivers to this instance's subscribers of `topic`.
+    fn deliver(&self, topic: &str, payload: Payload);
+    /// The topics with local subscribers.
+    fn topics(&self) -> Vec<String>;
+}
+
 /// Where a broker delivers messages from other instances.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct Inbox {
-    pub(crate) hub: Weak<crate::hub::HubInner>,
-    pub(crate) instance: u128,
+    hub: Weak<dyn Deliver>,
+    instance: u128,
+}
+
+impl std::fmt::Debug for Inbox {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Inbox")
+            .field("instance", &self.instance)
+            .field("hub_alive", &(self.hub.strong_count() > 0))
+            .finish()
+    }
 }
 
 impl Inbox {
+    pub(crate) fn new(hub: Weak<dyn Deliver>, instance: u128) -> Inbox {
+        Inbox { hub, instance }
+    }
+
     /// Delivers to this instance's subscribers of `topic`, unless it came from this instance.
     /// Returns whether the hub is still alive (a broker task may stop when it is not).
     pub fn deliver(&self, topic: &str, envelope: Envelope) -> bool {
-        let Some(inner) = self.hub.upgrade() else {
+        let Some(hub) = self.hub.upgrade() else {
             return false;
         };
-        if envelope.origin == self.instance {
-            return true;
-        }
-        if let Some(frame) = envelope.into_frame() {
-            crate::hub::Hub {
-                inner: Arc::clone(&inner),
-            }
-            .publish_remote(topic, &frame);
-        } else {
-            tracing::warn!(%topic, "nitrous: dropped a broker message whose text is not UTF-8");
+        if envelope.origin != self.instance {
+            hub.deliver(topic, envelope.payload);
         }
         true
     }
@@ -118,7 +126,7 @@ impl Inbox {
     /// The topics this instance has local subscribers for (to resubscribe after a reconnect).
     pub fn topics(&self) -> Vec<String> {
         match self.hub.upgrade() {
-            Some(inner) => crate::hub::Hub { inner }.topics(),
+            Some(hub) => hub.topics(),
             None => Vec::new(),
         }
     }
@@ -144,22 +152,30 @@ pub mod redis;
 mod tests {
     use super::*;
 
+    fn payload(binary: bool, bytes: Vec<u8>) -> Payload {
+        if binary {
+            Payload::binary(bytes)
+        } else {
+            Payload::text(String::from_utf8_lossy(&bytes).into_owned())
+        }
+    }
+
     #[test]
     fn envelopes_round_trip_text_and_binary_unchanged() {
-        for (binary, payload) in [
-            (false, &b"hello \xc3\xa9"[..]),
-            (true, &[0u8, 255, 1, 2][..]),
-            (true, &[][..]),
+        for payload in [
+            Payload::text("hello é"),
+            Payload::text(""),
+            Payload::binary(vec![0u8, 255, 1, 2]),
+            Payload::binary(Vec::new()),
         ] {
-            let envelope = Envelope {
-                origin: u128::MAX - 7,
-                binary,
-                payload: Bytes::copy_from_slice(payload),
-            };
+            let envelope = Envelope::new(u128::MAX - 7, payload);
             assert_eq!(Envelope::decode(&envelope.encode()), Some(envelope));
         }
         assert_eq!(Envelope::decode(b"short"), None);
         assert_eq!(Envelope::decode(&[2, 0, 0]), None);
+        let mut not_utf8 = Envelope::new(1, Payload::binary(vec![0xff])).encode();
+        not_utf8[1] = 0; // claims text
+        assert_eq!(Envelope::decode(&not_utf8), None, "text must be UTF-8");
     }
 
     proptest::proptest! {
@@ -176,9 +192,9 @@ mod tests {
         fn every_envelope_round_trips(
             origin in proptest::num::u128::ANY,
             binary in proptest::bool::ANY,
-            payload in proptest::collection::vec(proptest::num::u8::ANY, 0..64),
+            bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..64),
         ) {
-            let envelope = Envelope { origin, binary, payload: Bytes::from(payload) };
+            let envelope = Envelope::new(origin, payload(binary, bytes));
             proptest::prop_assert_eq!(Envelope::decode(&envelope.encode()), Some(envelope));
         }
     }

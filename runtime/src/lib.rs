@@ -3,6 +3,7 @@
 pub mod broker;
 mod hub;
 mod layered;
+pub mod payload;
 mod route_table;
 mod serve;
 mod shutdown;
@@ -14,10 +15,11 @@ pub mod __private;
 
 /// The axum that nitrous uses, so an app never has to match versions.
 pub use axum;
-pub use hub::Hub;
+pub use hub::{Hub, HubLayer, WithHub};
 pub use nitrous_macros::{
     connect, delete, get, handler, head, options, patch, post, put, routes, sse, trace,
 };
+pub use payload::{IntoPayload, Json, Payload, PayloadError};
 pub use route_table::{RouteInfo, RouteKind, RouteTable};
 pub use serve::{
     BODY_TIMEOUT, HEADER_TIMEOUT, MAX_HEADER_BYTES, SESSION_GRACE, Serve, WRITE_TIMEOUT, serve,

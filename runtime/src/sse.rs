@@ -21,7 +21,6 @@
 //! }
 //! ```
 
-use std::borrow::Cow;
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
@@ -30,7 +29,6 @@ use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
-use crate::ws::WireMessage;
 use axum::body::Body;
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
@@ -41,9 +39,8 @@ use futures_util::{Stream, StreamExt};
 use serde::Serialize;
 use tokio::sync::Notify;
 
-use crate::hub::{Cursor, Entry, Hub, Offer, Subscriber};
+use crate::hub::{Cursor, Entry, Hub, Offer, Subscriber, SubscriberId};
 use crate::shutdown::Shutdown;
-use crate::ws::PeerId;
 
 /// How often an idle stream sends a keep-alive comment, unless set with
 /// [`EventStream::keep_alive`]: often enough for proxies that drop quiet connections after 30 s or
@@ -225,7 +222,7 @@ pub struct EventStream {
 }
 
 struct Shared {
-    id: PeerId,
+    id: SubscriberId,
     queue: Mutex<Queue>,
     /// Pushes waiting for room.
     room: Notify,
@@ -258,7 +255,7 @@ impl EventStream {
     pub fn new() -> EventStream {
         EventStream {
             shared: Arc::new(Shared {
-                id: PeerId::next(),
+                id: SubscriberId::next(),
                 queue: Mutex::new(Queue::default()),
                 room: Notify::new(),
                 served: AtomicBool::new(false),
@@ -426,16 +423,12 @@ impl Shared {
 
 /// An event stream takes a topic's entries as they are published, encoding each into its queue.
 impl Subscriber for Shared {
-    fn id(&self) -> PeerId {
+    fn id(&self) -> SubscriberId {
         self.id
     }
 
     fn offer(&self, entry: &Entry) -> Offer {
-        let data = match &entry.frame {
-            WireMessage::Text(text) => Cow::Borrowed(text.as_str()),
-            WireMessage::Binary(bytes) => String::from_utf8_lossy(bytes),
-            _ => return Offer::Taken,
-        };
+        let data = entry.payload.to_text_lossy();
         let id = entry.numbered.then(|| entry.seq.to_string());
         self.offer_event(&Fields {
             id: id.as_deref(),

@@ -759,3 +759,47 @@ async fn topic_messages_sends_and_a_close_arrive_in_the_order_they_were_made() {
     assert_eq!(closed(&mut client).await, (1000, "done".to_owned()));
     server.stop().await;
 }
+
+/// What goes on the wire follows the payload's type, through a real socket: an empty byte vector
+/// is an empty binary frame (not the JSON text `[]`), an empty string an empty text frame, JSON
+/// values and `Json(..)` JSON text, and a received message goes back as its own kind.
+#[tokio::test]
+async fn each_payload_type_goes_out_as_its_own_kind() {
+    let (server, _) = start().await;
+    let mut client = connect(&server, "/ws/kinds").await;
+    let mut ask = async |command: &str| {
+        say(&mut client, command).await;
+        next(&mut client).await
+    };
+    assert_eq!(
+        ask("empty binary").await,
+        Message::Binary(Default::default())
+    );
+    assert_eq!(ask("empty text").await, Message::text(""));
+    assert_eq!(ask("json").await, Message::text(r#"{"n":1}"#));
+    assert_eq!(ask("json ref").await, Message::text(r#"[1,"two"]"#));
+    assert_eq!(
+        ask("struct").await,
+        Message::text(r#"{"id":7,"title":"milk"}"#)
+    );
+    assert_eq!(ask("bytes").await, Message::binary(vec![0u8, 255]));
+    assert_eq!(ask("array").await, Message::binary(b"raw".to_vec()));
+    assert_eq!(ask("string").await, Message::text("a string"));
+    assert_eq!(ask("forwarded text").await, Message::text("forwarded text"));
+    client.send(Message::binary(vec![1u8, 2])).await.unwrap();
+    assert_eq!(next(&mut client).await, Message::binary(vec![1u8, 2]));
+    client.send(Message::binary(Vec::new())).await.unwrap();
+    assert_eq!(next(&mut client).await, Message::Binary(Default::default()));
+    drop(client);
+
+    // The echo a new user writes, from copies of the bytes or the text.
+    let mut client = connect(&server, "/ws/echo_copies").await;
+    client.send(Message::binary(Vec::new())).await.unwrap();
+    assert_eq!(next(&mut client).await, Message::Binary(Default::default()));
+    client.send(Message::text("")).await.unwrap();
+    assert_eq!(next(&mut client).await, Message::text(""));
+    client.send(Message::binary(b"[]".to_vec())).await.unwrap();
+    assert_eq!(next(&mut client).await, Message::binary(b"[]".to_vec()));
+    drop(client);
+    server.stop().await;
+}

@@ -1,6 +1,8 @@
 //! `cargo xtask autobahn`: the Autobahn TestSuite's cases 1.* to 7.*, 9.* and 10.* against the
-//! fixture app's echo route, driven by `kosoku` (PyPI), which runs Autobahn's own case files.
-//! Passes when no case fails (OK, NON-STRICT and INFORMATIONAL are Autobahn's passing verdicts).
+//! fixture app's two echo routes (one forwards each `Message`, one answers with copies of its
+//! bytes or text, as a new user writes it), driven by `kosoku` (PyPI), which runs Autobahn's own
+//! case files. Passes when no case fails on either (OK, NON-STRICT and INFORMATIONAL are
+//! Autobahn's passing verdicts).
 
 use std::path::Path;
 use std::process::Command;
@@ -13,6 +15,8 @@ const CASES: &[&str] = &[
 ];
 /// Fewer cases than this means the selection went wrong, not that the server is good.
 const AT_LEAST: usize = 290;
+/// The echo routes, each with the folder its report goes to.
+const ROUTES: &[(&str, &str)] = &[("/ws/echo", "report"), ("/ws/echo_copies", "report-copies")];
 
 pub(crate) fn run() -> Result<(), Failure> {
     let dir = workspace_root().join("target/autobahn");
@@ -30,26 +34,33 @@ pub(crate) fn run() -> Result<(), Failure> {
         &["0"],
         |line| Some(line.trim().to_owned()).filter(|l| !l.is_empty()),
     )?;
-    let report = dir.join("report");
-    let _ = std::fs::remove_dir_all(&report);
-    let mut command = Command::new(kosoku);
-    command
-        .arg(format!("{}/ws/echo", server.addr))
-        .args(["-p", "2", "-o"])
-        .arg(&report);
-    for case in CASES {
-        command.args(["-i", case]);
-    }
-    let status = command
-        .status()
-        .map_err(|e| Failure::Failed(format!("cannot run kosoku: {e}")));
+    let outcome = ROUTES.iter().try_for_each(|(route, folder)| {
+        eprintln!("autobahn: {route}");
+        let report = dir.join(folder);
+        let _ = std::fs::remove_dir_all(&report);
+        let mut command = Command::new(&kosoku);
+        command
+            .arg(format!("{}{route}", server.addr))
+            .args(["-p", "2", "-o"])
+            .arg(&report);
+        for case in CASES {
+            command.args(["-i", case]);
+        }
+        let status = command
+            .status()
+            .map_err(|e| Failure::Failed(format!("cannot run kosoku: {e}")))?;
+        if !status.success() {
+            return Err(Failure::Failed(format!(
+                "kosoku failed on {route}; see its output above"
+            )));
+        }
+        verdict(&report.join("index.json")).map_err(|failure| match failure {
+            Failure::Failed(why) => Failure::Failed(format!("{route}: {why}")),
+            other => other,
+        })
+    });
     server.stop();
-    if !status?.success() {
-        return Err(Failure::Failed(
-            "kosoku failed; see its output above".to_owned(),
-        ));
-    }
-    verdict(&report.join("index.json"))
+    outcome
 }
 
 /// Counts the verdicts in kosoku's report; any failing case fails the run.

@@ -1,10 +1,14 @@
 //! The hub: topic -> subscribers, app-wide. Peers publish and subscribe through it, and so can HTTP
 //! handlers and background tasks (`Hub` is an extractor and a cheap clonable handle).
 //!
-//! A publish serialises its payload once and appends it to the topic's log ([`topic`]); every
+//! A publish makes its [`Payload`] once and appends it to the topic's log ([`topic`]); every
 //! subscriber reads it from there, so a message costs its memory once however many subscribers
 //! have yet to read it. The topic map is sharded, and no lock is held across an `.await`.
+//!
+//! The hub knows nothing of transports: WebSocket peers and event streams are [`Subscriber`]s,
+//! implemented where they live.
 
+mod subscriber;
 mod topic;
 
 use std::collections::HashMap;
@@ -12,18 +16,17 @@ use std::collections::hash_map::DefaultHasher;
 use std::fmt;
 use std::hash::{Hash, Hasher};
 use std::sync::{Arc, RwLock, RwLockWriteGuard};
+use std::task::{Context, Poll};
 
-use crate::ws::WireMessage;
-use axum::extract::FromRequestParts;
+use axum::extract::{FromRequestParts, Request};
 use axum::http::StatusCode;
 use axum::http::request::Parts;
-use serde::Serialize;
 
-use crate::broker::{Broker, Envelope, Inbox};
-use crate::ws::message::{EncodeError, encode};
-use crate::ws::peer::PeerId;
+use crate::broker::{Broker, Deliver, Envelope, Inbox};
+use crate::payload::{IntoPayload, Payload, PayloadError};
+pub(crate) use subscriber::{Offer, Subscriber, SubscriberId};
 use topic::Topic;
-pub(crate) use topic::{Cursor, Entry, Offer, Subscriber, next_stamp};
+pub(crate) use topic::{Cursor, Entry, next_stamp};
 
 const SHARDS: usize = 16;
 
@@ -44,10 +47,10 @@ type Shard = RwLock<HashMap<Arc<str>, Arc<Topic>>>;
 /// ```
 #[derive(Clone)]
 pub struct Hub {
-    pub(crate) inner: Arc<HubInner>,
+    inner: Arc<HubInner>,
 }
 
-pub(crate) struct HubInner {
+struct HubInner {
     /// This instance's id in broker messages.
     instance: u128,
     broker: Option<Arc<dyn Broker>>,
@@ -81,10 +84,8 @@ impl Hub {
     pub fn with_broker(broker: impl Broker) -> Hub {
         let hub = Hub::build(Some(Arc::new(broker)));
         if let Some(broker) = &hub.inner.broker {
-            broker.start(Inbox {
-                hub: Arc::downgrade(&hub.inner),
-                instance: hub.inner.instance,
-            });
+            let hub_side: Arc<dyn Deliver> = hub.inner.clone();
+            broker.start(Inbox::new(Arc::downgrade(&hub_side), hub.inner.instance));
         }
         hub
     }
@@ -99,31 +100,10 @@ impl Hub {
         }
     }
 
-    fn shard(&self, topic: &str) -> &Shard {
-        let mut hasher = DefaultHasher::new();
-        topic.hash(&mut hasher);
-        &self.inner.shards[hasher.finish() as usize % SHARDS]
-    }
-
-    fn write_shard(&self, topic: &str) -> RwLockWriteGuard<'_, HashMap<Arc<str>, Arc<Topic>>> {
-        self.shard(topic)
-            .write()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-    }
-
-    fn topic(&self, name: &str) -> Option<Arc<Topic>> {
-        let shard = self
-            .shard(name)
-            .read()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        shard.get(name).cloned()
-    }
-
     /// Sends `payload` to every subscriber of `topic`, once each. Publishing to a topic nobody
     /// subscribes to does nothing. Returns how many subscribers it reached.
-    pub fn publish<T: Serialize>(&self, topic: &str, payload: T) -> Result<usize, EncodeError> {
-        let frame = encode(&payload)?;
-        Ok(self.publish_frame(topic, &frame, None))
+    pub fn publish(&self, topic: &str, payload: impl IntoPayload) -> Result<usize, PayloadError> {
+        Ok(self.publish_payload(topic, payload.into_payload()?, None))
     }
 
     /// Keeps the last `capacity` messages published on `topic`, numbered, so an event stream that
@@ -132,40 +112,25 @@ impl Hub {
     ///
     /// [`EventStream::subscribe_from`]: crate::sse::EventStream::subscribe_from
     pub fn retain(&self, topic: &str, capacity: usize) {
-        let mut shard = self.write_shard(topic);
+        let mut shard = self.inner.write_shard(topic);
         let entry = shard
             .entry(Arc::from(topic))
             .or_insert_with(|| Arc::new(Topic::new()));
         entry.retain(capacity);
     }
 
-    /// Delivers an encoded frame to every subscriber of `topic` but `except`, here and, through
-    /// the broker, on the other instances.
-    pub(crate) fn publish_frame(
+    /// Delivers `payload` to every subscriber of `topic` but `except`, here and, through the
+    /// broker, on the other instances.
+    pub(crate) fn publish_payload(
         &self,
         topic: &str,
-        frame: &WireMessage,
-        except: Option<PeerId>,
+        payload: Payload,
+        except: Option<SubscriberId>,
     ) -> usize {
-        let reached = self.publish_local(topic, frame, except);
-        if let Some(broker) = &self.inner.broker
-            && let Some(envelope) = Envelope::from_frame(self.inner.instance, frame)
-        {
-            broker.publish(topic, envelope);
+        if let Some(broker) = &self.inner.broker {
+            broker.publish(topic, Envelope::new(self.inner.instance, payload.clone()));
         }
-        reached
-    }
-
-    /// A message another instance published: delivered here only.
-    pub(crate) fn publish_remote(&self, topic: &str, frame: &WireMessage) -> usize {
-        self.publish_local(topic, frame, None)
-    }
-
-    fn publish_local(&self, topic: &str, frame: &WireMessage, except: Option<PeerId>) -> usize {
-        match self.topic(topic) {
-            Some(topic) => topic.publish(frame.clone(), except),
-            None => 0,
-        }
+        self.inner.publish_local(topic, payload, except)
     }
 
     /// Adds `subscriber` to `topic`; subscribing twice is one subscription.
@@ -185,7 +150,7 @@ impl Hub {
     ) {
         // Under the shard's lock, so the topic cannot be removed by its last member leaving in
         // between.
-        let mut shard = self.write_shard(topic);
+        let mut shard = self.inner.write_shard(topic);
         let (name, entry) = match shard.get_key_value(topic) {
             Some((name, entry)) => (name.clone(), entry.clone()),
             None => {
@@ -206,8 +171,8 @@ impl Hub {
 
     /// Removes subscriber `id` from `topic`; the topic goes when its last subscriber does (unless
     /// it is retained).
-    pub(crate) fn unsubscribe(&self, topic: &str, id: PeerId) {
-        let mut shard = self.write_shard(topic);
+    pub(crate) fn unsubscribe(&self, topic: &str, id: SubscriberId) {
+        let mut shard = self.inner.write_shard(topic);
         let Some(entry) = shard.get(topic).cloned() else {
             return;
         };
@@ -228,23 +193,12 @@ impl Hub {
 
     /// How many subscribers `topic` has.
     pub fn subscriber_count(&self, topic: &str) -> usize {
-        self.topic(topic).map_or(0, |t| t.member_count())
+        self.inner.topic(topic).map_or(0, |t| t.member_count())
     }
 
     /// The topics with at least one subscriber here.
     pub fn topics(&self) -> Vec<String> {
-        let mut topics = Vec::new();
-        for shard in &self.inner.shards {
-            let shard = shard.read().unwrap_or_else(|p| p.into_inner());
-            topics.extend(
-                shard
-                    .iter()
-                    .filter(|(_, topic)| topic.member_count() > 0)
-                    .map(|(name, _)| name.to_string()),
-            );
-        }
-        topics.sort();
-        topics
+        self.inner.topics()
     }
 
     /// How many topics have at least one subscriber.
@@ -261,18 +215,105 @@ impl Hub {
 
     /// A layer that puts this hub in every request's extensions, unless an outer layer already put
     /// one there (so `router().layer(my_hub.layer())` wins over the router's own hub).
-    pub fn layer(
-        &self,
-    ) -> tower::util::MapRequestLayer<
-        impl Fn(axum::extract::Request) -> axum::extract::Request + Clone + use<>,
-    > {
-        let hub = self.clone();
-        tower::util::MapRequestLayer::new(move |mut request: axum::extract::Request| {
-            if request.extensions().get::<Hub>().is_none() {
-                request.extensions_mut().insert(hub.clone());
-            }
-            request
-        })
+    pub fn layer(&self) -> HubLayer {
+        HubLayer { hub: self.clone() }
+    }
+}
+
+impl HubInner {
+    fn shard(&self, topic: &str) -> &Shard {
+        let mut hasher = DefaultHasher::new();
+        topic.hash(&mut hasher);
+        &self.shards[hasher.finish() as usize % SHARDS]
+    }
+
+    fn write_shard(&self, topic: &str) -> RwLockWriteGuard<'_, HashMap<Arc<str>, Arc<Topic>>> {
+        self.shard(topic)
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn topic(&self, name: &str) -> Option<Arc<Topic>> {
+        let shard = self
+            .shard(name)
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        shard.get(name).cloned()
+    }
+
+    fn publish_local(&self, topic: &str, payload: Payload, except: Option<SubscriberId>) -> usize {
+        match self.topic(topic) {
+            Some(topic) => topic.publish(payload, except),
+            None => 0,
+        }
+    }
+
+    fn topics(&self) -> Vec<String> {
+        let mut topics = Vec::new();
+        for shard in &self.shards {
+            let shard = shard.read().unwrap_or_else(|p| p.into_inner());
+            topics.extend(
+                shard
+                    .iter()
+                    .filter(|(_, topic)| topic.member_count() > 0)
+                    .map(|(name, _)| name.to_string()),
+            );
+        }
+        topics.sort();
+        topics
+    }
+}
+
+/// What another instance published reaches this one's subscribers of the topic.
+impl Deliver for HubInner {
+    fn deliver(&self, topic: &str, payload: Payload) {
+        self.publish_local(topic, payload, None);
+    }
+
+    fn topics(&self) -> Vec<String> {
+        HubInner::topics(self)
+    }
+}
+
+/// From [`Hub::layer`]: puts the hub in every request's extensions, unless an outer layer put one
+/// there already.
+#[derive(Clone, Debug)]
+pub struct HubLayer {
+    hub: Hub,
+}
+
+impl<S> tower::Layer<S> for HubLayer {
+    type Service = WithHub<S>;
+
+    fn layer(&self, inner: S) -> WithHub<S> {
+        WithHub {
+            inner,
+            hub: self.hub.clone(),
+        }
+    }
+}
+
+/// A service with a [`HubLayer`] around it.
+#[derive(Clone, Debug)]
+pub struct WithHub<S> {
+    inner: S,
+    hub: Hub,
+}
+
+impl<S: tower::Service<Request>> tower::Service<Request> for WithHub<S> {
+    type Response = S::Response;
+    type Error = S::Error;
+    type Future = S::Future;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut request: Request) -> Self::Future {
+        if request.extensions().get::<Hub>().is_none() {
+            request.extensions_mut().insert(self.hub.clone());
+        }
+        self.inner.call(request)
     }
 }
 
@@ -294,18 +335,17 @@ mod tests {
 
     use proptest::prelude::*;
 
-    use super::{Cursor, Entry, Hub, Offer, Subscriber};
-    use crate::ws::peer::PeerId;
+    use super::{Cursor, Entry, Hub, Offer, Subscriber, SubscriberId};
 
     /// Records what the hub offers to it.
     struct Recorder {
-        id: PeerId,
+        id: SubscriberId,
         seen: Mutex<Vec<u64>>,
         gaps: Mutex<Vec<(u64, u64)>>,
     }
 
     impl Subscriber for Recorder {
-        fn id(&self) -> PeerId {
+        fn id(&self) -> SubscriberId {
             self.id
         }
         fn offer(&self, entry: &Entry) -> Offer {
@@ -340,7 +380,7 @@ mod tests {
                 hub.publish("t", "m").unwrap();
             }
             let recorder = Arc::new(Recorder {
-                id: PeerId::next(),
+                id: SubscriberId::next(),
                 seen: Mutex::default(),
                 gaps: Mutex::default(),
             });
@@ -373,12 +413,12 @@ mod tests {
 
     /// Takes entries until told to refuse them.
     struct Flaky {
-        id: PeerId,
+        id: SubscriberId,
         refuse: std::sync::atomic::AtomicBool,
     }
 
     impl Subscriber for Flaky {
-        fn id(&self) -> PeerId {
+        fn id(&self) -> SubscriberId {
             self.id
         }
         fn offer(&self, _entry: &Entry) -> Offer {
@@ -396,7 +436,7 @@ mod tests {
     fn a_topic_goes_and_the_broker_lets_go_when_its_last_subscriber_leaves() {
         let calls = Arc::new(Calls::default());
         let hub = Hub::with_broker(calls.clone());
-        let (a, b) = (PeerId::next(), PeerId::next());
+        let (a, b) = (SubscriberId::next(), SubscriberId::next());
         for id in [a, b] {
             let flaky = Flaky {
                 id,
@@ -422,7 +462,7 @@ mod tests {
         let calls = Arc::new(Calls::default());
         let hub = Hub::with_broker(calls.clone());
         let flaky = Arc::new(Flaky {
-            id: PeerId::next(),
+            id: SubscriberId::next(),
             refuse: false.into(),
         });
         hub.subscribe("t", flaky.clone());
@@ -451,7 +491,7 @@ mod tests {
         let hub = Hub::new();
         hub.retain("news", 2);
         hub.publish("news", "1").unwrap();
-        let id = PeerId::next();
+        let id = SubscriberId::next();
         hub.subscribe(
             "news",
             Arc::new(Flaky {
@@ -463,7 +503,7 @@ mod tests {
         hub.publish("news", "2").unwrap();
         hub.publish("news", "3").unwrap();
         let recorder = Arc::new(Recorder {
-            id: PeerId::next(),
+            id: SubscriberId::next(),
             seen: Mutex::default(),
             gaps: Mutex::default(),
         });

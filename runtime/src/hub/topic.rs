@@ -16,8 +16,8 @@ use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
-use crate::ws::WireMessage;
-use crate::ws::peer::PeerId;
+use super::subscriber::{Offer, Subscriber, SubscriberId};
+use crate::payload::Payload;
 
 /// The next hub-wide stamp: every entry and every item queued for a peer gets one, in the order
 /// they were made.
@@ -33,10 +33,10 @@ pub(crate) struct Entry {
     /// Hub-wide order.
     pub(crate) stamp: u64,
     /// The publishing subscriber, which does not receive it.
-    pub(crate) origin: Option<PeerId>,
+    pub(crate) origin: Option<SubscriberId>,
     /// Whether the topic is retained: its entries' `seq` is the id an event stream shows.
     pub(crate) numbered: bool,
-    pub(crate) frame: WireMessage,
+    pub(crate) payload: Payload,
     next: OnceLock<Arc<Entry>>,
 }
 
@@ -47,7 +47,7 @@ impl Entry {
             stamp: 0,
             origin: None,
             numbered: false,
-            frame: WireMessage::Text(Default::default()),
+            payload: Payload::binary(bytes::Bytes::new()),
             next: OnceLock::new(),
         }
     }
@@ -71,49 +71,13 @@ impl Drop for Entry {
     }
 }
 
-/// What a subscriber says to an entry it is offered.
-pub(crate) enum Offer {
-    /// It will receive the entry.
-    Taken,
-    /// It takes no more entries from this topic (it is closing, or too far behind): the topic
-    /// drops it, and calls [`Subscriber::dropped`] once its lock is released.
-    Refused,
-}
-
-/// Something that receives a topic's messages: a WebSocket peer or an event stream.
-///
-/// The topic calls `offer` and `start` under its lock, so they must not call back into the hub;
-/// `wake` and `dropped` come after it is released.
-pub(crate) trait Subscriber: Send + Sync {
-    fn id(&self) -> PeerId;
-
-    /// A new entry, before any cursor can see it (never one the subscriber published). Count it
-    /// as owed, or refuse it; an event stream encodes it here.
-    fn offer(&self, entry: &Entry) -> Offer;
-
-    /// Entries were offered and taken, and cursors can now see them.
-    fn wake(&self);
-
-    /// The subscription began; entries after `cursor`'s place are for this subscriber, until
-    /// the subscription ends. An event stream, which takes entries in `offer`, drops it.
-    fn start(&self, topic: &Arc<str>, cursor: Cursor);
-
-    /// The topic dropped this subscriber after it refused an entry.
-    fn dropped(&self) {}
-
-    /// A resuming subscriber asked for entries older than the topic retains.
-    fn gap(&self, missed_from: u64, resumed_at: u64) {
-        let _ = (missed_from, resumed_at);
-    }
-}
-
 /// A subscriber's place in a topic's log: the last entry it has read, and where its subscription
 /// ends (entries from that `seq` on are not for it).
 pub(crate) struct Cursor {
     at: Arc<Entry>,
     until: Arc<AtomicU64>,
     /// Entries by this subscriber are skipped.
-    own: PeerId,
+    own: SubscriberId,
 }
 
 impl Cursor {
@@ -221,15 +185,15 @@ impl Topic {
         self.lock().members.len()
     }
 
-    /// Appends `frame` and offers it to every member but `origin`; returns how many took it.
-    pub(crate) fn publish(&self, frame: WireMessage, origin: Option<PeerId>) -> usize {
+    /// Appends `payload` and offers it to every member but `origin`; returns how many took it.
+    pub(crate) fn publish(&self, payload: Payload, origin: Option<SubscriberId>) -> usize {
         let mut state = self.lock();
         let entry = Entry {
             seq: state.tail.seq + 1,
             stamp: next_stamp(),
             origin,
             numbered: state.history.is_some(),
-            frame,
+            payload,
             next: OnceLock::new(),
         };
         let mut taken = 0;
@@ -338,7 +302,7 @@ impl Topic {
 
     /// Removes subscriber `id`: what was published so far is still for it, nothing after.
     /// Returns how many members are left.
-    pub(crate) fn unsubscribe(&self, id: PeerId) -> usize {
+    pub(crate) fn unsubscribe(&self, id: SubscriberId) -> usize {
         let mut state = self.lock();
         let Some(at) = state.members.iter().position(|m| m.subscriber.id() == id) else {
             return state.members.len();
@@ -363,7 +327,7 @@ mod tests {
     /// A subscriber that reads through its cursor, as a WebSocket session does, and can be told
     /// to refuse.
     struct Reader {
-        id: PeerId,
+        id: SubscriberId,
         cursors: Mutex<Vec<Cursor>>,
         offered: Mutex<Vec<u64>>,
         wakes: AtomicUsize,
@@ -374,7 +338,7 @@ mod tests {
     impl Reader {
         fn new() -> Arc<Reader> {
             Arc::new(Reader {
-                id: PeerId::next(),
+                id: SubscriberId::next(),
                 cursors: Mutex::default(),
                 offered: Mutex::default(),
                 wakes: AtomicUsize::new(0),
@@ -389,7 +353,7 @@ mod tests {
             let mut read = Vec::new();
             for cursor in cursors.iter_mut() {
                 while cursor.peek().is_some() {
-                    read.push(cursor.advance().frame.to_text().unwrap().to_owned());
+                    read.push(cursor.advance().payload.as_text().unwrap().to_owned());
                 }
             }
             cursors.retain(|c| !c.is_finished());
@@ -398,7 +362,7 @@ mod tests {
     }
 
     impl Subscriber for Reader {
-        fn id(&self) -> PeerId {
+        fn id(&self) -> SubscriberId {
             self.id
         }
         fn offer(&self, entry: &Entry) -> Offer {
@@ -419,8 +383,8 @@ mod tests {
         }
     }
 
-    fn text(s: &str) -> WireMessage {
-        WireMessage::Text(s.into())
+    fn text(s: &str) -> Payload {
+        Payload::text(s)
     }
 
     fn subscribed(topic: &Topic, reader: &Arc<Reader>) {
@@ -532,7 +496,7 @@ mod tests {
         let mut stamps = Vec::new();
         for cursor in cursors.iter_mut() {
             while let Some(entry) = cursor.peek() {
-                stamps.push((entry.stamp, entry.frame.to_text().unwrap().to_owned()));
+                stamps.push((entry.stamp, entry.payload.as_text().unwrap().to_owned()));
                 cursor.advance();
             }
         }

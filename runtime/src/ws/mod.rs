@@ -25,7 +25,7 @@ mod upgrade;
 pub(crate) type WireMessage = tungstenite::Message;
 
 pub use handler::{Close, Error, Upgrade, UpgradeRequest, WebSocketHandler};
-pub use message::{EncodeError, Message};
+pub use message::Message;
 pub use options::{AllowedOrigins, Options};
 pub use peer::{Peer, PeerId, SLOW_CONSUMER_CODE, SLOW_CONSUMER_REASON, SendError};
 

@@ -4,47 +4,49 @@ use std::any::Any;
 use std::collections::HashMap;
 use std::fmt;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::task::Waker;
 
-use super::WireMessage;
 use axum::http::{HeaderMap, HeaderName, HeaderValue};
-use serde::Serialize;
 use std::collections::VecDeque;
 
 use super::Close;
-use super::message::{EncodeError, encode};
-use crate::hub::{Cursor, Entry, Hub, Offer, Subscriber, next_stamp};
+use crate::hub::{Cursor, Entry, Hub, Offer, Subscriber, SubscriberId, next_stamp};
+use crate::payload::{IntoPayload, Payload, PayloadError};
 use crate::shutdown::Closer;
 
 /// A peer's id: unique in this process, and its `Display`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct PeerId(u64);
+pub struct PeerId(SubscriberId);
 
 impl PeerId {
     pub(crate) fn next() -> PeerId {
-        static NEXT: AtomicU64 = AtomicU64::new(1);
-        PeerId(NEXT.fetch_add(1, Ordering::Relaxed))
+        PeerId(SubscriberId::next())
     }
 
     /// The id as a number.
     pub fn get(self) -> u64 {
+        self.0.get()
+    }
+
+    /// The peer as the hub knows it.
+    pub(crate) fn subscriber(self) -> SubscriberId {
         self.0
     }
 }
 
 impl fmt::Display for PeerId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "peer-{}", self.0)
+        write!(f, "peer-{}", self.0.get())
     }
 }
 
 /// What the session writes, in queue order (each item stamped with [`next_stamp`], so the session
 /// can merge it with what its topics hold).
 pub(crate) enum Outbound {
-    /// A data frame and its size, counted in the buffered amount until written.
-    Frame(WireMessage),
+    /// A data frame's payload, counted in the buffered amount until written.
+    Frame(Payload),
     Ping,
     /// A close frame; the session sends it, flushes, and writes nothing more.
     Close(u16, String),
@@ -59,7 +61,7 @@ pub(crate) enum Outbound {
 #[non_exhaustive]
 pub enum SendError {
     /// The payload could not be serialized.
-    Encode(EncodeError),
+    Encode(PayloadError),
     /// The peer is closing or closed.
     Closed,
     /// The peer's outbound buffer is full: it reads slower than it is sent to. nitrous closes it
@@ -128,18 +130,20 @@ impl PeerShared {
     /// The rule: a frame always fits an empty queue, whatever its size (so one message of any
     /// size the app sends never closes a peer that has caught up); otherwise the queue may hold
     /// up to `max_buffered`, counting each frame's payload plus what its queue entry costs.
-    pub(crate) fn enqueue(&self, frame: WireMessage) -> Result<(), SendError> {
+    pub(crate) fn enqueue(&self, payload: Payload) -> Result<(), SendError> {
         if self.closing.load(Ordering::Acquire) {
             return Err(SendError::Closed);
         }
-        let cost = frame_cost(&frame);
+        let cost = cost(&payload);
         if !self.reserve(cost) {
             self.close_slow();
             return Err(SendError::SlowConsumer);
         }
-        self.outbound.push(Outbound::Frame(frame)).inspect_err(|_| {
-            self.buffered.fetch_sub(cost, Ordering::AcqRel);
-        })
+        self.outbound
+            .push(Outbound::Frame(payload))
+            .inspect_err(|_| {
+                self.buffered.fetch_sub(cost, Ordering::AcqRel);
+            })
     }
 
     /// Counts `cost` more bytes owed to the peer, unless that takes a queue that is not empty
@@ -167,8 +171,8 @@ impl PeerShared {
     }
 
     /// Called by the session once a frame (queued, or a topic's) has gone to the socket.
-    pub(crate) fn written(&self, frame: &WireMessage) {
-        self.buffered.fetch_sub(frame_cost(frame), Ordering::AcqRel);
+    pub(crate) fn written(&self, payload: &Payload) {
+        self.buffered.fetch_sub(cost(payload), Ordering::AcqRel);
     }
 
     /// The session has ended, for whatever reason: the peer is closed for good. It takes no more
@@ -187,7 +191,7 @@ impl PeerShared {
             .unwrap_or_else(|p| p.into_inner())
             .clone();
         for topic in topics {
-            self.hub.unsubscribe(&topic, self.id);
+            self.hub.unsubscribe(&topic, self.id.subscriber());
         }
         // After every topic let go: none offers it anything more.
         self.buffered.store(0, Ordering::Release);
@@ -245,15 +249,15 @@ impl PeerShared {
 /// A WebSocket peer reads its topics from cursors: a topic's entry is counted as owed when it is
 /// published, and read from the log when the session gets to it.
 impl Subscriber for PeerShared {
-    fn id(&self) -> PeerId {
-        self.id
+    fn id(&self) -> SubscriberId {
+        self.id.subscriber()
     }
 
     fn offer(&self, entry: &Entry) -> Offer {
         if self.closing.load(Ordering::Acquire) {
             return Offer::Refused;
         }
-        if self.reserve(frame_cost(&entry.frame)) {
+        if self.reserve(cost(&entry.payload)) {
             Offer::Taken
         } else {
             self.slow.store(true, Ordering::Release); // `dropped` closes it, outside the lock
@@ -277,15 +281,10 @@ impl Subscriber for PeerShared {
     }
 }
 
-/// What a queued frame counts against `max_buffered`: its payload and its queue entry (a chat
+/// What a queued payload counts against `max_buffered`: its bytes and its queue entry (a chat
 /// of 35-byte messages costs about twice its payload bytes, not once).
-pub(crate) fn frame_cost(frame: &WireMessage) -> usize {
-    let payload = match frame {
-        WireMessage::Text(text) => text.len(),
-        WireMessage::Binary(bytes) => bytes.len(),
-        _ => 0,
-    };
-    payload + ENTRY_COST
+pub(crate) fn cost(payload: &Payload) -> usize {
+    payload.len() + ENTRY_COST
 }
 
 /// A queue entry's own size, plus the frame header it becomes on the wire.
@@ -490,38 +489,44 @@ impl Peer {
         self.shared.id
     }
 
-    /// Sends a payload to this peer: text (`&str`, `String`), bytes as a binary frame (`Vec<u8>`,
-    /// `&[u8]`, `Bytes`), or anything else `Serialize` as JSON text. Never blocks.
+    /// Sends a payload to this peer: text (`&str`, `String`) as a text frame, bytes (`Vec<u8>`,
+    /// `&[u8]`, `Bytes`) as a binary frame, a received [`Message`](super::Message) as it came, a
+    /// `serde_json::Value` as JSON text, any other `Serialize` value wrapped in
+    /// [`Json`](crate::Json) (see [`IntoPayload`]). Never blocks.
     ///
     /// A failure is logged, not returned (crossws's `send` returns nothing either); use
     /// [`Peer::try_send`] to handle it.
-    pub fn send<T: Serialize>(&self, payload: T) {
+    pub fn send(&self, payload: impl IntoPayload) {
         if let Err(e) = self.try_send(payload) {
             log_send_error(self.id(), &e);
         }
     }
 
     /// [`Peer::send`], returning why the payload was not queued.
-    pub fn try_send<T: Serialize>(&self, payload: T) -> Result<(), SendError> {
-        let frame = encode(&payload).map_err(SendError::Encode)?;
-        self.shared.enqueue(frame)
+    pub fn try_send(&self, payload: impl IntoPayload) -> Result<(), SendError> {
+        let payload = payload.into_payload().map_err(SendError::Encode)?;
+        self.shared.enqueue(payload)
     }
 
     /// Sends a payload to every subscriber of `topic` except this peer, which need not be
     /// subscribed itself. Publishing to a topic nobody subscribes to does nothing.
-    pub fn publish<T: Serialize>(&self, topic: &str, payload: T) {
+    pub fn publish(&self, topic: &str, payload: impl IntoPayload) {
         if let Err(e) = self.try_publish(topic, payload) {
             log_send_error(self.id(), &SendError::Encode(e));
         }
     }
 
     /// [`Peer::publish`], returning how many subscribers it reached.
-    pub fn try_publish<T: Serialize>(&self, topic: &str, payload: T) -> Result<usize, EncodeError> {
-        let frame = encode(&payload)?;
+    pub fn try_publish(
+        &self,
+        topic: &str,
+        payload: impl IntoPayload,
+    ) -> Result<usize, PayloadError> {
+        let payload = payload.into_payload()?;
         Ok(self
             .shared
             .hub
-            .publish_frame(topic, &frame, Some(self.id())))
+            .publish_payload(topic, payload, Some(self.id().subscriber())))
     }
 
     /// Subscribes this peer to `topic`; subscribing twice is one subscription. A peer that is
@@ -544,7 +549,7 @@ impl Peer {
     pub fn unsubscribe(&self, topic: &str) {
         let mut topics = self.shared.topics.lock().unwrap_or_else(|p| p.into_inner());
         topics.retain(|t| &**t != topic);
-        self.shared.hub.unsubscribe(topic, self.id());
+        self.shared.hub.unsubscribe(topic, self.id().subscriber());
     }
 
     /// The topics this peer is subscribed to, in the order it subscribed.

@@ -21,6 +21,7 @@ use super::peer::{GOING_AWAY, Outbound, PeerShared};
 use super::upgrade::Socket;
 use super::{Close, Error, Message, Options, Peer, WebSocketHandler, WireMessage};
 use crate::hub::Cursor;
+use crate::payload::{Payload, Repr};
 use crate::shutdown::{SessionGuard, Shutdown};
 
 /// Close codes nitrous sends.
@@ -543,13 +544,13 @@ impl Writer {
             let queued = self.batch.front().map(|(stamp, _)| *stamp);
             if let Some(at) = self.earliest_entry(queued) {
                 let entry = self.cursors[at].advance();
-                peer.written(&entry.frame);
-                return Some(entry.frame.clone());
+                peer.written(&entry.payload);
+                return Some(frame(entry.payload.clone()));
             }
             match self.batch.pop_front()?.1 {
-                Outbound::Frame(frame) => {
-                    peer.written(&frame);
-                    return Some(frame);
+                Outbound::Frame(payload) => {
+                    peer.written(&payload);
+                    return Some(frame(payload));
                 }
                 Outbound::Ping => return Some(WireMessage::Ping(Default::default())),
                 Outbound::Close(code, reason) => {
@@ -624,6 +625,14 @@ impl Writer {
         self.cursors = Vec::new();
         peer.outbound.stop();
         Poll::Ready(())
+    }
+}
+
+/// A payload as a data frame: text or binary, its bytes shared.
+fn frame(payload: Payload) -> WireMessage {
+    match payload.0 {
+        Repr::Text(text) => WireMessage::Text(text),
+        Repr::Binary(bytes) => WireMessage::Binary(bytes),
     }
 }
 
