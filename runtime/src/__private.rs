@@ -4,7 +4,7 @@
 pub use crate::hub::Hub;
 pub use crate::layered::layered;
 pub use crate::route_table::{RouteInfo, RouteKind, RouteTable};
-pub use crate::sse::{ShutdownSignal as SseShutdown, respond as sse_respond};
+pub use crate::sse::extract::{OnShutdown as SseShutdown, respond as sse_respond};
 pub use crate::ws::__private as ws;
 pub use axum::Router;
 pub use axum::response::Response;
