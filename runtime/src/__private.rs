@@ -5,7 +5,10 @@ pub use crate::hub::Hub;
 pub use crate::layered::layered;
 pub use crate::route_table::{RouteInfo, RouteKind, RouteTable};
 pub use crate::sse::extract::{OnShutdown as SseShutdown, respond as sse_respond};
-pub use crate::ws::__private as ws;
+/// WebSocket route glue: `route`, `route_or`, and the `Build` specialisation.
+pub mod ws {
+    pub use crate::ws::endpoint::{Build, BuildDefault, BuildFromState, route, route_or};
+}
 pub use axum::Router;
 pub use axum::response::Response;
 pub use axum::routing::{MethodFilter, MethodRouter};

@@ -19,7 +19,8 @@ use hyper_util::rt::TokioIo;
 use tokio_tungstenite::WebSocketStream;
 use tungstenite::protocol::{Role, WebSocketConfig};
 
-use super::peer::{PeerParts, PeerSet, RequestHeaders};
+use super::headers::RequestHeaders;
+use super::peer::{PeerParts, PeerSet};
 use super::upgrade::{self, Conn};
 use super::{Options, Peer, UpgradeRequest, WebSocketHandler, session};
 use crate::hub::Hub;

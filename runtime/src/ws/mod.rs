@@ -13,11 +13,13 @@
 //! }
 //! ```
 
-mod endpoint;
+pub(crate) mod endpoint;
 mod handler;
-pub(crate) mod message;
+mod headers;
+mod message;
 mod options;
-pub(crate) mod peer;
+mod outbox;
+mod peer;
 mod session;
 mod upgrade;
 
@@ -28,8 +30,3 @@ pub use handler::{Close, Error, Upgrade, UpgradeRequest, WebSocketHandler};
 pub use message::Message;
 pub use options::{AllowedOrigins, Options};
 pub use peer::{Peer, PeerId, SLOW_CONSUMER_CODE, SLOW_CONSUMER_REASON, SendError};
-
-#[doc(hidden)]
-pub mod __private {
-    pub use super::endpoint::{Build, BuildDefault, BuildFromState, route, route_or};
-}

@@ -6,13 +6,13 @@ use std::fmt;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
-use std::task::Waker;
 
-use axum::http::{HeaderMap, HeaderName, HeaderValue};
-use std::collections::VecDeque;
+use axum::http::HeaderMap;
 
 use super::Close;
-use crate::hub::{Cursor, Entry, Hub, Offer, Subscriber, SubscriberId, next_stamp};
+use super::headers::RequestHeaders;
+use super::outbox::{Outbound, Outbox, cost};
+use crate::hub::{Cursor, Entry, Hub, Offer, Subscriber, SubscriberId};
 use crate::payload::{IntoPayload, Payload, PayloadError};
 use crate::shutdown::Closer;
 
@@ -40,20 +40,6 @@ impl fmt::Display for PeerId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "peer-{}", self.0.get())
     }
-}
-
-/// What the session writes, in queue order (each item stamped with [`next_stamp`], so the session
-/// can merge it with what its topics hold).
-pub(crate) enum Outbound {
-    /// A data frame's payload, counted in the buffered amount until written.
-    Frame(Payload),
-    Ping,
-    /// A close frame; the session sends it, flushes, and writes nothing more.
-    Close(u16, String),
-    /// The client closed: flush tungstenite's reply to its close frame, then write nothing more.
-    Finish,
-    /// The peer subscribed to a topic: read its entries from this cursor on.
-    Subscribe(Cursor),
 }
 
 /// Why a send did not queue the payload.
@@ -281,165 +267,6 @@ impl Subscriber for PeerShared {
     }
 }
 
-/// What a queued payload counts against `max_buffered`: its bytes and its queue entry (a chat
-/// of 35-byte messages costs about twice its payload bytes, not once).
-pub(crate) fn cost(payload: &Payload) -> usize {
-    payload.len() + ENTRY_COST
-}
-
-/// A queue entry's own size, plus the frame header it becomes on the wire.
-const ENTRY_COST: usize = std::mem::size_of::<Outbound>() + 14;
-
-/// The peer's outbound queue: a plain deque that allocates only once something is queued (an idle
-/// connection pays for none), and the session's waker under the same lock, so a push costs one
-/// lock and wakes the session only when it waits.
-#[derive(Default)]
-pub(crate) struct Outbox {
-    queue: Mutex<Queue>,
-    /// Something is queued: lets the session skip the lock when it is not (most of its looks).
-    /// Set and cleared under the lock.
-    queued: AtomicBool,
-    /// The session writes nothing more: a push now would never be sent.
-    stopped: AtomicBool,
-}
-
-#[derive(Default)]
-struct Queue {
-    /// Stamped, in stamp order (each stamp is taken under the lock).
-    items: VecDeque<(u64, Outbound)>,
-    /// The peer has subscribed to a topic: items from then on need a stamp to be merged with the
-    /// topics' entries. Before, they are stamped 0 (they come before every entry it will read),
-    /// which spares a peer that never subscribes the shared counter.
-    stamped: bool,
-    /// The waiting session's waker; taken by the push that wakes it.
-    waker: Option<Waker>,
-}
-
-impl Outbox {
-    fn lock(&self) -> std::sync::MutexGuard<'_, Queue> {
-        self.queue.lock().unwrap_or_else(|p| p.into_inner())
-    }
-
-    fn push(&self, item: Outbound) -> Result<(), SendError> {
-        if self.stopped.load(Ordering::Acquire) {
-            return Err(SendError::Closed);
-        }
-        let waker = {
-            let mut queue = self.lock();
-            queue.stamped |= matches!(item, Outbound::Subscribe(_));
-            let stamp = if queue.stamped { next_stamp() } else { 0 };
-            queue.items.push_back((stamp, item));
-            self.queued.store(true, Ordering::Release);
-            queue.waker.take()
-        };
-        if let Some(waker) = waker {
-            waker.wake();
-        }
-        Ok(())
-    }
-
-    /// Wakes the session if it waits.
-    pub(crate) fn wake(&self) {
-        let waker = self.lock().waker.take();
-        if let Some(waker) = waker {
-            waker.wake();
-        }
-    }
-
-    /// The session is about to wait: the next push (or [`Outbox::wake`]) wakes `waker`.
-    pub(crate) fn register(&self, waker: &Waker) {
-        let mut queue = self.lock();
-        match &queue.waker {
-            Some(known) if known.will_wake(waker) => {}
-            _ => queue.waker = Some(waker.clone()),
-        }
-    }
-
-    /// The session is busy (running a hook) and drains the queue afterwards: pushes need not
-    /// wake it.
-    pub(crate) fn unregister(&self) {
-        let waker = self.lock().waker.take();
-        drop(waker);
-    }
-
-    /// Moves everything queued into `batch` (which the caller has emptied), in one lock. A push
-    /// that this misses was made after the caller registered its waker, and wakes it.
-    pub(crate) fn take_all(&self, batch: &mut VecDeque<(u64, Outbound)>) {
-        if !self.queued.load(Ordering::Acquire) {
-            return;
-        }
-        let mut queue = self.lock();
-        std::mem::swap(&mut queue.items, batch);
-        self.queued.store(false, Ordering::Release);
-    }
-
-    /// Nothing more will be written: later pushes fail and what is queued is dropped.
-    pub(crate) fn stop(&self) {
-        self.stopped.store(true, Ordering::Release);
-        let items = {
-            let mut queue = self.lock();
-            self.queued.store(false, Ordering::Release);
-            std::mem::take(&mut queue.items)
-        };
-        drop(items);
-    }
-
-    /// The session has ended: it is stopped, and a waker it left registered (which would keep
-    /// the task's memory alive for as long as a `Peer` clone does) is dropped.
-    pub(crate) fn detach(&self) {
-        self.stop();
-        let waker = self.lock().waker.take();
-        drop(waker);
-    }
-}
-
-/// The upgrade request's headers, kept compactly: one buffer of `name:value\n` lines, turned into a
-/// [`HeaderMap`] the first time [`Peer::headers`] asks. A `HeaderMap` of a browser's handshake
-/// costs about 1 KiB per connection; most peers are never asked.
-pub(crate) struct RequestHeaders {
-    raw: Box<[u8]>,
-    map: std::sync::OnceLock<Box<HeaderMap>>,
-}
-
-impl RequestHeaders {
-    pub(crate) fn new(headers: &HeaderMap) -> RequestHeaders {
-        let size = headers
-            .iter()
-            .map(|(name, value)| name.as_str().len() + value.len() + 2)
-            .sum();
-        let mut raw = Vec::with_capacity(size);
-        for (name, value) in headers {
-            raw.extend_from_slice(name.as_str().as_bytes());
-            raw.push(b':');
-            raw.extend_from_slice(value.as_bytes());
-            raw.push(b'\n');
-        }
-        RequestHeaders {
-            raw: raw.into_boxed_slice(),
-            map: std::sync::OnceLock::new(),
-        }
-    }
-
-    fn map(&self) -> &HeaderMap {
-        self.map.get_or_init(|| {
-            // Header names hold no `:` and values no `\n` (both are refused by `http`), so the
-            // lines split back exactly.
-            let mut map = HeaderMap::new();
-            for line in self.raw.split(|b| *b == b'\n') {
-                let Some(colon) = line.iter().position(|b| *b == b':') else {
-                    continue;
-                };
-                let name = HeaderName::from_bytes(&line[..colon]);
-                let value = HeaderValue::from_bytes(&line[colon + 1..]);
-                if let (Ok(name), Ok(value)) = (name, value) {
-                    map.append(name, value);
-                }
-            }
-            Box::new(map)
-        })
-    }
-}
-
 /// What a new peer starts with; see [`Peer::new`].
 pub(crate) struct PeerParts {
     pub(crate) remote: Option<SocketAddr>,
@@ -649,120 +476,5 @@ impl fmt::Debug for Peer {
             .field("remote", &self.shared.remote)
             .field("buffered", &self.buffered_amount())
             .finish_non_exhaustive()
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn request_headers_come_back_whole_and_in_order() {
-        let mut original = HeaderMap::new();
-        original.append("host", HeaderValue::from_static("example.com:8080"));
-        original.append("cookie", HeaderValue::from_static("a=1"));
-        original.append(
-            "x-custom",
-            HeaderValue::from_static("colons: here: too\ttab"),
-        );
-        original.append("cookie", HeaderValue::from_static("b=2"));
-        original.append("x-empty", HeaderValue::from_static(""));
-        original.append(
-            "x-bytes",
-            HeaderValue::from_bytes(b"caf\xc3\xa9 \xff").expect("obs-text is a valid value"),
-        );
-
-        let kept = RequestHeaders::new(&original);
-        let map = kept.map();
-
-        assert_eq!(map, &original);
-        let cookies: Vec<_> = map.get_all("cookie").iter().collect();
-        assert_eq!(cookies, ["a=1", "b=2"]);
-        assert_eq!(map["x-custom"], "colons: here: too\ttab");
-        assert_eq!(map["x-empty"], "");
-        assert!(std::ptr::eq(map, kept.map()), "built once");
-    }
-
-    /// The outbox's wake-up protocol under contention: a waiting session must never miss a push
-    /// (a lost wake-up would hang this test until its timeout).
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn pushes_from_other_threads_always_wake_a_waiting_session() {
-        const THREADS: usize = 4;
-        const EACH: usize = 20_000;
-        let outbox = Arc::new(Outbox::default());
-        let producers: Vec<_> = (0..THREADS)
-            .map(|_| {
-                let outbox = outbox.clone();
-                std::thread::spawn(move || {
-                    for i in 0..EACH {
-                        outbox.push(Outbound::Ping).expect("not stopped");
-                        if i % 64 == 0 {
-                            std::thread::yield_now();
-                        }
-                    }
-                })
-            })
-            .collect();
-        let consumer = {
-            let outbox = outbox.clone();
-            tokio::spawn(async move {
-                let mut batch = VecDeque::new();
-                let mut seen = 0;
-                std::future::poll_fn(|cx| {
-                    loop {
-                        outbox.register(cx.waker());
-                        outbox.take_all(&mut batch);
-                        if batch.is_empty() {
-                            break;
-                        }
-                        seen += batch.len();
-                        batch.clear();
-                        // Now and then, play a hook that runs without being woken.
-                        outbox.unregister();
-                    }
-                    if seen == THREADS * EACH {
-                        std::task::Poll::Ready(())
-                    } else {
-                        std::task::Poll::Pending
-                    }
-                })
-                .await;
-            })
-        };
-        tokio::time::timeout(std::time::Duration::from_secs(20), consumer)
-            .await
-            .expect("every push was seen: no wake-up was lost")
-            .expect("consumer task");
-        for producer in producers {
-            producer.join().expect("producer thread");
-        }
-    }
-
-    proptest::proptest! {
-        /// Whatever valid headers an upgrade carries come back whole from the compact copy.
-        #[test]
-        fn any_request_headers_come_back_whole(
-            headers in proptest::collection::vec(
-                ("[a-z0-9!#$%&'*+.^_`|~-]{1,12}", proptest::collection::vec(
-                    proptest::prop_oneof![0x20u8..0x7f, 0x80u8..=0xff, proptest::strategy::Just(b'\t')], 0..24)),
-                0..12,
-            ),
-        ) {
-            let mut original = HeaderMap::new();
-            for (name, value) in &headers {
-                let name = HeaderName::from_bytes(name.as_bytes()).unwrap();
-                let Ok(value) = HeaderValue::from_bytes(value) else { continue };
-                original.append(name, value);
-            }
-            let kept = RequestHeaders::new(&original);
-            proptest::prop_assert_eq!(kept.map(), &original);
-        }
-    }
-
-    #[test]
-    fn no_headers_cost_nothing() {
-        let kept = RequestHeaders::new(&HeaderMap::new());
-        assert!(kept.raw.is_empty());
-        assert!(kept.map().is_empty());
     }
 }

@@ -17,7 +17,8 @@ use tokio::time::{Instant, Sleep};
 use tracing::Instrument;
 use tungstenite::protocol::CloseFrame;
 
-use super::peer::{GOING_AWAY, Outbound, PeerShared};
+use super::outbox::Outbound;
+use super::peer::{GOING_AWAY, PeerShared};
 use super::upgrade::Socket;
 use super::{Close, Error, Message, Options, Peer, WebSocketHandler, WireMessage};
 use crate::hub::Cursor;
