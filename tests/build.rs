@@ -1,3 +1,5 @@
+//! Tells cargo to rebuild the fixtures when a route file is added, removed or renamed.
+
 fn main() {
     println!("cargo::rerun-if-changed=src/server/routes");
     println!("cargo::rerun-if-changed=src/api_layout");

@@ -6,7 +6,7 @@ use syn::{LitStr, Token};
 
 /// Parsed `routes!` arguments; every one is optional.
 #[derive(Default)]
-pub struct Args {
+pub(crate) struct Args {
     /// The routes folder: relative to the crate (`CARGO_MANIFEST_DIR`), or to the calling file
     /// when it starts with `./` or `../` (as `include!` does).
     pub dir: Option<LitStr>,
@@ -91,7 +91,7 @@ fn check_prefix(prefix: &str) -> Result<(), String> {
 
 /// The `state = Type` argument of a call whose arguments failed to parse, so the stub router
 /// emitted beside the error has the state type the user's code expects (no follow-on errors).
-pub fn state_of(input: proc_macro2::TokenStream) -> Option<syn::Type> {
+pub(crate) fn state_of(input: proc_macro2::TokenStream) -> Option<syn::Type> {
     let tokens: Vec<proc_macro2::TokenTree> = input.into_iter().collect();
     let parts =
         tokens.split(|t| matches!(t, proc_macro2::TokenTree::Punct(p) if p.as_char() == ','));

@@ -4,7 +4,7 @@ use crate::route::Method;
 
 /// The handler attributes nitrous recognises on a top-level `fn`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Attr {
+pub(crate) enum Attr {
     /// `#[nitrous::get]` and its siblings.
     Method(Method),
     /// `#[nitrous::handler]`: every method, or the file's suffix method.
@@ -14,7 +14,7 @@ pub enum Attr {
 }
 
 impl Attr {
-    pub fn from_name(name: &str) -> Option<Attr> {
+    pub(crate) fn from_name(name: &str) -> Option<Attr> {
         match name {
             "handler" => return Some(Attr::Any),
             "sse" => return Some(Attr::Sse),
@@ -26,7 +26,7 @@ impl Attr {
 
 /// A handler function found in a route file.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Handler {
+pub(crate) struct Handler {
     pub attr: Attr,
     pub ident: String,
     /// Whether the generated router can call it: a `pub async fn`. The attribute reports any other
@@ -36,7 +36,7 @@ pub struct Handler {
 
 /// An `impl WebSocketHandler for T` found in a route file.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Socket {
+pub(crate) struct Socket {
     /// `T`, as written (a path relative to the route file's module).
     pub ty: String,
     /// Why the generated router cannot name `T`, if it cannot.
@@ -45,14 +45,14 @@ pub struct Socket {
 
 /// What one route file serves.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Content {
+pub(crate) struct Content {
     pub handlers: Vec<Handler>,
     pub sockets: Vec<Socket>,
 }
 
 /// Reads a route file's top-level items. `None` when the file does not parse: rustc reports the
 /// syntax error at its line when it compiles the `#[path]` module, so nitrous adds nothing.
-pub fn classify(text: &str) -> Option<Content> {
+pub(crate) fn classify(text: &str) -> Option<Content> {
     let file = syn::parse_file(text).ok()?;
     let imported = nitrous_imports(&file);
     let mut content = Content::default();

@@ -5,7 +5,7 @@ use proc_macro2::TokenStream;
 use quote::ToTokens;
 
 /// Checks that `item` is a handler `routes!` can call: a `pub async fn` and no attribute arguments.
-pub fn attribute(name: &str, args: TokenStream, item: TokenStream) -> TokenStream {
+pub(crate) fn attribute(name: &str, args: TokenStream, item: TokenStream) -> TokenStream {
     let mut errors: Vec<syn::Error> = Vec::new();
     if !args.is_empty() {
         errors.push(syn::Error::new_spanned(

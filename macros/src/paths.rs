@@ -5,45 +5,45 @@
 use proc_macro2::TokenStream;
 use quote::quote;
 
-pub fn router() -> TokenStream {
+pub(crate) fn router() -> TokenStream {
     quote!(::nitrous::__private::Router)
 }
 
-pub fn method_router() -> TokenStream {
+pub(crate) fn method_router() -> TokenStream {
     quote!(::nitrous::__private::MethodRouter)
 }
 
-pub fn method_filter() -> TokenStream {
+pub(crate) fn method_filter() -> TokenStream {
     quote!(::nitrous::__private::MethodFilter)
 }
 
 /// `layered(first, next)`: `first`, falling back to `next` for paths it does not match.
-pub fn layered() -> TokenStream {
+pub(crate) fn layered() -> TokenStream {
     quote!(::nitrous::__private::layered)
 }
 
-pub fn route_table() -> TokenStream {
+pub(crate) fn route_table() -> TokenStream {
     quote!(::nitrous::__private::RouteTable)
 }
 
-pub fn route_info() -> TokenStream {
+pub(crate) fn route_info() -> TokenStream {
     quote!(::nitrous::__private::RouteInfo)
 }
 
-pub fn route_kind() -> TokenStream {
+pub(crate) fn route_kind() -> TokenStream {
     quote!(::nitrous::__private::RouteKind)
 }
 
 /// WebSocket route glue: `route`, `route_or`, and the `Build` specialisation.
-pub fn ws() -> TokenStream {
+pub(crate) fn ws() -> TokenStream {
     quote!(::nitrous::__private::ws)
 }
 
-pub fn hub() -> TokenStream {
+pub(crate) fn hub() -> TokenStream {
     quote!(::nitrous::__private::Hub)
 }
 
 /// The runtime's private door itself, for code the attributes emit.
-pub fn private() -> TokenStream {
+pub(crate) fn private() -> TokenStream {
     quote!(::nitrous::__private)
 }

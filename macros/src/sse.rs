@@ -7,7 +7,7 @@ use quote::{format_ident, quote};
 use crate::handler;
 use crate::paths;
 
-pub fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
+pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
     let checked = handler::attribute("sse", args, item.clone());
     let Ok(function) = syn::parse2::<syn::ItemFn>(item) else {
         return checked; // not a parsable fn: the checks above or rustc say why

@@ -12,14 +12,14 @@ use crate::scan::Found;
 
 /// What an endpoint answers.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Serve {
+pub(crate) enum Serve {
     Method(Method),
     /// Every method that no other endpoint of the path takes.
     Any,
 }
 
 impl Serve {
-    pub fn label(self) -> &'static str {
+    pub(crate) fn label(self) -> &'static str {
         match self {
             Serve::Method(m) => m.upper(),
             Serve::Any => "*",
@@ -29,7 +29,7 @@ impl Serve {
 
 /// What kind of thing answers a route (the route table's `kind` column).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Kind {
+pub(crate) enum Kind {
     Http,
     WebSocket,
     Sse,
@@ -37,7 +37,7 @@ pub enum Kind {
 
 /// What answers an endpoint.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Target {
+pub(crate) enum Target {
     /// A handler function, by name in its module.
     Handler(String),
     /// A `#[nitrous::sse]` function (a handler after its attribute's rewrite).
@@ -52,7 +52,7 @@ pub enum Target {
 
 /// One handler on one path.
 #[derive(Clone, Debug)]
-pub struct Endpoint {
+pub(crate) struct Endpoint {
     pub serve: Serve,
     /// Index into [`Table::files`].
     pub file: usize,
@@ -60,7 +60,7 @@ pub struct Endpoint {
 }
 
 impl Endpoint {
-    pub fn kind(&self) -> Kind {
+    pub(crate) fn kind(&self) -> Kind {
         match self.target {
             Target::Handler(_) => Kind::Http,
             Target::Sse(_) => Kind::Sse,
@@ -71,7 +71,7 @@ impl Endpoint {
 
 /// Every endpoint of one path.
 #[derive(Clone, Debug)]
-pub struct Route {
+pub(crate) struct Route {
     pub segments: Vec<Segment>,
     /// The path in axum's syntax, prefix included.
     pub path: String,
@@ -83,7 +83,7 @@ pub struct Route {
 
 /// A route file, as the generated module tree holds it.
 #[derive(Clone, Debug)]
-pub struct File {
+pub(crate) struct File {
     /// `users/[id].rs`, under the routes folder.
     pub rel: String,
     pub path: PathBuf,
@@ -92,16 +92,21 @@ pub struct File {
 }
 
 #[derive(Debug, Default)]
-pub struct Table {
+pub(crate) struct Table {
     pub files: Vec<File>,
     /// Sorted as the router prefers them (most specific first).
     pub routes: Vec<Route>,
 }
 
-/// Builds the table from the scanned files. `shown_root` is the routes folder as the user sees it
+/// Builds the route table from the scanned files, checking it as it goes: every problem found is
+/// one message in the returned list. `shown_root` is the routes folder as the user sees it
 /// (`src/server/routes`), for messages; `prefix` is what HTTP routes are served under (`""` or
 /// `/api`).
-pub fn validate(found: Vec<Found>, shown_root: &str, prefix: &str) -> (Table, Vec<String>) {
+pub(crate) fn build_table(
+    found: Vec<Found>,
+    shown_root: &str,
+    prefix: &str,
+) -> (Table, Vec<String>) {
     let shown = |rel: &str| format!("{shown_root}/{rel}");
     let mut errors = Vec::new();
     let mut table = Table::default();
@@ -345,7 +350,7 @@ fn group(
 }
 
 /// Whether some request path matches both routes (a catch-all needs at least one segment).
-pub fn overlaps(a: &[Segment], b: &[Segment]) -> bool {
+pub(crate) fn overlaps(a: &[Segment], b: &[Segment]) -> bool {
     for i in 0.. {
         match (a.get(i), b.get(i)) {
             (None, None) => return true,
@@ -362,7 +367,7 @@ pub fn overlaps(a: &[Segment], b: &[Segment]) -> bool {
 
 /// Whether axum's matcher refuses the two routes in one router: after a common prefix of the same
 /// shape, one has a param where the other has a catch-all.
-pub fn matcher_conflict(a: &[Segment], b: &[Segment]) -> bool {
+pub(crate) fn matcher_conflict(a: &[Segment], b: &[Segment]) -> bool {
     for (x, y) in a.iter().zip(b) {
         match (x, y) {
             (Segment::Param(_), Segment::CatchAll(_))
@@ -383,7 +388,7 @@ pub fn matcher_conflict(a: &[Segment], b: &[Segment]) -> bool {
 /// any more specific route that can match the same request, and strictly above one it conflicts
 /// with. A request tries layer 0 and falls through to the next layer only when no path matches,
 /// so a more specific route always gets the first try.
-pub fn assign_layers(routes: &mut [Route]) {
+pub(crate) fn assign_layers(routes: &mut [Route]) {
     for i in 0..routes.len() {
         let (placed, rest) = routes.split_at_mut(i);
         let route = &mut rest[0];

@@ -34,6 +34,7 @@ impl Envelope {
         self.origin
     }
 
+    /// What it carries.
     pub fn payload(&self) -> &Payload {
         &self.payload
     }

@@ -73,10 +73,12 @@ impl Payload {
         Utf8Bytes::try_from(bytes).ok().map(Payload::from_utf8)
     }
 
+    /// Whether it is text (a text frame on a WebSocket).
     pub fn is_text(&self) -> bool {
         matches!(self.0, Repr::Text(_))
     }
 
+    /// Whether it is bytes (a binary frame on a WebSocket).
     pub fn is_binary(&self) -> bool {
         matches!(self.0, Repr::Binary(_))
     }
@@ -97,6 +99,7 @@ impl Payload {
         }
     }
 
+    /// The bytes, text or not.
     pub fn as_bytes(&self) -> &[u8] {
         match &self.0 {
             Repr::Text(text) => text.as_bytes(),
@@ -112,10 +115,12 @@ impl Payload {
         }
     }
 
+    /// Its length in bytes.
     pub fn len(&self) -> usize {
         self.as_bytes().len()
     }
 
+    /// Whether it has no bytes (an empty payload is still text or binary).
     pub fn is_empty(&self) -> bool {
         self.as_bytes().is_empty()
     }

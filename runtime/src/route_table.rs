@@ -66,6 +66,7 @@ impl RouteInfo {
         self.path
     }
 
+    /// What the route serves: HTTP, a WebSocket or an event stream.
     pub fn kind(&self) -> RouteKind {
         self.kind
     }
@@ -87,18 +88,22 @@ impl RouteTable {
         RouteTable(routes)
     }
 
+    /// Every route, in the order the router prefers them.
     pub fn routes(&self) -> &'static [RouteInfo] {
         self.0
     }
 
+    /// How many routes (a method and a path each).
     pub fn len(&self) -> usize {
         self.0.len()
     }
 
+    /// Whether the routes folder serves nothing.
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
     }
 
+    /// The routes, in the order the router prefers them.
     pub fn iter(&self) -> std::slice::Iter<'static, RouteInfo> {
         self.0.iter()
     }
@@ -124,7 +129,7 @@ impl fmt::Display for RouteTable {
 }
 
 /// Writes `METHOD PATH KIND FILE` rows in aligned columns (shared with `cargo xtask routes`).
-pub fn write_table<'a>(
+pub(crate) fn write_table<'a>(
     f: &mut dyn fmt::Write,
     rows: impl Iterator<Item = [&'a str; 4]> + Clone,
 ) -> fmt::Result {

@@ -14,7 +14,7 @@ use tokio::time::Instant;
 /// The shutdown signal as sessions and event streams see it (in the request extensions).
 #[doc(hidden)]
 #[derive(Clone, Debug)]
-pub struct Shutdown {
+pub(crate) struct Shutdown {
     signal: watch::Receiver<bool>,
     active: Arc<Active>,
 }

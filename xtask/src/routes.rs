@@ -52,7 +52,7 @@ pub(crate) fn table(crate_dir: &Path, dir: &str, prefix: Option<&str>) -> Result
         None => "/api".to_owned(),
     };
     let shown_root = dir.trim_end_matches('/');
-    let (table, errors) = validate::validate(found, shown_root, &prefix);
+    let (table, errors) = validate::build_table(found, shown_root, &prefix);
     if !errors.is_empty() {
         let lines: Vec<String> = errors.iter().map(|e| format!("error: {e}")).collect();
         return Err(Failure::Failed(format!(

@@ -74,6 +74,8 @@ impl std::fmt::Debug for RedisBroker {
 }
 
 impl RedisBroker {
+    /// A broker for `config`; it connects once installed with
+    /// [`Hub::with_broker`](crate::Hub::with_broker), inside the tokio runtime.
     pub fn new(config: RedisConfig) -> RedisBroker {
         let (commands, receiver) = mpsc::unbounded_channel();
         RedisBroker {

@@ -28,6 +28,7 @@ impl<S: Send + Sync> FromRequestParts<S> for LastEventId {
 /// What a `#[nitrous::sse]` function may return: an [`EventStream`], or any `Stream` of
 /// [`Event`]s.
 pub trait IntoEventStream {
+    /// The stream to serve.
     fn into_event_stream(self) -> EventStream;
 }
 

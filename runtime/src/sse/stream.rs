@@ -67,6 +67,7 @@ impl fmt::Debug for EventStream {
 }
 
 impl EventStream {
+    /// A stream with nothing queued, the default keep-alive and queue bounds, and no topics.
     pub fn new() -> EventStream {
         EventStream {
             shared: Arc::new(Shared {
@@ -147,6 +148,7 @@ impl EventStream {
         closed(&self.shared).await;
     }
 
+    /// Whether the client has gone or the stream was closed.
     pub fn is_closed(&self) -> bool {
         self.shared.closed.load(Ordering::Acquire)
     }

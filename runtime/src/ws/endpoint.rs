@@ -295,12 +295,16 @@ pub struct Build<T, S>(PhantomData<fn(&S) -> T>);
 
 impl<T, S> Build<T, S> {
     #[allow(clippy::new_without_default)]
+    /// The marker the generated router builds a handler with.
     pub const fn new() -> Self {
         Build(PhantomData)
     }
 }
 
+/// Builds a stateful handler from the router state (`FromRef`), picked over [`BuildDefault`]
+/// when both apply.
 pub trait BuildFromState<T, S> {
+    /// The handler, from the router state.
     fn build(&self, state: &S) -> T;
 }
 
@@ -314,7 +318,9 @@ impl<T: FromRef<S>, S> BuildFromState<T, S> for &Build<T, S> {
     message = "nitrous cannot build the WebSocket handler `{T}`",
     note = "derive `Default` for a stateless handler, or `impl axum::extract::FromRef<{S}> for {T}` to build it from the router state"
 )]
+/// Builds a stateless handler with `Default`.
 pub trait BuildDefault<T, S> {
+    /// The handler, ignoring the router state.
     fn build(&self, state: &S) -> T;
 }
 

@@ -78,14 +78,17 @@ pub struct UpgradeRequest {
 }
 
 impl UpgradeRequest {
+    /// The request's method (GET for a WebSocket handshake).
     pub fn method(&self) -> &Method {
         &self.method
     }
 
+    /// The request's URI: path and query.
     pub fn uri(&self) -> &Uri {
         &self.uri
     }
 
+    /// The request's headers.
     pub fn headers(&self) -> &HeaderMap {
         &self.headers
     }
@@ -129,6 +132,7 @@ pub struct Upgrade {
 }
 
 impl Upgrade {
+    /// Accepts the upgrade, with no subprotocol, extra headers or context until they are added.
     pub fn accept() -> Upgrade {
         Upgrade::default()
     }
@@ -166,7 +170,9 @@ impl fmt::Debug for Upgrade {
 /// How a connection closed: the close frame's code and reason, or 1006 with no frame.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Close {
+    /// The close code (1000 normal, 1001 going away, 1006 cut without a close frame, ...).
     pub code: u16,
+    /// The close reason; may be empty.
     pub reason: String,
 }
 
@@ -184,11 +190,21 @@ impl Close {
 #[non_exhaustive]
 pub enum Error {
     /// A hook panicked; the message is the panic's.
-    HookPanicked { hook: &'static str, message: String },
+    HookPanicked {
+        /// Which hook: `open`, `message`, `close` or `error`.
+        hook: &'static str,
+        /// The panic's message.
+        message: String,
+    },
     /// A text frame was not UTF-8 (the peer is closed with 1007).
     InvalidUtf8,
     /// A message was over the limit (the peer is closed with 1009).
-    MessageTooBig { size: usize, max: usize },
+    MessageTooBig {
+        /// The message's size in bytes.
+        size: usize,
+        /// The route's limit ([`Options::max_message_size`](super::Options::max_message_size)).
+        max: usize,
+    },
     /// The peer broke the WebSocket protocol (closed with 1002).
     Protocol(String),
     /// Reading or writing the socket failed.

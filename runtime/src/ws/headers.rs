@@ -49,7 +49,6 @@ impl RequestHeaders {
     }
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;

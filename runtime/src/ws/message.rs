@@ -71,6 +71,7 @@ impl Message {
         self.payload.len()
     }
 
+    /// Whether the payload has no bytes.
     pub fn is_empty(&self) -> bool {
         self.payload.is_empty()
     }

@@ -135,7 +135,6 @@ impl Outbox {
     }
 }
 
-
 #[cfg(test)]
 mod tests {
     use std::sync::Arc;

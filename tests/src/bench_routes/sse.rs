@@ -4,11 +4,14 @@ use nitrous::axum::extract::Query;
 use nitrous::sse::EventStream;
 use serde::Deserialize;
 
+/// The query: how many events.
 #[derive(Debug, Deserialize)]
 pub struct Count {
+    /// How many events to send.
     pub n: usize,
 }
 
+/// The events, then the end.
 #[nitrous::sse]
 pub async fn events(Query(count): Query<Count>) -> EventStream {
     let stream = EventStream::new().keep_alive(None);

@@ -2,9 +2,9 @@
 
 #![allow(dead_code)] // each test binary uses its own part of the support module
 
-pub mod process;
-pub mod raw;
-pub mod ws;
+pub(crate) mod process;
+pub(crate) mod raw;
+pub(crate) mod ws;
 
 use std::net::SocketAddr;
 
@@ -14,7 +14,7 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 /// A running server; dropping it does not stop it, [`Server::stop`] does.
-pub struct Server {
+pub(crate) struct Server {
     pub addr: SocketAddr,
     stop: oneshot::Sender<()>,
     task: JoinHandle<std::io::Result<()>>,
@@ -22,7 +22,7 @@ pub struct Server {
 
 impl Server {
     /// Binds first, so the address is known before any client connects.
-    pub async fn start(router: Router) -> Server {
+    pub(crate) async fn start(router: Router) -> Server {
         let listener = TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind 127.0.0.1:0");
@@ -34,12 +34,12 @@ impl Server {
         Server { addr, stop, task }
     }
 
-    pub fn url(&self, path: &str) -> String {
+    pub(crate) fn url(&self, path: &str) -> String {
         format!("http://{}{path}", self.addr)
     }
 
     /// Sends the shutdown signal and waits for the server to exit.
-    pub async fn stop(self) {
+    pub(crate) async fn stop(self) {
         let _ = self.stop.send(());
         self.task
             .await
@@ -49,11 +49,11 @@ impl Server {
 }
 
 /// `GET url`, returning the status and body.
-pub async fn get(url: &str) -> (u16, String) {
+pub(crate) async fn get(url: &str) -> (u16, String) {
     request(reqwest::Method::GET, url).await
 }
 
-pub async fn request(method: reqwest::Method, url: &str) -> (u16, String) {
+pub(crate) async fn request(method: reqwest::Method, url: &str) -> (u16, String) {
     let response = reqwest::Client::new()
         .request(method, url)
         .send()

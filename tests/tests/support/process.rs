@@ -5,10 +5,10 @@ use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 
 /// A child process killed (and reaped) on drop.
-pub struct Process(pub Child);
+pub(crate) struct Process(pub Child);
 
 impl Process {
-    pub fn pid(&self) -> u32 {
+    pub(crate) fn pid(&self) -> u32 {
         self.0.id()
     }
 }
@@ -22,7 +22,10 @@ impl Drop for Process {
 
 /// Starts `command` and reads its stdout until `ready` finds what it waits for in a line; the
 /// rest of the output is drained on a thread.
-pub fn start(mut command: Command, ready: impl Fn(&str) -> Option<String>) -> (Process, String) {
+pub(crate) fn start(
+    mut command: Command,
+    ready: impl Fn(&str) -> Option<String>,
+) -> (Process, String) {
     let mut child = command
         .stdout(Stdio::piped())
         .spawn()
@@ -41,21 +44,21 @@ pub fn start(mut command: Command, ready: impl Fn(&str) -> Option<String>) -> (P
 
 /// Starts the fixture app's server (`src/bin/fixture-server.rs`) with `command` set up by the
 /// caller (environment, limits); returns it and the address it serves.
-pub fn fixture_server(command: Command) -> (Process, String) {
+pub(crate) fn fixture_server(command: Command) -> (Process, String) {
     start(command, |line| {
         Some(line.trim().to_owned()).filter(|l| !l.is_empty())
     })
 }
 
 /// A command that runs the fixture server on a free port.
-pub fn fixture_command() -> Command {
+pub(crate) fn fixture_command() -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_fixture-server"));
     command.arg("0");
     command
 }
 
 /// A field of `/proc/PID/status` in KiB: `VmRSS` (resident now) or `VmHWM` (the peak).
-pub fn memory_kib(pid: u32, field: &str) -> u64 {
+pub(crate) fn memory_kib(pid: u32, field: &str) -> u64 {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("/proc/PID/status");
     status
         .lines()

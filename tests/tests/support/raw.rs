@@ -8,18 +8,18 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 /// A valid `Sec-WebSocket-Key` (RFC 6455's example).
-pub const KEY: &str = "dGhlIHNhbXBsZSBub25jZQ==";
+pub(crate) const KEY: &str = "dGhlIHNhbXBsZSBub25jZQ==";
 
 /// An HTTP response head: its status and headers (names in lower case).
 #[derive(Debug)]
-pub struct Head {
+pub(crate) struct Head {
     pub status: u16,
     pub headers: Vec<(String, String)>,
     pub body_start: Vec<u8>,
 }
 
 impl Head {
-    pub fn header(&self, name: &str) -> Option<&str> {
+    pub(crate) fn header(&self, name: &str) -> Option<&str> {
         self.headers
             .iter()
             .find(|(n, _)| n == name)
@@ -29,7 +29,7 @@ impl Head {
 
 /// The request head of a WebSocket upgrade of `path` with a valid key, plus `extra` header lines
 /// (each `name: value`), ended by the empty line.
-pub fn upgrade_request(path: &str, extra: &[&str]) -> Vec<u8> {
+pub(crate) fn upgrade_request(path: &str, extra: &[&str]) -> Vec<u8> {
     let mut request = format!(
         "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\
          Sec-WebSocket-Version: 13\r\n"
@@ -50,7 +50,7 @@ pub fn upgrade_request(path: &str, extra: &[&str]) -> Vec<u8> {
 }
 
 /// Sends `request` (raw bytes) on a new connection to `addr` and reads the response head.
-pub async fn exchange(addr: &str, request: &[u8]) -> (TcpStream, Head) {
+pub(crate) async fn exchange(addr: &str, request: &[u8]) -> (TcpStream, Head) {
     let mut stream = TcpStream::connect(addr).await.expect("connect");
     stream.write_all(request).await.expect("send the request");
     let head = read_head(&mut stream).await;
@@ -58,12 +58,12 @@ pub async fn exchange(addr: &str, request: &[u8]) -> (TcpStream, Head) {
 }
 
 /// Reads an HTTP response head (within 5 s).
-pub async fn read_head(stream: &mut TcpStream) -> Head {
+pub(crate) async fn read_head(stream: &mut TcpStream) -> Head {
     read_head_within(stream, Duration::from_secs(5)).await
 }
 
 /// Reads an HTTP response head, which must come within `limit` (by tokio's clock).
-pub async fn read_head_within(stream: &mut TcpStream, limit: Duration) -> Head {
+pub(crate) async fn read_head_within(stream: &mut TcpStream, limit: Duration) -> Head {
     let mut buffer = Vec::new();
     let end = tokio::time::timeout(limit, async {
         loop {
@@ -102,19 +102,19 @@ pub async fn read_head_within(stream: &mut TcpStream, limit: Duration) -> Head {
 /// Opens a WebSocket on `path` by hand; panics unless the server answers 101. Returns the
 /// socket and what the server sent after the handshake in the same read (an `open` hook's first
 /// frames, perhaps).
-pub async fn open(addr: &str, path: &str) -> (TcpStream, Vec<u8>) {
+pub(crate) async fn open(addr: &str, path: &str) -> (TcpStream, Vec<u8>) {
     let (stream, head) = exchange(addr, &upgrade_request(path, &[])).await;
     assert_eq!(head.status, 101, "{head:?}");
     (stream, head.body_start)
 }
 
 /// Opcodes of the frames these tests send.
-pub const TEXT: u8 = 0x1;
-pub const CLOSE: u8 = 0x8;
-pub const PING: u8 = 0x9;
+pub(crate) const TEXT: u8 = 0x1;
+pub(crate) const CLOSE: u8 = 0x8;
+pub(crate) const PING: u8 = 0x9;
 
 /// One final, masked client frame (RFC 6455 §5.2); the mask is fixed, which the protocol allows.
-pub fn frame(opcode: u8, payload: &[u8]) -> Vec<u8> {
+pub(crate) fn frame(opcode: u8, payload: &[u8]) -> Vec<u8> {
     let mask = [0x37u8, 0xfa, 0x21, 0x3d];
     let mut out = vec![0x80 | opcode];
     match payload.len() {
@@ -135,7 +135,7 @@ pub fn frame(opcode: u8, payload: &[u8]) -> Vec<u8> {
 
 /// A frame the server sent, parsed from the start of `bytes`: (opcode, payload, its length in
 /// `bytes`), or `None` when `bytes` does not hold a whole frame yet.
-pub fn parse_frame(bytes: &[u8]) -> Option<(u8, Vec<u8>, usize)> {
+pub(crate) fn parse_frame(bytes: &[u8]) -> Option<(u8, Vec<u8>, usize)> {
     let (&first, rest) = bytes.split_first()?;
     let (&second, rest) = rest.split_first()?;
     assert_eq!(second & 0x80, 0, "a server's frames are not masked");

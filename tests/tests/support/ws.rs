@@ -8,13 +8,13 @@ use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
-pub type Client = WebSocketStream<MaybeTlsStream<TcpStream>>;
+pub(crate) type Client = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
 /// How long a test waits for anything the server should do at once.
-pub const WAIT: Duration = Duration::from_secs(5);
+pub(crate) const WAIT: Duration = Duration::from_secs(5);
 
 /// The next data or close frame (pings are answered by the client library).
-pub async fn next(client: &mut Client) -> Message {
+pub(crate) async fn next(client: &mut Client) -> Message {
     loop {
         match tokio::time::timeout(WAIT, client.next())
             .await
@@ -29,7 +29,7 @@ pub async fn next(client: &mut Client) -> Message {
 }
 
 /// The next frame, which must be text.
-pub async fn text(client: &mut Client) -> String {
+pub(crate) async fn text(client: &mut Client) -> String {
     match next(client).await {
         Message::Text(text) => text.to_string(),
         other => panic!("expected text, got {other:?}"),
@@ -37,10 +37,10 @@ pub async fn text(client: &mut Client) -> String {
 }
 
 /// The next frame, which must be JSON text.
-pub async fn json(client: &mut Client) -> Value {
+pub(crate) async fn json(client: &mut Client) -> Value {
     serde_json::from_str(&text(client).await).expect("JSON text")
 }
 
-pub async fn say(client: &mut Client, text: &str) {
+pub(crate) async fn say(client: &mut Client, text: &str) {
     client.send(Message::text(text)).await.expect("send");
 }

@@ -2,6 +2,7 @@
 
 use nitrous::ws::{AllowedOrigins, Message, Options, Peer, WebSocketHandler};
 
+/// The echo handler.
 #[derive(Default)]
 pub struct Echo;
 

@@ -2,6 +2,7 @@
 
 use nitrous::ws::{AllowedOrigins, Message, Options, Peer, WebSocketHandler};
 
+/// The fan-out handler.
 #[derive(Default)]
 pub struct Fan;
 

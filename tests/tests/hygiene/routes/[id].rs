@@ -1,6 +1,6 @@
 use nitrous::axum::extract::Path;
 
 #[nitrous::get]
-pub async fn item(Path(id): Path<u32>) -> String {
+pub(crate) async fn item(Path(id): Path<u32>) -> String {
     format!("item {id}")
 }

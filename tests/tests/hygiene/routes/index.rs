@@ -1,4 +1,4 @@
 #[nitrous::get]
-pub async fn get() -> &'static str {
+pub(crate) async fn get() -> &'static str {
     "hygienic"
 }

@@ -2,6 +2,7 @@
 
 use nitrous::sse::EventStream;
 
+/// A tick every second until the client goes away.
 #[nitrous::sse]
 pub async fn clock() -> EventStream {
     let stream = EventStream::new();

@@ -3,6 +3,7 @@
 use nitrous::ws::{Message, Peer, WebSocketHandler};
 use serde_json::json;
 
+/// The chat room: everyone subscribed to `chat` hears what everyone says.
 #[derive(Default)]
 pub struct Chat;
 
