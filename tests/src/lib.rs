@@ -16,6 +16,8 @@ nitrous::routes!(state = AppState);
 pub struct AppState {
     pub greeting: &'static str,
     pub events: std::sync::Arc<Events>,
+    /// Peers the keeper route holds on to past their sessions, as an app might in a map.
+    pub kept: std::sync::Arc<std::sync::Mutex<Vec<nitrous::ws::Peer>>>,
 }
 
 /// The wall-clock time of day as `HH:MM:SS` (UTC), for the clock.

@@ -803,3 +803,69 @@ async fn each_payload_type_goes_out_as_its_own_kind() {
     drop(client);
     server.stop().await;
 }
+
+/// A `Peer` clone kept past an abrupt disconnect (in a map, say) is closed for good: the hub holds
+/// no subscription of it, it cannot subscribe again, sends fail without counting bytes, and its
+/// buffered amount, large while the client was not reading, is 0.
+#[tokio::test]
+async fn a_peer_kept_past_its_session_holds_nothing() {
+    let hub = nitrous::Hub::new();
+    let state = AppState::default();
+    let (events, kept) = (state.events.clone(), state.kept.clone());
+    let server = Server::start(router().layer(hub.layer()).with_state(state)).await;
+    let (mut client, _) = support::raw::open(&server.addr.to_string(), "/ws/keeper").await;
+    let peer = loop {
+        if let Some(peer) = kept.lock().unwrap().first().cloned() {
+            break peer;
+        }
+        tokio::task::yield_now().await;
+    };
+    assert_eq!(hub.subscriber_count("kept"), 1);
+    // The client does not read: 12 MiB published to it fill the sockets and wait in the log.
+    let chunk = "k".repeat(64 << 10);
+    for _ in 0..192 {
+        assert_eq!(hub.publish("kept", chunk.as_str()).unwrap(), 1);
+    }
+    tokio::time::timeout(WAIT, async {
+        while peer.buffered_amount() == 0 {
+            tokio::task::yield_now().await;
+        }
+    })
+    .await
+    .expect("bytes wait for a client that does not read");
+    assert!(
+        peer.buffered_amount() > 1 << 20,
+        "{}",
+        peer.buffered_amount()
+    );
+
+    // The client vanishes without a close frame.
+    use tokio::io::AsyncWriteExt;
+    client.shutdown().await.ok();
+    drop(client);
+    let closed = events.wait_for("keeper closed").await;
+    assert!(
+        closed.starts_with("keeper closed 1006 kept"),
+        "{closed}: the close hook still names its topics"
+    );
+
+    assert_eq!(
+        hub.subscriber_count("kept"),
+        0,
+        "the hub holds no subscription"
+    );
+    assert_eq!(peer.buffered_amount(), 0);
+    peer.subscribe("again");
+    assert_eq!(
+        hub.subscriber_count("again"),
+        0,
+        "a closed peer cannot subscribe"
+    );
+    assert!(matches!(
+        peer.try_send("late"),
+        Err(nitrous::ws::SendError::Closed)
+    ));
+    assert_eq!(peer.buffered_amount(), 0, "a failed send counts nothing");
+    assert_eq!(hub.publish("kept", "to nobody").unwrap(), 0);
+    server.stop().await;
+}
