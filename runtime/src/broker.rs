@@ -6,7 +6,7 @@
 //! except the publisher; a server-side publish reaches every subscriber once; messages from one
 //! publisher on one topic arrive in order. Local delivery never waits for the broker.
 
-use std::sync::Weak;
+use std::sync::{Arc, Weak};
 
 use bytes::Bytes;
 
@@ -20,13 +20,20 @@ pub struct Envelope {
     /// An instance ignores its own messages (it delivered them locally).
     origin: u128,
     payload: Payload,
+    /// The event name an event stream gives it.
+    event: Option<Arc<str>>,
 }
 
-const VERSION: u8 = 1;
+/// Version 1 carried no event name; instances still read it, so a rolling deploy mixes them.
+const VERSION: u8 = 2;
 
 impl Envelope {
-    pub(crate) fn new(origin: u128, payload: Payload) -> Envelope {
-        Envelope { origin, payload }
+    pub(crate) fn new(origin: u128, payload: Payload, event: Option<Arc<str>>) -> Envelope {
+        Envelope {
+            origin,
+            payload,
+            event,
+        }
     }
 
     /// The instance that published it.
@@ -39,25 +46,46 @@ impl Envelope {
         &self.payload
     }
 
-    /// `[version][0 text | 1 binary][origin: 16 bytes big-endian][payload]`.
+    /// The event name an event stream gives it, if the publish named one.
+    pub fn event(&self) -> Option<&str> {
+        self.event.as_deref()
+    }
+
+    /// `[2][0 text | 1 binary][origin: 16 bytes big-endian][event length: 2 bytes][event][payload]`.
     pub fn encode(&self) -> Vec<u8> {
         let bytes = self.payload.as_bytes();
-        let mut out = Vec::with_capacity(18 + bytes.len());
+        let event = self.event.as_deref().unwrap_or_default().as_bytes();
+        let event = &event[..event.len().min(usize::from(u16::MAX))];
+        let mut out = Vec::with_capacity(20 + event.len() + bytes.len());
         out.push(VERSION);
         out.push(u8::from(self.payload.is_binary()));
         out.extend_from_slice(&self.origin.to_be_bytes());
+        out.extend_from_slice(&(event.len() as u16).to_be_bytes());
+        out.extend_from_slice(event);
         out.extend_from_slice(bytes);
         out
     }
 
-    /// The inverse of [`Envelope::encode`]; `None` for anything else found on the channel,
-    /// text that is not UTF-8 included.
+    /// The inverse of [`Envelope::encode`] (and of version 1, without an event name); `None` for
+    /// anything else found on the channel, text that is not UTF-8 included.
     pub fn decode(bytes: &[u8]) -> Option<Envelope> {
         let (&[version, kind], rest) = bytes.split_first_chunk::<2>()?;
-        let (origin, payload) = rest.split_first_chunk::<16>()?;
-        if version != VERSION || kind > 1 {
+        let (origin, rest) = rest.split_first_chunk::<16>()?;
+        if kind > 1 {
             return None;
         }
+        let (event, payload) = match version {
+            1 => (None, rest),
+            2 => {
+                let (length, rest) = rest.split_first_chunk::<2>()?;
+                let length = usize::from(u16::from_be_bytes(*length));
+                let event = rest.get(..length)?;
+                let event = std::str::from_utf8(event).ok()?;
+                let event = (!event.is_empty()).then(|| Arc::from(event));
+                (event, &rest[length..])
+            }
+            _ => return None,
+        };
         let payload = Bytes::copy_from_slice(payload);
         let payload = match kind {
             1 => Payload::binary(payload),
@@ -66,6 +94,7 @@ impl Envelope {
         Some(Envelope {
             origin: u128::from_be_bytes(*origin),
             payload,
+            event,
         })
     }
 }
@@ -86,7 +115,7 @@ pub trait Broker: Send + Sync + 'static {
 /// The hub's side of a broker: where messages from other instances go.
 pub(crate) trait Deliver: Send + Sync {
     /// Delivers to this instance's subscribers of `topic`.
-    fn deliver(&self, topic: &str, payload: Payload);
+    fn deliver(&self, topic: &str, payload: Payload, event: Option<Arc<str>>);
     /// The topics with local subscribers.
     fn topics(&self) -> Vec<String>;
 }
@@ -119,7 +148,7 @@ impl Inbox {
             return false;
         };
         if envelope.origin != self.instance {
-            hub.deliver(topic, envelope.payload);
+            hub.deliver(topic, envelope.payload, envelope.event);
         }
         true
     }
@@ -169,12 +198,22 @@ mod tests {
             Payload::binary(vec![0u8, 255, 1, 2]),
             Payload::binary(Vec::new()),
         ] {
-            let envelope = Envelope::new(u128::MAX - 7, payload);
-            assert_eq!(Envelope::decode(&envelope.encode()), Some(envelope));
+            for event in [None, Some(Arc::from("added"))] {
+                let envelope = Envelope::new(u128::MAX - 7, payload.clone(), event);
+                assert_eq!(Envelope::decode(&envelope.encode()), Some(envelope));
+            }
         }
+        // Version 1, from an instance not yet upgraded: no event name.
+        let mut v1 = vec![1u8, 0];
+        v1.extend_from_slice(&7u128.to_be_bytes());
+        v1.extend_from_slice(b"old");
+        assert_eq!(
+            Envelope::decode(&v1),
+            Some(Envelope::new(7, Payload::text("old"), None))
+        );
         assert_eq!(Envelope::decode(b"short"), None);
         assert_eq!(Envelope::decode(&[2, 0, 0]), None);
-        let mut not_utf8 = Envelope::new(1, Payload::binary(vec![0xff])).encode();
+        let mut not_utf8 = Envelope::new(1, Payload::binary(vec![0xff]), None).encode();
         not_utf8[1] = 0; // claims text
         assert_eq!(Envelope::decode(&not_utf8), None, "text must be UTF-8");
     }
@@ -195,7 +234,7 @@ mod tests {
             binary in proptest::bool::ANY,
             bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..64),
         ) {
-            let envelope = Envelope::new(origin, payload(binary, bytes));
+            let envelope = Envelope::new(origin, payload(binary, bytes), None);
             proptest::prop_assert_eq!(Envelope::decode(&envelope.encode()), Some(envelope));
         }
     }

@@ -15,7 +15,7 @@ pub mod __private;
 
 /// The axum that nitrous uses, so an app never has to match versions.
 pub use axum;
-pub use hub::{Hub, HubLayer, WithHub};
+pub use hub::{Hub, HubLayer, MAX_IDLE_RETAINED, NotAnOffset, Offset, WithHub};
 pub use nitrous_macros::{
     connect, delete, get, handler, head, options, patch, post, put, routes, sse, trace,
 };

@@ -681,18 +681,74 @@ async fn a_last_event_id_of_u64_max_is_no_overflow() {
     let hub = Hub::new();
     hub.retain("news", 3);
     let server = Server::start(router().layer(hub.layer()).with_state(AppState::default())).await;
-    for n in 1..=3 {
-        hub.publish("news", format!("n{n}")).unwrap();
+    hub.publish("news", "n1").unwrap();
+    let epoch = {
+        // The topic's own offsets: a client that says nothing useful gets the history, and its
+        // first event's id is `epoch-1`.
+        let mut body = open_stream(&server, &hub, Some("junk")).await;
+        let mut first = String::new();
+        let id = loop {
+            let chunk = tokio::time::timeout(WAIT, body.next())
+                .await
+                .unwrap()
+                .unwrap()
+                .unwrap();
+            first.push_str(std::str::from_utf8(&chunk).unwrap());
+            if let Some(id) = first.lines().find_map(|line| line.strip_prefix("id: ")) {
+                break id.to_owned();
+            }
+        };
+        drop(body);
+        while hub.subscriber_count("news") > 0 {
+            tokio::task::yield_now().await;
+        }
+        id.split_once('-').unwrap().0.to_owned()
+    };
+    let max = u64::MAX;
+    for hostile in [
+        format!("{epoch}-{max}"), // this topic's, ahead of everything: nothing to replay
+        format!("{max}-{max}"),   // another history's: told of the gap
+        format!("{max}0-0"),      // past u64: not an offset
+        max.to_string(),          // not an offset
+    ] {
+        let mut body = open_stream(&server, &hub, Some(&hostile)).await;
+        hub.publish("news", "live").unwrap();
+        let mut received = String::new();
+        while !received.contains("data: live") {
+            let chunk = tokio::time::timeout(WAIT, body.next())
+                .await
+                .expect("an event within 5 s")
+                .expect("the stream goes on")
+                .expect("bytes");
+            received.push_str(std::str::from_utf8(&chunk).unwrap());
+        }
+        let gap = received.contains("event: nitrous-replay-gap");
+        assert_eq!(
+            gap,
+            !hostile.starts_with(&format!("{epoch}-")),
+            "{hostile}: {received}"
+        );
+        drop(body);
+        while hub.subscriber_count("news") > 0 {
+            tokio::task::yield_now().await;
+        }
     }
-    let response = reqwest::Client::new()
-        .get(server.url("/api/sse/news"))
-        .header("last-event-id", u64::MAX.to_string())
-        .send()
-        .await
-        .expect("an answer");
+    server.stop().await;
+}
+
+/// Opens the `news` event stream with `last` as its `Last-Event-ID` and waits until it is
+/// subscribed.
+async fn open_stream(
+    server: &Server,
+    hub: &Hub,
+    last: Option<&str>,
+) -> impl futures_util::Stream<Item = reqwest::Result<bytes::Bytes>> + Unpin + use<> {
+    let mut request = reqwest::Client::new().get(server.url("/api/sse/news"));
+    if let Some(last) = last {
+        request = request.header("last-event-id", last);
+    }
+    let response = request.send().await.expect("an answer");
     assert_eq!(response.status(), 200);
-    let mut body = response.bytes_stream();
-    // Nothing is replayed (the client claims to be ahead); the next publish arrives live.
     tokio::time::timeout(WAIT, async {
         while hub.subscriber_count("news") == 0 {
             tokio::task::yield_now().await;
@@ -700,15 +756,7 @@ async fn a_last_event_id_of_u64_max_is_no_overflow() {
     })
     .await
     .expect("the stream subscribed");
-    hub.publish("news", "n4").unwrap();
-    let chunk = tokio::time::timeout(WAIT, body.next())
-        .await
-        .expect("an event within 5 s")
-        .expect("the stream goes on")
-        .expect("bytes");
-    assert_eq!(&chunk[..], b"id: 4\ndata: n4\n\n");
-    drop(body);
-    server.stop().await;
+    Box::pin(response.bytes_stream())
 }
 
 /// The largest message a client may send, wrapped by the chat, reaches the other reader whole.

@@ -147,36 +147,110 @@ async fn topic_messages_from_a_websocket_peer_and_the_server_reach_sse_clients()
 }
 
 #[tokio::test]
-async fn last_event_id_resumes_from_the_replay_buffer_and_too_old_is_told() {
+async fn last_event_id_resumes_from_the_history_and_too_old_is_told() {
     let hub = Hub::new();
     hub.retain("news", 3);
     let server = Server::start(router().layer(hub.layer()).with_state(AppState::default())).await;
+    // A client from the start learns the offsets, as a browser does from the ids.
+    let mut first = events(open(&server, "/api/sse/news", None).await);
+    wait_for_subscribers(&hub, "news", 1).await;
     for n in 1..=5 {
-        hub.publish("news", format!("n{n}")).unwrap(); // ids 1..=5; the buffer keeps 3, 4, 5
+        hub.publish("news", format!("n{n}")).unwrap(); // the history keeps n3, n4, n5
     }
-    let mut resumed = events(open(&server, "/api/sse/news", Some("3")).await);
+    let mut ids = Vec::new();
+    for n in 1..=5 {
+        let event = next(&mut first).await;
+        assert_eq!(event.data, format!("n{n}"));
+        ids.push(event.id);
+    }
+    assert!(
+        ids.iter().all(|id| nitrous::Offset::parse(id).is_some()),
+        "{ids:?}"
+    );
+
+    let mut resumed = events(open(&server, "/api/sse/news", Some(&ids[2])).await);
     let replayed: Vec<(String, String)> = [next(&mut resumed).await, next(&mut resumed).await]
         .into_iter()
         .map(|e| (e.id, e.data))
         .collect();
     assert_eq!(
         replayed,
-        [("4".into(), "n4".into()), ("5".into(), "n5".into())]
+        [(ids[3].clone(), "n4".into()), (ids[4].clone(), "n5".into())]
     );
 
-    let mut behind = events(open(&server, "/api/sse/news", Some("1")).await);
+    // A browser's first connection cannot set the header: the query parameter does the same.
+    let path = format!("/api/sse/news?lastEventID={}", ids[3]);
+    let mut by_query = events(open(&server, &path, None).await);
+    assert_eq!(next(&mut by_query).await.data, "n5");
+
+    let mut behind = events(open(&server, "/api/sse/news", Some(&ids[0])).await);
     let gap = next(&mut behind).await;
     assert_eq!(gap.event, nitrous::sse::REPLAY_GAP_EVENT);
-    assert_eq!(gap.data, r#"{"missed_from":2,"resumed_at":3}"#);
+    let gap: serde_json::Value = serde_json::from_str(&gap.data).unwrap();
+    assert_eq!(
+        gap,
+        serde_json::json!({ "topic": "news", "after": ids[0], "resumed_at": ids[2] })
+    );
     for n in 3..=5 {
         assert_eq!(next(&mut behind).await.data, format!("n{n}"));
     }
-    // Live events continue the numbering, once each.
-    assert_eq!(hub.publish("news", "n6").unwrap(), 2);
+    // Live events go on, once each, with the next offsets.
+    wait_for_subscribers(&hub, "news", 4).await;
+    assert_eq!(hub.publish("news", "n6").unwrap(), 4);
     let live = next(&mut resumed).await;
-    assert_eq!((live.id.as_str(), live.data.as_str()), ("6", "n6"));
+    assert_eq!(live.data, "n6");
+    assert!(nitrous::Offset::parse(&live.id) > nitrous::Offset::parse(&ids[4]));
     assert_eq!(next(&mut behind).await.data, "n6");
+    assert_eq!(next(&mut by_query).await.data, "n6");
     server.stop().await;
+
+    // The process restarts: its history is gone, and a client with an id from before is told
+    // so, never given other messages under the same ids.
+    let hub = Hub::new();
+    hub.retain("news", 3);
+    let server = Server::start(router().layer(hub.layer()).with_state(AppState::default())).await;
+    hub.publish("news", "after the restart").unwrap();
+    let mut returning = events(open(&server, "/api/sse/news", Some(&ids[4])).await);
+    let gap = next(&mut returning).await;
+    assert_eq!(gap.event, nitrous::sse::REPLAY_GAP_EVENT);
+    let gap: serde_json::Value = serde_json::from_str(&gap.data).unwrap();
+    assert_eq!(gap["after"], ids[4].as_str());
+    let event = next(&mut returning).await;
+    assert_eq!(event.data, "after the restart");
+    assert_ne!(event.id, ids[0], "a new history's offsets are its own");
+    server.stop().await;
+}
+
+/// A publish that names its event reaches event streams as `event: name`.
+#[tokio::test]
+async fn a_publish_can_name_its_event() {
+    let hub = Hub::new();
+    let server = Server::start(router().layer(hub.layer()).with_state(AppState::default())).await;
+    let mut stream = events(open(&server, "/api/sse/news", None).await);
+    wait_for_subscribers(&hub, "news", 1).await;
+    hub.publish_event("news", "headline", "big news").unwrap();
+    hub.publish("news", "small news").unwrap();
+    let named = next(&mut stream).await;
+    assert_eq!(
+        (named.event.as_str(), named.data.as_str()),
+        ("headline", "big news")
+    );
+    let plain = next(&mut stream).await;
+    assert_eq!(
+        (plain.event.as_str(), plain.data.as_str()),
+        ("message", "small news")
+    );
+    server.stop().await;
+}
+
+async fn wait_for_subscribers(hub: &Hub, topic: &str, count: usize) {
+    tokio::time::timeout(WAIT, async {
+        while hub.subscriber_count(topic) < count {
+            tokio::task::yield_now().await;
+        }
+    })
+    .await
+    .expect("the streams subscribed");
 }
 
 #[tokio::test]

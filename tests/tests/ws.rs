@@ -869,3 +869,52 @@ async fn a_peer_kept_past_its_session_holds_nothing() {
     assert_eq!(hub.publish("kept", "to nobody").unwrap(), 0);
     server.stop().await;
 }
+
+/// A page that reconnects with the last offset it saw gets exactly what it missed, then what
+/// comes next, each once; one that was away longer than the topic keeps is told of the gap.
+#[tokio::test]
+async fn a_peer_resumes_a_retained_topic_from_the_offset_its_page_saw_last() {
+    let hub = Hub::new();
+    hub.retain("feed", 4);
+    let server = Server::start(router().layer(hub.layer()).with_state(AppState::default())).await;
+    let mut page = connect(&server, "/ws/resumable").await;
+    assert_eq!(text(&mut page).await, "subscribed");
+    for n in 1..=3 {
+        hub.publish("feed", format!("m{n}")).unwrap();
+    }
+    let mut seen = Vec::new();
+    for n in 1..=3 {
+        let message = json(&mut page).await;
+        assert_eq!(message["text"], format!("m{n}"));
+        seen.push(message["offset"].as_str().expect("an offset").to_owned());
+    }
+    drop(page);
+    while hub.subscriber_count("feed") > 0 {
+        tokio::task::yield_now().await;
+    }
+    // Published while the page was away.
+    hub.publish("feed", "m4").unwrap();
+    hub.publish("feed", "m5").unwrap();
+
+    let mut back = connect(&server, &format!("/ws/resumable?since={}", seen[2])).await;
+    assert_eq!(text(&mut back).await, "subscribed");
+    hub.publish("feed", "m6").unwrap();
+    for n in 4..=6 {
+        assert_eq!(
+            json(&mut back).await["text"],
+            format!("m{n}"),
+            "in order, once each"
+        );
+    }
+
+    // Away for longer than the topic keeps (four messages): told, then what there is.
+    let mut late = connect(&server, &format!("/ws/resumable?since={}", seen[0])).await;
+    assert_eq!(text(&mut late).await, "subscribed");
+    let gap = json(&mut late).await;
+    assert_eq!(gap["gap"]["after"], seen[0].as_str(), "{gap}");
+    for n in 3..=6 {
+        assert_eq!(json(&mut late).await["text"], format!("m{n}"));
+    }
+    drop((back, late));
+    server.stop().await;
+}

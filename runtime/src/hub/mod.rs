@@ -8,13 +8,17 @@
 //! The hub knows nothing of transports: WebSocket peers and event streams are [`Subscriber`]s,
 //! implemented where they live.
 
+mod offset;
 mod subscriber;
+#[cfg(test)]
+mod testing;
 mod topic;
 
 use std::collections::HashMap;
 use std::collections::hash_map::DefaultHasher;
 use std::fmt;
 use std::hash::{Hash, Hasher};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, RwLock, RwLockWriteGuard};
 use std::task::{Context, Poll};
 
@@ -24,9 +28,11 @@ use axum::http::request::Parts;
 
 use crate::broker::{Broker, Deliver, Envelope, Inbox};
 use crate::payload::{IntoPayload, Payload, PayloadError};
-pub(crate) use subscriber::{Offer, Subscriber, SubscriberId};
+pub(crate) use offset::Resume;
+pub use offset::{NotAnOffset, Offset};
+pub(crate) use subscriber::{Offer, Owed, Subscriber, SubscriberId};
 use topic::Topic;
-pub(crate) use topic::{Cursor, Entry, next_stamp};
+pub(crate) use topic::{Cursor, Entry, Gap, Publish, entry_cost, next_stamp};
 
 const SHARDS: usize = 16;
 
@@ -54,8 +60,49 @@ struct HubInner {
     /// This instance's id in broker messages.
     instance: u128,
     broker: Option<Arc<dyn Broker>>,
-    /// Topics with subscribers, and retained topics (which stay without them).
+    /// Topics with subscribers, and retained topics (which stay without them, up to
+    /// [`MAX_IDLE_RETAINED`]).
     shards: [Shard; SHARDS],
+    /// Which topics are retained, and how many messages each keeps ([`Hub::retain`]).
+    retention: RwLock<Vec<(Pattern, usize)>>,
+    /// How many retained topics there are.
+    retained: AtomicUsize,
+}
+
+/// How many retained topics without subscribers a hub keeps. Past it, the ones idle longest are
+/// let go (a client that resumes on one later is told it missed messages): an app with a topic
+/// per document cannot fill memory with histories nobody reads.
+pub const MAX_IDLE_RETAINED: usize = 10_000;
+
+/// A topic name, or a prefix: `todos:*` is every topic that starts with `todos:`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Pattern {
+    Exact(String),
+    Prefix(String),
+}
+
+impl Pattern {
+    fn new(pattern: &str) -> Pattern {
+        match pattern.strip_suffix('*') {
+            Some(prefix) => Pattern::Prefix(prefix.to_owned()),
+            None => Pattern::Exact(pattern.to_owned()),
+        }
+    }
+
+    fn matches(&self, topic: &str) -> bool {
+        match self {
+            Pattern::Exact(name) => name == topic,
+            Pattern::Prefix(prefix) => topic.starts_with(prefix.as_str()),
+        }
+    }
+
+    /// Exact names first, then longer prefixes.
+    fn precedence(&self) -> (bool, usize) {
+        match self {
+            Pattern::Exact(name) => (true, name.len()),
+            Pattern::Prefix(prefix) => (false, prefix.len()),
+        }
+    }
 }
 
 impl Default for Hub {
@@ -96,6 +143,8 @@ impl Hub {
                 instance: crate::broker::instance_id(),
                 broker,
                 shards: std::array::from_fn(|_| RwLock::new(HashMap::new())),
+                retention: RwLock::new(Vec::new()),
+                retained: AtomicUsize::new(0),
             }),
         }
     }
@@ -103,50 +152,103 @@ impl Hub {
     /// Sends `payload` to every subscriber of `topic`, once each. Publishing to a topic nobody
     /// subscribes to does nothing. Returns how many subscribers it reached.
     pub fn publish(&self, topic: &str, payload: impl IntoPayload) -> Result<usize, PayloadError> {
-        Ok(self.publish_payload(topic, payload.into_payload()?, None))
+        let payload = payload.into_payload()?;
+        Ok(self.publish_entry(
+            topic,
+            Publish {
+                payload,
+                origin: None,
+                event: None,
+            },
+        ))
     }
 
-    /// Keeps the last `capacity` messages published on `topic`, numbered, so an event stream that
-    /// reconnects with `Last-Event-ID` gets what it missed ([`EventStream::subscribe_from`]).
-    /// Publishing to a retained topic numbers its events, even with no subscriber.
-    ///
-    /// [`EventStream::subscribe_from`]: crate::sse::EventStream::subscribe_from
-    pub fn retain(&self, topic: &str, capacity: usize) {
-        let mut shard = self.inner.write_shard(topic);
-        let entry = shard
-            .entry(Arc::from(topic))
-            .or_insert_with(|| Arc::new(Topic::new()));
-        entry.retain(capacity);
-    }
-
-    /// Delivers `payload` to every subscriber of `topic` but `except`, here and, through the
-    /// broker, on the other instances.
-    pub(crate) fn publish_payload(
+    /// [`Hub::publish`], naming the event: an event stream sends it as `event: {event}`, so a
+    /// page listens with `source.addEventListener(event, ..)`. WebSocket peers get the payload.
+    pub fn publish_event(
         &self,
         topic: &str,
-        payload: Payload,
-        except: Option<SubscriberId>,
-    ) -> usize {
-        if let Some(broker) = &self.inner.broker {
-            broker.publish(topic, Envelope::new(self.inner.instance, payload.clone()));
+        event: &str,
+        payload: impl IntoPayload,
+    ) -> Result<usize, PayloadError> {
+        let payload = payload.into_payload()?;
+        let event = Some(Arc::from(event));
+        Ok(self.publish_entry(
+            topic,
+            Publish {
+                payload,
+                origin: None,
+                event,
+            },
+        ))
+    }
+
+    /// Retains the topics `pattern` names: `"news"` that topic, `"todos:*"` every topic whose
+    /// name starts with `todos:`. Each keeps its last `capacity` messages, each with an
+    /// [`Offset`], so a client that reconnects gets exactly what it missed
+    /// ([`EventStream::subscribe_from`], [`Peer::subscribe_from`]). A retained topic keeps and
+    /// numbers its messages even with no subscriber. Call it at start-up, before the first
+    /// publish; an exact name wins over a prefix, a longer prefix over a shorter one.
+    ///
+    /// [`EventStream::subscribe_from`]: crate::sse::EventStream::subscribe_from
+    /// [`Peer::subscribe_from`]: crate::ws::Peer::subscribe_from
+    pub fn retain(&self, pattern: &str, capacity: usize) {
+        let pattern = Pattern::new(pattern);
+        {
+            let mut rules = self
+                .inner
+                .retention
+                .write()
+                .unwrap_or_else(|p| p.into_inner());
+            rules.retain(|(known, _)| *known != pattern);
+            rules.push((pattern.clone(), capacity));
+            rules.sort_by_key(|(pattern, _)| std::cmp::Reverse(pattern.precedence()));
         }
-        self.inner.publish_local(topic, payload, except)
+        // Topics that exist already and match now keep their messages too.
+        for shard in &self.inner.shards {
+            let shard = shard.read().unwrap_or_else(|p| p.into_inner());
+            for (name, topic) in shard.iter() {
+                if let Some(capacity) = self.inner.capacity(name) {
+                    if !topic.is_retained() {
+                        self.inner.retained.fetch_add(1, Ordering::Relaxed);
+                    }
+                    topic.retain(capacity);
+                }
+            }
+        }
+        if let Pattern::Exact(name) = pattern {
+            drop(self.inner.topic_or_create(&name));
+        }
+    }
+
+    /// Delivers a publish to every subscriber of `topic` but its publisher, here and, through the
+    /// broker, on the other instances.
+    pub(crate) fn publish_entry(&self, topic: &str, publish: Publish) -> usize {
+        if let Some(broker) = &self.inner.broker {
+            let envelope = Envelope::new(
+                self.inner.instance,
+                publish.payload.clone(),
+                publish.event.clone(),
+            );
+            broker.publish(topic, envelope);
+        }
+        self.inner.publish_local(topic, publish)
     }
 
     /// Adds `subscriber` to `topic`; subscribing twice is one subscription.
+    #[cfg(test)]
     pub(crate) fn subscribe(&self, topic: &str, subscriber: Arc<dyn Subscriber>) {
-        self.subscribe_with_replay(topic, subscriber, None);
+        self.subscribe_from(topic, subscriber, Resume::Live);
     }
 
-    /// Subscribes, first replaying from a retained topic what came after `last` (the subscriber's
-    /// `Last-Event-ID`: `Some(None)` when it was not a number). Without a retained topic, or with
-    /// `last == None`, this is `subscribe`. Only event streams resume (they take replayed entries
-    /// as they are offered).
-    pub(crate) fn subscribe_with_replay(
+    /// Subscribes, starting where `resume` says: on a retained topic, after an offset the client
+    /// saw (what the history holds after it is replayed first); otherwise with what is published
+    /// from now on.
+    pub(crate) fn subscribe_from(
         &self,
         topic: &str,
         subscriber: Arc<dyn Subscriber>,
-        last: Option<Option<u64>>,
+        resume: Resume,
     ) {
         // Under the shard's lock, so the topic cannot be removed by its last member leaving in
         // between.
@@ -155,18 +257,20 @@ impl Hub {
             Some((name, entry)) => (name.clone(), entry.clone()),
             None => {
                 let name: Arc<str> = Arc::from(topic);
-                let entry = Arc::new(Topic::new());
+                let entry = self.inner.new_topic(topic);
                 shard.insert(name.clone(), entry.clone());
                 (name, entry)
             }
         };
-        entry.subscribe(&name, subscriber, last);
+        entry.subscribe(&name, subscriber, resume);
         if entry.member_count() > 0
             && entry.set_upstream(true)
             && let Some(broker) = &self.inner.broker
         {
             broker.subscribe(topic);
         }
+        drop(shard);
+        self.inner.mind_idle_topics();
     }
 
     /// Removes subscriber `id` from `topic`; the topic goes when its last subscriber does (unless
@@ -241,10 +345,84 @@ impl HubInner {
         shard.get(name).cloned()
     }
 
-    fn publish_local(&self, topic: &str, payload: Payload, except: Option<SubscriberId>) -> usize {
-        match self.topic(topic) {
-            Some(topic) => topic.publish(payload, except),
+    /// Delivers here. A topic nobody subscribes to is no topic, unless it is retained: then it
+    /// is made, so it keeps and numbers the message.
+    fn publish_local(&self, topic: &str, publish: Publish) -> usize {
+        let found = self.topic(topic).or_else(|| {
+            self.capacity(topic)?;
+            Some(self.topic_or_create(topic))
+        });
+        match found {
+            Some(topic) => topic.publish(publish),
             None => 0,
+        }
+    }
+
+    /// How many messages `topic` keeps, if a retention rule names it.
+    fn capacity(&self, topic: &str) -> Option<usize> {
+        let rules = self.retention.read().unwrap_or_else(|p| p.into_inner());
+        rules
+            .iter()
+            .find(|(pattern, _)| pattern.matches(topic))
+            .map(|(_, capacity)| *capacity)
+    }
+
+    /// A new topic, retained if a rule names it (the caller holds its shard's lock, and calls
+    /// [`HubInner::mind_idle_topics`] once it has let go).
+    fn new_topic(&self, name: &str) -> Arc<Topic> {
+        let topic = Arc::new(Topic::new());
+        if let Some(capacity) = self.capacity(name) {
+            topic.retain(capacity);
+            self.retained.fetch_add(1, Ordering::Relaxed);
+        }
+        topic
+    }
+
+    fn topic_or_create(&self, name: &str) -> Arc<Topic> {
+        let topic = {
+            let mut shard = self.write_shard(name);
+            if let Some(topic) = shard.get(name) {
+                return topic.clone();
+            }
+            let topic = self.new_topic(name);
+            shard.insert(Arc::from(name), topic.clone());
+            topic
+        };
+        self.mind_idle_topics();
+        topic
+    }
+
+    /// Lets go of idle retained topics once there are too many.
+    fn mind_idle_topics(&self) {
+        if self.retained.load(Ordering::Relaxed) > MAX_IDLE_RETAINED {
+            self.let_go_of_idle_topics();
+        }
+    }
+
+    /// Past [`MAX_IDLE_RETAINED`] retained topics, lets go of the tenth of the idle ones that
+    /// have been quiet longest (one scan pays for many creations).
+    fn let_go_of_idle_topics(&self) {
+        let mut idle: Vec<(u64, usize, Arc<str>)> = Vec::new();
+        for (at, shard) in self.shards.iter().enumerate() {
+            let shard = shard.read().unwrap_or_else(|p| p.into_inner());
+            for (name, topic) in shard.iter() {
+                if let Some(since) = topic.idle_since() {
+                    idle.push((since, at, name.clone()));
+                }
+            }
+        }
+        if idle.len() <= MAX_IDLE_RETAINED {
+            return;
+        }
+        idle.sort_unstable();
+        let excess = idle.len() - MAX_IDLE_RETAINED + MAX_IDLE_RETAINED / 10;
+        for (_, at, name) in idle.into_iter().take(excess) {
+            let mut shard = self.shards[at].write().unwrap_or_else(|p| p.into_inner());
+            // Still idle (a subscriber may have come meanwhile)?
+            if shard.get(&name).is_some_and(|t| t.idle_since().is_some()) {
+                shard.remove(&name);
+                self.retained.fetch_sub(1, Ordering::Relaxed);
+            }
         }
     }
 
@@ -266,8 +444,13 @@ impl HubInner {
 
 /// What another instance published reaches this one's subscribers of the topic.
 impl Deliver for HubInner {
-    fn deliver(&self, topic: &str, payload: Payload) {
-        self.publish_local(topic, payload, None);
+    fn deliver(&self, topic: &str, payload: Payload, event: Option<Arc<str>>) {
+        let publish = Publish {
+            payload,
+            origin: None,
+            event,
+        };
+        self.publish_local(topic, publish);
     }
 
     fn topics(&self) -> Vec<String> {
@@ -335,62 +518,55 @@ mod tests {
 
     use proptest::prelude::*;
 
-    use super::{Cursor, Entry, Hub, Offer, Subscriber, SubscriberId};
+    use super::{Cursor, Entry, Hub, Offer, Offset, Owed, Resume, Subscriber, SubscriberId};
 
-    /// Records what the hub offers to it.
-    struct Recorder {
-        id: SubscriberId,
-        seen: Mutex<Vec<u64>>,
-        gaps: Mutex<Vec<(u64, u64)>>,
-    }
-
-    impl Subscriber for Recorder {
-        fn id(&self) -> SubscriberId {
-            self.id
-        }
-        fn offer(&self, entry: &Entry) -> Offer {
-            assert!(entry.numbered, "a retained topic numbers");
-            self.seen.lock().unwrap().push(entry.seq);
-            Offer::Taken
-        }
-        fn wake(&self) {}
-        fn start(&self, _topic: &Arc<str>, _cursor: Cursor) {}
-        fn gap(&self, missed_from: u64, resumed_at: u64) {
-            self.gaps.lock().unwrap().push((missed_from, resumed_at));
-        }
-    }
+    use super::testing::{Read, Reader};
 
     proptest! {
-        /// Any `Last-Event-ID` a client sends, `u64::MAX` included, replays exactly the retained
-        /// messages after it, and a gap only when some it asked for are gone; never a panic.
+        /// Any offset a client sends, or any text, resumes with exactly the retained messages
+        /// after it, and a gap exactly when some it asked for are gone; never a panic.
         #[test]
-        fn any_last_event_id_replays_exactly_what_followed_it(
+        fn any_resume_replays_exactly_what_followed_it(
             capacity in 1usize..8,
-            published in 0u64..20,
-            last in prop_oneof![
-                Just(None),
-                any::<u64>().prop_map(Some),
-                (0u64..24).prop_map(Some),
-                (u64::MAX - 2..=u64::MAX).prop_map(Some),
-            ],
+            published in 0usize..20,
+            pick in proptest::option::of(0usize..24),
+            junk in proptest::option::of(".{0,12}"),
         ) {
             let hub = Hub::new();
             hub.retain("t", capacity);
-            for _ in 0..published {
-                hub.publish("t", "m").unwrap();
+            let probe = Reader::new();
+            hub.subscribe("t", probe.clone());
+            for n in 0..published {
+                hub.publish("t", format!("m{n}")).unwrap();
             }
-            let recorder = Arc::new(Recorder {
-                id: SubscriberId::next(),
-                seen: Mutex::default(),
-                gaps: Mutex::default(),
-            });
-            hub.subscribe_with_replay("t", recorder.clone(), Some(last));
-            let oldest = published.saturating_sub(capacity as u64) + 1;
-            let from = last.map_or(0, |last| last.saturating_add(1));
-            let expected: Vec<u64> = (oldest..=published).filter(|seq| *seq >= from).collect();
-            prop_assert_eq!(&*recorder.seen.lock().unwrap(), &expected);
-            let gap = from < oldest && from <= published;
-            prop_assert_eq!(recorder.gaps.lock().unwrap().len(), usize::from(gap));
+            let offsets: Vec<Offset> = probe.read_all().into_iter().map(|r| match r {
+                Read::Message(_, offset) => offset.unwrap(),
+                Read::Gap(_) => unreachable!(),
+            }).collect();
+            // What the client says it saw: one of the offsets, a made-up one, or junk.
+            let (resume, seen) = match (pick, junk) {
+                (Some(at), _) if at < offsets.len() => (Resume::After(offsets[at]), Some(at)),
+                (Some(_), _) => (Resume::After(Offset::new(0, 5)), None),
+                (None, Some(text)) => (Resume::from_client(Some(&text)), None),
+                (None, None) => (Resume::Live, None),
+            };
+            let reader = Reader::new();
+            hub.subscribe_from("t", reader.clone(), resume);
+            let read = reader.read_all();
+            let oldest = published.saturating_sub(capacity);
+            let (expect_from, expect_gap) = match (resume, seen) {
+                (Resume::Live, _) => (published, false),
+                (_, Some(at)) => ((at + 1).max(oldest), at + 1 < oldest),
+                (_, None) => (oldest, true),
+            };
+            let gaps = read.iter().filter(|r| matches!(r, Read::Gap(_))).count();
+            prop_assert_eq!(gaps, usize::from(expect_gap));
+            let texts: Vec<String> = read.into_iter().filter_map(|r| match r {
+                Read::Message(text, _) => Some(text),
+                Read::Gap(_) => None,
+            }).collect();
+            let expected: Vec<String> = (expect_from..published).map(|n| format!("m{n}")).collect();
+            prop_assert_eq!(texts, expected);
         }
     }
 
@@ -429,7 +605,10 @@ mod tests {
             }
         }
         fn wake(&self) {}
-        fn start(&self, _topic: &Arc<str>, _cursor: Cursor) {}
+        fn replay_budget(&self) -> Owed {
+            Owed::default()
+        }
+        fn start(&self, _cursor: Cursor, _owed: Owed) {}
     }
 
     #[test]
@@ -502,13 +681,76 @@ mod tests {
         hub.unsubscribe("news", id);
         hub.publish("news", "2").unwrap();
         hub.publish("news", "3").unwrap();
-        let recorder = Arc::new(Recorder {
-            id: SubscriberId::next(),
-            seen: Mutex::default(),
-            gaps: Mutex::default(),
-        });
-        hub.subscribe_with_replay("news", recorder.clone(), Some(Some(0)));
-        assert_eq!(*recorder.seen.lock().unwrap(), [2, 3]);
-        assert_eq!(*recorder.gaps.lock().unwrap(), [(1, 2)]);
+        let reader = Reader::new();
+        hub.subscribe_from("news", reader.clone(), Resume::Unknown);
+        assert_eq!(reader.read(), ["2", "3"], "the last two");
+    }
+
+    #[test]
+    fn retention_by_pattern_numbers_topics_made_at_their_first_publish() {
+        let hub = Hub::new();
+        hub.retain("todos:*", 3);
+        hub.retain("todos:special", 1);
+        assert_eq!(
+            hub.publish("todos:a", "1").unwrap(),
+            0,
+            "nobody listens yet"
+        );
+        hub.publish("todos:a", "2").unwrap();
+        hub.publish("todos:special", "x").unwrap();
+        hub.publish("todos:special", "y").unwrap();
+        hub.publish("other", "not kept").unwrap();
+        let reader = Reader::new();
+        hub.subscribe_from("todos:a", reader.clone(), Resume::Unknown);
+        assert_eq!(reader.read(), ["1", "2"]);
+        let reader = Reader::new();
+        hub.subscribe_from("todos:special", reader.clone(), Resume::Unknown);
+        assert_eq!(reader.read(), ["y"], "an exact name wins over the prefix");
+        let reader = Reader::new();
+        hub.subscribe_from("other", reader.clone(), Resume::Unknown);
+        assert!(
+            reader.read_all().is_empty(),
+            "not retained: nothing kept, no gap"
+        );
+    }
+
+    #[test]
+    fn idle_retained_topics_are_let_go_past_the_bound() {
+        let hub = Hub::new();
+        hub.retain("doc:*", 1);
+        for n in 0..super::MAX_IDLE_RETAINED + 1 {
+            hub.publish(&format!("doc:{n}"), "x").unwrap();
+        }
+        let kept: usize = hub
+            .inner
+            .shards
+            .iter()
+            .map(|s| s.read().unwrap().len())
+            .sum();
+        assert!(kept <= super::MAX_IDLE_RETAINED, "{kept}");
+        assert!(kept >= super::MAX_IDLE_RETAINED * 8 / 10, "{kept}");
+        // The newest is kept; the oldest went.
+        let reader = Reader::new();
+        hub.subscribe_from(
+            &format!("doc:{}", super::MAX_IDLE_RETAINED),
+            reader.clone(),
+            Resume::Unknown,
+        );
+        assert_eq!(reader.read(), ["x"]);
+        let reader = Reader::new();
+        hub.subscribe_from("doc:0", reader.clone(), Resume::Unknown);
+        assert!(reader.read().is_empty());
+    }
+
+    #[test]
+    fn an_event_name_travels_with_the_message() {
+        let hub = Hub::new();
+        let reader = Reader::new();
+        hub.subscribe("t", reader.clone());
+        hub.publish_event("t", "added", "x").unwrap();
+        let mut cursors = reader.cursors.lock().unwrap();
+        assert!(cursors[0].peek().is_some());
+        let entry = cursors[0].advance();
+        assert_eq!(entry.event.as_deref(), Some("added"));
     }
 }

@@ -1,7 +1,6 @@
 //! The subscriber side of a topic: who can subscribe, and what a topic asks of it.
 
 use std::fmt;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use super::topic::{Cursor, Entry};
@@ -36,29 +35,36 @@ pub(crate) enum Offer {
     Refused,
 }
 
-/// Something that receives a topic's messages: a WebSocket peer or an event stream.
+/// What a subscriber owes from a replay, or may take in one.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Owed {
+    /// Bytes, as [`entry_cost`](super::topic::entry_cost) counts them.
+    pub(crate) bytes: usize,
+    pub(crate) entries: usize,
+}
+
+/// Something that receives a topic's messages: a WebSocket peer or an event stream. Both read
+/// them from their cursors when they write.
 ///
-/// The topic calls `offer` and `start` under its lock, so they must not call back into the hub;
-/// `wake` and `dropped` come after it is released.
+/// The topic calls `offer`, `replay_budget` and `start` under its lock, so they must not call
+/// back into the hub; `wake` and `dropped` come after it is released.
 pub(crate) trait Subscriber: Send + Sync {
     fn id(&self) -> SubscriberId;
 
-    /// A new entry, before any cursor can see it (never one the subscriber published). Count it
-    /// as owed, or refuse it; an event stream encodes it here.
+    /// A new entry, before any cursor can see it (never one the subscriber published): count it
+    /// as owed, or refuse it.
     fn offer(&self, entry: &Entry) -> Offer;
 
     /// Entries were offered and taken, and cursors can now see them.
     fn wake(&self);
 
-    /// The subscription began; entries after `cursor`'s place are for this subscriber, until
-    /// the subscription ends. An event stream, which takes entries in `offer`, drops it.
-    fn start(&self, topic: &Arc<str>, cursor: Cursor);
+    /// How much a resume may replay to it at once.
+    fn replay_budget(&self) -> Owed;
+
+    /// The subscription began: the subscriber reads from `cursor` (which may start in the
+    /// history), and owes what it replays.
+    fn start(&self, cursor: Cursor, owed: Owed);
 
     /// The topic dropped this subscriber after it refused an entry.
     fn dropped(&self) {}
-
-    /// A resuming subscriber asked for entries older than the topic retains.
-    fn gap(&self, missed_from: u64, resumed_at: u64) {
-        let _ = (missed_from, resumed_at);
-    }
 }

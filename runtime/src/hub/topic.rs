@@ -11,12 +11,17 @@
 //! Entries carry a hub-wide stamp, taken under the topic's lock: a subscriber that reads several
 //! topics and its own queue merges them by stamp, so what one task sends and then publishes (or
 //! publishes and then closes) arrives in that order.
+//!
+//! A retained topic also keeps its last entries, each with an [`Offset`], and a subscriber can
+//! start from one: its cursor starts in the history, so the replay and what is published
+//! meanwhile are one sequence, with no seam to lose or double a message in.
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
-use super::subscriber::{Offer, Subscriber, SubscriberId};
+use super::offset::{Offset, Resume};
+use super::subscriber::{Offer, Owed, Subscriber, SubscriberId};
 use crate::payload::Payload;
 
 /// The next hub-wide stamp: every entry and every item queued for a peer gets one, in the order
@@ -26,16 +31,26 @@ pub(crate) fn next_stamp() -> u64 {
     NEXT.fetch_add(1, Ordering::Relaxed)
 }
 
+/// What an entry counts against a subscriber's budget: its bytes and what keeping it costs.
+pub(crate) fn entry_cost(entry: &Entry) -> usize {
+    entry.payload.len() + entry.event.as_ref().map_or(0, |e| e.len()) + ENTRY_OVERHEAD
+}
+
+/// An entry's own size, and the framing it goes out with.
+const ENTRY_OVERHEAD: usize = std::mem::size_of::<Entry>() + 32;
+
 /// One published message in a topic's log.
 pub(crate) struct Entry {
-    /// Its place in the topic, from 1 (0 is the empty log's start).
+    /// Its place in this process's log; only `until` compares it.
     pub(crate) seq: u64,
     /// Hub-wide order.
     pub(crate) stamp: u64,
     /// The publishing subscriber, which does not receive it.
     pub(crate) origin: Option<SubscriberId>,
-    /// Whether the topic is retained: its entries' `seq` is the id an event stream shows.
-    pub(crate) numbered: bool,
+    /// Where it is in a retained topic.
+    pub(crate) offset: Option<Offset>,
+    /// The event name an event stream gives it (`event:`); unnamed events are `message`.
+    pub(crate) event: Option<Arc<str>>,
     pub(crate) payload: Payload,
     next: OnceLock<Arc<Entry>>,
 }
@@ -46,7 +61,8 @@ impl Entry {
             seq,
             stamp: 0,
             origin: None,
-            numbered: false,
+            offset: None,
+            event: None,
             payload: Payload::binary(bytes::Bytes::new()),
             next: OnceLock::new(),
         }
@@ -71,48 +87,104 @@ impl Drop for Entry {
     }
 }
 
-/// A subscriber's place in a topic's log: the last entry it has read, and where its subscription
-/// ends (entries from that `seq` on are not for it).
+/// A resume that asked for messages the topic no longer has (or never had here): the subscriber
+/// is told once, before what is replayed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Gap {
+    /// What the client said it saw last; `None` when it was not an offset.
+    pub(crate) after: Option<Offset>,
+    /// The first message it gets; `None` when it gets only what is published from now on.
+    pub(crate) resumed_at: Option<Offset>,
+}
+
+/// The entry a cursor reads next is this one, or the one after it.
+enum Link {
+    At(Arc<Entry>),
+    After(Arc<Entry>),
+}
+
+/// A subscriber's place in a topic's log, and where its subscription ends (entries from that
+/// `seq` on are not for it).
 pub(crate) struct Cursor {
-    at: Arc<Entry>,
+    topic: Arc<str>,
+    /// When the subscription began: what it replays was made earlier, but comes after what the
+    /// subscriber was sent before it subscribed.
+    since: u64,
+    link: Link,
     until: Arc<AtomicU64>,
     /// Entries by this subscriber are skipped.
     own: SubscriberId,
+    gap: Option<Gap>,
 }
 
 impl Cursor {
+    /// The topic it reads.
+    pub(crate) fn topic(&self) -> &Arc<str> {
+        &self.topic
+    }
+
+    /// A gap to report before anything else, once.
+    pub(crate) fn take_gap(&mut self) -> Option<Gap> {
+        self.gap.take()
+    }
+
+    /// Whether a gap is still to be reported.
+    pub(crate) fn has_gap(&self) -> bool {
+        self.gap.is_some()
+    }
+
+    /// Where the next thing this cursor says goes among the subscriber's other sources (its own
+    /// queue, its other topics): a gap or a replayed entry when the subscription began, a live
+    /// entry when it was published. `None` when there is nothing yet.
+    pub(crate) fn next_stamp(&mut self) -> Option<u64> {
+        if self.gap.is_some() {
+            return Some(self.since);
+        }
+        let since = self.since;
+        self.peek().map(|entry| entry.stamp.max(since))
+    }
+
     /// The next entry for this subscriber, without moving; `None` when there is none yet.
     /// Skips the subscriber's own entries.
     pub(crate) fn peek(&mut self) -> Option<&Arc<Entry>> {
         loop {
-            let next = self.at.next()?;
+            let next = match &self.link {
+                Link::At(entry) => entry.clone(),
+                Link::After(entry) => entry.next()?.clone(),
+            };
             // `until` is set before an entry past it is linked, so it is seen here in time.
             if next.seq >= self.until.load(Ordering::Acquire) {
                 return None;
             }
             if next.origin == Some(self.own) {
-                self.at = next.clone();
+                self.link = Link::After(next);
                 continue;
             }
-            // Re-borrow: the loop above moved `self.at`.
-            return self.at.next();
+            self.link = Link::At(next);
+            let Link::At(entry) = &self.link else {
+                unreachable!("set just above")
+            };
+            return Some(entry);
         }
     }
 
     /// Moves past the entry [`Cursor::peek`] returned.
     pub(crate) fn advance(&mut self) -> Arc<Entry> {
-        let next = self
-            .at
-            .next()
-            .expect("advance follows a peek that found an entry")
-            .clone();
-        self.at = next.clone();
-        next
+        let Link::At(entry) = &self.link else {
+            panic!("advance follows a peek that found an entry")
+        };
+        let entry = entry.clone();
+        self.link = Link::After(entry.clone());
+        entry
     }
 
     /// The subscription has ended and every entry it owed was read: the cursor can go.
     pub(crate) fn is_finished(&self) -> bool {
-        self.at.seq.saturating_add(1) >= self.until.load(Ordering::Acquire)
+        let next = match &self.link {
+            Link::At(entry) => entry.seq,
+            Link::After(entry) => entry.seq.saturating_add(1),
+        };
+        !self.has_gap() && next >= self.until.load(Ordering::Acquire)
     }
 }
 
@@ -123,10 +195,17 @@ struct Member {
     until: Arc<AtomicU64>,
 }
 
-/// A topic's retained history, for subscribers that resume ([`Hub::retain`](crate::Hub::retain)).
+/// A retained topic's last entries, each with an offset, for subscribers that resume.
 struct History {
     capacity: usize,
+    /// Oldest first.
     entries: VecDeque<Arc<Entry>>,
+    /// This topic's offsets are `epoch-n`, numbered here; the epoch is new for each topic in each
+    /// process, so offsets from elsewhere are told apart.
+    epoch: u64,
+    next: u64,
+    /// The newest offset that is gone: a client that saw less than it missed something.
+    trimmed: Option<Offset>,
 }
 
 pub(crate) struct Topic {
@@ -141,6 +220,15 @@ struct State {
     /// Shared with publishes that wake them after the lock is released.
     members: Arc<Vec<Member>>,
     history: Option<History>,
+    /// When the last entry was appended (a stamp), to pick idle retained topics to let go of.
+    last_publish: u64,
+}
+
+/// What a publish appends.
+pub(crate) struct Publish {
+    pub(crate) payload: Payload,
+    pub(crate) origin: Option<SubscriberId>,
+    pub(crate) event: Option<Arc<str>>,
 }
 
 impl Topic {
@@ -150,6 +238,8 @@ impl Topic {
                 tail: Arc::new(Entry::start(0)),
                 members: Arc::default(),
                 history: None,
+                // Made counts as active: a topic made for a publish is not let go before it.
+                last_publish: next_stamp(),
             }),
             upstream: AtomicBool::new(false),
         }
@@ -164,17 +254,18 @@ impl Topic {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Keeps the last `capacity` entries for subscribers that resume.
+    /// Keeps the last `capacity` entries, with offsets, for subscribers that resume.
     pub(crate) fn retain(&self, capacity: usize) {
         let mut state = self.lock();
         let history = state.history.get_or_insert_with(|| History {
             capacity,
             entries: VecDeque::new(),
+            epoch: epoch(),
+            next: 1,
+            trimmed: None,
         });
         history.capacity = capacity;
-        while history.entries.len() > capacity {
-            history.entries.pop_front();
-        }
+        trim(history);
     }
 
     pub(crate) fn is_retained(&self) -> bool {
@@ -185,15 +276,30 @@ impl Topic {
         self.lock().members.len()
     }
 
-    /// Appends `payload` and offers it to every member but `origin`; returns how many took it.
-    pub(crate) fn publish(&self, payload: Payload, origin: Option<SubscriberId>) -> usize {
+    /// A retained topic with no members: when it last had a message (a stamp).
+    pub(crate) fn idle_since(&self) -> Option<u64> {
+        let state = self.lock();
+        (state.history.is_some() && state.members.is_empty()).then_some(state.last_publish)
+    }
+
+    /// Appends a message and offers it to every member but its publisher; returns how many took
+    /// it.
+    pub(crate) fn publish(&self, publish: Publish) -> usize {
         let mut state = self.lock();
+        let stamp = next_stamp();
+        let offset = state.history.as_mut().map(|history| {
+            let offset = Offset::new(history.epoch, history.next);
+            history.next += 1;
+            offset
+        });
+        let origin = publish.origin;
         let entry = Entry {
             seq: state.tail.seq + 1,
-            stamp: next_stamp(),
+            stamp,
             origin,
-            numbered: state.history.is_some(),
-            payload,
+            offset,
+            event: publish.event,
+            payload: publish.payload,
             next: OnceLock::new(),
         };
         let mut taken = 0;
@@ -225,11 +331,10 @@ impl Topic {
             unreachable!("only a publish holding the lock links after the tail");
         }
         state.tail = entry.clone();
+        state.last_publish = stamp;
         if let Some(history) = &mut state.history {
             history.entries.push_back(entry);
-            while history.entries.len() > history.capacity {
-                history.entries.pop_front();
-            }
+            trim(history);
         }
         let members = state.members.clone();
         drop(state);
@@ -244,15 +349,15 @@ impl Topic {
         taken
     }
 
-    /// Adds `subscriber`, reading from what is published next; a second subscribe is one
-    /// subscription. With `resume` (what the subscriber saw last: `Some(None)` when it was not a
-    /// number) on a retained topic, the entries after it that the history holds are offered
-    /// first, after a gap signal if some it asked for are gone.
+    /// Adds `subscriber`; a second subscribe is one subscription. It reads what is published from
+    /// now on, or, resuming on a retained topic, first what the history holds after the offset it
+    /// gives, as much as fits its replay budget; when some of what it asked for is gone, or would
+    /// not fit, its cursor reports a gap first.
     pub(crate) fn subscribe(
         &self,
         name: &Arc<str>,
         subscriber: Arc<dyn Subscriber>,
-        resume: Option<Option<u64>>,
+        resume: Resume,
     ) {
         let mut state = self.lock();
         if state
@@ -262,41 +367,33 @@ impl Topic {
         {
             return;
         }
-        let mut replayed = false;
-        if let (Some(history), Some(last)) = (&state.history, resume) {
-            let next = state.tail.seq + 1;
-            let oldest = history.entries.front().map_or(next, |e| e.seq);
-            let from = last.map_or(0, |last| last.saturating_add(1));
-            if from < oldest && from < next {
-                subscriber.gap(from, oldest);
-                replayed = true;
+        let (link, gap, owed) = match &state.history {
+            Some(history) if resume != Resume::Live => {
+                replay(history, &state.tail, resume, subscriber.as_ref())
             }
-            for entry in history.entries.iter().filter(|e| e.seq >= from) {
-                if let Offer::Refused = subscriber.offer(entry) {
-                    drop(state);
-                    subscriber.dropped();
-                    return;
-                }
-                replayed = true;
-            }
-        }
+            _ => (Link::After(state.tail.clone()), None, Owed::default()),
+        };
         let until = Arc::new(AtomicU64::new(u64::MAX));
-        subscriber.start(
-            name,
-            Cursor {
-                at: state.tail.clone(),
-                until: until.clone(),
-                own: subscriber.id(),
-            },
-        );
+        let cursor = Cursor {
+            topic: name.clone(),
+            since: next_stamp(),
+            link,
+            until: until.clone(),
+            own: subscriber.id(),
+            gap,
+        };
+        let replayed = gap.is_some() || owed.entries > 0;
+        subscriber.start(cursor, owed);
         let mut members = Vec::with_capacity(state.members.len() + 1);
         members.extend(state.members.iter().cloned());
-        members.push(Member { subscriber, until });
+        members.push(Member {
+            subscriber: subscriber.clone(),
+            until,
+        });
         state.members = Arc::new(members);
-        let wake = replayed.then(|| state.members.last().map(|m| m.subscriber.clone()));
         drop(state);
-        if let Some(Some(subscriber)) = wake {
-            subscriber.wake(); // what was replayed
+        if replayed {
+            subscriber.wake();
         }
     }
 
@@ -317,78 +414,105 @@ impl Topic {
     }
 }
 
+/// Drops the oldest entries past the capacity, remembering the newest offset dropped.
+fn trim(history: &mut History) {
+    while history.entries.len() > history.capacity {
+        if let Some(gone) = history.entries.pop_front() {
+            history.trimmed = gone.offset;
+        }
+    }
+}
+
+/// A topic's history is named by a number that no other topic in any process shares: the time
+/// in milliseconds, then a count (two topics made in one millisecond differ by one).
+fn epoch() -> u64 {
+    static LAST: AtomicU64 = AtomicU64::new(0);
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
+    let mut last = LAST.load(Ordering::Relaxed);
+    loop {
+        let next = now.max(last.saturating_add(1));
+        match LAST.compare_exchange_weak(last, next, Ordering::Relaxed, Ordering::Relaxed) {
+            Ok(_) => return next,
+            Err(seen) => last = seen,
+        }
+    }
+}
+
+/// Where a resuming subscriber starts in `history`, the gap to report, and what the replay owes.
+fn replay(
+    history: &History,
+    tail: &Arc<Entry>,
+    resume: Resume,
+    subscriber: &dyn Subscriber,
+) -> (Link, Option<Gap>, Owed) {
+    let entries = &history.entries;
+    let (mut from, mut gap) = match resume {
+        Resume::Live => unreachable!("a live subscription does not replay"),
+        Resume::Unknown => (0, Some(None)),
+        Resume::After(after) if after.major() != history.epoch => (0, Some(Some(after))),
+        Resume::After(after) => {
+            let from = entries.partition_point(|e| e.offset.is_some_and(|o| o <= after));
+            let missed = history.trimmed.is_some_and(|trimmed| after < trimmed);
+            (from, missed.then_some(Some(after)))
+        }
+    };
+    // As much as fits the subscriber's budget, newest first: one further behind than that is
+    // told it missed the rest.
+    let budget = subscriber.replay_budget();
+    let mut owed = Owed::default();
+    let mut cut = None;
+    for at in (from..entries.len()).rev() {
+        let entry = &entries[at];
+        if entry.origin == Some(subscriber.id()) {
+            continue;
+        }
+        let cost = entry_cost(entry);
+        if owed.bytes + cost > budget.bytes || owed.entries + 1 > budget.entries {
+            cut = Some(at + 1);
+            break;
+        }
+        owed.bytes += cost;
+        owed.entries += 1;
+    }
+    if let Some(start) = cut {
+        if gap.is_none() {
+            gap = Some(match resume {
+                Resume::After(after) => Some(after),
+                _ => None,
+            });
+        }
+        from = start;
+    }
+    let gap = gap.map(|after| Gap {
+        after,
+        resumed_at: entries.get(from).and_then(|e| e.offset),
+    });
+    let link = match entries.get(from) {
+        Some(entry) => Link::At(entry.clone()),
+        None => Link::After(tail.clone()),
+    };
+    (link, gap, owed)
+}
+
 #[cfg(test)]
 mod tests {
     use std::sync::Weak;
-    use std::sync::atomic::AtomicUsize;
 
+    use super::super::testing::Reader;
     use super::*;
 
-    /// A subscriber that reads through its cursor, as a WebSocket session does, and can be told
-    /// to refuse.
-    struct Reader {
-        id: SubscriberId,
-        cursors: Mutex<Vec<Cursor>>,
-        offered: Mutex<Vec<u64>>,
-        wakes: AtomicUsize,
-        dropped: AtomicUsize,
-        refuse_from: AtomicU64,
-    }
-
-    impl Reader {
-        fn new() -> Arc<Reader> {
-            Arc::new(Reader {
-                id: SubscriberId::next(),
-                cursors: Mutex::default(),
-                offered: Mutex::default(),
-                wakes: AtomicUsize::new(0),
-                dropped: AtomicUsize::new(0),
-                refuse_from: AtomicU64::new(u64::MAX),
-            })
-        }
-
-        /// Reads everything its cursors hold now, as text.
-        fn read(&self) -> Vec<String> {
-            let mut cursors = self.cursors.lock().unwrap();
-            let mut read = Vec::new();
-            for cursor in cursors.iter_mut() {
-                while cursor.peek().is_some() {
-                    read.push(cursor.advance().payload.as_text().unwrap().to_owned());
-                }
-            }
-            cursors.retain(|c| !c.is_finished());
-            read
-        }
-    }
-
-    impl Subscriber for Reader {
-        fn id(&self) -> SubscriberId {
-            self.id
-        }
-        fn offer(&self, entry: &Entry) -> Offer {
-            if entry.seq >= self.refuse_from.load(Ordering::SeqCst) {
-                return Offer::Refused;
-            }
-            self.offered.lock().unwrap().push(entry.seq);
-            Offer::Taken
-        }
-        fn wake(&self) {
-            self.wakes.fetch_add(1, Ordering::SeqCst);
-        }
-        fn start(&self, _topic: &Arc<str>, cursor: Cursor) {
-            self.cursors.lock().unwrap().push(cursor);
-        }
-        fn dropped(&self) {
-            self.dropped.fetch_add(1, Ordering::SeqCst);
-        }
-    }
-
-    fn text(s: &str) -> Payload {
-        Payload::text(s)
-    }
-
     fn subscribed(topic: &Topic, reader: &Arc<Reader>) {
-        topic.subscribe(&Arc::from("t"), reader.clone(), None);
+        topic.subscribe(&Arc::from("t"), reader.clone(), Resume::Live);
+    }
+
+    fn publish(topic: &Topic, text: &str, origin: Option<SubscriberId>) -> usize {
+        topic.publish(Publish {
+            payload: Payload::text(text),
+            origin,
+            event: None,
+        })
     }
 
     #[test]
@@ -397,8 +521,8 @@ mod tests {
         let (a, b) = (Reader::new(), Reader::new());
         subscribed(&topic, &a);
         subscribed(&topic, &b);
-        assert_eq!(topic.publish(text("from a"), Some(a.id)), 1);
-        assert_eq!(topic.publish(text("to all"), None), 2);
+        assert_eq!(publish(&topic, "from a", Some(a.id)), 1);
+        assert_eq!(publish(&topic, "to all", None), 2);
         assert_eq!(a.read(), ["to all"]);
         assert_eq!(b.read(), ["from a", "to all"]);
         assert_eq!(b.read(), Vec::<String>::new(), "read once");
@@ -414,7 +538,7 @@ mod tests {
         subscribed(&topic, &a);
         subscribed(&topic, &a);
         assert_eq!(topic.member_count(), 1);
-        topic.publish(text("once"), None);
+        publish(&topic, "once", None);
         assert_eq!(a.read(), ["once"]);
     }
 
@@ -423,9 +547,9 @@ mod tests {
         let topic = Topic::new();
         let a = Reader::new();
         subscribed(&topic, &a);
-        topic.publish(text("before"), None);
+        publish(&topic, "before", None);
         assert_eq!(topic.unsubscribe(a.id), 0);
-        topic.publish(text("after"), None);
+        publish(&topic, "after", None);
         assert_eq!(a.read(), ["before"]);
         assert!(
             a.cursors.lock().unwrap().is_empty(),
@@ -440,9 +564,9 @@ mod tests {
         subscribed(&topic, &a);
         subscribed(&topic, &b);
         a.refuse_from.store(2, Ordering::SeqCst);
-        assert_eq!(topic.publish(text("1"), None), 2);
-        assert_eq!(topic.publish(text("2"), None), 1);
-        assert_eq!(topic.publish(text("3"), None), 1);
+        assert_eq!(publish(&topic, "1", None), 2);
+        assert_eq!(publish(&topic, "2", None), 1);
+        assert_eq!(publish(&topic, "3", None), 1);
         assert_eq!(topic.member_count(), 1);
         assert_eq!(a.dropped.load(Ordering::SeqCst), 1);
         assert_eq!(a.read(), ["1"], "nothing it refused");
@@ -456,12 +580,12 @@ mod tests {
         for reader in &readers {
             subscribed(&topic, reader);
         }
-        topic.publish(text("first"), None);
+        publish(&topic, "first", None);
         let first: Weak<Entry> = {
             let state = topic.lock();
             Arc::downgrade(&state.tail)
         };
-        topic.publish(text("second"), None);
+        publish(&topic, "second", None);
         // 100 cursors before it, one entry.
         assert_eq!(first.strong_count(), 1, "held by the entry before it, once");
         for reader in &readers[..99] {
@@ -478,7 +602,7 @@ mod tests {
         let a = Reader::new();
         subscribed(&topic, &a);
         for _ in 0..1_000_000 {
-            topic.publish(text(""), None);
+            publish(&topic, "", None);
         }
         drop(a.cursors.lock().unwrap().drain(..)); // would overflow the stack if recursive
     }
@@ -487,11 +611,11 @@ mod tests {
     fn stamps_follow_the_order_of_publishes_across_topics() {
         let (one, two) = (Topic::new(), Topic::new());
         let a = Reader::new();
-        one.subscribe(&Arc::from("one"), a.clone(), None);
-        two.subscribe(&Arc::from("two"), a.clone(), None);
-        one.publish(text("1"), None);
-        two.publish(text("2"), None);
-        one.publish(text("3"), None);
+        one.subscribe(&Arc::from("one"), a.clone(), Resume::Live);
+        two.subscribe(&Arc::from("two"), a.clone(), Resume::Live);
+        publish(&one, "1", None);
+        publish(&two, "2", None);
+        publish(&one, "3", None);
         let mut cursors = a.cursors.lock().unwrap();
         let mut stamps = Vec::new();
         for cursor in cursors.iter_mut() {
@@ -503,5 +627,116 @@ mod tests {
         stamps.sort();
         let order: Vec<_> = stamps.into_iter().map(|(_, text)| text).collect();
         assert_eq!(order, ["1", "2", "3"]);
+    }
+
+    fn retained(capacity: usize, messages: usize) -> (Topic, Vec<Offset>) {
+        let topic = Topic::new();
+        topic.retain(capacity);
+        let probe = Reader::new();
+        subscribed(&topic, &probe);
+        for n in 1..=messages {
+            publish(&topic, &format!("m{n}"), None);
+        }
+        let offsets = probe
+            .read_all()
+            .into_iter()
+            .map(|read| match read {
+                super::super::testing::Read::Message(_, offset) => offset.expect("retained"),
+                other => panic!("{other:?}"),
+            })
+            .collect();
+        topic.unsubscribe(probe.id);
+        (topic, offsets)
+    }
+
+    fn resumed(topic: &Topic, resume: Resume) -> Arc<Reader> {
+        let reader = Reader::new();
+        topic.subscribe(&Arc::from("t"), reader.clone(), resume);
+        reader
+    }
+
+    #[test]
+    fn a_resume_replays_what_followed_then_goes_on_live_as_one_sequence() {
+        let (topic, offsets) = retained(10, 5);
+        let reader = resumed(&topic, Resume::After(offsets[1]));
+        publish(&topic, "m6", None); // published during the handover
+        assert_eq!(reader.read(), ["m3", "m4", "m5", "m6"]);
+        publish(&topic, "m7", None);
+        assert_eq!(reader.read(), ["m7"]);
+        assert_eq!(reader.owed.lock().unwrap().entries, 3, "the replay is owed");
+        assert!(offsets.windows(2).all(|w| w[0] < w[1]), "offsets grow");
+    }
+
+    #[test]
+    fn a_resume_from_the_newest_offset_or_beyond_gets_only_what_comes_next() {
+        let (topic, offsets) = retained(10, 3);
+        let ahead = Offset::new(offsets[2].major(), u64::MAX);
+        for after in [offsets[2], ahead] {
+            let reader = resumed(&topic, Resume::After(after));
+            assert!(reader.read_all().is_empty(), "nothing to replay, no gap");
+            topic.unsubscribe(reader.id);
+        }
+    }
+
+    #[test]
+    fn a_resume_older_than_the_history_is_told_of_the_gap_then_gets_what_is_kept() {
+        let (topic, offsets) = retained(3, 6); // m4..m6 kept
+        let reader = resumed(&topic, Resume::After(offsets[0]));
+        let read = reader.read_all();
+        assert_eq!(
+            read[0],
+            super::super::testing::Read::Gap(Gap {
+                after: Some(offsets[0]),
+                resumed_at: Some(offsets[3]),
+            })
+        );
+        assert_eq!(reader.read(), Vec::<String>::new(), "read once");
+        assert_eq!(read.len(), 4, "{read:?}");
+        // One that saw m3, the last trimmed, missed nothing.
+        let reader = resumed(&topic, Resume::After(offsets[2]));
+        assert_eq!(reader.read_all().len(), 3, "no gap");
+    }
+
+    #[test]
+    fn an_offset_from_elsewhere_or_no_offset_is_a_gap_and_the_whole_history() {
+        let (topic, offsets) = retained(10, 3);
+        let earlier_process = Offset::new(offsets[0].major() - 1, 2);
+        for (resume, after) in [
+            (Resume::After(earlier_process), Some(earlier_process)),
+            (Resume::Unknown, None),
+        ] {
+            let reader = resumed(&topic, resume);
+            let read = reader.read_all();
+            let super::super::testing::Read::Gap(gap) = read[0] else {
+                panic!("{read:?}")
+            };
+            assert_eq!(gap.after, after);
+            assert_eq!(gap.resumed_at, Some(offsets[0]));
+            assert_eq!(read.len(), 4);
+        }
+    }
+
+    #[test]
+    fn a_replay_larger_than_the_budget_keeps_the_newest_and_says_so() {
+        let (topic, offsets) = retained(10, 5);
+        let reader = Reader::new();
+        let mut sample = Entry::start(0);
+        sample.payload = Payload::text("m1");
+        let one = entry_cost(&sample);
+        *reader.budget.lock().unwrap() = Owed {
+            bytes: 2 * one,
+            entries: usize::MAX,
+        };
+        topic.subscribe(&Arc::from("t"), reader.clone(), Resume::After(offsets[0]));
+        let read = reader.read_all();
+        assert_eq!(
+            read[0],
+            super::super::testing::Read::Gap(Gap {
+                after: Some(offsets[0]),
+                resumed_at: Some(offsets[3]),
+            })
+        );
+        assert_eq!(read.len(), 3, "m4 and m5: {read:?}");
+        assert_eq!(reader.owed.lock().unwrap().bytes, 2 * one);
     }
 }

@@ -98,15 +98,16 @@ impl EventBody {
         let shared = &self.guard.0;
         let chunk = {
             let mut queue = shared.lock_queue();
-            if queue.bytes.is_empty() {
-                match &queue.reader {
-                    Some(known) if known.will_wake(cx.waker()) => {}
-                    _ => queue.reader = Some(cx.waker().clone()),
+            match queue.take() {
+                Some(chunk) => chunk,
+                None => {
+                    match &queue.reader {
+                        Some(known) if known.will_wake(cx.waker()) => {}
+                        _ => queue.reader = Some(cx.waker().clone()),
+                    }
+                    return None;
                 }
-                return None;
             }
-            queue.events = 0;
-            queue.bytes.split().freeze()
         };
         shared.room.notify_waiters();
         Some(chunk)

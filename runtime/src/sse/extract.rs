@@ -8,20 +8,39 @@ use futures_util::{Stream, StreamExt};
 use super::{Event, EventStream};
 use crate::shutdown::Shutdown;
 
-/// The request's `Last-Event-ID` header: what a reconnecting client saw last.
+/// What a reconnecting client saw last: its `Last-Event-ID` header, or, since a browser's first
+/// `EventSource` connection cannot set headers, a `lastEventID` query parameter (as Mercure
+/// reads it: `new EventSource("/api/news?lastEventID=" + saved)`). The header wins when both are
+/// there. Hand it to [`EventStream::subscribe_from`].
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct LastEventId(pub Option<String>);
+
+/// The query parameter [`LastEventId`] reads.
+pub const LAST_EVENT_ID_PARAM: &str = "lastEventID";
+
+impl LastEventId {
+    /// The id, if the client sent one.
+    pub fn as_deref(&self) -> Option<&str> {
+        self.0.as_deref()
+    }
+}
 
 impl<S: Send + Sync> FromRequestParts<S> for LastEventId {
     type Rejection = std::convert::Infallible;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        let id = parts
+        let header = parts
             .headers
             .get("last-event-id")
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned);
-        Ok(LastEventId(id))
+        let query = || {
+            parts.uri.query()?.split('&').find_map(|pair| {
+                let (name, value) = pair.split_once('=')?;
+                (name == LAST_EVENT_ID_PARAM).then(|| value.to_owned())
+            })
+        };
+        Ok(LastEventId(header.or_else(query)))
     }
 }
 

@@ -33,7 +33,7 @@ mod stream;
 use std::time::Duration;
 
 pub use event::Event;
-pub use extract::{IntoEventStream, LastEventId};
+pub use extract::{IntoEventStream, LAST_EVENT_ID_PARAM, LastEventId};
 pub use stream::{EventStream, StreamClosed};
 
 /// How often an idle stream sends a keep-alive comment, unless set with

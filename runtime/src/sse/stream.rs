@@ -1,19 +1,22 @@
 //! [`EventStream`]: the handle an app pushes through, its queue of encoded events, and its side of
 //! the hub's topics.
 
+use std::collections::VecDeque;
 use std::fmt;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::Waker;
 use std::time::Duration;
 
-use bytes::BytesMut;
+use bytes::{Bytes, BytesMut};
 use serde::Serialize;
 use tokio::sync::Notify;
 
 use super::event::{Event, Fields};
 use super::{BUFFERED_BYTES, BUFFERED_EVENTS, DEFAULT_KEEP_ALIVE, REPLAY_GAP_EVENT};
-use crate::hub::{Cursor, Entry, Hub, Offer, Subscriber, SubscriberId};
+use crate::hub::{
+    Cursor, Entry, Gap, Hub, Offer, Owed, Resume, Subscriber, SubscriberId, entry_cost, next_stamp,
+};
 use crate::shutdown::Shutdown;
 
 /// Pushing to a stream whose client has gone, or that was closed.
@@ -181,15 +184,18 @@ impl EventStream {
     }
 
     /// Delivers every publish on `topic` (from peers, HTTP handlers or tasks) to this client, as
-    /// events whose data is the payload's text. A retained topic's events carry ids.
+    /// events whose data is the payload's text (and whose `event:` is the name a publish gave
+    /// it). A retained topic's events carry their [`Offset`](crate::Offset) as `id`.
     pub fn subscribe(&self, hub: &Hub, topic: &str) {
         self.subscribe_from(hub, topic, None);
     }
 
     /// [`EventStream::subscribe`], first replaying what a reconnecting client missed after
-    /// `last_event_id` (its `Last-Event-ID`), from the topic's replay buffer
-    /// ([`Hub::retain`]). A client further behind than the buffer gets a [`REPLAY_GAP_EVENT`]
-    /// event first, then what the buffer holds.
+    /// `last_event_id` (its `Last-Event-ID`, from [`LastEventId`](super::LastEventId)) from the
+    /// retained topic's history ([`Hub::retain`]): the replay and what is published meanwhile
+    /// arrive as one sequence, each event once. A client further behind than the history keeps
+    /// (or than its queue holds at once), or whose id is not one of this topic's offsets (an
+    /// earlier process's, say), gets a [`REPLAY_GAP_EVENT`] event first, then what there is.
     pub fn subscribe_from(&self, hub: &Hub, topic: &str, last_event_id: Option<&str>) {
         if self.is_closed() {
             return;
@@ -199,8 +205,8 @@ impl EventStream {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .push((hub.clone(), Arc::from(topic)));
-        let last = last_event_id.map(|id| id.trim().parse::<u64>().ok());
-        hub.subscribe_with_replay(topic, self.shared.clone(), last);
+        let resume = Resume::from_client(last_event_id);
+        hub.subscribe_from(topic, self.shared.clone(), resume);
     }
 
     /// Attaches the server's shutdown signal (the `#[nitrous::sse]` wrapper does this), so the
@@ -237,87 +243,84 @@ impl Shared {
     }
 }
 
-/// An event stream takes a topic's entries as they are published, encoding each into its queue.
+/// An event stream reads its topics from cursors, as a WebSocket peer does: an entry is counted
+/// against the queue's bounds when it is published, and encoded when the response takes it.
 impl Subscriber for Shared {
     fn id(&self) -> SubscriberId {
         self.id
     }
 
     fn offer(&self, entry: &Entry) -> Offer {
-        let data = entry.payload.to_text_lossy();
-        let id = entry.numbered.then(|| entry.seq.to_string());
-        self.offer_event(&Fields {
-            id: id.as_deref(),
-            data: Some(&data),
-            ..Fields::default()
-        })
-    }
-
-    fn wake(&self) {
-        self.wake_reader();
-    }
-
-    fn start(&self, _topic: &Arc<str>, _cursor: Cursor) {
-        // Entries come through `offer`; the cursor would only keep them alive.
-    }
-
-    fn dropped(&self) {
-        if !self.closed.load(Ordering::Acquire) {
-            tracing::warn!(stream = %self.id, "nitrous: closing an event stream that fell too far behind (its queue is full)");
-            self.shut();
+        if self.closed.load(Ordering::Acquire) {
+            return Offer::Refused;
         }
-    }
-
-    fn gap(&self, missed_from: u64, resumed_at: u64) {
-        let data = format!("{{\"missed_from\":{missed_from},\"resumed_at\":{resumed_at}}}");
-        let _ = self.offer_event(&Fields {
-            event: Some(REPLAY_GAP_EVENT),
-            data: Some(&data),
-            ..Fields::default()
-        });
-    }
-}
-
-impl Shared {
-    /// A topic delivery cannot wait: a client whose queue is full is refused, and the topic
-    /// closes it (through `dropped`) rather than skip events silently.
-    fn offer_event(&self, event: &Fields<'_>) -> Offer {
-        if !self.closed.load(Ordering::Acquire) && self.encode(event) {
+        let mut queue = self.lock_queue();
+        let cost = entry_cost(entry);
+        if queue.fits(cost) {
+            queue.owed.bytes += cost;
+            queue.owed.entries += 1;
             Offer::Taken
         } else {
             Offer::Refused
         }
     }
 
+    fn wake(&self) {
+        self.wake_reader();
+    }
+
+    fn replay_budget(&self) -> Owed {
+        let queue = self.lock_queue();
+        Owed {
+            bytes: queue.max_bytes.saturating_sub(queue.bytes()),
+            entries: queue.max_events.saturating_sub(queue.events()),
+        }
+    }
+
+    fn start(&self, cursor: Cursor, owed: Owed) {
+        let mut queue = self.lock_queue();
+        if !queue.stamped {
+            // From now on pushes are merged with topic entries by stamp; what was pushed before
+            // comes first.
+            queue.stamped = true;
+            if !queue.pushed.is_empty() {
+                let end = queue.pushed.len();
+                queue.marks.push_back((0, end));
+            }
+        }
+        queue.owed.bytes += owed.bytes;
+        queue.owed.entries += owed.entries;
+        queue.cursors.push(cursor);
+    }
+
+    fn dropped(&self) {
+        if !self.closed.load(Ordering::Acquire) {
+            tracing::warn!(stream = %self.id, "nitrous: closing an event stream that fell too far behind (its queue is full)");
+            // What it has not read is dropped: that memory is what made it too slow.
+            let cursors = {
+                let mut queue = self.lock_queue();
+                queue.owed = Owed::default();
+                std::mem::take(&mut queue.cursors)
+            };
+            drop(cursors);
+            self.shut();
+        }
+    }
+}
+
+impl Shared {
     /// Encodes `event` onto the queue and wakes the response, unless the queue is full.
     fn enqueue(&self, event: &Fields<'_>) -> bool {
-        let queued = self.encode(event);
+        let queued = self.lock_queue().push(event);
         if queued {
             self.wake_reader();
         }
         queued
     }
 
-    /// Encodes `event` onto the queue unless it is full: as many events as it may hold wait
-    /// already, or the event would take a queue that is not empty past its bytes.
-    fn encode(&self, event: &Fields<'_>) -> bool {
-        let mut queue = self.lock_queue();
-        if queue.events >= queue.max_events {
-            return false;
-        }
-        let before = queue.bytes.len();
-        event.encode_into(&mut queue.bytes);
-        if before > 0 && queue.bytes.len() > queue.max_bytes {
-            queue.bytes.truncate(before);
-            return false;
-        }
-        queue.events += 1;
-        true
-    }
-
     fn has_room(&self) -> bool {
         let queue = self.lock_queue();
-        queue.events < queue.max_events && queue.bytes.len() < queue.max_bytes
+        queue.events() < queue.max_events && queue.bytes() < queue.max_bytes
     }
 
     pub(super) fn wake_reader(&self) {
@@ -332,11 +335,19 @@ impl Shared {
     }
 }
 
-/// Events pushed and not yet taken by the response, already encoded: the response takes them
-/// all as one chunk, so a burst costs one write.
+/// What waits for the response: pushed events, already encoded (the response takes them all as
+/// one chunk, so a burst costs one write), and the cursors of the stream's topics, whose entries
+/// are encoded when taken.
 pub(super) struct Queue {
-    pub(super) bytes: BytesMut,
-    pub(super) events: usize,
+    pushed: BytesMut,
+    pushed_events: usize,
+    /// Once the stream reads a topic: each push's end in `pushed` and its stamp, to merge pushes
+    /// and topic entries in the order they were made.
+    marks: VecDeque<(u64, usize)>,
+    stamped: bool,
+    cursors: Vec<Cursor>,
+    /// What the cursors hold for the stream, counted against its bounds.
+    owed: Owed,
     pub(super) max_events: usize,
     pub(super) max_bytes: usize,
     /// The response body's waker, while it waits for events.
@@ -346,13 +357,138 @@ pub(super) struct Queue {
 impl Default for Queue {
     fn default() -> Self {
         Queue {
-            bytes: BytesMut::new(),
-            events: 0,
+            pushed: BytesMut::new(),
+            pushed_events: 0,
+            marks: VecDeque::new(),
+            stamped: false,
+            cursors: Vec::new(),
+            owed: Owed::default(),
             max_events: BUFFERED_EVENTS,
             max_bytes: BUFFERED_BYTES,
             reader: None,
         }
     }
+}
+
+impl Queue {
+    fn events(&self) -> usize {
+        self.pushed_events + self.owed.entries
+    }
+
+    fn bytes(&self) -> usize {
+        self.pushed.len() + self.owed.bytes
+    }
+
+    /// Whether one more event of `bytes` fits: always into an empty queue, otherwise within both
+    /// bounds.
+    fn fits(&self, bytes: usize) -> bool {
+        let (events, queued) = (self.events(), self.bytes());
+        (events == 0 && queued == 0)
+            || (events < self.max_events && queued.saturating_add(bytes) <= self.max_bytes)
+    }
+
+    /// Encodes a pushed event, unless the queue is full.
+    fn push(&mut self, event: &Fields<'_>) -> bool {
+        if self.events() >= self.max_events {
+            return false;
+        }
+        let before = self.pushed.len();
+        event.encode_into(&mut self.pushed);
+        let empty = before == 0 && self.owed.entries == 0;
+        if !empty && self.bytes() > self.max_bytes {
+            self.pushed.truncate(before);
+            return false;
+        }
+        self.pushed_events += 1;
+        if self.stamped {
+            let end = self.pushed.len();
+            self.marks.push_back((next_stamp(), end));
+        }
+        true
+    }
+
+    /// Everything waiting, encoded as one chunk, pushes and topic entries in the order they were
+    /// made; `None` when nothing waits.
+    pub(super) fn take(&mut self) -> Option<Bytes> {
+        if self.cursors.is_empty() {
+            self.marks.clear();
+            self.pushed_events = 0;
+            return (!self.pushed.is_empty()).then(|| self.pushed.split().freeze());
+        }
+        let mut out = BytesMut::new();
+        let mut taken = 0;
+        loop {
+            let push = self.marks.front().map(|(stamp, _)| *stamp);
+            match earliest(&mut self.cursors) {
+                Some((at, stamp)) if push.is_none_or(|push| stamp < push) => {
+                    let cursor = &mut self.cursors[at];
+                    if let Some(gap) = cursor.take_gap() {
+                        encode_gap(cursor.topic(), gap, &mut out);
+                        continue;
+                    }
+                    let entry = cursor.advance();
+                    encode_entry(&entry, &mut out);
+                    self.owed.bytes = self.owed.bytes.saturating_sub(entry_cost(&entry));
+                    self.owed.entries = self.owed.entries.saturating_sub(1);
+                }
+                _ => match self.marks.pop_front() {
+                    Some((_, end)) => {
+                        out.extend_from_slice(&self.pushed[taken..end]);
+                        taken = end;
+                    }
+                    None => break,
+                },
+            }
+        }
+        self.pushed.clear();
+        self.pushed_events = 0;
+        self.cursors.retain(|cursor| !cursor.is_finished());
+        (!out.is_empty()).then(|| out.freeze())
+    }
+}
+
+/// Which cursor has the earliest thing to say, and its stamp.
+fn earliest(cursors: &mut [Cursor]) -> Option<(usize, u64)> {
+    let mut earliest: Option<(usize, u64)> = None;
+    for (at, cursor) in cursors.iter_mut().enumerate() {
+        let Some(stamp) = cursor.next_stamp() else {
+            continue;
+        };
+        if earliest.is_none_or(|(_, known)| stamp < known) {
+            earliest = Some((at, stamp));
+        }
+    }
+    earliest
+}
+
+/// A topic entry as an event: its offset as the id, its event name, its text as the data.
+fn encode_entry(entry: &Entry, out: &mut BytesMut) {
+    let id = entry.offset.map(|offset| offset.to_string());
+    let data = entry.payload.to_text_lossy();
+    Fields {
+        id: id.as_deref(),
+        event: entry.event.as_deref(),
+        data: Some(&data),
+        ..Fields::default()
+    }
+    .encode_into(out);
+}
+
+/// The gap event: `{"topic":..,"after":..,"resumed_at":..}`, offsets as strings (`null` when the
+/// client's id was not an offset, or when nothing is replayed).
+fn encode_gap(topic: &str, gap: Gap, out: &mut BytesMut) {
+    let data = serde_json::json!({
+        "topic": topic,
+        "after": gap.after.map(|o| o.to_string()),
+        "resumed_at": gap.resumed_at.map(|o| o.to_string()),
+    })
+    .to_string();
+    Fields {
+        event: Some(REPLAY_GAP_EVENT),
+        data: Some(&data),
+        ..Fields::default()
+    }
+    .encode_into(out);
 }
 
 async fn closed(shared: &Shared) {

@@ -1,6 +1,7 @@
 //! The [`WebSocketHandler`] trait and what its `upgrade` hook sees and returns.
 
 use std::any::Any;
+use std::borrow::Cow;
 use std::fmt;
 use std::future::Future;
 use std::net::SocketAddr;
@@ -9,6 +10,8 @@ use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, Uri};
 use axum::response::Response;
 
 use super::{Message, Options, Peer};
+use crate::hub::Offset;
+use crate::payload::Payload;
 
 /// A WebSocket route's hooks, crossws-style. `impl WebSocketHandler for T` in a route file makes
 /// that file's route a WebSocket endpoint; every hook is optional.
@@ -64,6 +67,99 @@ pub trait WebSocketHandler: Send + Sync + 'static {
     fn error(&self, peer: &Peer, error: Error) -> impl Future<Output = ()> + Send {
         let _ = (peer, error);
         async {}
+    }
+
+    /// What the peer is sent for a message of a topic it subscribes to: by default the payload
+    /// as it was published; `None` sends nothing (the peer's own earlier messages, replayed after
+    /// it reconnected, say). Called as the message goes out, on the peer's task: keep it quick.
+    ///
+    /// A page that resumes after a reconnect needs each message's [`Offset`]:
+    ///
+    /// ```
+    /// # use nitrous::ws::{Peer, TopicMessage, WebSocketHandler};
+    /// # struct Chat;
+    /// impl WebSocketHandler for Chat {
+    ///     fn topic(&self, _peer: &Peer, message: TopicMessage<'_>) -> Option<nitrous::Payload> {
+    ///         let offset = message.offset().map(|o| o.to_string());
+    ///         let body: serde_json::Value = serde_json::from_str(&message.text()).ok()?;
+    ///         Some(nitrous::Payload::text(serde_json::json!({ "offset": offset, "body": body }).to_string()))
+    ///     }
+    /// }
+    /// ```
+    fn topic(&self, peer: &Peer, message: TopicMessage<'_>) -> Option<Payload> {
+        let _ = peer;
+        Some(message.payload().clone())
+    }
+
+    /// The peer resumed a topic ([`Peer::subscribe_from`]) further back than the topic keeps (or
+    /// from an offset that is not the topic's: an earlier process's): what it missed is gone.
+    /// What to tell the page, which should reload what it shows; by default nothing is sent and
+    /// a warning is logged.
+    fn topic_gap(&self, peer: &Peer, gap: TopicGap<'_>) -> Option<Payload> {
+        tracing::warn!(%peer, topic = gap.topic(), "nitrous: a peer resumed further back than its topic keeps; implement WebSocketHandler::topic_gap to tell its page");
+        None
+    }
+}
+
+/// A message of one of the peer's topics, on its way to the peer ([`WebSocketHandler::topic`]).
+#[derive(Clone, Copy, Debug)]
+pub struct TopicMessage<'a> {
+    pub(crate) topic: &'a str,
+    pub(crate) offset: Option<Offset>,
+    pub(crate) event: Option<&'a str>,
+    pub(crate) payload: &'a Payload,
+}
+
+impl<'a> TopicMessage<'a> {
+    /// The topic.
+    pub fn topic(&self) -> &'a str {
+        self.topic
+    }
+
+    /// Where the message is in its retained topic: what the page hands back to resume after it.
+    /// `None` for a topic that is not retained.
+    pub fn offset(&self) -> Option<Offset> {
+        self.offset
+    }
+
+    /// The event name the publish gave it ([`Hub::publish_event`](crate::Hub::publish_event)).
+    pub fn event(&self) -> Option<&'a str> {
+        self.event
+    }
+
+    /// The payload as it was published.
+    pub fn payload(&self) -> &'a Payload {
+        self.payload
+    }
+
+    /// The payload as text (bytes decoded lossily).
+    pub fn text(&self) -> Cow<'a, str> {
+        self.payload.to_text_lossy()
+    }
+}
+
+/// A resume that could not be served whole ([`WebSocketHandler::topic_gap`]).
+#[derive(Clone, Copy, Debug)]
+pub struct TopicGap<'a> {
+    pub(crate) topic: &'a str,
+    pub(crate) after: Option<Offset>,
+    pub(crate) resumed_at: Option<Offset>,
+}
+
+impl<'a> TopicGap<'a> {
+    /// The topic.
+    pub fn topic(&self) -> &'a str {
+        self.topic
+    }
+
+    /// What the peer said it saw last; `None` when that was not an offset.
+    pub fn after(&self) -> Option<Offset> {
+        self.after
+    }
+
+    /// The first message it gets now; `None` when it gets only what is published from now on.
+    pub fn resumed_at(&self) -> Option<Offset> {
+        self.resumed_at
     }
 }
 

@@ -26,7 +26,9 @@ mod upgrade;
 /// A frame as tungstenite reads and writes it.
 pub(crate) type WireMessage = tungstenite::Message;
 
-pub use handler::{Close, Error, Upgrade, UpgradeRequest, WebSocketHandler};
+pub use handler::{
+    Close, Error, TopicGap, TopicMessage, Upgrade, UpgradeRequest, WebSocketHandler,
+};
 pub use message::Message;
 pub use options::{AllowedOrigins, Options};
 pub use peer::{Peer, PeerId, SLOW_CONSUMER_CODE, SLOW_CONSUMER_REASON, SendError};

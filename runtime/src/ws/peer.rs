@@ -12,7 +12,9 @@ use axum::http::HeaderMap;
 use super::Close;
 use super::headers::RequestHeaders;
 use super::outbox::{Outbound, Outbox, cost};
-use crate::hub::{Cursor, Entry, Hub, Offer, Subscriber, SubscriberId};
+use crate::hub::{
+    Cursor, Entry, Hub, Offer, Owed, Publish, Resume, Subscriber, SubscriberId, entry_cost,
+};
 use crate::payload::{IntoPayload, Payload, PayloadError};
 use crate::shutdown::Closer;
 
@@ -156,9 +158,14 @@ impl PeerShared {
         self.slow.load(Ordering::Acquire)
     }
 
-    /// Called by the session once a frame (queued, or a topic's) has gone to the socket.
+    /// Called by the session once a queued frame has gone to the socket.
     pub(crate) fn written(&self, payload: &Payload) {
         self.buffered.fetch_sub(cost(payload), Ordering::AcqRel);
+    }
+
+    /// Called by the session once a topic's entry has gone to the socket (or was skipped).
+    pub(crate) fn read_entry(&self, entry: &Entry) {
+        self.buffered.fetch_sub(entry_cost(entry), Ordering::AcqRel);
     }
 
     /// The session has ended, for whatever reason: the peer is closed for good. It takes no more
@@ -243,7 +250,7 @@ impl Subscriber for PeerShared {
         if self.closing.load(Ordering::Acquire) {
             return Offer::Refused;
         }
-        if self.reserve(cost(&entry.payload)) {
+        if self.reserve(entry_cost(entry)) {
             Offer::Taken
         } else {
             self.slow.store(true, Ordering::Release); // `dropped` closes it, outside the lock
@@ -255,9 +262,21 @@ impl Subscriber for PeerShared {
         self.outbound.wake();
     }
 
-    fn start(&self, _topic: &Arc<str>, cursor: Cursor) {
+    fn replay_budget(&self) -> Owed {
+        Owed {
+            bytes: self
+                .max_buffered
+                .saturating_sub(self.buffered.load(Ordering::Acquire)),
+            entries: usize::MAX,
+        }
+    }
+
+    fn start(&self, cursor: Cursor, owed: Owed) {
+        self.buffered.fetch_add(owed.bytes, Ordering::AcqRel);
         // A push fails only once the session has ended, and then the peer leaves the topic.
-        let _ = self.outbound.push(Outbound::Subscribe(cursor));
+        if self.outbound.push(Outbound::Subscribe(cursor)).is_err() {
+            self.buffered.fetch_sub(owed.bytes, Ordering::AcqRel);
+        }
     }
 
     fn dropped(&self) {
@@ -349,16 +368,48 @@ impl Peer {
         topic: &str,
         payload: impl IntoPayload,
     ) -> Result<usize, PayloadError> {
-        let payload = payload.into_payload()?;
-        Ok(self
-            .shared
-            .hub
-            .publish_payload(topic, payload, Some(self.id().subscriber())))
+        self.publish_entry(topic, None, payload)
+    }
+
+    /// [`Peer::publish`], naming the event that event streams give the message
+    /// ([`Hub::publish_event`]).
+    pub fn publish_event(&self, topic: &str, event: &str, payload: impl IntoPayload) {
+        if let Err(e) = self.publish_entry(topic, Some(event), payload) {
+            log_send_error(self.id(), &SendError::Encode(e));
+        }
+    }
+
+    fn publish_entry(
+        &self,
+        topic: &str,
+        event: Option<&str>,
+        payload: impl IntoPayload,
+    ) -> Result<usize, PayloadError> {
+        let publish = Publish {
+            payload: payload.into_payload()?,
+            origin: Some(self.id().subscriber()),
+            event: event.map(Arc::from),
+        };
+        Ok(self.shared.hub.publish_entry(topic, publish))
     }
 
     /// Subscribes this peer to `topic`; subscribing twice is one subscription. A peer that is
     /// closing or closed cannot subscribe (it is logged at debug level).
     pub fn subscribe(&self, topic: &str) {
+        self.subscribe_from(topic, None);
+    }
+
+    /// [`Peer::subscribe`], resuming a retained topic ([`Hub::retain`]) after `since`: an
+    /// [`Offset`](crate::Offset) the page saw last (from [`WebSocketHandler::topic`], handed
+    /// back in its reconnect URL, say). What the history holds after it is sent first, then what
+    /// is published meanwhile and after, as one sequence, each message once. Further back than
+    /// the history keeps (or than the peer's outbound limit holds at once), or from an offset
+    /// that is not the topic's, the handler's [`WebSocketHandler::topic_gap`] is told first.
+    /// `None` (or a topic that is not retained) subscribes from now on.
+    ///
+    /// [`WebSocketHandler::topic`]: super::WebSocketHandler::topic
+    /// [`WebSocketHandler::topic_gap`]: super::WebSocketHandler::topic_gap
+    pub fn subscribe_from(&self, topic: &str, since: Option<&str>) {
         let mut topics = self.shared.topics.lock().unwrap_or_else(|p| p.into_inner());
         // Under the lock that `end` takes to leave every topic: a peer is never left subscribed.
         if self.shared.is_closing() {
@@ -369,7 +420,10 @@ impl Peer {
             return;
         }
         topics.push(Arc::from(topic));
-        self.shared.hub.subscribe(topic, self.shared.clone());
+        let resume = Resume::from_client(since);
+        self.shared
+            .hub
+            .subscribe_from(topic, self.shared.clone(), resume);
     }
 
     /// Unsubscribes this peer from `topic`.

@@ -20,7 +20,9 @@ use tungstenite::protocol::CloseFrame;
 use super::outbox::Outbound;
 use super::peer::{GOING_AWAY, PeerShared};
 use super::upgrade::Socket;
-use super::{Close, Error, Message, Options, Peer, WebSocketHandler, WireMessage};
+use super::{
+    Close, Error, Message, Options, Peer, TopicGap, TopicMessage, WebSocketHandler, WireMessage,
+};
 use crate::hub::Cursor;
 use crate::payload::{Payload, Repr};
 use crate::shutdown::{SessionGuard, Shutdown};
@@ -205,25 +207,42 @@ impl<T: WebSocketHandler> Session<T> {
     /// tungstenite's reply to the client's, within the close timeout.
     async fn finish(&mut self) {
         let shared = &*self.peer.shared;
+        let frames = HandlerFrames {
+            handler: &*self.handler,
+            peer: &self.peer,
+        };
         let io = &mut self.io;
         let _ = tokio::time::timeout(
             self.options.close_timeout,
-            poll_fn(|cx| io.poll_finish(cx, shared)),
+            poll_fn(|cx| io.poll_finish(cx, shared, &frames)),
         )
         .await;
     }
 
     /// Runs the hooks until the read side ends.
     async fn serve(&mut self) -> Ended {
+        let frames = HandlerFrames {
+            handler: &*self.handler,
+            peer: &self.peer,
+        };
         let open = self.handler.open(&self.peer);
-        if let Err(fault) = self.io.drive(&self.peer.shared, "open", open).await {
+        if let Err(fault) = self
+            .io
+            .drive(&self.peer.shared, &frames, "open", open)
+            .await
+        {
             self.fail(fault).await;
         }
         loop {
             let shared = &*self.peer.shared;
             let close_timeout = self.options.close_timeout;
+            let frames = HandlerFrames {
+                handler: &*self.handler,
+                peer: &self.peer,
+            };
             let io = &mut self.io;
-            let frame = match poll_fn(|cx| io.poll_event(cx, shared, close_timeout)).await {
+            let frame = match poll_fn(|cx| io.poll_event(cx, shared, close_timeout, &frames)).await
+            {
                 Event::Frame(frame) => frame,
                 Event::Terminate => return Ended::Cut(Close::new(code::ABNORMAL, "terminated")),
                 Event::ClosingTimedOut => {
@@ -298,7 +317,15 @@ impl<T: WebSocketHandler> Session<T> {
             return; // a closing peer's late messages are not handed to hooks
         }
         let hook = self.handler.message(&self.peer, message);
-        if let Err(fault) = self.io.drive(&self.peer.shared, "message", hook).await {
+        let frames = HandlerFrames {
+            handler: &*self.handler,
+            peer: &self.peer,
+        };
+        if let Err(fault) = self
+            .io
+            .drive(&self.peer.shared, &frames, "message", hook)
+            .await
+        {
             self.fail(fault).await;
         }
         self.io.seen(); // a long hook is not a silent peer
@@ -316,7 +343,15 @@ impl<T: WebSocketHandler> Session<T> {
     fn report(&mut self, error: Error) -> Pin<Box<dyn Future<Output = ()> + Send + '_>> {
         Box::pin(async move {
             let hook = self.handler.error(&self.peer, error);
-            if let Err(fault) = self.io.drive(&self.peer.shared, "error", hook).await {
+            let frames = HandlerFrames {
+                handler: &*self.handler,
+                peer: &self.peer,
+            };
+            if let Err(fault) = self
+                .io
+                .drive(&self.peer.shared, &frames, "error", hook)
+                .await
+            {
                 tracing::error!("nitrous: {fault}");
             }
         })
@@ -377,6 +412,7 @@ impl Io {
         cx: &mut Context<'_>,
         peer: &PeerShared,
         close_timeout: Duration,
+        frames: &dyn Frames,
     ) -> Poll<Event> {
         peer.outbound.register(cx.waker());
         if peer.terminate_requested() {
@@ -390,7 +426,11 @@ impl Io {
         {
             return Poll::Ready(Event::ClosingTimedOut);
         }
-        if self.writer.poll(cx, &mut self.socket, peer).is_ready() {
+        if self
+            .writer
+            .poll(cx, &mut self.socket, peer, frames)
+            .is_ready()
+        {
             return Poll::Ready(Event::WriterStopped);
         }
         if let Poll::Ready(frame) = self.socket.poll_next_unpin(cx) {
@@ -408,10 +448,15 @@ impl Io {
     }
 
     /// After the read side ended: writes until the writer stops, then flushes.
-    fn poll_finish(&mut self, cx: &mut Context<'_>, peer: &PeerShared) -> Poll<()> {
+    fn poll_finish(
+        &mut self,
+        cx: &mut Context<'_>,
+        peer: &PeerShared,
+        frames: &dyn Frames,
+    ) -> Poll<()> {
         peer.outbound.register(cx.waker());
         if !self.writer.stopped {
-            ready!(self.writer.poll(cx, &mut self.socket, peer));
+            ready!(self.writer.poll(cx, &mut self.socket, peer, frames));
         }
         self.socket.poll_flush_unpin(cx).map(|_| ())
     }
@@ -421,6 +466,7 @@ impl Io {
     fn drive<'a, F: Future<Output = ()>>(
         &'a mut self,
         peer: &'a PeerShared,
+        frames: &'a dyn Frames,
         name: &'static str,
         hook: F,
     ) -> Drive<'a, F> {
@@ -428,6 +474,7 @@ impl Io {
             hook: AssertUnwindSafe(hook).catch_unwind(),
             io: self,
             peer,
+            frames,
             name,
         }
     }
@@ -448,6 +495,7 @@ pin_project_lite::pin_project! {
         hook: CatchUnwind<AssertUnwindSafe<F>>,
         io: &'a mut Io,
         peer: &'a PeerShared,
+        frames: &'a dyn Frames,
         name: &'static str,
     }
 }
@@ -469,7 +517,10 @@ impl<F: Future<Output = ()>> Future for Drive<'_, F> {
         }
         this.peer.outbound.register(cx.waker());
         // The writer's end is noticed by the session's loop, after the hook.
-        let _ = this.io.writer.poll(cx, &mut this.io.socket, this.peer);
+        let _ = this
+            .io
+            .writer
+            .poll(cx, &mut this.io.socket, this.peer, *this.frames);
         Poll::Pending
     }
 }
@@ -498,7 +549,13 @@ struct Writer {
 impl Writer {
     /// `Pending` while there is nothing to write or the socket is full; `Ready` once, when the
     /// writer stops (its last item is flushed, or the socket failed).
-    fn poll(&mut self, cx: &mut Context<'_>, socket: &mut Socket, peer: &PeerShared) -> Poll<()> {
+    fn poll(
+        &mut self,
+        cx: &mut Context<'_>,
+        socket: &mut Socket,
+        peer: &PeerShared,
+        frames: &dyn Frames,
+    ) -> Poll<()> {
         if self.stopped {
             return Poll::Pending;
         }
@@ -507,7 +564,7 @@ impl Writer {
         }
         loop {
             if self.pending.is_none() && !self.last {
-                self.pending = self.next(peer);
+                self.pending = self.next(peer, frames);
             }
             if let Some(frame) = self.pending.take() {
                 match socket.poll_ready_unpin(cx) {
@@ -537,16 +594,34 @@ impl Writer {
 
     /// The next frame to write: the earliest of the queue's next item and the topics' next
     /// entries.
-    fn next(&mut self, peer: &PeerShared) -> Option<WireMessage> {
+    fn next(&mut self, peer: &PeerShared, frames: &dyn Frames) -> Option<WireMessage> {
         loop {
             if self.batch.is_empty() {
                 peer.outbound.take_all(&mut self.batch);
             }
             let queued = self.batch.front().map(|(stamp, _)| *stamp);
             if let Some(at) = self.earliest_entry(queued) {
-                let entry = self.cursors[at].advance();
-                peer.written(&entry.payload);
-                return Some(frame(entry.payload.clone()));
+                let cursor = &mut self.cursors[at];
+                let said = if let Some(gap) = cursor.take_gap() {
+                    frames.gap(TopicGap {
+                        topic: cursor.topic(),
+                        after: gap.after,
+                        resumed_at: gap.resumed_at,
+                    })
+                } else {
+                    let entry = cursor.advance();
+                    peer.read_entry(&entry);
+                    frames.message(TopicMessage {
+                        topic: cursor.topic(),
+                        offset: entry.offset,
+                        event: entry.event.as_deref(),
+                        payload: &entry.payload,
+                    })
+                };
+                match said {
+                    Some(payload) => return Some(frame(payload)),
+                    None => continue, // the handler sends nothing for it
+                }
             }
             match self.batch.pop_front()?.1 {
                 Outbound::Frame(payload) => {
@@ -579,9 +654,9 @@ impl Writer {
         let mut earliest: Option<(usize, u64)> = None;
         let mut finished = false;
         for (at, cursor) in self.cursors.iter_mut().enumerate() {
-            match cursor.peek() {
-                Some(entry) if earliest.is_none_or(|(_, stamp)| entry.stamp < stamp) => {
-                    earliest = Some((at, entry.stamp));
+            match cursor.next_stamp() {
+                Some(stamp) if earliest.is_none_or(|(_, known)| stamp < known) => {
+                    earliest = Some((at, stamp));
                 }
                 Some(_) => {}
                 None => finished |= cursor.is_finished(),
@@ -595,7 +670,7 @@ impl Writer {
                 let at = self
                     .cursors
                     .iter_mut()
-                    .position(|c| c.peek().is_some_and(|e| e.stamp == stamp))?;
+                    .position(|c| c.next_stamp() == Some(stamp))?;
                 queued.is_none_or(|queued| stamp < queued).then_some(at)
             });
         }
@@ -626,6 +701,45 @@ impl Writer {
         self.cursors = Vec::new();
         peer.outbound.stop();
         Poll::Ready(())
+    }
+}
+
+/// What the writer asks the handler about a topic's messages on their way to the peer.
+trait Frames: Sync {
+    fn message(&self, message: TopicMessage<'_>) -> Option<Payload>;
+    fn gap(&self, gap: TopicGap<'_>) -> Option<Payload>;
+}
+
+/// The handler's `topic` and `topic_gap` hooks for one peer. They are user code run on the
+/// session's task: a panic is caught, logged, and closes the peer with 1011.
+struct HandlerFrames<'a, T> {
+    handler: &'a T,
+    peer: &'a Peer,
+}
+
+impl<T: WebSocketHandler> HandlerFrames<'_, T> {
+    fn guarded(&self, hook: &str, call: impl FnOnce() -> Option<Payload>) -> Option<Payload> {
+        match std::panic::catch_unwind(AssertUnwindSafe(call)) {
+            Ok(said) => said,
+            Err(panic) => {
+                let message = panic_message(&panic);
+                tracing::error!(
+                    "nitrous: the `{hook}` hook panicked: {message}; closing the peer with 1011"
+                );
+                self.peer.shared.close(code::INTERNAL, "internal error");
+                None
+            }
+        }
+    }
+}
+
+impl<T: WebSocketHandler> Frames for HandlerFrames<'_, T> {
+    fn message(&self, message: TopicMessage<'_>) -> Option<Payload> {
+        self.guarded("topic", || self.handler.topic(self.peer, message))
+    }
+
+    fn gap(&self, gap: TopicGap<'_>) -> Option<Payload> {
+        self.guarded("topic_gap", || self.handler.topic_gap(self.peer, gap))
     }
 }
 
