@@ -10,6 +10,7 @@ use std::sync::{Arc, Weak};
 
 use bytes::Bytes;
 
+use crate::offset::Offset;
 use crate::payload::Payload;
 
 /// A message as it crosses between instances: the publishing instance and the payload. A broker
@@ -19,6 +20,9 @@ use crate::payload::Payload;
 pub struct Envelope {
     /// An instance ignores its own messages (it delivered them locally).
     origin: u128,
+    /// The publishing peer on that instance (0: a server-side publish), which does not receive
+    /// its own message when the broker delivers it back.
+    sender: u64,
     payload: Payload,
     /// The event name an event stream gives it.
     event: Option<Arc<str>>,
@@ -31,9 +35,20 @@ impl Envelope {
     pub(crate) fn new(origin: u128, payload: Payload, event: Option<Arc<str>>) -> Envelope {
         Envelope {
             origin,
+            sender: 0,
             payload,
             event,
         }
+    }
+
+    /// The publishing peer, who is not sent its own message.
+    pub(crate) fn with_sender(mut self, sender: u64) -> Envelope {
+        self.sender = sender;
+        self
+    }
+
+    pub(crate) fn into_parts(self) -> (u128, u64, Payload, Option<Arc<str>>) {
+        (self.origin, self.sender, self.payload, self.event)
     }
 
     /// The instance that published it.
@@ -51,15 +66,17 @@ impl Envelope {
         self.event.as_deref()
     }
 
-    /// `[2][0 text | 1 binary][origin: 16 bytes big-endian][event length: 2 bytes][event][payload]`.
+    /// `[2][0 text | 1 binary][origin: 16 bytes][sender: 8 bytes][event length: 2 bytes][event]
+    /// [payload]`, numbers big-endian.
     pub fn encode(&self) -> Vec<u8> {
         let bytes = self.payload.as_bytes();
         let event = self.event.as_deref().unwrap_or_default().as_bytes();
         let event = &event[..event.len().min(usize::from(u16::MAX))];
-        let mut out = Vec::with_capacity(20 + event.len() + bytes.len());
+        let mut out = Vec::with_capacity(28 + event.len() + bytes.len());
         out.push(VERSION);
         out.push(u8::from(self.payload.is_binary()));
         out.extend_from_slice(&self.origin.to_be_bytes());
+        out.extend_from_slice(&self.sender.to_be_bytes());
         out.extend_from_slice(&(event.len() as u16).to_be_bytes());
         out.extend_from_slice(event);
         out.extend_from_slice(bytes);
@@ -74,15 +91,16 @@ impl Envelope {
         if kind > 1 {
             return None;
         }
-        let (event, payload) = match version {
-            1 => (None, rest),
+        let (sender, event, payload) = match version {
+            1 => (0, None, rest),
             2 => {
+                let (sender, rest) = rest.split_first_chunk::<8>()?;
                 let (length, rest) = rest.split_first_chunk::<2>()?;
                 let length = usize::from(u16::from_be_bytes(*length));
                 let event = rest.get(..length)?;
                 let event = std::str::from_utf8(event).ok()?;
                 let event = (!event.is_empty()).then(|| Arc::from(event));
-                (event, &rest[length..])
+                (u64::from_be_bytes(*sender), event, &rest[length..])
             }
             _ => return None,
         };
@@ -93,6 +111,7 @@ impl Envelope {
         };
         Some(Envelope {
             origin: u128::from_be_bytes(*origin),
+            sender,
             payload,
             event,
         })
@@ -110,12 +129,126 @@ pub trait Broker: Send + Sync + 'static {
     fn unsubscribe(&self, topic: &str);
     /// A local publish, for the other instances.
     fn publish(&self, topic: &str, envelope: Envelope);
+
+    /// Whether the broker keeps retained topics' history, shared by every instance (Redis
+    /// Streams). Then a retained topic's message goes to [`Broker::append`] instead of
+    /// [`Broker::publish`], every instance (the publishing one too) delivers it when the broker
+    /// hands it back with its offset ([`Inbox::deliver_at`]), and a resume that an instance cannot
+    /// serve from what it holds asks [`Broker::replay`].
+    fn keeps_history(&self) -> bool {
+        false
+    }
+
+    /// A message of a retained topic, for its shared history (keeping about `capacity`
+    /// messages): append it, number it, and deliver it to every instance through
+    /// [`Inbox::deliver_at`], in the history's order. One the broker cannot append (it is down)
+    /// goes back through [`Inbox::undelivered`], so this instance's subscribers still get it.
+    fn append(&self, topic: &str, envelope: Envelope, capacity: usize) {
+        let _ = capacity;
+        self.publish(topic, envelope);
+    }
+
+    /// Reads a retained topic's shared history for a resume, and answers `replay` (within a
+    /// bounded time: the subscriber waits for it).
+    fn replay(&self, replay: Replay) {
+        replay.fail();
+    }
+}
+
+/// A resume's question to a broker that keeps history ([`Broker::replay`]): what `topic` holds
+/// after `after` (everything it holds when `after` is `None`), at most `limit` messages, the
+/// newest ones when there are more. Dropped unanswered, it counts as failed.
+pub struct Replay {
+    topic: String,
+    after: Option<Offset>,
+    limit: usize,
+    answer: Option<Box<dyn FnOnce(Option<Backlog>) + Send>>,
+}
+
+/// What a broker's history held for a [`Replay`].
+#[derive(Debug, Default)]
+pub struct Backlog {
+    /// The messages after the offset, oldest first, with their offsets.
+    pub messages: Vec<(Offset, Envelope)>,
+    /// Some messages that followed the offset are gone (trimmed, or expired).
+    pub missed: bool,
+}
+
+impl Replay {
+    pub(crate) fn new(
+        topic: &str,
+        after: Option<Offset>,
+        limit: usize,
+        answer: impl FnOnce(Option<Backlog>) + Send + 'static,
+    ) -> Replay {
+        Replay {
+            topic: topic.to_owned(),
+            after,
+            limit,
+            answer: Some(Box::new(answer)),
+        }
+    }
+
+    /// The topic whose history is asked for.
+    pub fn topic(&self) -> &str {
+        &self.topic
+    }
+
+    /// The offset the client saw last; `None` asks for everything there is.
+    pub fn after(&self) -> Option<Offset> {
+        self.after
+    }
+
+    /// At most this many messages (the newest, when there are more).
+    pub fn limit(&self) -> usize {
+        self.limit
+    }
+
+    /// Answers with what the history holds.
+    pub fn answer(mut self, backlog: Backlog) {
+        if let Some(answer) = self.answer.take() {
+            answer(Some(backlog));
+        }
+    }
+
+    /// The history could not be read: the subscriber is told of a gap and goes on live.
+    pub fn fail(mut self) {
+        if let Some(answer) = self.answer.take() {
+            answer(None);
+        }
+    }
+}
+
+impl Drop for Replay {
+    fn drop(&mut self) {
+        if let Some(answer) = self.answer.take() {
+            answer(None);
+        }
+    }
+}
+
+impl std::fmt::Debug for Replay {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Replay")
+            .field("topic", &self.topic)
+            .field("after", &self.after)
+            .field("limit", &self.limit)
+            .finish()
+    }
 }
 
 /// The hub's side of a broker: where messages from other instances go.
 pub(crate) trait Deliver: Send + Sync {
     /// Delivers to this instance's subscribers of `topic`.
     fn deliver(&self, topic: &str, payload: Payload, event: Option<Arc<str>>);
+    /// Delivers a message of a retained topic's shared history, with its offset there;
+    /// `sender` is the publishing peer's id when this instance published it (it is not sent its
+    /// own message).
+    fn deliver_at(&self, topic: &str, offset: Offset, envelope: Envelope, own: bool);
+    /// Delivers, here only, a retained topic's message the broker could not take.
+    fn undelivered(&self, topic: &str, envelope: Envelope);
+    /// The broker reconnected: what was published meanwhile may be missing here.
+    fn reconnected(&self);
     /// The topics with local subscribers.
     fn topics(&self) -> Vec<String>;
 }
@@ -151,6 +284,39 @@ impl Inbox {
             hub.deliver(topic, envelope.payload, envelope.event);
         }
         true
+    }
+
+    /// Delivers a message of a retained topic's shared history with its `offset` there, to this
+    /// instance's subscribers (this instance's publisher excepted). Returns whether the hub is
+    /// still alive.
+    pub fn deliver_at(&self, topic: &str, offset: Offset, envelope: Envelope) -> bool {
+        let Some(hub) = self.hub.upgrade() else {
+            return false;
+        };
+        let own = envelope.origin == self.instance;
+        hub.deliver_at(topic, offset, envelope, own);
+        true
+    }
+
+    /// A retained topic's message the broker could not append (it is down): delivered to this
+    /// instance's subscribers only, without an offset.
+    pub fn undelivered(&self, topic: &str, envelope: Envelope) {
+        if let Some(hub) = self.hub.upgrade() {
+            hub.undelivered(topic, envelope);
+        }
+    }
+
+    /// The broker reconnected after losing its connection: this instance may have missed
+    /// messages, so its resumes ask the broker's history again.
+    pub fn reconnected(&self) {
+        if let Some(hub) = self.hub.upgrade() {
+            hub.reconnected();
+        }
+    }
+
+    /// This instance's id, which it puts in what it publishes.
+    pub fn instance(&self) -> u128 {
+        self.instance
     }
 
     /// The topics this instance has local subscribers for (to resubscribe after a reconnect).

@@ -3,6 +3,7 @@
 pub mod broker;
 mod hub;
 mod layered;
+mod offset;
 pub mod payload;
 mod route_table;
 mod serve;
@@ -15,10 +16,11 @@ pub mod __private;
 
 /// The axum that nitrous uses, so an app never has to match versions.
 pub use axum;
-pub use hub::{Hub, HubLayer, MAX_IDLE_RETAINED, NotAnOffset, Offset, WithHub};
+pub use hub::{Hub, HubLayer, MAX_IDLE_RETAINED, WithHub};
 pub use nitrous_macros::{
     connect, delete, get, handler, head, options, patch, post, put, routes, sse, trace,
 };
+pub use offset::{NotAnOffset, Offset};
 pub use payload::{IntoPayload, Json, Payload, PayloadError};
 pub use route_table::{RouteInfo, RouteKind, RouteTable};
 pub use serve::{

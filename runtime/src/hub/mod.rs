@@ -8,7 +8,6 @@
 //! The hub knows nothing of transports: WebSocket peers and event streams are [`Subscriber`]s,
 //! implemented where they live.
 
-mod offset;
 mod subscriber;
 #[cfg(test)]
 mod testing;
@@ -26,13 +25,13 @@ use axum::extract::{FromRequestParts, Request};
 use axum::http::StatusCode;
 use axum::http::request::Parts;
 
-use crate::broker::{Broker, Deliver, Envelope, Inbox};
+use crate::broker::{Backlog, Broker, Deliver, Envelope, Inbox, Replay};
+use crate::offset::Offset;
+pub(crate) use crate::offset::Resume;
 use crate::payload::{IntoPayload, Payload, PayloadError};
-pub(crate) use offset::Resume;
-pub use offset::{NotAnOffset, Offset};
 pub(crate) use subscriber::{Offer, Owed, Subscriber, SubscriberId};
-use topic::Topic;
 pub(crate) use topic::{Cursor, Entry, Gap, Publish, entry_cost, next_stamp};
+use topic::{Fetched, Pending, Topic};
 
 const SHARDS: usize = 16;
 
@@ -212,7 +211,7 @@ impl Hub {
                     if !topic.is_retained() {
                         self.inner.retained.fetch_add(1, Ordering::Relaxed);
                     }
-                    topic.retain(capacity);
+                    topic.retain(capacity, self.inner.mirrored());
                 }
             }
         }
@@ -223,15 +222,28 @@ impl Hub {
 
     /// Delivers a publish to every subscriber of `topic` but its publisher, here and, through the
     /// broker, on the other instances.
+    ///
+    /// A retained topic whose history the broker keeps goes through the broker even here: every
+    /// instance delivers it when the broker hands it back numbered, so all of them deliver one
+    /// order. What it returns then is how many subscribers here will get it.
     pub(crate) fn publish_entry(&self, topic: &str, publish: Publish) -> usize {
-        if let Some(broker) = &self.inner.broker {
-            let envelope = Envelope::new(
-                self.inner.instance,
-                publish.payload.clone(),
-                publish.event.clone(),
-            );
-            broker.publish(topic, envelope);
+        let Some(broker) = &self.inner.broker else {
+            return self.inner.publish_local(topic, publish);
+        };
+        let envelope = Envelope::new(
+            self.inner.instance,
+            publish.payload.clone(),
+            publish.event.clone(),
+        )
+        .with_sender(publish.origin.map_or(0, SubscriberId::get));
+        if broker.keeps_history()
+            && let Some(capacity) = self.inner.capacity(topic)
+        {
+            broker.append(topic, envelope, capacity);
+            let members = self.subscriber_count(topic);
+            return members.saturating_sub(usize::from(publish.origin.is_some()));
         }
+        broker.publish(topic, envelope);
         self.inner.publish_local(topic, publish)
     }
 
@@ -262,7 +274,7 @@ impl Hub {
                 (name, entry)
             }
         };
-        entry.subscribe(&name, subscriber, resume);
+        let pending = entry.subscribe(&name, subscriber, resume);
         if entry.member_count() > 0
             && entry.set_upstream(true)
             && let Some(broker) = &self.inner.broker
@@ -271,6 +283,9 @@ impl Hub {
         }
         drop(shard);
         self.inner.mind_idle_topics();
+        if let Some(pending) = pending {
+            self.inner.fetch(topic, entry, pending);
+        }
     }
 
     /// Removes subscriber `id` from `topic`; the topic goes when its last subscriber does (unless
@@ -367,12 +382,55 @@ impl HubInner {
             .map(|(_, capacity)| *capacity)
     }
 
+    /// Whether retained topics are numbered by the broker, whose history they mirror.
+    fn mirrored(&self) -> bool {
+        self.broker.as_ref().is_some_and(|b| b.keeps_history())
+    }
+
+    /// Asks the broker for what a resume needs and finishes it with the answer (after the
+    /// broker's own subscription to the topic, which was asked for first, so nothing published
+    /// in between is missed: what both hold is delivered once).
+    fn fetch(&self, topic: &str, entry: Arc<Topic>, pending: Pending) {
+        let Some(broker) = &self.broker else {
+            return entry.resume_fetched(pending, None);
+        };
+        let (after, limit) = (pending.after(), pending.limit());
+        let instance = self.instance;
+        broker.replay(Replay::new(
+            topic,
+            after,
+            limit,
+            move |backlog: Option<Backlog>| {
+                let fetched = backlog.map(|backlog| Fetched {
+                    missed: backlog.missed,
+                    messages: backlog
+                        .messages
+                        .into_iter()
+                        .map(|(offset, envelope)| {
+                            let (_, _, payload, event) = envelope.into_parts();
+                            let _ = instance;
+                            (
+                                offset,
+                                Publish {
+                                    payload,
+                                    origin: None,
+                                    event,
+                                },
+                            )
+                        })
+                        .collect(),
+                });
+                entry.resume_fetched(pending, fetched);
+            },
+        ));
+    }
+
     /// A new topic, retained if a rule names it (the caller holds its shard's lock, and calls
     /// [`HubInner::mind_idle_topics`] once it has let go).
     fn new_topic(&self, name: &str) -> Arc<Topic> {
         let topic = Arc::new(Topic::new());
         if let Some(capacity) = self.capacity(name) {
-            topic.retain(capacity);
+            topic.retain(capacity, self.mirrored());
             self.retained.fetch_add(1, Ordering::Relaxed);
         }
         topic
@@ -451,6 +509,45 @@ impl Deliver for HubInner {
             event,
         };
         self.publish_local(topic, publish);
+    }
+
+    fn deliver_at(&self, topic: &str, offset: Offset, envelope: Envelope, own: bool) {
+        // Only where it has subscribers: the history itself is the broker's.
+        let Some(found) = self.topic(topic) else {
+            return;
+        };
+        let (_, sender, payload, event) = envelope.into_parts();
+        let origin = (own && sender != 0).then(|| SubscriberId::from_raw(sender));
+        found.publish_at(
+            offset,
+            Publish {
+                payload,
+                origin,
+                event,
+            },
+        );
+    }
+
+    fn undelivered(&self, topic: &str, envelope: Envelope) {
+        let (_, sender, payload, event) = envelope.into_parts();
+        let origin = (sender != 0).then(|| SubscriberId::from_raw(sender));
+        self.publish_local(
+            topic,
+            Publish {
+                payload,
+                origin,
+                event,
+            },
+        );
+    }
+
+    fn reconnected(&self) {
+        for shard in &self.shards {
+            let shard = shard.read().unwrap_or_else(|p| p.into_inner());
+            for topic in shard.values() {
+                topic.mirror_incomplete();
+            }
+        }
     }
 
     fn topics(&self) -> Vec<String> {
@@ -752,5 +849,192 @@ mod tests {
         assert!(cursors[0].peek().is_some());
         let entry = cursors[0].advance();
         assert_eq!(entry.event.as_deref(), Some("added"));
+    }
+
+    /// A broker that keeps history in memory, shared by the hubs it serves: what Redis Streams
+    /// do, without Redis. Replays can be held back, to publish during the handover.
+    #[derive(Default)]
+    struct Memory {
+        inboxes: Mutex<Vec<crate::broker::Inbox>>,
+        history: Mutex<Vec<(Offset, crate::broker::Envelope)>>,
+        held: Mutex<Vec<crate::broker::Replay>>,
+        hold: std::sync::atomic::AtomicBool,
+        down: std::sync::atomic::AtomicBool,
+    }
+
+    impl crate::broker::Broker for Arc<Memory> {
+        fn start(&self, inbox: crate::broker::Inbox) {
+            self.inboxes.lock().unwrap().push(inbox);
+        }
+        fn subscribe(&self, _topic: &str) {}
+        fn unsubscribe(&self, _topic: &str) {}
+        fn publish(&self, _topic: &str, _envelope: crate::broker::Envelope) {}
+        fn keeps_history(&self) -> bool {
+            true
+        }
+        fn append(&self, topic: &str, envelope: crate::broker::Envelope, _capacity: usize) {
+            if self.down.load(std::sync::atomic::Ordering::SeqCst) {
+                let inboxes = self.inboxes.lock().unwrap();
+                let own = inboxes.iter().find(|i| i.instance() == envelope.origin());
+                if let Some(inbox) = own {
+                    inbox.undelivered(topic, envelope);
+                }
+                return;
+            }
+            let offset = {
+                let mut history = self.history.lock().unwrap();
+                let offset = Offset::new(1_000, history.len() as u64 + 1);
+                history.push((offset, envelope.clone()));
+                offset
+            };
+            let inboxes = self.inboxes.lock().unwrap().clone();
+            for inbox in inboxes {
+                inbox.deliver_at(topic, offset, envelope.clone());
+            }
+        }
+        fn replay(&self, replay: crate::broker::Replay) {
+            if self.down.load(std::sync::atomic::Ordering::SeqCst) {
+                return replay.fail();
+            }
+            if self.hold.load(std::sync::atomic::Ordering::SeqCst) {
+                return self.held.lock().unwrap().push(replay);
+            }
+            self.answer(replay);
+        }
+    }
+
+    impl Memory {
+        fn answer(&self, replay: crate::broker::Replay) {
+            let history = self.history.lock().unwrap();
+            let messages = history
+                .iter()
+                .filter(|(offset, _)| replay.after().is_none_or(|after| *offset > after))
+                .cloned()
+                .collect();
+            drop(history);
+            replay.answer(crate::broker::Backlog {
+                messages,
+                missed: false,
+            });
+        }
+
+        fn release(&self) {
+            let held = std::mem::take(&mut *self.held.lock().unwrap());
+            for replay in held {
+                self.answer(replay);
+            }
+        }
+    }
+
+    fn offsets(read: &[Read]) -> Vec<(String, Offset)> {
+        read.iter()
+            .filter_map(|r| match r {
+                Read::Message(text, offset) => Some((text.clone(), offset.expect("retained"))),
+                Read::Gap(_) => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn with_a_broker_that_keeps_history_every_instance_sees_one_numbering() {
+        let memory = Arc::new(Memory::default());
+        let (a, b) = (
+            Hub::with_broker(memory.clone()),
+            Hub::with_broker(memory.clone()),
+        );
+        for hub in [&a, &b] {
+            hub.retain("news", 10);
+        }
+        let (on_a, on_b) = (Reader::new(), Reader::new());
+        a.subscribe("news", on_a.clone());
+        b.subscribe("news", on_b.clone());
+        a.publish("news", "1").unwrap();
+        b.publish("news", "2").unwrap();
+        a.publish("news", "3").unwrap();
+        let seen_a = offsets(&on_a.read_all());
+        assert_eq!(seen_a.len(), 3);
+        assert_eq!(
+            seen_a,
+            offsets(&on_b.read_all()),
+            "the same order and offsets on both"
+        );
+    }
+
+    #[test]
+    fn a_resume_the_mirror_cannot_serve_is_fetched_and_published_meanwhile_goes_once() {
+        let memory = Arc::new(Memory::default());
+        let a = Hub::with_broker(memory.clone());
+        a.retain("news", 100);
+        let first = Reader::new();
+        a.subscribe("news", first.clone());
+        for n in 1..=5 {
+            a.publish("news", format!("m{n}")).unwrap();
+        }
+        let seen = offsets(&first.read_all());
+        // A client that saw m2 comes back on B, an instance started since, which has no mirror of
+        // the topic: B asks the broker, and while the answer is on its way, m6 and m7 are
+        // published.
+        let b = Hub::with_broker(memory.clone());
+        b.retain("news", 100);
+        memory.hold.store(true, std::sync::atomic::Ordering::SeqCst);
+        let back = Reader::new();
+        b.subscribe_from("news", back.clone(), Resume::After(seen[1].1));
+        a.publish("news", "m6").unwrap();
+        a.publish("news", "m7").unwrap();
+        assert!(
+            back.read_all().is_empty(),
+            "nothing before the history arrives"
+        );
+        memory.release(); // the answer holds m3..m7: m6 and m7 are in both
+        a.publish("news", "m8").unwrap();
+        let got = offsets(&back.read_all());
+        let texts: Vec<&str> = got.iter().map(|(t, _)| t.as_str()).collect();
+        assert_eq!(
+            texts,
+            ["m3", "m4", "m5", "m6", "m7", "m8"],
+            "each once, in order"
+        );
+        assert_eq!(got[2].1, seen[4].1, "the same offsets as on A");
+        // B's mirror holds everything from m6 on (what it received itself): a resume from there
+        // is served at once, without asking the broker.
+        memory.hold.store(true, std::sync::atomic::Ordering::SeqCst);
+        let again = Reader::new();
+        b.subscribe_from("news", again.clone(), Resume::After(got[3].1));
+        let texts: Vec<String> = offsets(&again.read_all())
+            .into_iter()
+            .map(|(t, _)| t)
+            .collect();
+        assert_eq!(texts, ["m7", "m8"], "served by the mirror");
+        assert!(
+            memory.held.lock().unwrap().is_empty(),
+            "the broker was not asked"
+        );
+    }
+
+    #[test]
+    fn when_the_broker_is_down_local_delivery_goes_on_and_a_resume_is_told_of_a_gap() {
+        let memory = Arc::new(Memory::default());
+        let a = Hub::with_broker(memory.clone());
+        a.retain("news", 10);
+        let live = Reader::new();
+        a.subscribe("news", live.clone());
+        a.publish("news", "before").unwrap();
+        let before = offsets(&live.read_all());
+        memory.down.store(true, std::sync::atomic::Ordering::SeqCst);
+        a.publish("news", "during").unwrap();
+        assert_eq!(live.read(), ["during"], "delivered here, without an offset");
+        let back = Reader::new();
+        a.subscribe_from("news", back.clone(), Resume::After(before[0].1));
+        let read = back.read_all();
+        assert!(matches!(read[0], Read::Gap(_)), "{read:?}");
+        memory
+            .down
+            .store(false, std::sync::atomic::Ordering::SeqCst);
+        a.publish("news", "after").unwrap();
+        let after = offsets(&live.read_all());
+        assert!(
+            after[0].1 > before[0].1,
+            "the numbering goes on, without reuse"
+        );
     }
 }

@@ -18,6 +18,11 @@ impl SubscriberId {
     pub(crate) fn get(self) -> u64 {
         self.0
     }
+
+    /// An id as a broker carries it back.
+    pub(crate) fn from_raw(id: u64) -> SubscriberId {
+        SubscriberId(id)
+    }
 }
 
 impl fmt::Display for SubscriberId {

@@ -10,7 +10,7 @@ use super::topic::{Cursor, Entry, Gap};
 /// What a [`Reader`] read: a message's text and offset, or a gap.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) enum Read {
-    Message(String, Option<super::Offset>),
+    Message(String, Option<crate::offset::Offset>),
     Gap(Gap),
 }
 

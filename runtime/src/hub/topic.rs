@@ -20,8 +20,8 @@ use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
-use super::offset::{Offset, Resume};
 use super::subscriber::{Offer, Owed, Subscriber, SubscriberId};
+use crate::offset::{Offset, Resume};
 use crate::payload::Payload;
 
 /// The next hub-wide stamp: every entry and every item queued for a peer gets one, in the order
@@ -110,6 +110,12 @@ pub(crate) struct Cursor {
     /// When the subscription began: what it replays was made earlier, but comes after what the
     /// subscriber was sent before it subscribed.
     since: u64,
+    /// A replay fetched from the broker's history, read before the log.
+    fetched: VecDeque<Arc<Entry>>,
+    /// Entries of the log at or before this offset were in `fetched`: skipped.
+    fetched_through: Option<Offset>,
+    /// What skipping them released (they were counted when published).
+    skipped: Owed,
     link: Link,
     until: Arc<AtomicU64>,
     /// Entries by this subscriber are skipped.
@@ -133,6 +139,11 @@ impl Cursor {
         self.gap.is_some()
     }
 
+    /// What entries the cursor skipped as already replayed cost; the reader lets go of it.
+    pub(crate) fn take_skipped(&mut self) -> Owed {
+        std::mem::take(&mut self.skipped)
+    }
+
     /// Where the next thing this cursor says goes among the subscriber's other sources (its own
     /// queue, its other topics): a gap or a replayed entry when the subscription began, a live
     /// entry when it was published. `None` when there is nothing yet.
@@ -145,8 +156,11 @@ impl Cursor {
     }
 
     /// The next entry for this subscriber, without moving; `None` when there is none yet.
-    /// Skips the subscriber's own entries.
+    /// Skips the subscriber's own entries, and those a fetched replay held already.
     pub(crate) fn peek(&mut self) -> Option<&Arc<Entry>> {
+        if !self.fetched.is_empty() {
+            return self.fetched.front();
+        }
         loop {
             let next = match &self.link {
                 Link::At(entry) => entry.clone(),
@@ -160,6 +174,14 @@ impl Cursor {
                 self.link = Link::After(next);
                 continue;
             }
+            if let (Some(offset), Some(through)) = (next.offset, self.fetched_through)
+                && offset <= through
+            {
+                self.skipped.bytes += entry_cost(&next);
+                self.skipped.entries += 1;
+                self.link = Link::After(next);
+                continue;
+            }
             self.link = Link::At(next);
             let Link::At(entry) = &self.link else {
                 unreachable!("set just above")
@@ -170,6 +192,9 @@ impl Cursor {
 
     /// Moves past the entry [`Cursor::peek`] returned.
     pub(crate) fn advance(&mut self) -> Arc<Entry> {
+        if let Some(entry) = self.fetched.pop_front() {
+            return entry;
+        }
         let Link::At(entry) = &self.link else {
             panic!("advance follows a peek that found an entry")
         };
@@ -184,7 +209,7 @@ impl Cursor {
             Link::At(entry) => entry.seq,
             Link::After(entry) => entry.seq.saturating_add(1),
         };
-        !self.has_gap() && next >= self.until.load(Ordering::Acquire)
+        !self.has_gap() && self.fetched.is_empty() && next >= self.until.load(Ordering::Acquire)
     }
 }
 
@@ -200,12 +225,56 @@ struct History {
     capacity: usize,
     /// Oldest first.
     entries: VecDeque<Arc<Entry>>,
-    /// This topic's offsets are `epoch-n`, numbered here; the epoch is new for each topic in each
-    /// process, so offsets from elsewhere are told apart.
-    epoch: u64,
-    next: u64,
-    /// The newest offset that is gone: a client that saw less than it missed something.
-    trimmed: Option<Offset>,
+    numbering: Numbering,
+}
+
+/// Who gives a retained topic's messages their offsets.
+enum Numbering {
+    /// This process: `epoch-n`. The epoch is new for each topic in each process, so offsets
+    /// from elsewhere are told apart.
+    Here {
+        epoch: u64,
+        next: u64,
+        /// The newest offset that is gone: a client that saw less than it missed something.
+        trimmed: Option<Offset>,
+    },
+    /// The broker, whose shared history is the topic's; the entries here mirror it from
+    /// `complete_from` on (every message from that offset on is here), or for none of it yet.
+    Broker { complete_from: Option<Offset> },
+}
+
+/// A resume the local history could not serve: it waits for the broker's history (the
+/// subscriber is a member meanwhile, so what is published is kept for it).
+pub(crate) struct Pending {
+    name: Arc<str>,
+    subscriber: Arc<dyn Subscriber>,
+    until: Arc<AtomicU64>,
+    /// The log's tail when the subscriber joined: it reads on from there after the replay.
+    tail: Arc<Entry>,
+    since: u64,
+    resume: Resume,
+}
+
+impl Pending {
+    /// What the broker is asked: the messages after this offset.
+    pub(crate) fn after(&self) -> Option<Offset> {
+        match self.resume {
+            Resume::After(after) => Some(after),
+            _ => None,
+        }
+    }
+
+    /// How many messages the subscriber may replay at once.
+    pub(crate) fn limit(&self) -> usize {
+        self.subscriber.replay_budget().entries
+    }
+}
+
+/// What a broker's history held for a pending resume: the messages after its offset, oldest
+/// first, and whether some that followed it are gone.
+pub(crate) struct Fetched {
+    pub(crate) messages: Vec<(Offset, Publish)>,
+    pub(crate) missed: bool,
 }
 
 pub(crate) struct Topic {
@@ -254,15 +323,24 @@ impl Topic {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Keeps the last `capacity` entries, with offsets, for subscribers that resume.
-    pub(crate) fn retain(&self, capacity: usize) {
+    /// Keeps the last `capacity` entries, with offsets, for subscribers that resume; numbered
+    /// here, or, `mirrored`, by the broker whose history is the topic's.
+    pub(crate) fn retain(&self, capacity: usize, mirrored: bool) {
         let mut state = self.lock();
         let history = state.history.get_or_insert_with(|| History {
             capacity,
             entries: VecDeque::new(),
-            epoch: epoch(),
-            next: 1,
-            trimmed: None,
+            numbering: if mirrored {
+                Numbering::Broker {
+                    complete_from: None,
+                }
+            } else {
+                Numbering::Here {
+                    epoch: epoch(),
+                    next: 1,
+                    trimmed: None,
+                }
+            },
         });
         history.capacity = capacity;
         trim(history);
@@ -282,16 +360,77 @@ impl Topic {
         (state.history.is_some() && state.members.is_empty()).then_some(state.last_publish)
     }
 
-    /// Appends a message and offers it to every member but its publisher; returns how many took
-    /// it.
+    /// The local mirror of the broker's history may have missed messages (the broker lost its
+    /// connection, or a message was delivered here only): resumes ask the broker again.
+    pub(crate) fn mirror_incomplete(&self) {
+        if let Some(History {
+            numbering: Numbering::Broker { complete_from },
+            ..
+        }) = &mut self.lock().history
+        {
+            *complete_from = None;
+        }
+    }
+
+    /// Appends a message (numbered here if the topic is retained here) and offers it to every
+    /// member but its publisher; returns how many took it.
     pub(crate) fn publish(&self, publish: Publish) -> usize {
+        self.append(publish, None)
+    }
+
+    /// Appends a message of the broker's history, with its offset there; one at or before the
+    /// last one here was appended already (or is older than this mirror) and is dropped.
+    pub(crate) fn publish_at(&self, offset: Offset, publish: Publish) -> usize {
+        self.append(publish, Some(offset))
+    }
+
+    fn append(&self, publish: Publish, given: Option<Offset>) -> usize {
         let mut state = self.lock();
+        let offset = match (&mut state.history, given) {
+            (
+                Some(History {
+                    numbering: Numbering::Here { epoch, next, .. },
+                    ..
+                }),
+                _,
+            ) => {
+                let offset = Offset::new(*epoch, *next);
+                *next += 1;
+                Some(offset)
+            }
+            (
+                Some(History {
+                    numbering: Numbering::Broker { complete_from },
+                    entries,
+                    ..
+                }),
+                Some(offset),
+            ) => {
+                if entries
+                    .back()
+                    .and_then(|e| e.offset)
+                    .is_some_and(|last| offset <= last)
+                {
+                    return 0; // a message this mirror has
+                }
+                complete_from.get_or_insert(offset);
+                Some(offset)
+            }
+            (
+                Some(History {
+                    numbering: Numbering::Broker { complete_from },
+                    ..
+                }),
+                None,
+            ) => {
+                // Delivered here only (the broker could not take it): not in the shared history,
+                // so not resumable, and the mirror is no longer the broker's.
+                *complete_from = None;
+                None
+            }
+            (None, _) => None,
+        };
         let stamp = next_stamp();
-        let offset = state.history.as_mut().map(|history| {
-            let offset = Offset::new(history.epoch, history.next);
-            history.next += 1;
-            offset
-        });
         let origin = publish.origin;
         let entry = Entry {
             seq: state.tail.seq + 1,
@@ -332,7 +471,9 @@ impl Topic {
         }
         state.tail = entry.clone();
         state.last_publish = stamp;
-        if let Some(history) = &mut state.history {
+        if let Some(history) = &mut state.history
+            && entry.offset.is_some()
+        {
             history.entries.push_back(entry);
             trim(history);
         }
@@ -352,49 +493,132 @@ impl Topic {
     /// Adds `subscriber`; a second subscribe is one subscription. It reads what is published from
     /// now on, or, resuming on a retained topic, first what the history holds after the offset it
     /// gives, as much as fits its replay budget; when some of what it asked for is gone, or would
-    /// not fit, its cursor reports a gap first.
+    /// not fit, its cursor reports a gap first. A resume that this process's mirror of the
+    /// broker's history cannot serve is returned, to be fetched and finished with
+    /// [`Topic::resume_fetched`]; the subscriber is a member meanwhile.
     pub(crate) fn subscribe(
         &self,
         name: &Arc<str>,
         subscriber: Arc<dyn Subscriber>,
         resume: Resume,
-    ) {
+    ) -> Option<Pending> {
         let mut state = self.lock();
         if state
             .members
             .iter()
             .any(|m| m.subscriber.id() == subscriber.id())
         {
-            return;
+            return None;
         }
-        let (link, gap, owed) = match &state.history {
-            Some(history) if resume != Resume::Live => {
-                replay(history, &state.tail, resume, subscriber.as_ref())
-            }
-            _ => (Link::After(state.tail.clone()), None, Owed::default()),
-        };
         let until = Arc::new(AtomicU64::new(u64::MAX));
+        let since = next_stamp();
+        let plan = match &state.history {
+            Some(history) if resume != Resume::Live => {
+                plan(history, &state.tail, resume, subscriber.as_ref())
+            }
+            _ => Some((Link::After(state.tail.clone()), None, Owed::default())),
+        };
+        let mut members = Vec::with_capacity(state.members.len() + 1);
+        members.extend(state.members.iter().cloned());
+        members.push(Member {
+            subscriber: subscriber.clone(),
+            until: until.clone(),
+        });
+        state.members = Arc::new(members);
+        let Some((link, gap, owed)) = plan else {
+            return Some(Pending {
+                name: name.clone(),
+                subscriber,
+                until,
+                tail: state.tail.clone(),
+                since,
+                resume,
+            });
+        };
         let cursor = Cursor {
             topic: name.clone(),
-            since: next_stamp(),
+            since,
+            fetched: VecDeque::new(),
+            fetched_through: None,
+            skipped: Owed::default(),
             link,
-            until: until.clone(),
+            until,
             own: subscriber.id(),
             gap,
         };
         let replayed = gap.is_some() || owed.entries > 0;
         subscriber.start(cursor, owed);
-        let mut members = Vec::with_capacity(state.members.len() + 1);
-        members.extend(state.members.iter().cloned());
-        members.push(Member {
-            subscriber: subscriber.clone(),
-            until,
-        });
-        state.members = Arc::new(members);
         drop(state);
         if replayed {
             subscriber.wake();
         }
+        None
+    }
+
+    /// Finishes a pending resume with what the broker's history held (`None`: it could not be
+    /// read, so the subscriber is told of a gap and goes on with what is published from now on).
+    pub(crate) fn resume_fetched(&self, pending: Pending, fetched: Option<Fetched>) {
+        let Pending {
+            name,
+            subscriber,
+            until,
+            tail,
+            since,
+            resume,
+        } = pending;
+        if until.load(Ordering::Acquire) != u64::MAX {
+            return; // it left before the history came
+        }
+        let after = match resume {
+            Resume::After(after) => Some(after),
+            _ => None,
+        };
+        let budget = subscriber.replay_budget();
+        let (entries, missed) = match fetched {
+            Some(fetched) => (fetched.messages, fetched.missed || after.is_none()),
+            None => (Vec::new(), true),
+        };
+        // Newest first, as much as fits the budget.
+        let mut owed = Owed::default();
+        let mut kept = VecDeque::new();
+        let mut cut = false;
+        for (offset, publish) in entries.into_iter().rev() {
+            let entry = Entry {
+                seq: 0,
+                stamp: since,
+                origin: None,
+                offset: Some(offset),
+                event: publish.event,
+                payload: publish.payload,
+                next: OnceLock::new(),
+            };
+            let cost = entry_cost(&entry);
+            if owed.bytes + cost > budget.bytes || owed.entries + 1 > budget.entries {
+                cut = true;
+                break;
+            }
+            owed.bytes += cost;
+            owed.entries += 1;
+            kept.push_front(Arc::new(entry));
+        }
+        let fetched_through = kept.back().and_then(|e| e.offset);
+        let gap = (missed || cut).then(|| Gap {
+            after,
+            resumed_at: kept.front().and_then(|e| e.offset),
+        });
+        let cursor = Cursor {
+            topic: name,
+            since,
+            fetched: kept,
+            fetched_through,
+            skipped: Owed::default(),
+            link: Link::After(tail),
+            until,
+            own: subscriber.id(),
+            gap,
+        };
+        subscriber.start(cursor, owed);
+        subscriber.wake();
     }
 
     /// Removes subscriber `id`: what was published so far is still for it, nothing after.
@@ -414,11 +638,22 @@ impl Topic {
     }
 }
 
-/// Drops the oldest entries past the capacity, remembering the newest offset dropped.
+/// Drops the oldest entries past the capacity, remembering what is gone.
 fn trim(history: &mut History) {
     while history.entries.len() > history.capacity {
-        if let Some(gone) = history.entries.pop_front() {
-            history.trimmed = gone.offset;
+        let Some(gone) = history.entries.pop_front() else {
+            break;
+        };
+        match &mut history.numbering {
+            Numbering::Here { trimmed, .. } => *trimmed = gone.offset,
+            Numbering::Broker { complete_from } => {
+                // What is here now starts after what went.
+                if let Some(from) = complete_from
+                    && gone.offset.is_some_and(|gone| gone >= *from)
+                {
+                    *complete_from = history.entries.front().and_then(|e| e.offset);
+                }
+            }
         }
     }
 }
@@ -440,23 +675,35 @@ fn epoch() -> u64 {
     }
 }
 
-/// Where a resuming subscriber starts in `history`, the gap to report, and what the replay owes.
-fn replay(
+/// Where a resuming subscriber starts in `history`, the gap to report, and what the replay owes;
+/// `None` when this history cannot tell (a mirror of the broker's that lacks what was asked).
+fn plan(
     history: &History,
     tail: &Arc<Entry>,
     resume: Resume,
     subscriber: &dyn Subscriber,
-) -> (Link, Option<Gap>, Owed) {
+) -> Option<(Link, Option<Gap>, Owed)> {
     let entries = &history.entries;
-    let (mut from, mut gap) = match resume {
-        Resume::Live => unreachable!("a live subscription does not replay"),
-        Resume::Unknown => (0, Some(None)),
-        Resume::After(after) if after.major() != history.epoch => (0, Some(Some(after))),
-        Resume::After(after) => {
+    let (mut from, mut gap) = match (&history.numbering, resume) {
+        (_, Resume::Live) => unreachable!("a live subscription does not replay"),
+        (Numbering::Here { .. }, Resume::Unknown) => (0, Some(None)),
+        (Numbering::Here { epoch, .. }, Resume::After(after)) if after.major() != *epoch => {
+            (0, Some(Some(after)))
+        }
+        (Numbering::Here { trimmed, .. }, Resume::After(after)) => {
             let from = entries.partition_point(|e| e.offset.is_some_and(|o| o <= after));
-            let missed = history.trimmed.is_some_and(|trimmed| after < trimmed);
+            let missed = trimmed.is_some_and(|trimmed| after < trimmed);
             (from, missed.then_some(Some(after)))
         }
+        (Numbering::Broker { complete_from }, Resume::After(after)) => {
+            // Served here only if every message after `after` is here.
+            if !complete_from.is_some_and(|from| after >= from) {
+                return None;
+            }
+            let from = entries.partition_point(|e| e.offset.is_some_and(|o| o <= after));
+            (from, None)
+        }
+        (Numbering::Broker { .. }, Resume::Unknown) => return None,
     };
     // As much as fits the subscriber's budget, newest first: one further behind than that is
     // told it missed the rest.
@@ -493,7 +740,7 @@ fn replay(
         Some(entry) => Link::At(entry.clone()),
         None => Link::After(tail.clone()),
     };
-    (link, gap, owed)
+    Some((link, gap, owed))
 }
 
 #[cfg(test)]
@@ -504,7 +751,11 @@ mod tests {
     use super::*;
 
     fn subscribed(topic: &Topic, reader: &Arc<Reader>) {
-        topic.subscribe(&Arc::from("t"), reader.clone(), Resume::Live);
+        assert!(
+            topic
+                .subscribe(&Arc::from("t"), reader.clone(), Resume::Live)
+                .is_none()
+        );
     }
 
     fn publish(topic: &Topic, text: &str, origin: Option<SubscriberId>) -> usize {
@@ -631,7 +882,7 @@ mod tests {
 
     fn retained(capacity: usize, messages: usize) -> (Topic, Vec<Offset>) {
         let topic = Topic::new();
-        topic.retain(capacity);
+        topic.retain(capacity, false);
         let probe = Reader::new();
         subscribed(&topic, &probe);
         for n in 1..=messages {

@@ -419,7 +419,14 @@ impl Queue {
         let mut taken = 0;
         loop {
             let push = self.marks.front().map(|(stamp, _)| *stamp);
-            match earliest(&mut self.cursors) {
+            let earliest = earliest(&mut self.cursors);
+            for cursor in &mut self.cursors {
+                // Messages a fetched replay held already, skipped in the log: owed no more.
+                let skipped = cursor.take_skipped();
+                self.owed.bytes = self.owed.bytes.saturating_sub(skipped.bytes);
+                self.owed.entries = self.owed.entries.saturating_sub(skipped.entries);
+            }
+            match earliest {
                 Some((at, stamp)) if push.is_none_or(|push| stamp < push) => {
                     let cursor = &mut self.cursors[at];
                     if let Some(gap) = cursor.take_gap() {

@@ -10,7 +10,7 @@ use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, Uri};
 use axum::response::Response;
 
 use super::{Message, Options, Peer};
-use crate::hub::Offset;
+use crate::offset::Offset;
 use crate::payload::Payload;
 
 /// A WebSocket route's hooks, crossws-style. `impl WebSocketHandler for T` in a route file makes

@@ -163,6 +163,13 @@ impl PeerShared {
         self.buffered.fetch_sub(cost(payload), Ordering::AcqRel);
     }
 
+    /// Lets go of `bytes` owed that will not be written.
+    pub(crate) fn release(&self, bytes: usize) {
+        if bytes > 0 {
+            self.buffered.fetch_sub(bytes, Ordering::AcqRel);
+        }
+    }
+
     /// Called by the session once a topic's entry has gone to the socket (or was skipped).
     pub(crate) fn read_entry(&self, entry: &Entry) {
         self.buffered.fetch_sub(entry_cost(entry), Ordering::AcqRel);

@@ -600,7 +600,12 @@ impl Writer {
                 peer.outbound.take_all(&mut self.batch);
             }
             let queued = self.batch.front().map(|(stamp, _)| *stamp);
-            if let Some(at) = self.earliest_entry(queued) {
+            let earliest = self.earliest_entry(queued);
+            for cursor in &mut self.cursors {
+                // Messages a fetched replay held already, skipped in the log: owed no more.
+                peer.release(cursor.take_skipped().bytes);
+            }
+            if let Some(at) = earliest {
                 let cursor = &mut self.cursors[at];
                 let said = if let Some(gap) = cursor.take_gap() {
                     frames.gap(TopicGap {
