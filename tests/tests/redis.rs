@@ -3,6 +3,11 @@
 //! publisher's exclusion, a server-side publish reaching everyone once, ordering, binary payloads,
 //! and Redis dying and coming back.
 //!
+//! Retained topics keep their history in Redis Streams: clients that reconnect, to the same
+//! instance or another, after a kill and restart of an instance, or with an offset older than the
+//! stream keeps, get exactly what they missed (or the gap event), with a publisher running through
+//! the handover; and with Redis down, local delivery goes on and a resume is told of the gap.
+//!
 //! Needs `redis-server` on the PATH (Debian's `redis-server` package; `.ci/run` installs it).
 
 mod support;
@@ -25,6 +30,12 @@ fn free_port() -> u16 {
 }
 
 fn redis_server(port: u16) -> Process {
+    redis_server_in(port, None)
+}
+
+/// A `redis-server` on `port`; with `dir`, one that keeps its data there (an append-only file),
+/// as a production Redis does, so a restart keeps the streams.
+fn redis_server_in(port: u16, dir: Option<&std::path::Path>) -> Process {
     let mut command = Command::new("redis-server");
     command.args([
         "--port",
@@ -33,9 +44,13 @@ fn redis_server(port: u16) -> Process {
         "127.0.0.1",
         "--save",
         "",
-        "--appendonly",
-        "no",
     ]);
+    match dir {
+        Some(dir) => command
+            .args(["--appendonly", "yes", "--appendfsync", "always", "--dir"])
+            .arg(dir),
+        None => command.args(["--appendonly", "no"]),
+    };
     if Command::new("redis-server")
         .arg("--version")
         .output()
@@ -51,11 +66,18 @@ fn redis_server(port: u16) -> Process {
 }
 
 fn instance(redis_port: u16) -> (Process, String) {
+    instance_retaining(redis_port, "")
+}
+
+/// An instance sharing topics through Redis, retaining `retain` (`news=1000,feed=1000`).
+fn instance_retaining(redis_port: u16, retain: &str) -> (Process, String) {
     let mut command = fixture_command();
-    command.env(
-        "NITROUS_REDIS_URL",
-        format!("redis://127.0.0.1:{redis_port}"),
-    );
+    command
+        .env(
+            "NITROUS_REDIS_URL",
+            format!("redis://127.0.0.1:{redis_port}"),
+        )
+        .env("NITROUS_RETAIN", retain);
     fixture_server(command)
 }
 
@@ -201,4 +223,262 @@ async fn two_instances_share_topics_through_redis() {
     json(&mut a).await;
     assert_eq!(json(&mut b).await["message"], "and back");
     drop(redis);
+}
+
+/// Publishes `body` on `topic` through instance `addr`'s HTTP route.
+async fn publish(addr: &str, topic: &str, body: impl ToString) {
+    let reply = reqwest::Client::new()
+        .post(format!("http://{addr}/api/publish/{topic}"))
+        .body(body.to_string())
+        .send()
+        .await
+        .expect("publish");
+    assert!(reply.status().is_success(), "{:?}", reply.text().await);
+}
+
+type Events = std::pin::Pin<Box<dyn futures_util::Stream<Item = eventsource_stream::Event> + Send>>;
+
+/// The `news` event stream on `addr`, resuming after `last` if given.
+async fn news(addr: &str, last: Option<&str>) -> Events {
+    use eventsource_stream::Eventsource;
+    use futures_util::StreamExt;
+    let mut request = reqwest::Client::new().get(format!("http://{addr}/api/sse/news"));
+    if let Some(last) = last {
+        request = request.header("last-event-id", last);
+    }
+    let response = request.send().await.expect("the stream");
+    assert_eq!(response.status(), 200);
+    Box::pin(
+        response
+            .bytes_stream()
+            .eventsource()
+            .map(|event| event.expect("a well-formed event")),
+    )
+}
+
+async fn event(events: &mut Events) -> eventsource_stream::Event {
+    use futures_util::StreamExt;
+    tokio::time::timeout(Duration::from_secs(10), events.next())
+        .await
+        .expect("an event within 10 s")
+        .expect("the stream goes on")
+}
+
+/// Reads events until `data` arrives; returns the numbers read, in order.
+async fn numbers_until(events: &mut Events, last: u64) -> (Vec<u64>, String) {
+    let mut numbers = Vec::new();
+    loop {
+        let event = event(events).await;
+        let n: u64 = event.data.parse().unwrap_or_else(|_| panic!("{event:?}"));
+        numbers.push(n);
+        if n == last {
+            return (numbers, event.id);
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_event_stream_resumes_on_another_instance_with_exactly_what_it_missed() {
+    let redis_port = free_port();
+    let _redis = redis_server(redis_port);
+    let (_a, a) = instance_retaining(redis_port, "news=1000");
+    let (_b, b) = instance_retaining(redis_port, "news=1000");
+    let mut on_b = news(&b, None).await;
+    subscribed(redis_port, "news", 1).await;
+    for n in 1..=100 {
+        publish(&a, "news", n).await;
+    }
+    let mut last = String::new();
+    for n in 1..=40 {
+        let event = event(&mut on_b).await;
+        assert_eq!(event.data, n.to_string());
+        last = event.id;
+    }
+    drop(on_b);
+    for n in 101..=130 {
+        publish(&a, "news", n).await;
+    }
+    // Back, on the other instance, with its Last-Event-ID: 41..=130, in order, once each.
+    let mut on_a = news(&a, Some(&last)).await;
+    let (numbers, _) = numbers_until(&mut on_a, 130).await;
+    assert_eq!(numbers, (41..=130).collect::<Vec<_>>());
+    publish(&a, "news", 131).await;
+    assert_eq!(event(&mut on_a).await.data, "131", "then live");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_page_resumes_its_websocket_on_another_instance_with_exactly_what_it_missed() {
+    let redis_port = free_port();
+    let _redis = redis_server(redis_port);
+    let (_a, a) = instance_retaining(redis_port, "feed=1000");
+    let (_b, b) = instance_retaining(redis_port, "feed=1000");
+    let mut page = connect(&b, "/ws/resumable").await;
+    assert_eq!(next(&mut page).await, Message::text("subscribed"));
+    subscribed(redis_port, "feed", 1).await;
+    for n in 1..=100 {
+        publish(&a, "feed", n).await;
+    }
+    let mut since = String::new();
+    for n in 1..=40 {
+        let message = json(&mut page).await;
+        assert_eq!(message["text"], n.to_string());
+        since = message["offset"].as_str().expect("an offset").to_owned();
+    }
+    drop(page);
+    for n in 101..=130 {
+        publish(&a, "feed", n).await;
+    }
+    let mut back = connect(&a, &format!("/ws/resumable?since={since}")).await;
+    assert_eq!(next(&mut back).await, Message::text("subscribed"));
+    for n in 41..=130 {
+        assert_eq!(
+            json(&mut back).await["text"],
+            n.to_string(),
+            "in order, once each"
+        );
+    }
+    publish(&a, "feed", 131).await;
+    assert_eq!(json(&mut back).await["text"], "131");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_resume_during_a_running_publisher_loses_and_doubles_nothing_twenty_times() {
+    let redis_port = free_port();
+    let _redis = redis_server(redis_port);
+    let (_a, a) = instance_retaining(redis_port, "news=100000");
+    let (_b, b) = instance_retaining(redis_port, "news=100000");
+    let mut current = news(&b, None).await;
+    subscribed(redis_port, "news", 1).await;
+    let mut next_number = 1u64;
+    let mut on_b = true;
+    for round in 0..20 {
+        // A publisher on A runs through the whole round, reconnect included.
+        let first = next_number;
+        let end = first + 99;
+        let publisher = {
+            let a = a.clone();
+            tokio::spawn(async move {
+                for n in first..=end {
+                    publish(&a, "news", n).await;
+                }
+            })
+        };
+        let (mut seen, last) = numbers_until(&mut current, first + 29).await;
+        drop(current);
+        // Back on the other instance, while the publisher goes on.
+        on_b = !on_b;
+        let target = if on_b { &b } else { &a };
+        current = news(target, Some(&last)).await;
+        let (rest, _) = numbers_until(&mut current, end).await;
+        seen.extend(rest);
+        assert_eq!(seen, (first..=end).collect::<Vec<_>>(), "round {round}");
+        publisher.await.unwrap();
+        next_number = end + 1;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_resumes_across_a_kill_and_restart_of_its_instance() {
+    let redis_port = free_port();
+    let _redis = redis_server(redis_port);
+    let (_a, a) = instance_retaining(redis_port, "news=1000");
+    let (b_process, b) = instance_retaining(redis_port, "news=1000");
+    let mut on_b = news(&b, None).await;
+    subscribed(redis_port, "news", 1).await;
+    for n in 1..=100 {
+        publish(&a, "news", n).await;
+    }
+    let (_, last) = numbers_until(&mut on_b, 40).await;
+    drop(b_process); // killed (SIGKILL): its connections break
+    drop(on_b);
+    for n in 101..=130 {
+        publish(&a, "news", n).await;
+    }
+    let (_b_again, b_again) = instance_retaining(redis_port, "news=1000");
+    let mut back = news(&b_again, Some(&last)).await;
+    let (numbers, _) = numbers_until(&mut back, 130).await;
+    assert_eq!(numbers, (41..=130).collect::<Vec<_>>());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_older_than_the_stream_keeps_gets_the_gap_event() {
+    let redis_port = free_port();
+    let _redis = redis_server(redis_port);
+    let (_a, a) = instance_retaining(redis_port, "news=5");
+    let mut first = news(&a, None).await;
+    subscribed(redis_port, "news", 1).await;
+    publish(&a, "news", 1).await;
+    let oldest = event(&mut first).await.id;
+    drop(first);
+    // Far more than the stream keeps (MAXLEN ~ 5 trims in whole blocks of 100).
+    for n in 2..=400 {
+        publish(&a, "news", n).await;
+    }
+    let mut behind = news(&a, Some(&oldest)).await;
+    let gap = event(&mut behind).await;
+    assert_eq!(gap.event, nitrous::sse::REPLAY_GAP_EVENT, "{gap:?}");
+    let gap: serde_json::Value = serde_json::from_str(&gap.data).unwrap();
+    assert_eq!(gap["after"], oldest.as_str());
+    let resumed_at = gap["resumed_at"]
+        .as_str()
+        .expect("what the stream still has")
+        .to_owned();
+    let first_kept = event(&mut behind).await;
+    assert_eq!(first_kept.id, resumed_at);
+    let from: u64 = first_kept.data.parse().unwrap();
+    assert!(from > 2, "messages were trimmed: {from}");
+    let (rest, _) = numbers_until(&mut behind, 400).await;
+    assert_eq!(
+        rest,
+        (from + 1..=400).collect::<Vec<_>>(),
+        "a contiguous end, once each"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_redis_down_local_delivery_goes_on_a_resume_is_told_and_numbering_goes_on() {
+    let redis_port = free_port();
+    let dir = std::env::temp_dir().join(format!("nitrous-redis-{redis_port}"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let redis = redis_server_in(redis_port, Some(&dir));
+    let (_a, a) = instance_retaining(redis_port, "news=1000");
+    let mut live = news(&a, None).await;
+    subscribed(redis_port, "news", 1).await;
+    for n in 1..=3 {
+        publish(&a, "news", n).await;
+    }
+    let mut ids = Vec::new();
+    for n in 1..=3 {
+        let event = event(&mut live).await;
+        assert_eq!(event.data, n.to_string());
+        ids.push(nitrous::Offset::parse(&event.id).expect("a stream id"));
+    }
+
+    drop(redis);
+    publish(&a, "news", "during").await;
+    let during = event(&mut live).await;
+    assert_eq!(during.data, "during", "local delivery goes on");
+    assert_eq!(
+        during.id,
+        ids[2].to_string(),
+        "without an offset of its own"
+    );
+    // A resume that needs the stream: told of the gap (within the replay timeout), then live.
+    let mut resumed = news(&a, Some(&ids[0].to_string())).await;
+    let gap = event(&mut resumed).await;
+    assert_eq!(gap.event, nitrous::sse::REPLAY_GAP_EVENT, "{gap:?}");
+
+    let _redis = redis_server_in(redis_port, Some(&dir));
+    subscribed(redis_port, "news", 1).await;
+    publish(&a, "news", "after").await;
+    let after = event(&mut live).await;
+    assert_eq!(after.data, "after");
+    let after = nitrous::Offset::parse(&after.id).expect("a stream id");
+    assert!(
+        after > ids[2],
+        "the numbering goes on without reuse: {after} after {}",
+        ids[2]
+    );
+    assert_eq!(event(&mut resumed).await.data, "after");
+    let _ = std::fs::remove_dir_all(&dir);
 }

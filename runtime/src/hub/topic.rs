@@ -238,9 +238,10 @@ enum Numbering {
         /// The newest offset that is gone: a client that saw less than it missed something.
         trimmed: Option<Offset>,
     },
-    /// The broker, whose shared history is the topic's; the entries here mirror it from
-    /// `complete_from` on (every message from that offset on is here), or for none of it yet.
-    Broker { complete_from: Option<Offset> },
+    /// The broker, whose shared history is the topic's: a resume always reads it (a copy here
+    /// could not tell, without asking, whether it missed something while it was not
+    /// subscribed), so nothing is kept here but the last offset, to drop what arrives twice.
+    Broker { last: Option<Offset> },
 }
 
 /// A resume the local history could not serve: it waits for the broker's history (the
@@ -331,9 +332,7 @@ impl Topic {
             capacity,
             entries: VecDeque::new(),
             numbering: if mirrored {
-                Numbering::Broker {
-                    complete_from: None,
-                }
+                Numbering::Broker { last: None }
             } else {
                 Numbering::Here {
                     epoch: epoch(),
@@ -358,18 +357,6 @@ impl Topic {
     pub(crate) fn idle_since(&self) -> Option<u64> {
         let state = self.lock();
         (state.history.is_some() && state.members.is_empty()).then_some(state.last_publish)
-    }
-
-    /// The local mirror of the broker's history may have missed messages (the broker lost its
-    /// connection, or a message was delivered here only): resumes ask the broker again.
-    pub(crate) fn mirror_incomplete(&self) {
-        if let Some(History {
-            numbering: Numbering::Broker { complete_from },
-            ..
-        }) = &mut self.lock().history
-        {
-            *complete_from = None;
-        }
     }
 
     /// Appends a message (numbered here if the topic is retained here) and offers it to every
@@ -400,34 +387,25 @@ impl Topic {
             }
             (
                 Some(History {
-                    numbering: Numbering::Broker { complete_from },
-                    entries,
+                    numbering: Numbering::Broker { last },
                     ..
                 }),
                 Some(offset),
             ) => {
-                if entries
-                    .back()
-                    .and_then(|e| e.offset)
-                    .is_some_and(|last| offset <= last)
-                {
-                    return 0; // a message this mirror has
+                if last.is_some_and(|last| offset <= last) {
+                    return 0; // delivered already
                 }
-                complete_from.get_or_insert(offset);
+                *last = Some(offset);
                 Some(offset)
             }
+            // Delivered here only (the broker could not take it): not in the shared history.
             (
                 Some(History {
-                    numbering: Numbering::Broker { complete_from },
+                    numbering: Numbering::Broker { .. },
                     ..
                 }),
                 None,
-            ) => {
-                // Delivered here only (the broker could not take it): not in the shared history,
-                // so not resumable, and the mirror is no longer the broker's.
-                *complete_from = None;
-                None
-            }
+            ) => None,
             (None, _) => None,
         };
         let stamp = next_stamp();
@@ -473,6 +451,7 @@ impl Topic {
         state.last_publish = stamp;
         if let Some(history) = &mut state.history
             && entry.offset.is_some()
+            && matches!(history.numbering, Numbering::Here { .. })
         {
             history.entries.push_back(entry);
             trim(history);
@@ -493,9 +472,9 @@ impl Topic {
     /// Adds `subscriber`; a second subscribe is one subscription. It reads what is published from
     /// now on, or, resuming on a retained topic, first what the history holds after the offset it
     /// gives, as much as fits its replay budget; when some of what it asked for is gone, or would
-    /// not fit, its cursor reports a gap first. A resume that this process's mirror of the
-    /// broker's history cannot serve is returned, to be fetched and finished with
-    /// [`Topic::resume_fetched`]; the subscriber is a member meanwhile.
+    /// not fit, its cursor reports a gap first. A resume of a topic whose history the broker
+    /// keeps is returned, to be fetched and finished with [`Topic::resume_fetched`]; the
+    /// subscriber is a member meanwhile.
     pub(crate) fn subscribe(
         &self,
         name: &Arc<str>,
@@ -644,16 +623,8 @@ fn trim(history: &mut History) {
         let Some(gone) = history.entries.pop_front() else {
             break;
         };
-        match &mut history.numbering {
-            Numbering::Here { trimmed, .. } => *trimmed = gone.offset,
-            Numbering::Broker { complete_from } => {
-                // What is here now starts after what went.
-                if let Some(from) = complete_from
-                    && gone.offset.is_some_and(|gone| gone >= *from)
-                {
-                    *complete_from = history.entries.front().and_then(|e| e.offset);
-                }
-            }
+        if let Numbering::Here { trimmed, .. } = &mut history.numbering {
+            *trimmed = gone.offset;
         }
     }
 }
@@ -676,7 +647,7 @@ fn epoch() -> u64 {
 }
 
 /// Where a resuming subscriber starts in `history`, the gap to report, and what the replay owes;
-/// `None` when this history cannot tell (a mirror of the broker's that lacks what was asked).
+/// `None` when the broker's history must be read.
 fn plan(
     history: &History,
     tail: &Arc<Entry>,
@@ -695,15 +666,7 @@ fn plan(
             let missed = trimmed.is_some_and(|trimmed| after < trimmed);
             (from, missed.then_some(Some(after)))
         }
-        (Numbering::Broker { complete_from }, Resume::After(after)) => {
-            // Served here only if every message after `after` is here.
-            if !complete_from.is_some_and(|from| after >= from) {
-                return None;
-            }
-            let from = entries.partition_point(|e| e.offset.is_some_and(|o| o <= after));
-            (from, None)
-        }
-        (Numbering::Broker { .. }, Resume::Unknown) => return None,
+        (Numbering::Broker { .. }, _) => return None,
     };
     // As much as fits the subscriber's budget, newest first: one further behind than that is
     // told it missed the rest.

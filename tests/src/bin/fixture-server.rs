@@ -2,7 +2,8 @@
 //! address, for clients nitrous did not write (the Autobahn TestSuite, Python clients), for the
 //! multi-process Redis tests (with `NITROUS_REDIS_URL` set, its hub shares topics through Redis)
 //! and for the hostile-client tests, which measure its memory and may shorten its timeouts with
-//! `NITROUS_HEADER_TIMEOUT_MS` and `NITROUS_SHUTDOWN_GRACE_MS`. Stops on Ctrl-C / SIGTERM.
+//! `NITROUS_HEADER_TIMEOUT_MS` and `NITROUS_SHUTDOWN_GRACE_MS`. `NITROUS_RETAIN` names retained
+//! topics: `news=200,todos:*=50`. Stops on Ctrl-C / SIGTERM.
 
 use std::time::Duration;
 
@@ -26,6 +27,18 @@ async fn main() -> std::io::Result<()> {
         Ok(url) => Hub::with_broker(RedisBroker::new(RedisConfig::new(url))),
         Err(_) => Hub::new(),
     };
+    for rule in std::env::var("NITROUS_RETAIN")
+        .unwrap_or_default()
+        .split(',')
+    {
+        let Some((pattern, capacity)) = rule.split_once('=') else {
+            continue;
+        };
+        let capacity = capacity
+            .parse()
+            .unwrap_or_else(|_| panic!("NITROUS_RETAIN: {rule:?} is not pattern=capacity"));
+        hub.retain(pattern, capacity);
+    }
     println!("{}", listener.local_addr()?);
     let app = router().layer(hub.layer()).with_state(AppState::default());
     let mut server = nitrous::serve(listener, app);
