@@ -1,8 +1,10 @@
 // The chat example in headless Chromium: two pages talk, ping gets pong, the clock ticks, closing a
-// page announces `left`, and a page reconnects by itself when the server restarts. Expects CHAT_BIN
-// (the built app); `cargo xtask e2e` sets it. The test starts and restarts the app itself.
+// page announces `left`, and a page reconnects by itself when the server restarts. Then, with two
+// instances sharing the room through a real redis-server: a page whose instance restarts shows
+// the messages published while it was away, once each, without a reload. Expects CHAT_BIN (the
+// built app); `cargo xtask e2e` sets it. The tests start and restart the app (and Redis) themselves.
 import { test } from 'node:test';
-import { spawn } from 'node:child_process';
+import { spawn, execFileSync } from 'node:child_process';
 import { createServer } from 'node:net';
 import { createInterface } from 'node:readline';
 import assert from 'node:assert/strict';
@@ -38,8 +40,11 @@ async function freePort() {
 }
 
 // Starts the app and resolves once it prints its address; `stop()` sends Ctrl-C and waits.
-async function startApp(port) {
-  const child = spawn(bin, ['--addr', `127.0.0.1:${port}`], { stdio: ['ignore', 'pipe', 'inherit'] });
+async function startApp(port, env = {}) {
+  const child = spawn(bin, ['--addr', `127.0.0.1:${port}`], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+    env: { ...process.env, ...env },
+  });
   const lines = createInterface({ input: child.stdout });
   await new Promise((resolve, reject) => {
     lines.on('line', (line) => { if (line.startsWith('chat: listening on ')) resolve(); });
@@ -50,21 +55,50 @@ async function startApp(port) {
   };
 }
 
+// A new, empty profile each run (playwright passes it as --user-data-dir).
+const browser = () => chromium.launchPersistentContext(mkdtempSync(join(tmpdir(), 'nitrous-chromium-')), {
+  executablePath: '/usr/bin/chromium',
+  headless: true,
+  viewport: { width: 900, height: 720 },
+  args: [
+    '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+    '--disable-background-networking', '--disable-component-update', '--disable-sync',
+  ],
+});
+
+// A redis-server on a free port that keeps its data in a new folder; `stop()` ends it.
+async function startRedis() {
+  const port = await freePort();
+  const dir = mkdtempSync(join(tmpdir(), 'nitrous-redis-'));
+  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'yes', '--dir', dir], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const lines = createInterface({ input: child.stdout });
+  await new Promise((resolve, reject) => {
+    lines.on('line', (line) => { if (line.includes('Ready to accept connections')) resolve(); });
+    child.on('error', (e) => reject(new Error(`cannot start redis-server (install Debian's redis-server): ${e.message}`)));
+    child.on('exit', (code) => reject(new Error(`redis-server exited (${code}) before it was ready`)));
+  });
+  return {
+    port,
+    // How many instances receive the room: an instance subscribes when its first page joins.
+    subscribers: () => Number(execFileSync('redis-cli', ['-p', String(port), 'PUBSUB', 'NUMSUB', 'nitrous:chat']).toString().trim().split('\n')[1]),
+    stop: () => new Promise((resolve) => { child.on('exit', resolve); child.kill('SIGTERM'); }),
+  };
+}
+
+async function until(condition, what) {
+  const deadline = Date.now() + WAIT;
+  while (!(await condition())) {
+    if (Date.now() > deadline) assert.fail(what);
+    await new Promise((resolve) => setTimeout(resolve, 50)); // polling another process, bounded
+  }
+}
+
 test('two browser pages chat through the seed handlers', async () => {
   assert.ok(bin, 'set CHAT_BIN to the built chat app');
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
   let app = await startApp(port);
-  // A new, empty profile each run (playwright passes it as --user-data-dir).
-  const context = await chromium.launchPersistentContext(mkdtempSync(join(tmpdir(), 'nitrous-chromium-')), {
-    executablePath: '/usr/bin/chromium',
-    headless: true,
-    viewport: { width: 900, height: 720 },
-    args: [
-      '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync',
-    ],
-  });
+  const context = await browser();
   try {
     const first = await context.newPage();
     await first.goto(url);
@@ -123,5 +157,52 @@ test('two browser pages chat through the seed handlers', async () => {
   } finally {
     await context.close();
     await app.stop();
+  }
+});
+
+test('a page whose instance restarts shows what was said while it was away, once', async () => {
+  assert.ok(bin, 'set CHAT_BIN to the built chat app');
+  const redis = await startRedis();
+  const env = { NITROUS_REDIS_URL: `redis://127.0.0.1:${redis.port}` };
+  const [portA, portB] = [await freePort(), await freePort()];
+  let one = await startApp(portA, env);
+  const two = await startApp(portB, env);
+  const context = await browser();
+  try {
+    const away = await context.newPage();
+    await away.goto(`http://127.0.0.1:${portA}`);
+    await waitForEntry(away, 't.startsWith("serverWelcome ")', 'the first page is welcomed');
+    const stays = await context.newPage();
+    await stays.goto(`http://127.0.0.1:${portB}`);
+    await waitForEntry(stays, 't.startsWith("serverWelcome ")', 'the second page is welcomed');
+    await until(() => redis.subscribers() === 2, 'both instances receive the room');
+    await stays.fill('#text', 'before the restart');
+    await stays.press('#text', 'Enter');
+    await waitForEntry(away, 't.endsWith("before the restart")', 'a message crosses instances');
+
+    // The first page's instance goes down; the room goes on without it.
+    await one.stop();
+    await away.waitForFunction(() => document.querySelector('#status').textContent === 'reconnecting…', null, { timeout: WAIT });
+    for (const text of ['while you were away 1', 'while you were away 2']) {
+      await stays.fill('#text', text);
+      await stays.press('#text', 'Enter');
+      await waitForEntry(stays, `t.endsWith(${JSON.stringify(text)})`, 'the room hears it');
+    }
+
+    // Back up on the same port: the page reconnects by itself, after the last offset it saw.
+    one = await startApp(portA, env);
+    await away.waitForFunction(() => document.querySelector('#status').textContent === 'connected', null, { timeout: 15_000 });
+    await waitForEntry(away, 't.endsWith("while you were away 2")', 'the page shows what it missed');
+    const shown = (await entries(away)).filter((e) => e.includes('while you were away') || e.endsWith('before the restart'));
+    assert.deepEqual(
+      shown.map((e) => e.replace(/^.*?(before the restart|while you were away \d)$/, '$1')),
+      ['before the restart', 'while you were away 1', 'while you were away 2'],
+      `each once, in order: ${JSON.stringify(await entries(away))}`,
+    );
+  } finally {
+    await context.close();
+    await one.stop();
+    await two.stop();
+    await redis.stop();
   }
 });

@@ -14,7 +14,17 @@ WAIT = 10
 
 
 async def receive(ws):
-    return json.loads(await asyncio.wait_for(ws.recv(), WAIT))
+    """The next message, without the offset that the room's messages carry."""
+    message = json.loads(await asyncio.wait_for(ws.recv(), WAIT))
+    message.pop("offset", None)
+    return message
+
+
+async def room(ws):
+    """The next message, which must be one of the room's, with an offset to resume after."""
+    message = json.loads(await asyncio.wait_for(ws.recv(), WAIT))
+    assert message.pop("offset", None), f"a room message without an offset: {message}"
+    return message
 
 
 def welcomed(message):
@@ -36,16 +46,16 @@ async def chat(base):
         async with websockets.connect(url) as b:
             b_id = welcomed(await receive(b))
             await settled(b)
-            assert await receive(a) == {"user": "server", "message": f"{b_id} joined!"}
+            assert await room(a) == {"user": "server", "message": f"{b_id} joined!"}
             await a.send("hello from python")
             hello = {"user": a_id, "message": "hello from python"}
-            assert await receive(a) == hello, "echo"
-            assert await receive(b) == hello, "broadcast"
+            assert await room(a) == hello, "the sender's own copy"
+            assert await room(b) == hello, "broadcast"
             await b.send("ping")
             assert await receive(b) == {"user": "server", "message": "pong"}
             await b.send("after")
-            assert await receive(a) == {"user": b_id, "message": "after"}, "no pong reached a"
-        assert await receive(a) == {"user": "server", "message": f"{b_id} left!"}
+            assert await room(a) == {"user": b_id, "message": "after"}, "no pong reached a"
+        assert await room(a) == {"user": "server", "message": f"{b_id} left!"}
     print("python websockets: chat conversation as the seed says")
 
 

@@ -2,12 +2,18 @@
 //!
 //! `cargo run -p chat` listens on `127.0.0.1:3000`; `--addr HOST:PORT` or `NITROUS_ADDR` picks
 //! another address (port 0: any free port). Ctrl-C stops it gracefully.
+//!
+//! The room keeps its last 100 messages, so a page that reconnects shows what it missed. With
+//! `NITROUS_REDIS_URL=redis://127.0.0.1:6379`, several processes share the room through Redis,
+//! and its history lives in a Redis Stream: a page resumes on any of them, across restarts.
 
 // The route files are the seed's handlers as written (`pub struct Chat;` without Debug).
 #![allow(missing_debug_implementations)]
 
+use nitrous::Hub;
 use nitrous::axum::response::Html;
 use nitrous::axum::routing::get;
+use nitrous::broker::redis::{RedisBroker, RedisConfig};
 
 nitrous::routes!();
 
@@ -18,7 +24,14 @@ const PAGE: &str = include_str!("page.html");
 async fn main() -> std::io::Result<()> {
     let addr = address().map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?;
     let listener = tokio::net::TcpListener::bind(&addr).await?;
-    let app = router().route("/", get(|| async { Html(PAGE) }));
+    let hub = match std::env::var("NITROUS_REDIS_URL") {
+        Ok(url) => Hub::with_broker(RedisBroker::new(RedisConfig::new(url))),
+        Err(_) => Hub::new(),
+    };
+    hub.retain("chat", 100);
+    let app = router()
+        .route("/", get(|| async { Html(PAGE) }))
+        .layer(hub.layer());
     println!("{ROUTES}(and GET / serves the chat page)\n");
     println!(
         "chat: listening on http://{}  (Ctrl-C stops)",

@@ -1,17 +1,39 @@
-//! The seed's chat handler (Analog's `src/server/routes/ws/chat.ts`), in Rust: `ws://host/ws/chat`.
+//! The seed's chat handler (Analog's `src/server/routes/ws/chat.ts`), in Rust: `ws://host/ws/chat`,
+//! made resumable: the room's messages are retained (`hub.retain("chat", ..)` in `main.rs`), each
+//! reaches the page with its offset, and a page that reconnects (`?since=OFFSET`) gets what it
+//! missed, once. One change from the seed: a message goes to the whole room through the hub, the
+//! sender included, rather than echoed to the sender and published to the others, so the
+//! sender's copy carries its offset too.
 
-use nitrous::ws::{Message, Peer, WebSocketHandler};
-use serde_json::json;
+use nitrous::Payload;
+use nitrous::axum::response::Response;
+use nitrous::ws::{
+    Message, Peer, TopicGap, TopicMessage, Upgrade, UpgradeRequest, WebSocketHandler,
+};
+use serde_json::{Value, json};
 
 /// The chat room: everyone subscribed to `chat` hears what everyone says.
 #[derive(Default)]
 pub struct Chat;
 
+/// The offset the page saw last, from its reconnect URL.
+struct Since(Option<String>);
+
 impl WebSocketHandler for Chat {
+    async fn upgrade(&self, request: &UpgradeRequest) -> Result<Upgrade, Response> {
+        let since = request
+            .uri()
+            .query()
+            .and_then(|query| query.split('&').find_map(|pair| pair.strip_prefix("since=")))
+            .map(str::to_owned);
+        Ok(Upgrade::accept().context(Since(since)))
+    }
+
     async fn open(&self, peer: &Peer) {
         peer.send(json!({ "user": "server", "message": format!("Welcome {peer}!") }));
         peer.publish("chat", json!({ "user": "server", "message": format!("{peer} joined!") }));
-        peer.subscribe("chat");
+        let since = peer.context::<Since>().and_then(|since| since.0.as_deref());
+        peer.subscribe_from("chat", since);
     }
 
     async fn message(&self, peer: &Peer, message: Message) {
@@ -19,12 +41,24 @@ impl WebSocketHandler for Chat {
             peer.send(json!({ "user": "server", "message": "pong" }));
         } else {
             let msg = json!({ "user": peer.to_string(), "message": message.to_string() });
-            peer.send(&msg); // echo
-            peer.publish("chat", &msg);
+            let _ = peer.hub().publish("chat", &msg); // the room, this peer included
         }
     }
 
     async fn close(&self, peer: &Peer, _close: nitrous::ws::Close) {
         peer.publish("chat", json!({ "user": "server", "message": format!("{peer} left!") }));
+    }
+
+    /// Each room message, with where it is in the room's history.
+    fn topic(&self, _peer: &Peer, message: TopicMessage<'_>) -> Option<Payload> {
+        let mut body: Value = serde_json::from_str(&message.text()).ok()?;
+        body["offset"] = json!(message.offset().map(|offset| offset.to_string()));
+        Some(Payload::text(body.to_string()))
+    }
+
+    /// The page was away longer than the room keeps.
+    fn topic_gap(&self, _peer: &Peer, _gap: TopicGap<'_>) -> Option<Payload> {
+        let notice = "you were away longer than the room keeps: some messages are not shown";
+        Some(Payload::text(json!({ "user": "server", "message": notice }).to_string()))
     }
 }
