@@ -20,6 +20,22 @@ pub struct AppState {
     pub kept: std::sync::Arc<std::sync::Mutex<Vec<nitrous::ws::Peer>>>,
 }
 
+/// Retains what `NITROUS_RETAIN` names (`news=200,todos:*=50`), for the server binaries.
+pub fn retain_from_env(hub: &nitrous::Hub) {
+    for rule in std::env::var("NITROUS_RETAIN")
+        .unwrap_or_default()
+        .split(',')
+    {
+        let Some((pattern, capacity)) = rule.split_once('=') else {
+            continue;
+        };
+        let capacity = capacity
+            .parse()
+            .unwrap_or_else(|_| panic!("NITROUS_RETAIN: {rule:?} is not pattern=capacity"));
+        hub.retain(pattern, capacity);
+    }
+}
+
 /// The wall-clock time of day as `HH:MM:SS` (UTC), for the clock.
 pub fn now_hms() -> String {
     let secs = std::time::SystemTime::now()

@@ -33,7 +33,9 @@ impl Server {
         }
     }
 
-    fn start(self, redis: Option<u16>) -> Result<process::Server, Failure> {
+    /// Starts the server; nitrous's shares topics through the Redis on `redis`, and with
+    /// `retain` keeps the fan-out topic's history (in Redis Streams, with Redis).
+    fn start(self, redis: Option<u16>, retain: bool) -> Result<process::Server, Failure> {
         let bin = workspace_root().join("target/release");
         let ready = |line: &str| Some(line.trim().to_owned()).filter(|l| !l.is_empty());
         match self {
@@ -41,6 +43,9 @@ impl Server {
                 let mut command = std::process::Command::new(bin.join("bench-nitrous"));
                 if let Some(port) = redis {
                     command.env("NITROUS_REDIS_URL", format!("redis://127.0.0.1:{port}"));
+                }
+                if retain {
+                    command.env("NITROUS_RETAIN", "fan=1000");
                 }
                 process::Server::start_command(command, ready)
             }
@@ -133,6 +138,32 @@ const CROSS_RATE: Figure = figure(
     true,
 );
 const CROSS_LOST: Figure = figure("fan-out across 2 instances via Redis: lost", "", false);
+const RETAINED_RATE: Figure = figure("fan-out, retained topic: deliveries/s", "del/s", true);
+const RETAINED_CPU: Figure = figure(
+    "fan-out, retained topic: server CPU per delivery",
+    "µs",
+    false,
+);
+const STREAMS_RATE: Figure = figure(
+    "fan-out across 2 instances via Redis Streams (retained): deliveries/s",
+    "del/s",
+    true,
+);
+const STREAMS_P99: Figure = figure(
+    "fan-out across 2 instances via Redis Streams (retained): publish-to-delivery p99",
+    "ms",
+    false,
+);
+const STREAMS_CPU: Figure = figure(
+    "fan-out across 2 instances via Redis Streams (retained): subscribers' server CPU per delivery",
+    "µs",
+    false,
+);
+const STREAMS_LOST: Figure = figure(
+    "fan-out across 2 instances via Redis Streams (retained): lost",
+    "",
+    false,
+);
 
 /// Every sample, by figure and server.
 pub(crate) type Samples = BTreeMap<Figure, BTreeMap<Server, Vec<f64>>>;
@@ -166,7 +197,7 @@ pub(crate) fn run(sizes: Sizes) -> Result<Samples, Failure> {
     for round in 1..=sizes.rounds {
         for server in Server::ALL {
             eprintln!("bench: round {round}/{}: {}", sizes.rounds, server.name());
-            let running = server.start(None)?;
+            let running = server.start(None, false)?;
             let pid = running.pid();
             let addr = running.addr.clone();
             let small = Load {
@@ -196,17 +227,35 @@ pub(crate) fn run(sizes: Sizes) -> Result<Samples, Failure> {
             record(SSE_RATE, server, sse.rate);
             record(SSE_CPU, server, sse.cpu);
             drop(running);
+            if server == Server::Nitrous {
+                // What retaining the topic costs: the same fan-out, each message kept and numbered.
+                let running = server.start(None, true)?;
+                let fan = runtime.block_on(fan_out(
+                    &running.addr,
+                    &running.addr,
+                    running.pid(),
+                    sizes,
+                ))?;
+                record(RETAINED_RATE, server, fan.rate);
+                record(RETAINED_CPU, server, fan.cpu);
+            }
             // A fresh process for the memory figures, so earlier load does not count.
-            let running = server.start(None)?;
+            let running = server.start(None, false)?;
             let idle = runtime.block_on(idle(&running.addr.clone(), running.pid(), sizes))?;
             record(IDLE_RSS, server, idle.per_connection);
             record(IDLE_AFTER, server, idle.after_close);
             record(IDLE_AGAIN, server, idle.second_wave);
             record(HANDSHAKES, server, idle.handshakes);
         }
-        if let Some(cross) = cross_instance(&runtime, sizes)? {
+        if let Some(cross) = cross_instance(&runtime, sizes, false)? {
             record(CROSS_RATE, Server::Nitrous, cross.rate);
             record(CROSS_LOST, Server::Nitrous, cross.lost);
+        }
+        if let Some(cross) = cross_instance(&runtime, sizes, true)? {
+            record(STREAMS_RATE, Server::Nitrous, cross.rate);
+            record(STREAMS_P99, Server::Nitrous, cross.p99);
+            record(STREAMS_CPU, Server::Nitrous, cross.cpu);
+            record(STREAMS_LOST, Server::Nitrous, cross.lost);
         }
     }
     Ok(samples)
@@ -512,10 +561,12 @@ async fn read_events(addr: &str, count: usize) -> Result<usize, Failure> {
 }
 
 /// Fan-out with the publisher on one nitrous instance and the subscribers on another, through a
-/// `redis-server` started for it; `None` when `redis-server` is not installed.
+/// `redis-server` started for it (the topic retained, in Redis Streams, with `retain`); `None`
+/// when `redis-server` is not installed.
 fn cross_instance(
     runtime: &tokio::runtime::Runtime,
     sizes: Sizes,
+    retain: bool,
 ) -> Result<Option<FanOut>, Failure> {
     if std::process::Command::new("redis-server")
         .arg("--version")
@@ -544,8 +595,8 @@ fn cross_instance(
         line.contains("Ready to accept connections")
             .then(String::new)
     })?;
-    let one = Server::Nitrous.start(Some(port))?;
-    let two = Server::Nitrous.start(Some(port))?;
+    let one = Server::Nitrous.start(Some(port), retain)?;
+    let two = Server::Nitrous.start(Some(port), retain)?;
     let run = runtime.block_on(fan_out(&one.addr, &two.addr, two.pid(), sizes))?;
     Ok(Some(run))
 }

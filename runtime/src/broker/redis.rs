@@ -41,6 +41,9 @@ use tokio::sync::mpsc;
 use super::{Backlog, Broker, Envelope, Inbox, Replay};
 use crate::offset::Offset;
 
+/// How many queued appends go to Redis in one round trip.
+const APPEND_BATCH: usize = 256;
+
 /// The most messages one resume reads from a stream (the newest, when there are more; the
 /// subscriber's own budget may keep fewer).
 pub const REPLAY_LIMIT: usize = 10_000;
@@ -248,80 +251,146 @@ async fn run(config: RedisConfig, mut commands: mpsc::UnboundedReceiver<Command>
                     }
                     lost = 0;
                     backoff = FIRST_BACKOFF;
+                    // A command taken while batching appends, to run next.
+                    let mut deferred: Option<Command> = None;
                     loop {
-                        tokio::select! {
-                            command = commands.recv() => match command {
-                                None => return, // the hub is gone
-                                Some(Command::Subscribe(channel)) => {
-                                    if sink.subscribe(channel).await.is_err() { break }
+                        let next = match deferred.take() {
+                            Some(command) => Some(command),
+                            None => tokio::select! {
+                                command = commands.recv() => match command {
+                                    None => return, // the hub is gone
+                                    command => command,
+                                },
+                                message = stream.next() => match message {
+                                    None => break,
+                                    Some(message) => {
+                                        let Some(topic) = message.get_channel_name().strip_prefix(&config.channel_prefix) else { continue };
+                                        let alive = match decode(message.get_payload_bytes()) {
+                                            Some((Some(offset), envelope)) => inbox.deliver_at(topic, offset, envelope),
+                                            Some((None, envelope)) => inbox.deliver(topic, envelope),
+                                            None => {
+                                                tracing::debug!(%topic, "nitrous: ignored a message that is not nitrous's on a broker channel");
+                                                true
+                                            }
+                                        };
+                                        if !alive {
+                                            return;
+                                        }
+                                        continue;
+                                    }
+                                },
+                            },
+                        };
+                        match next {
+                            None => return,
+                            Some(Command::Subscribe(channel)) => {
+                                if sink.subscribe(channel).await.is_err() {
+                                    break;
                                 }
-                                Some(Command::Unsubscribe(channel)) => {
-                                    if sink.unsubscribe(channel).await.is_err() { break }
+                            }
+                            Some(Command::Unsubscribe(channel)) => {
+                                if sink.unsubscribe(channel).await.is_err() {
+                                    break;
                                 }
-                                Some(Command::Publish(channel, bytes)) => {
-                                    let sent: redis::RedisResult<i64> =
-                                        redis::cmd("PUBLISH").arg(channel).arg(bytes).query_async(&mut publisher).await;
-                                    if sent.is_err() {
-                                        lost += 1;
-                                        break;
+                            }
+                            Some(Command::Publish(channel, bytes)) => {
+                                let sent: redis::RedisResult<i64> = redis::cmd("PUBLISH")
+                                    .arg(channel)
+                                    .arg(bytes)
+                                    .query_async(&mut publisher)
+                                    .await;
+                                if sent.is_err() {
+                                    lost += 1;
+                                    break;
+                                }
+                            }
+                            Some(Command::Append {
+                                topic,
+                                envelope,
+                                capacity,
+                            }) => {
+                                // What else is queued goes in the same round trip, in order.
+                                let mut batch = vec![(topic, envelope, capacity)];
+                                while batch.len() < APPEND_BATCH {
+                                    match commands.try_recv() {
+                                        Ok(Command::Append {
+                                            topic,
+                                            envelope,
+                                            capacity,
+                                        }) => {
+                                            batch.push((topic, envelope, capacity));
+                                        }
+                                        Ok(other) => {
+                                            deferred = Some(other);
+                                            break;
+                                        }
+                                        Err(_) => break,
                                     }
                                 }
-                                Some(Command::Append { topic, envelope, capacity }) => {
-                                    let key = format!("{}{topic}", config.channel_prefix);
-                                    let ttl = config.stream_ttl.map_or(0, |ttl| ttl.as_millis());
-                                    let appended: redis::RedisResult<String> = redis::cmd("EVAL")
-                                        .arg(APPEND).arg(1).arg(&key)
-                                        .arg(capacity.max(1)).arg(envelope.encode()).arg(ttl as u64)
-                                        .query_async(&mut publisher).await;
-                                    if appended.is_err() {
-                                        // Whether it reached Redis is unknown; here it is
-                                        // delivered in any case.
-                                        lost += 1;
+                                let ttl = config.stream_ttl.map_or(0, |ttl| ttl.as_millis() as u64);
+                                let mut pipe = redis::pipe();
+                                for (topic, envelope, capacity) in &batch {
+                                    pipe.cmd("EVAL")
+                                        .arg(APPEND)
+                                        .arg(1)
+                                        .arg(format!("{}{topic}", config.channel_prefix))
+                                        .arg((*capacity).max(1))
+                                        .arg(envelope.encode())
+                                        .arg(ttl);
+                                }
+                                let appended: redis::RedisResult<Vec<String>> =
+                                    pipe.query_async(&mut publisher).await;
+                                if appended.is_err() {
+                                    // Whether they reached Redis is unknown; here they are
+                                    // delivered in any case.
+                                    lost += batch.len() as u64;
+                                    for (topic, envelope, _) in batch {
                                         inbox.undelivered(&topic, envelope);
-                                        break;
                                     }
+                                    break;
                                 }
-                                Some(Command::Replay(replay)) => {
-                                    // Its own task, on a clone of the connection: a slow read
-                                    // must not hold up delivery. It runs after any subscription
-                                    // asked for before it, so nothing published in between is
-                                    // missed.
-                                    let key = format!("{}{}", config.channel_prefix, replay.topic());
-                                    let connection = publisher.clone();
-                                    let timeout = config.replay_timeout;
-                                    tokio::spawn(async move {
-                                        match tokio::time::timeout(timeout, read_history(connection, &key, replay.after(), replay.limit())).await {
-                                            Ok(Ok(backlog)) => replay.answer(backlog),
-                                            Ok(Err(e)) => {
-                                                tracing::warn!(%key, "nitrous: cannot read a retained topic's stream for a resume ({e}); its subscriber is told of a gap");
-                                                replay.fail();
-                                            }
-                                            Err(_) => {
-                                                tracing::warn!(%key, "nitrous: reading a retained topic's stream for a resume timed out; its subscriber is told of a gap");
-                                                replay.fail();
-                                            }
+                            }
+                            Some(Command::Replay(replay)) => {
+                                // Its own task, on a clone of the connection: a slow read
+                                // must not hold up delivery. It runs after any subscription
+                                // asked for before it, so nothing published in between is
+                                // missed.
+                                let key = format!("{}{}", config.channel_prefix, replay.topic());
+                                let connection = publisher.clone();
+                                let timeout = config.replay_timeout;
+                                tokio::spawn(async move {
+                                    match tokio::time::timeout(
+                                        timeout,
+                                        read_history(
+                                            connection,
+                                            &key,
+                                            replay.after(),
+                                            replay.limit(),
+                                        ),
+                                    )
+                                    .await
+                                    {
+                                        Ok(Ok(backlog)) => replay.answer(backlog),
+                                        Ok(Err(e)) => {
+                                            tracing::warn!(%key, "nitrous: cannot read a retained topic's stream for a resume ({e}); its subscriber is told of a gap");
+                                            replay.fail();
                                         }
-                                    });
-                                }
-                            },
-                            message = stream.next() => match message {
-                                None => break,
-                                Some(message) => {
-                                    let Some(topic) = message.get_channel_name().strip_prefix(&config.channel_prefix) else { continue };
-                                    let alive = match decode(message.get_payload_bytes()) {
-                                        Some((Some(offset), envelope)) => inbox.deliver_at(topic, offset, envelope),
-                                        Some((None, envelope)) => inbox.deliver(topic, envelope),
-                                        None => {
-                                            tracing::debug!(%topic, "nitrous: ignored a message that is not nitrous's on a broker channel");
-                                            true
+                                        Err(_) => {
+                                            tracing::warn!(%key, "nitrous: reading a retained topic's stream for a resume timed out; its subscriber is told of a gap");
+                                            replay.fail();
                                         }
-                                    };
-                                    if !alive {
-                                        return;
                                     }
-                                }
-                            },
+                                });
+                            }
                         }
+                    }
+                    // Taken while batching, not run: an append is still delivered here.
+                    if let Some(Command::Append {
+                        topic, envelope, ..
+                    }) = deferred
+                    {
+                        lost += 1;
+                        inbox.undelivered(&topic, envelope);
                     }
                 }
                 tracing::warn!(url = %config.url, "nitrous: lost the Redis broker; local delivery goes on; reconnecting");

@@ -1,5 +1,6 @@
 //! The nitrous side of `cargo xtask bench`: `/ws/echo`, `/ws/fan` and `/api/sse?n=` from route
-//! files. Prints its address; with `NITROUS_REDIS_URL` its hub shares topics through Redis.
+//! files. Prints its address; with `NITROUS_REDIS_URL` its hub shares topics through Redis, and
+//! `NITROUS_RETAIN` (`fan=1000`) retains topics.
 
 #![allow(missing_debug_implementations)] // route files as users write them
 
@@ -15,6 +16,7 @@ async fn main() -> std::io::Result<()> {
         Ok(url) => Hub::with_broker(RedisBroker::new(RedisConfig::new(url))),
         Err(_) => Hub::new(),
     };
+    nitrous_tests::retain_from_env(&hub);
     println!("{}", listener.local_addr()?);
     nitrous::serve(listener, router().layer(hub.layer())).await
 }

@@ -27,18 +27,7 @@ async fn main() -> std::io::Result<()> {
         Ok(url) => Hub::with_broker(RedisBroker::new(RedisConfig::new(url))),
         Err(_) => Hub::new(),
     };
-    for rule in std::env::var("NITROUS_RETAIN")
-        .unwrap_or_default()
-        .split(',')
-    {
-        let Some((pattern, capacity)) = rule.split_once('=') else {
-            continue;
-        };
-        let capacity = capacity
-            .parse()
-            .unwrap_or_else(|_| panic!("NITROUS_RETAIN: {rule:?} is not pattern=capacity"));
-        hub.retain(pattern, capacity);
-    }
+    nitrous_tests::retain_from_env(&hub);
     println!("{}", listener.local_addr()?);
     let app = router().layer(hub.layer()).with_state(AppState::default());
     let mut server = nitrous::serve(listener, app);
