@@ -41,8 +41,8 @@ use tokio::sync::mpsc;
 use super::{Backlog, Broker, Envelope, Inbox, Replay};
 use crate::offset::Offset;
 
-/// How many queued appends go to Redis in one round trip.
-const APPEND_BATCH: usize = 256;
+/// How many queued publishes and appends go to Redis in one round trip.
+const SEND_BATCH: usize = 256;
 
 /// The most messages one resume reads from a stream (the newest, when there are more; the
 /// subscriber's own budget may keep fewer).
@@ -293,32 +293,16 @@ async fn run(config: RedisConfig, mut commands: mpsc::UnboundedReceiver<Command>
                                     break;
                                 }
                             }
-                            Some(Command::Publish(channel, bytes)) => {
-                                let sent: redis::RedisResult<i64> = redis::cmd("PUBLISH")
-                                    .arg(channel)
-                                    .arg(bytes)
-                                    .query_async(&mut publisher)
-                                    .await;
-                                if sent.is_err() {
-                                    lost += 1;
-                                    break;
-                                }
-                            }
-                            Some(Command::Append {
-                                topic,
-                                envelope,
-                                capacity,
-                            }) => {
-                                // What else is queued goes in the same round trip, in order.
-                                let mut batch = vec![(topic, envelope, capacity)];
-                                while batch.len() < APPEND_BATCH {
+                            Some(first @ (Command::Publish(..) | Command::Append { .. })) => {
+                                // What else is queued to go out goes in the same round trip, in
+                                // order.
+                                let mut batch = vec![first];
+                                while batch.len() < SEND_BATCH {
                                     match commands.try_recv() {
-                                        Ok(Command::Append {
-                                            topic,
-                                            envelope,
-                                            capacity,
-                                        }) => {
-                                            batch.push((topic, envelope, capacity));
+                                        Ok(
+                                            next @ (Command::Publish(..) | Command::Append { .. }),
+                                        ) => {
+                                            batch.push(next);
                                         }
                                         Ok(other) => {
                                             deferred = Some(other);
@@ -329,23 +313,41 @@ async fn run(config: RedisConfig, mut commands: mpsc::UnboundedReceiver<Command>
                                 }
                                 let ttl = config.stream_ttl.map_or(0, |ttl| ttl.as_millis() as u64);
                                 let mut pipe = redis::pipe();
-                                for (topic, envelope, capacity) in &batch {
-                                    pipe.cmd("EVAL")
-                                        .arg(APPEND)
-                                        .arg(1)
-                                        .arg(format!("{}{topic}", config.channel_prefix))
-                                        .arg((*capacity).max(1))
-                                        .arg(envelope.encode())
-                                        .arg(ttl);
+                                for command in &batch {
+                                    match command {
+                                        Command::Publish(channel, bytes) => {
+                                            pipe.cmd("PUBLISH").arg(channel).arg(bytes).ignore();
+                                        }
+                                        Command::Append {
+                                            topic,
+                                            envelope,
+                                            capacity,
+                                        } => {
+                                            pipe.cmd("EVAL")
+                                                .arg(APPEND)
+                                                .arg(1)
+                                                .arg(format!("{}{topic}", config.channel_prefix))
+                                                .arg((*capacity).max(1))
+                                                .arg(envelope.encode())
+                                                .arg(ttl)
+                                                .ignore();
+                                        }
+                                        _ => {}
+                                    }
                                 }
-                                let appended: redis::RedisResult<Vec<String>> =
+                                let sent: redis::RedisResult<()> =
                                     pipe.query_async(&mut publisher).await;
-                                if appended.is_err() {
-                                    // Whether they reached Redis is unknown; here they are
-                                    // delivered in any case.
+                                if sent.is_err() {
+                                    // Whether they reached Redis is unknown; retained messages
+                                    // are delivered here in any case.
                                     lost += batch.len() as u64;
-                                    for (topic, envelope, _) in batch {
-                                        inbox.undelivered(&topic, envelope);
+                                    for command in batch {
+                                        if let Command::Append {
+                                            topic, envelope, ..
+                                        } = command
+                                        {
+                                            inbox.undelivered(&topic, envelope);
+                                        }
                                     }
                                     break;
                                 }
