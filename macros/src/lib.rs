@@ -1,21 +1,14 @@
 //! Procedural macros of [nitrous](https://docs.rs/nitrous). Use them through `nitrous`:
 //! `nitrous::routes!()`, `#[nitrous::get]` and its siblings.
 //!
-//! This file only adapts `proc_macro` to the plain functions in the other modules, which work on
-//! `proc_macro2` and are tested without a compiler run.
+//! This crate only adapts `proc_macro` to plain functions on `proc_macro2`: the route model and
+//! the code `routes!` generates are in `nitrous-routes` (shared with `cargo nitrous`), the handler
+//! attributes in the modules here.
 
-mod args;
-mod classify;
-mod expand;
 mod handler;
-mod paths;
-mod route;
-mod scan;
 mod sse;
-mod validate;
 
-#[cfg(test)]
-mod tests;
+use nitrous_routes::{args, expand};
 
 use proc_macro::TokenStream;
 

@@ -5,7 +5,7 @@ use proc_macro2::{Span, TokenStream};
 use quote::{format_ident, quote};
 
 use crate::handler;
-use crate::paths;
+use nitrous_routes::paths;
 
 pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
     let checked = handler::attribute("sse", args, item.clone());

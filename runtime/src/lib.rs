@@ -5,7 +5,6 @@ mod hub;
 mod layered;
 mod offset;
 pub mod payload;
-mod route_table;
 mod serve;
 mod shutdown;
 pub mod sse;
@@ -20,9 +19,9 @@ pub use hub::{Hub, HubLayer, MAX_IDLE_RETAINED, WithHub};
 pub use nitrous_macros::{
     connect, delete, get, handler, head, options, patch, post, put, routes, sse, trace,
 };
+pub use nitrous_routes::table::{RouteInfo, RouteKind, RouteTable};
 pub use offset::{NotAnOffset, Offset};
 pub use payload::{IntoPayload, Json, Payload, PayloadError};
-pub use route_table::{RouteInfo, RouteKind, RouteTable};
 pub use serve::{
     BODY_TIMEOUT, HEADER_TIMEOUT, MAX_HEADER_BYTES, SESSION_GRACE, Serve, WRITE_TIMEOUT, serve,
     serve_with_shutdown, shutdown_signal,

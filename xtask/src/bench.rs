@@ -9,8 +9,8 @@ use std::time::{Duration, Instant};
 
 use proc_macro2::TokenStream;
 
-use crate::routes::generated_rows;
-use crate::{Failure, expand, workspace_root};
+use crate::{Failure, workspace_root};
+use nitrous_routes::{expand, listing};
 
 /// A measurement that `bench` runs: its name (also its JSON file's) and the function that runs it.
 struct Workload {
@@ -65,13 +65,25 @@ pub(crate) fn run(args: &[String]) -> Result<(), Failure> {
         all.extend(rows);
     }
     print_rows(&all);
-    let sizes = match effort {
-        Effort::Full => crate::load::Sizes::FULL,
-        Effort::Quick => crate::load::Sizes::QUICK,
-    };
-    let samples = crate::load::run(sizes)?;
-    let path = crate::load::report(&samples, &out)?;
-    println!("results: {}", path.display());
+    // The load generator and the servers it compares, built in release; it prints its table.
+    crate::process::run_command(crate::cargo().args([
+        "build",
+        "--release",
+        "--quiet",
+        "--package",
+        "nitrous-tests",
+        "--bin",
+        "bench-load",
+        "--bin",
+        "bench-nitrous",
+        "--bin",
+        "bench-axum",
+    ]))?;
+    let mut load = std::process::Command::new(workspace_root().join("target/release/bench-load"));
+    if effort == Effort::Quick {
+        load.arg("--quick");
+    }
+    crate::process::run_command(load.arg(&out))?;
     if all.iter().all(|r| r.met) {
         Ok(())
     } else {
@@ -149,7 +161,7 @@ pub(crate) fn generate_routes(dir: &Path) -> Result<usize, Failure> {
 
 /// One whole `routes!()` expansion over `dir`, as the macro runs it, and how long it took; fails on
 /// any error, so that a broken fixture cannot look fast.
-pub(crate) fn expand_once(dir: &Path) -> Result<(Duration, TokenStream), Failure> {
+fn expand_once(dir: &Path) -> Result<(Duration, TokenStream), Failure> {
     let context = expand::Context {
         manifest_dir: dir.to_path_buf(),
         call_dir: None,
@@ -159,13 +171,35 @@ pub(crate) fn expand_once(dir: &Path) -> Result<(Duration, TokenStream), Failure
     let tokens = expand::routes(TokenStream::new(), &context)
         .map_err(|e| Failure::Failed(format!("routes! failed: {e}")))?;
     let elapsed = start.elapsed();
-    let code = tokens.to_string();
-    if code.contains("compile_error") {
+    if let Err(e) = listing::list(TokenStream::new(), dir, None) {
         return Err(Failure::Failed(format!(
-            "the generated route files have errors; the bench measured nothing:\n{code}"
+            "the generated route files have errors; the bench measured nothing:\n{e}"
         )));
     }
     Ok((elapsed, tokens))
+}
+
+/// The rows of `static ROUTES: RouteTable = RouteTable::new(&[row, ...])` in a `routes!` expansion:
+/// each a `RouteInfo::new(method, path, kind, file)` call.
+fn generated_rows(code: TokenStream) -> Result<Vec<syn::Expr>, Failure> {
+    let missing = || Failure::Failed("the expansion has no `ROUTES` table".to_owned());
+    let file: syn::File = syn::parse2(code)
+        .map_err(|e| Failure::Failed(format!("the expansion does not parse: {e}")))?;
+    let routes = file
+        .items
+        .into_iter()
+        .find_map(|item| match item {
+            syn::Item::Static(item) if item.ident == "ROUTES" => Some(*item.expr),
+            _ => None,
+        })
+        .ok_or_else(missing)?;
+    if let syn::Expr::Call(call) = routes
+        && let Some(syn::Expr::Reference(reference)) = call.args.into_iter().next()
+        && let syn::Expr::Array(array) = *reference.expr
+    {
+        return Ok(array.elems.into_iter().collect());
+    }
+    Err(missing())
 }
 
 fn routes_expand(out: &Path, effort: Effort) -> Result<Vec<Row>, Failure> {

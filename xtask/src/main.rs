@@ -1,35 +1,9 @@
 //! `cargo xtask ci | autobahn | routes | bench`: the project's script runner.
 
-// The macro's own modules, included by #[path] since a proc-macro crate can export only macros.
-// Today only `expand::BuildScript::{Missing, Found}` go unused here (the macro's entry point builds
-// them), but any module may gain items only the macro uses, so each carries the allow.
-#[allow(dead_code)] // shared with the macro, which uses items xtask does not
-#[path = "../../macros/src/args.rs"]
-mod args;
-#[allow(dead_code)] // shared with the macro, which uses items xtask does not
-#[path = "../../macros/src/classify.rs"]
-mod classify;
-#[allow(dead_code)] // shared with the macro, which uses items xtask does not
-#[path = "../../macros/src/expand.rs"]
-mod expand;
-#[allow(dead_code)] // shared with the macro, which uses items xtask does not
-#[path = "../../macros/src/paths.rs"]
-mod paths;
-#[allow(dead_code)] // shared with the macro, which uses items xtask does not
-#[path = "../../macros/src/route.rs"]
-mod route;
-#[allow(dead_code)] // shared with the macro, which uses items xtask does not
-#[path = "../../macros/src/scan.rs"]
-mod scan;
-#[allow(dead_code)] // shared with the macro, which uses items xtask does not
-#[path = "../../macros/src/validate.rs"]
-mod validate;
-
 mod autobahn;
 mod bench;
 mod ci;
 mod e2e;
-mod load;
 mod process;
 mod routes;
 

@@ -1,2 +1,3 @@
 mod expand;
+mod listing;
 mod route;

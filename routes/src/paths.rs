@@ -5,45 +5,52 @@
 use proc_macro2::TokenStream;
 use quote::quote;
 
-pub(crate) fn router() -> TokenStream {
+/// axum's `Router`.
+pub fn router() -> TokenStream {
     quote!(::nitrous::__private::Router)
 }
 
-pub(crate) fn method_router() -> TokenStream {
+/// axum's `MethodRouter`.
+pub fn method_router() -> TokenStream {
     quote!(::nitrous::__private::MethodRouter)
 }
 
-pub(crate) fn method_filter() -> TokenStream {
+/// axum's `MethodFilter`.
+pub fn method_filter() -> TokenStream {
     quote!(::nitrous::__private::MethodFilter)
 }
 
 /// `layered(first, next)`: `first`, falling back to `next` for paths it does not match.
-pub(crate) fn layered() -> TokenStream {
+pub fn layered() -> TokenStream {
     quote!(::nitrous::__private::layered)
 }
 
-pub(crate) fn route_table() -> TokenStream {
+/// The route table type behind `static ROUTES`.
+pub fn route_table() -> TokenStream {
     quote!(::nitrous::__private::RouteTable)
 }
 
-pub(crate) fn route_info() -> TokenStream {
+/// One row of the route table.
+pub fn route_info() -> TokenStream {
     quote!(::nitrous::__private::RouteInfo)
 }
 
-pub(crate) fn route_kind() -> TokenStream {
+/// A row's kind: HTTP, WebSocket or SSE.
+pub fn route_kind() -> TokenStream {
     quote!(::nitrous::__private::RouteKind)
 }
 
 /// WebSocket route glue: `route`, `route_or`, and the `Build` specialisation.
-pub(crate) fn ws() -> TokenStream {
+pub fn ws() -> TokenStream {
     quote!(::nitrous::__private::ws)
 }
 
-pub(crate) fn hub() -> TokenStream {
+/// The hub every generated router carries.
+pub fn hub() -> TokenStream {
     quote!(::nitrous::__private::Hub)
 }
 
 /// The runtime's private door itself, for code the attributes emit.
-pub(crate) fn private() -> TokenStream {
+pub fn private() -> TokenStream {
     quote!(::nitrous::__private)
 }

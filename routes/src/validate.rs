@@ -12,14 +12,16 @@ use crate::scan::Found;
 
 /// What an endpoint answers.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
-pub(crate) enum Serve {
+pub enum Serve {
+    /// That method only.
     Method(Method),
     /// Every method that no other endpoint of the path takes.
     Any,
 }
 
 impl Serve {
-    pub(crate) fn label(self) -> &'static str {
+    /// The route table's `method` column: `GET`, or `*` for every method.
+    pub fn label(self) -> &'static str {
         match self {
             Serve::Method(m) => m.upper(),
             Serve::Any => "*",
@@ -29,15 +31,18 @@ impl Serve {
 
 /// What kind of thing answers a route (the route table's `kind` column).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Kind {
+pub enum Kind {
+    /// An HTTP handler.
     Http,
+    /// A WebSocket handler (the upgrade).
     WebSocket,
+    /// A `#[nitrous::sse]` function.
     Sse,
 }
 
 /// What answers an endpoint.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) enum Target {
+pub enum Target {
     /// A handler function, by name in its module.
     Handler(String),
     /// A `#[nitrous::sse]` function (a handler after its attribute's rewrite).
@@ -45,22 +50,27 @@ pub(crate) enum Target {
     /// A WebSocket handler type (a path in its module), with the file's HTTP GET handler, if any,
     /// for GET requests that are not upgrades.
     WebSocket {
+        /// The handler type.
         ty: String,
+        /// The GET handler for requests that are not upgrades.
         http_get: Option<String>,
     },
 }
 
 /// One handler on one path.
 #[derive(Clone, Debug)]
-pub(crate) struct Endpoint {
+pub struct Endpoint {
+    /// The methods it answers.
     pub serve: Serve,
     /// Index into [`Table::files`].
     pub file: usize,
+    /// What answers it.
     pub target: Target,
 }
 
 impl Endpoint {
-    pub(crate) fn kind(&self) -> Kind {
+    /// HTTP, WebSocket or SSE.
+    pub fn kind(&self) -> Kind {
         match self.target {
             Target::Handler(_) => Kind::Http,
             Target::Sse(_) => Kind::Sse,
@@ -71,28 +81,33 @@ impl Endpoint {
 
 /// Every endpoint of one path.
 #[derive(Clone, Debug)]
-pub(crate) struct Route {
+pub struct Route {
+    /// The path's segments, without the prefix.
     pub segments: Vec<Segment>,
     /// The path in axum's syntax, prefix included.
     pub path: String,
     /// Routes on layer `n + 1` are tried when nothing on layer `n` matches the path; see
     /// [`assign_layers`].
     pub layer: usize,
+    /// One per method it answers, sorted.
     pub endpoints: Vec<Endpoint>,
 }
 
 /// A route file, as the generated module tree holds it.
 #[derive(Clone, Debug)]
-pub(crate) struct File {
+pub struct File {
     /// `users/[id].rs`, under the routes folder.
     pub rel: String,
+    /// Its path on disk, for `#[path]`.
     pub path: PathBuf,
     /// The file's module path under `routes`; `None` when the name could not be mapped.
     pub module: Option<Vec<String>>,
 }
 
+/// The route table of a routes folder: its files and its routes.
 #[derive(Debug, Default)]
-pub(crate) struct Table {
+pub struct Table {
+    /// Every file found, in scan order.
     pub files: Vec<File>,
     /// Sorted as the router prefers them (most specific first).
     pub routes: Vec<Route>,
@@ -102,11 +117,7 @@ pub(crate) struct Table {
 /// one message in the returned list. `shown_root` is the routes folder as the user sees it
 /// (`src/server/routes`), for messages; `prefix` is what HTTP routes are served under (`""` or
 /// `/api`).
-pub(crate) fn build_table(
-    found: Vec<Found>,
-    shown_root: &str,
-    prefix: &str,
-) -> (Table, Vec<String>) {
+pub fn build_table(found: Vec<Found>, shown_root: &str, prefix: &str) -> (Table, Vec<String>) {
     let shown = |rel: &str| format!("{shown_root}/{rel}");
     let mut errors = Vec::new();
     let mut table = Table::default();
@@ -350,7 +361,7 @@ fn group(
 }
 
 /// Whether some request path matches both routes (a catch-all needs at least one segment).
-pub(crate) fn overlaps(a: &[Segment], b: &[Segment]) -> bool {
+pub fn overlaps(a: &[Segment], b: &[Segment]) -> bool {
     for i in 0.. {
         match (a.get(i), b.get(i)) {
             (None, None) => return true,
@@ -367,7 +378,7 @@ pub(crate) fn overlaps(a: &[Segment], b: &[Segment]) -> bool {
 
 /// Whether axum's matcher refuses the two routes in one router: after a common prefix of the same
 /// shape, one has a param where the other has a catch-all.
-pub(crate) fn matcher_conflict(a: &[Segment], b: &[Segment]) -> bool {
+pub fn matcher_conflict(a: &[Segment], b: &[Segment]) -> bool {
     for (x, y) in a.iter().zip(b) {
         match (x, y) {
             (Segment::Param(_), Segment::CatchAll(_))
@@ -388,7 +399,7 @@ pub(crate) fn matcher_conflict(a: &[Segment], b: &[Segment]) -> bool {
 /// any more specific route that can match the same request, and strictly above one it conflicts
 /// with. A request tries layer 0 and falls through to the next layer only when no path matches,
 /// so a more specific route always gets the first try.
-pub(crate) fn assign_layers(routes: &mut [Route]) {
+pub fn assign_layers(routes: &mut [Route]) {
     for i in 0..routes.len() {
         let (placed, rest) = routes.split_at_mut(i);
         let route = &mut rest[0];

@@ -1,8 +1,12 @@
-//! The load half of `cargo xtask bench`: the same protocol served by nitrous and by two
-//! hand-written axum apps (default settings; tuned), driven by one load generator (tokio-tungstenite
-//! clients, loopback only, every loop bounded), alternating servers round by round. Server CPU and
-//! memory come from the server process's own accounting in `/proc`, so a busy client does not
-//! flatter the server.
+//! The load half of `cargo xtask bench` (which builds this in release beside `bench-nitrous` and
+//! `bench-axum`, then runs `bench-load [--quick] OUT_DIR`): the same protocol served by nitrous
+//! and by two hand-written axum apps (default settings; tuned), driven by one load generator
+//! (tokio-tungstenite clients, loopback only, every loop bounded), alternating servers round by
+//! round. Server CPU and memory come from the server process's own accounting in `/proc`, so a
+//! busy client does not flatter the server. Prints the side-by-side table and writes every sample
+//! to `OUT_DIR/load.json`.
+
+mod process;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -12,11 +16,46 @@ use futures_util::{SinkExt, StreamExt};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio_tungstenite::tungstenite::Message;
 
-use crate::{Failure, process, workspace_root};
+/// Why the bench stopped.
+#[derive(Debug)]
+enum Failure {
+    Failed(String),
+}
+
+/// Where the server binaries are: beside this one.
+fn bin_dir() -> PathBuf {
+    std::env::current_exe()
+        .ok()
+        .and_then(|exe| exe.parent().map(PathBuf::from))
+        .unwrap_or_default()
+}
+
+fn main() -> std::process::ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let (sizes, out) = match args.as_slice() {
+        [flag, out] if flag == "--quick" => (Sizes::QUICK, out),
+        [out] => (Sizes::FULL, out),
+        _ => {
+            eprintln!("usage: bench-load [--quick] OUT_DIR");
+            return std::process::ExitCode::from(2);
+        }
+    };
+    let outcome = run(sizes).and_then(|samples| report(&samples, Path::new(out)));
+    match outcome {
+        Ok(path) => {
+            println!("results: {}", path.display());
+            std::process::ExitCode::SUCCESS
+        }
+        Err(Failure::Failed(why)) => {
+            eprintln!("bench-load: {why}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
 
 /// The servers compared, in the order each round runs them.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
-pub(crate) enum Server {
+enum Server {
     Nitrous,
     AxumTuned,
     AxumDefault,
@@ -36,7 +75,7 @@ impl Server {
     /// Starts the server; nitrous's shares topics through the Redis on `redis`, and with
     /// `retain` keeps the fan-out topic's history (in Redis Streams, with Redis).
     fn start(self, redis: Option<u16>, retain: bool) -> Result<process::Server, Failure> {
-        let bin = workspace_root().join("target/release");
+        let bin = bin_dir();
         let ready = |line: &str| Some(line.trim().to_owned()).filter(|l| !l.is_empty());
         match self {
             Server::Nitrous => {
@@ -59,7 +98,7 @@ impl Server {
 
 /// How much load: `--quick` only checks that everything runs.
 #[derive(Clone, Copy, Debug)]
-pub(crate) struct Sizes {
+struct Sizes {
     rounds: usize,
     echo_clients: usize,
     echo_messages: usize,
@@ -74,7 +113,7 @@ pub(crate) struct Sizes {
 }
 
 impl Sizes {
-    pub(crate) const FULL: Sizes = Sizes {
+    const FULL: Sizes = Sizes {
         rounds: 5,
         echo_clients: 50,
         echo_messages: 2000,
@@ -86,7 +125,7 @@ impl Sizes {
         sse_clients: 20,
         sse_events: 100_000,
     };
-    pub(crate) const QUICK: Sizes = Sizes {
+    const QUICK: Sizes = Sizes {
         rounds: 1,
         echo_clients: 10,
         echo_messages: 200,
@@ -102,10 +141,10 @@ impl Sizes {
 
 /// One figure: its unit and whether more is better.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
-pub(crate) struct Figure {
-    pub(crate) name: &'static str,
-    pub(crate) unit: &'static str,
-    pub(crate) higher_is_better: bool,
+struct Figure {
+    name: &'static str,
+    unit: &'static str,
+    higher_is_better: bool,
 }
 
 const fn figure(name: &'static str, unit: &'static str, higher_is_better: bool) -> Figure {
@@ -166,20 +205,9 @@ const STREAMS_LOST: Figure = figure(
 );
 
 /// Every sample, by figure and server.
-pub(crate) type Samples = BTreeMap<Figure, BTreeMap<Server, Vec<f64>>>;
+type Samples = BTreeMap<Figure, BTreeMap<Server, Vec<f64>>>;
 
-pub(crate) fn run(sizes: Sizes) -> Result<Samples, Failure> {
-    process::run_command(crate::cargo().args([
-        "build",
-        "--release",
-        "--quiet",
-        "--package",
-        "nitrous-tests",
-        "--bin",
-        "bench-nitrous",
-        "--bin",
-        "bench-axum",
-    ]))?;
+fn run(sizes: Sizes) -> Result<Samples, Failure> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -702,7 +730,7 @@ fn rss_kib(pid: u32) -> Result<f64, Failure> {
 }
 
 /// Median, min and max.
-pub(crate) fn summary(values: &[f64]) -> (f64, f64, f64) {
+fn summary(values: &[f64]) -> (f64, f64, f64) {
     let mut sorted = values.to_vec();
     sorted.sort_by(f64::total_cmp);
     (
@@ -713,7 +741,7 @@ pub(crate) fn summary(values: &[f64]) -> (f64, f64, f64) {
 }
 
 /// Prints the side-by-side table and writes every sample to `out`.
-pub(crate) fn report(samples: &Samples, out: &Path) -> Result<PathBuf, Failure> {
+fn report(samples: &Samples, out: &Path) -> Result<PathBuf, Failure> {
     println!(
         "\n{:<52} {:>22} {:>22} {:>22} {:>9} {:>9}",
         "figure", "nitrous", "axum tuned", "axum default", "n/tuned", "n/default"

@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 
 /// A file found under the routes folder.
 #[derive(Debug)]
-pub(crate) struct Found {
+pub struct Found {
     /// `/`-separated path under the routes folder: `users/[id].rs`.
     pub rel: String,
     /// The path the generated `#[path]` attribute names.
@@ -15,7 +15,7 @@ pub(crate) struct Found {
 
 /// Every file under `root`, sorted by path, skipping names that start with `.` (editor and VCS
 /// files). Fails only when `root` itself cannot be walked.
-pub(crate) fn scan(root: &Path) -> Result<Vec<Found>, String> {
+pub fn scan(root: &Path) -> Result<Vec<Found>, String> {
     if !root.is_dir() {
         return Err("the routes folder does not exist".to_owned());
     }
@@ -50,6 +50,6 @@ pub(crate) fn scan(root: &Path) -> Result<Vec<Found>, String> {
 }
 
 /// Whether the routes folder has an `api/` subfolder (Analog's newer layout: no automatic prefix).
-pub(crate) fn has_api_folder(root: &Path) -> bool {
+pub fn has_api_folder(root: &Path) -> bool {
     root.join("api").is_dir()
 }

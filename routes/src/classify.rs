@@ -4,7 +4,7 @@ use crate::route::Method;
 
 /// The handler attributes nitrous recognises on a top-level `fn`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Attr {
+pub enum Attr {
     /// `#[nitrous::get]` and its siblings.
     Method(Method),
     /// `#[nitrous::handler]`: every method, or the file's suffix method.
@@ -14,7 +14,8 @@ pub(crate) enum Attr {
 }
 
 impl Attr {
-    pub(crate) fn from_name(name: &str) -> Option<Attr> {
+    /// The attribute named `name` (the last segment of its path: `get`, `handler`, `sse`).
+    pub fn from_name(name: &str) -> Option<Attr> {
         match name {
             "handler" => return Some(Attr::Any),
             "sse" => return Some(Attr::Sse),
@@ -26,8 +27,10 @@ impl Attr {
 
 /// A handler function found in a route file.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) struct Handler {
+pub struct Handler {
+    /// Which attribute marks it.
     pub attr: Attr,
+    /// The function's name.
     pub ident: String,
     /// Whether the generated router can call it: a `pub async fn`. The attribute reports any other
     /// function at its own span, so the router leaves it out rather than add a second error.
@@ -36,7 +39,7 @@ pub(crate) struct Handler {
 
 /// An `impl WebSocketHandler for T` found in a route file.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) struct Socket {
+pub struct Socket {
     /// `T`, as written (a path relative to the route file's module).
     pub ty: String,
     /// Why the generated router cannot name `T`, if it cannot.
@@ -45,14 +48,16 @@ pub(crate) struct Socket {
 
 /// What one route file serves.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub(crate) struct Content {
+pub struct Content {
+    /// The marked functions, in file order.
     pub handlers: Vec<Handler>,
+    /// The `impl WebSocketHandler for T` blocks, in file order.
     pub sockets: Vec<Socket>,
 }
 
 /// Reads a route file's top-level items. `None` when the file does not parse: rustc reports the
 /// syntax error at its line when it compiles the `#[path]` module, so nitrous adds nothing.
-pub(crate) fn classify(text: &str) -> Option<Content> {
+pub fn classify(text: &str) -> Option<Content> {
     let file = syn::parse_file(text).ok()?;
     let imported = nitrous_imports(&file);
     let mut content = Content::default();

@@ -6,7 +6,7 @@ use syn::{LitStr, Token};
 
 /// Parsed `routes!` arguments; every one is optional.
 #[derive(Default)]
-pub(crate) struct Args {
+pub struct Args {
     /// The routes folder: relative to the crate (`CARGO_MANIFEST_DIR`), or to the calling file
     /// when it starts with `./` or `../` (as `include!` does).
     pub dir: Option<LitStr>,
@@ -14,6 +14,20 @@ pub(crate) struct Args {
     pub prefix: Option<LitStr>,
     /// The router's state type: `router()` returns `Router<state>`.
     pub state: Option<syn::Type>,
+}
+
+impl std::fmt::Debug for Args {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        use quote::ToTokens;
+        f.debug_struct("Args")
+            .field("dir", &self.dir.as_ref().map(LitStr::value))
+            .field("prefix", &self.prefix.as_ref().map(LitStr::value))
+            .field(
+                "state",
+                &self.state.as_ref().map(|t| t.to_token_stream().to_string()),
+            )
+            .finish()
+    }
 }
 
 impl Parse for Args {
@@ -91,7 +105,7 @@ fn check_prefix(prefix: &str) -> Result<(), String> {
 
 /// The `state = Type` argument of a call whose arguments failed to parse, so the stub router
 /// emitted beside the error has the state type the user's code expects (no follow-on errors).
-pub(crate) fn state_of(input: proc_macro2::TokenStream) -> Option<syn::Type> {
+pub fn state_of(input: proc_macro2::TokenStream) -> Option<syn::Type> {
     let tokens: Vec<proc_macro2::TokenTree> = input.into_iter().collect();
     let parts =
         tokens.split(|t| matches!(t, proc_macro2::TokenTree::Punct(p) if p.as_char() == ','));

@@ -9,7 +9,7 @@ use std::fmt;
 
 /// One segment of a route path.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub(crate) enum Segment {
+pub enum Segment {
     /// Literal text: `users`.
     Static(String),
     /// `[id]`: exactly one path segment, reaching `Path` under `name`.
@@ -20,7 +20,7 @@ pub(crate) enum Segment {
 
 impl Segment {
     /// The segment in axum's path syntax.
-    pub(crate) fn axum(&self) -> String {
+    pub fn axum(&self) -> String {
         match self {
             Segment::Static(text) => text.clone(),
             Segment::Param(name) => format!("{{{name}}}"),
@@ -38,7 +38,7 @@ impl Segment {
     }
 
     /// The same segment with its param name erased: two routes of one shape match the same requests.
-    pub(crate) fn shape(&self) -> Segment {
+    pub fn shape(&self) -> Segment {
         match self {
             Segment::Static(text) => Segment::Static(text.clone()),
             Segment::Param(_) => Segment::Param(String::new()),
@@ -49,7 +49,8 @@ impl Segment {
 
 /// The HTTP methods a file name may be restricted to (`hello.get.rs`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub(crate) enum Method {
+#[allow(missing_docs)] // each is the HTTP method of its name
+pub enum Method {
     Get,
     Post,
     Put,
@@ -62,7 +63,8 @@ pub(crate) enum Method {
 }
 
 impl Method {
-    pub(crate) const ALL: [Method; 9] = [
+    /// Every method, in the order the route table lists them.
+    pub const ALL: [Method; 9] = [
         Method::Get,
         Method::Post,
         Method::Put,
@@ -75,7 +77,7 @@ impl Method {
     ];
 
     /// Lower case, as in a file suffix or an attribute name.
-    pub(crate) fn suffix(self) -> &'static str {
+    pub fn suffix(self) -> &'static str {
         match self {
             Method::Get => "get",
             Method::Post => "post",
@@ -90,7 +92,7 @@ impl Method {
     }
 
     /// Upper case, as on the wire and in axum's `MethodFilter` constants.
-    pub(crate) fn upper(self) -> &'static str {
+    pub fn upper(self) -> &'static str {
         match self {
             Method::Get => "GET",
             Method::Post => "POST",
@@ -104,7 +106,8 @@ impl Method {
         }
     }
 
-    pub(crate) fn from_suffix(suffix: &str) -> Option<Method> {
+    /// The method a file-name suffix names (`get` in `hello.get.rs`).
+    pub fn from_suffix(suffix: &str) -> Option<Method> {
         Method::ALL.into_iter().find(|m| m.suffix() == suffix)
     }
 }
@@ -117,7 +120,7 @@ impl fmt::Display for Method {
 
 /// A route file, as its path says.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) struct RouteFile {
+pub struct RouteFile {
     /// The path under the routes folder, `/`-separated: `users/[id].rs`.
     pub rel: String,
     /// The route's segments, without any prefix; empty for the root `index.rs`.
@@ -129,7 +132,7 @@ pub(crate) struct RouteFile {
 }
 
 /// `prefix` followed by `segments`, in axum's syntax; `/` when both are empty.
-pub(crate) fn axum_path(prefix: &str, segments: &[Segment]) -> String {
+pub fn axum_path(prefix: &str, segments: &[Segment]) -> String {
     let mut path = prefix.to_owned();
     for segment in segments {
         path.push('/');
@@ -143,7 +146,7 @@ pub(crate) fn axum_path(prefix: &str, segments: &[Segment]) -> String {
 
 /// Orders routes the way the router prefers them: segment by segment, static before param before
 /// catch-all, then by text; a route that ends first comes first.
-pub(crate) fn precedence(a: &[Segment], b: &[Segment]) -> Ordering {
+pub fn precedence(a: &[Segment], b: &[Segment]) -> Ordering {
     for (x, y) in a.iter().zip(b) {
         let by_rank = x.rank().cmp(&y.rank());
         if by_rank != Ordering::Equal {
@@ -162,7 +165,7 @@ pub(crate) fn precedence(a: &[Segment], b: &[Segment]) -> Ordering {
 /// Maps a path under the routes folder (`/`-separated, ending in `.rs`) to its route.
 ///
 /// On failure returns every problem of this path, each a sentence that says the fix.
-pub(crate) fn parse(rel: &str) -> Result<RouteFile, Vec<String>> {
+pub fn parse(rel: &str) -> Result<RouteFile, Vec<String>> {
     let mut errors = Vec::new();
     let mut segments = Vec::new();
     let mut module = Vec::new();
@@ -370,7 +373,7 @@ fn file_module(name: &str, method: Option<Method>) -> String {
 
 /// A Rust module name for `name`: other characters become `_`, a leading digit gets a `_` in
 /// front, and a keyword gets a trailing `_` (`type` -> `type_`).
-pub(crate) fn module_ident(name: &str) -> String {
+pub fn module_ident(name: &str) -> String {
     let mut ident: String = name
         .chars()
         .map(|c| {
