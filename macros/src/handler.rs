@@ -4,12 +4,23 @@
 use proc_macro2::TokenStream;
 use quote::ToTokens;
 
-/// Checks that `item` is a handler `routes!` can call: a `pub async fn` and no attribute arguments.
+/// `item`, unchanged, with an error beside it for each way it is not a handler `routes!` can call.
 pub(crate) fn attribute(name: &str, args: TokenStream, item: TokenStream) -> TokenStream {
+    let errors = check(name, &args, &item);
+    let mut out = item;
+    for error in errors {
+        out.extend(error.to_compile_error());
+    }
+    out.into_token_stream()
+}
+
+/// Every way `item` is not a handler `routes!` can call (a `pub async fn`, no attribute
+/// arguments); empty when it is one.
+pub(crate) fn check(name: &str, args: &TokenStream, item: &TokenStream) -> Vec<syn::Error> {
     let mut errors: Vec<syn::Error> = Vec::new();
     if !args.is_empty() {
         errors.push(syn::Error::new_spanned(
-            &args,
+            args,
             format!(
                 "`#[nitrous::{name}]` takes no arguments; the route comes from the file's path"
             ),
@@ -19,7 +30,7 @@ pub(crate) fn attribute(name: &str, args: TokenStream, item: TokenStream) -> Tok
         // Not even a signature: an attribute on something else. (A body with a syntax error still
         // parses here; rustc reports that error at its line, and nitrous adds none.)
         Err(_) => errors.push(syn::Error::new_spanned(
-            &item,
+            item,
             format!("`#[nitrous::{name}]` goes on an `async fn` in a route file"),
         )),
         Ok(Signature { vis, sig }) => {
@@ -43,11 +54,7 @@ pub(crate) fn attribute(name: &str, args: TokenStream, item: TokenStream) -> Tok
             }
         }
     }
-    let mut out = item;
-    for error in errors {
-        out.extend(error.to_compile_error());
-    }
-    out.into_token_stream()
+    errors
 }
 
 /// A function's visibility and signature; the body is not parsed.

@@ -8,13 +8,13 @@ use crate::handler;
 use nitrous_routes::paths;
 
 pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
-    let checked = handler::attribute("sse", args, item.clone());
-    let Ok(function) = syn::parse2::<syn::ItemFn>(item) else {
-        return checked; // not a parsable fn: the checks above or rustc say why
+    let errors = handler::check("sse", &args, &item);
+    let function = match syn::parse2::<syn::ItemFn>(item.clone()) {
+        Ok(function) if errors.is_empty() => function,
+        // Not a handler, or not a parsable fn: the item unchanged, with what the checks found
+        // (rustc reports a syntax error in the body at its line).
+        _ => return handler::attribute("sse", args, item),
     };
-    if checked.to_string().contains("compile_error") {
-        return checked;
-    }
     if !function.sig.generics.params.is_empty() {
         return syn::Error::new_spanned(
             &function.sig.generics,
@@ -65,5 +65,43 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
             #inner_sig #block
             #private::sse_respond(#inner(#(#call_args),*).await, #shutdown)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use quote::quote;
+
+    #[test]
+    fn wraps_a_function_whose_text_mentions_compile_error() {
+        let out = super::expand(
+            quote!(),
+            quote! {
+                /// Not a compile_error! in sight.
+                pub async fn clock() -> EventStream {
+                    let _ = "compile_error";
+                    EventStream::new()
+                }
+            },
+        )
+        .to_string();
+        assert!(out.contains("__nitrous_sse_clock"), "{out}");
+        assert!(out.contains("sse_respond"), "{out}");
+    }
+
+    #[test]
+    fn reports_a_function_it_cannot_wrap_and_leaves_it_unwrapped() {
+        let out = super::expand(
+            quote!(),
+            quote!(
+                async fn clock() -> EventStream {}
+            ),
+        )
+        .to_string();
+        assert!(
+            out.contains("compile_error") && out.contains("must be `pub`"),
+            "{out}"
+        );
+        assert!(!out.contains("sse_respond"), "{out}");
     }
 }

@@ -336,3 +336,24 @@ async fn server_shutdown_ends_open_streams_so_the_server_can_exit() {
         .expect("server task");
     assert_eq!(log.wait_for("clock closed").await, "clock closed");
 }
+
+#[tokio::test]
+async fn a_stream_whose_text_mentions_compile_error_is_wrapped_like_any_other() {
+    let server = Server::start(router().with_state(AppState::default())).await;
+    let mut events = events(open(&server, "/api/sse/mentions", None).await);
+    assert_eq!(
+        next(&mut events).await.data,
+        "compile_error is only a word here"
+    );
+    // Only the wrapper ends a stream on shutdown; unwrapped, this one would stay open.
+    let stopping = tokio::spawn(server.stop());
+    let end = tokio::time::timeout(WAIT, async { while events.next().await.is_some() {} }).await;
+    assert!(
+        end.is_ok(),
+        "the stream did not end on shutdown: the function was not wrapped"
+    );
+    tokio::time::timeout(WAIT, stopping)
+        .await
+        .expect("the server exits once its streams have ended")
+        .expect("server task");
+}
