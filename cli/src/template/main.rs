@@ -1,0 +1,15 @@
+//! A nitrous app: every file under `src/server/routes` is a route (see the table it prints).
+//!
+//! `cargo run` listens on `127.0.0.1:3000`; `NITROUS_ADDR=HOST:PORT` picks another address
+//! (port 0: any free port). Ctrl-C stops it gracefully.
+
+nitrous::routes!();
+
+#[tokio::main]
+async fn main() -> std::io::Result<()> {
+    let addr = std::env::var("NITROUS_ADDR").unwrap_or_else(|_| "127.0.0.1:3000".to_owned());
+    let listener = tokio::net::TcpListener::bind(&addr).await?;
+    print!("{ROUTES}");
+    println!("listening on http://{}", listener.local_addr()?);
+    nitrous::serve(listener, router()).await
+}

@@ -1,0 +1,184 @@
+//! `cargo nitrous new x && cd x && cargo run`, as a user runs it: the generated app builds
+//! against this checkout and serves its three routes to real clients.
+//!
+//! The first build compiles the app's dependencies into `target/new-app-test` (kept between
+//! runs); the workspace's lock file pins the versions, so it needs no network.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+const WAIT: Duration = Duration::from_secs(10);
+
+fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("workspace root")
+        .to_path_buf()
+}
+
+/// Kills the app when the test ends, however it ends.
+struct Running(Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn get(addr: &str, path: &str) -> String {
+    let mut stream = TcpStream::connect(addr).expect("connect");
+    stream.set_read_timeout(Some(WAIT)).unwrap();
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut response = String::new();
+    stream
+        .read_to_string(&mut response)
+        .expect("a whole response");
+    response
+}
+
+#[test]
+fn a_new_app_builds_as_generated_and_serves_http_websocket_and_sse() {
+    let parent = std::env::temp_dir().join(format!("cargo-nitrous-new-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&parent);
+    std::fs::create_dir_all(&parent).unwrap();
+    let created = Command::new(env!("CARGO_BIN_EXE_cargo-nitrous"))
+        .args(["nitrous", "new", "demo-app"])
+        .current_dir(&parent)
+        .output()
+        .expect("run cargo-nitrous");
+    assert!(
+        created.status.success(),
+        "{}",
+        String::from_utf8_lossy(&created.stderr)
+    );
+    let app = parent.join("demo-app");
+    let again = Command::new(env!("CARGO_BIN_EXE_cargo-nitrous"))
+        .args(["nitrous", "new", "demo-app"])
+        .current_dir(&parent)
+        .output()
+        .expect("run cargo-nitrous");
+    assert_eq!(
+        again.status.code(),
+        Some(1),
+        "an existing folder is refused"
+    );
+    assert!(String::from_utf8_lossy(&again.stderr).contains("already exists"));
+
+    std::fs::copy(workspace().join("Cargo.lock"), app.join("Cargo.lock")).unwrap();
+    let target = workspace().join("target/new-app-test");
+    let built = Command::new(env!("CARGO"))
+        .args(["build", "--offline"])
+        .current_dir(&app)
+        .env("CARGO_TARGET_DIR", &target)
+        .output()
+        .expect("run cargo");
+    let stderr = String::from_utf8_lossy(&built.stderr);
+    assert!(built.status.success(), "cargo build failed:\n{stderr}");
+    assert!(
+        !stderr.contains("warning"),
+        "the generated app builds without warnings:\n{stderr}"
+    );
+
+    let mut child = Command::new(target.join("debug/demo-app"))
+        .env("NITROUS_ADDR", "127.0.0.1:0")
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("start the app");
+    let stdout = child.stdout.take().unwrap();
+    let _running = Running(child);
+    // The app prints its route table, then the address; read until the address (it is printed
+    // once the socket is bound, so nothing here waits on time).
+    let mut printed = String::new();
+    let mut lines = BufReader::new(stdout).lines();
+    let addr = loop {
+        let line = lines.next().expect("the app prints its address").unwrap();
+        if let Some(addr) = line.strip_prefix("listening on http://") {
+            break addr.to_owned();
+        }
+        printed.push_str(&line);
+        printed.push('\n');
+    };
+
+    let listed = Command::new(env!("CARGO_BIN_EXE_cargo-nitrous"))
+        .args(["nitrous", "routes"])
+        .current_dir(&app)
+        .output()
+        .expect("run cargo-nitrous");
+    assert_eq!(
+        String::from_utf8_lossy(&listed.stdout),
+        printed,
+        "routes = ROUTES"
+    );
+    for (method, path, kind) in [
+        ("GET", "/api/clock", "sse"),
+        ("GET", "/api/hello", "http"),
+        ("GET", "/ws/echo", "ws"),
+    ] {
+        assert!(
+            printed
+                .lines()
+                .any(|l| l.split_whitespace().take(3).eq([method, path, kind])),
+            "{method} {path} {kind} in\n{printed}"
+        );
+    }
+
+    let hello = get(&addr, "/api/hello");
+    assert!(hello.starts_with("HTTP/1.1 200"), "{hello}");
+    assert!(hello.ends_with("\r\n\r\nHello from nitrous!"), "{hello}");
+
+    let stream = TcpStream::connect(&addr).unwrap();
+    stream.set_read_timeout(Some(WAIT)).unwrap();
+    let (mut ws, _) = tungstenite::client(format!("ws://{addr}/ws/echo"), stream)
+        .expect("the WebSocket handshake");
+    let text = |m: tungstenite::Message| m.into_text().expect("a text frame").to_string();
+    assert_eq!(text(ws.read().unwrap()), "welcome");
+    ws.send(tungstenite::Message::text("ping")).unwrap();
+    assert_eq!(text(ws.read().unwrap()), "ping");
+    ws.send(tungstenite::Message::binary(vec![1u8, 2, 3]))
+        .unwrap();
+    assert_eq!(
+        ws.read().unwrap(),
+        tungstenite::Message::binary(vec![1u8, 2, 3])
+    );
+    ws.close(None).unwrap();
+
+    let mut sse = TcpStream::connect(&addr).unwrap();
+    sse.set_read_timeout(Some(WAIT)).unwrap();
+    write!(
+        sse,
+        "GET /api/clock HTTP/1.1\r\nHost: {addr}\r\nAccept: text/event-stream\r\n\r\n"
+    )
+    .unwrap();
+    let mut reader = BufReader::new(sse);
+    let mut head = String::new();
+    let mut data = Vec::new();
+    while data.len() < 2 {
+        let mut line = String::new();
+        let read = reader
+            .read_line(&mut line)
+            .expect("the stream goes on within 10 s");
+        assert!(read > 0, "the stream ended early: {head}");
+        if let Some(value) = line.strip_prefix("data: ") {
+            data.push(value.trim_end().to_owned());
+        } else if data.is_empty() {
+            head.push_str(&line);
+        }
+    }
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+    assert!(
+        head.to_ascii_lowercase()
+            .contains("content-type: text/event-stream"),
+        "{head}"
+    );
+    assert_eq!(data, ["tick 1", "tick 2"]);
+
+    let _ = std::fs::remove_dir_all(&parent);
+}
