@@ -386,11 +386,16 @@ mod tests {
 
     proptest::proptest! {
         /// Whatever arrives on a broker channel decodes to an envelope or to `None`, never a
-        /// panic; and every envelope survives the round trip.
+        /// panic; every envelope survives the round trip, and one in the current format comes
+        /// back byte for byte (an older version is re-encoded in the current one).
         #[test]
         fn any_bytes_decode_without_panic(bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..64)) {
             if let Some(envelope) = Envelope::decode(&bytes) {
-                proptest::prop_assert_eq!(envelope.encode(), bytes);
+                let encoded = envelope.encode();
+                if bytes[0] == encoded[0] {
+                    proptest::prop_assert_eq!(&encoded, &bytes);
+                }
+                proptest::prop_assert_eq!(Envelope::decode(&encoded), Some(envelope));
             }
         }
 
