@@ -1,5 +1,8 @@
 //! `cargo nitrous`: tools for nitrous apps.
 //!
+//! - `cargo nitrous dev [-p PKG] [--bin NAME] [--addr ADDR]`: builds and runs the app, and on
+//!   every change to its sources rebuilds it and swaps the new build in on the same socket: no
+//!   connection refused, WebSocket peers told to reconnect (1012), pages told of the new version;
 //! - `cargo nitrous new NAME`: a working app (an HTTP, a WebSocket and an SSE route) in `./NAME`;
 //! - `cargo nitrous routes [--manifest-path PATH]`: the route table of an app, read from its
 //!   sources without building it: for each `routes!` call, the table its `ROUTES` displays, or the
@@ -12,9 +15,12 @@ use std::process::ExitCode;
 
 use nitrous_routes::listing;
 
+mod dev;
 mod new;
 
 const USAGE: &str = "usage:
+  cargo nitrous dev [-p PKG] [--bin NAME] [--addr ADDR]
+                                                rebuild on every change and swap the app in, clients kept (ADDR: 127.0.0.1:3000)
   cargo nitrous new NAME [--nitrous PATH]       a working app in ./NAME (PATH: a nitrous checkout's runtime/)
   cargo nitrous routes [--manifest-path PATH]   the app's route table, without building it";
 
@@ -25,6 +31,7 @@ fn main() -> ExitCode {
         args.remove(0);
     }
     let result = match args.first().map(String::as_str) {
+        Some("dev") => dev::run(&args[1..]),
         Some("new") => new::run(&args[1..]),
         Some("routes") => routes(&args[1..]),
         Some("-h" | "--help" | "help") => {

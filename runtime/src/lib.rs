@@ -1,6 +1,7 @@
 #![doc = include_str!("../docs/lib.md")]
 
 pub mod broker;
+mod dev;
 mod hub;
 mod layered;
 mod offset;
@@ -23,6 +24,6 @@ pub use nitrous_routes::table::{RouteInfo, RouteKind, RouteTable};
 pub use offset::{NotAnOffset, Offset};
 pub use payload::{IntoPayload, Json, Payload, PayloadError};
 pub use serve::{
-    BODY_TIMEOUT, HEADER_TIMEOUT, MAX_HEADER_BYTES, SESSION_GRACE, Serve, WRITE_TIMEOUT, serve,
-    serve_with_shutdown, shutdown_signal,
+    BODY_TIMEOUT, HEADER_TIMEOUT, MAX_HEADER_BYTES, SESSION_GRACE, Serve, WRITE_TIMEOUT, listen,
+    serve, serve_with_shutdown, shutdown_signal,
 };

@@ -1,6 +1,6 @@
 //! Graceful shutdown for long-lived connections: axum's graceful shutdown stops accepting and
 //! drains requests, but an upgraded WebSocket has left hyper by then. `nitrous::serve` tells every
-//! session to close (1001) and waits, bounded, for them to finish.
+//! session to close (1001, or 1012 in dev) and waits, bounded, for them to finish.
 //!
 //! WebSocket routes register their peer sets once and are told when shutdown starts, so a session
 //! waits on nothing extra per connection; event streams wait on the signal itself.

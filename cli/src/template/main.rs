@@ -8,7 +8,8 @@ nitrous::routes!();
 #[tokio::main]
 async fn main() -> std::io::Result<()> {
     let addr = std::env::var("NITROUS_ADDR").unwrap_or_else(|_| "127.0.0.1:3000".to_owned());
-    let listener = tokio::net::TcpListener::bind(&addr).await?;
+    // The socket `cargo nitrous dev` hands over, else a new one on `addr`.
+    let listener = nitrous::listen(&addr).await?;
     print!("{ROUTES}");
     println!("listening on http://{}", listener.local_addr()?);
     nitrous::serve(listener, router()).await

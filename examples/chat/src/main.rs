@@ -23,7 +23,8 @@ const PAGE: &str = include_str!("page.html");
 #[tokio::main]
 async fn main() -> std::io::Result<()> {
     let addr = address().map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?;
-    let listener = tokio::net::TcpListener::bind(&addr).await?;
+    // The socket `cargo nitrous dev` hands over, else a new one on `addr`.
+    let listener = nitrous::listen(&addr).await?;
     let hub = match std::env::var("NITROUS_REDIS_URL") {
         Ok(url) => Hub::with_broker(RedisBroker::new(RedisConfig::new(url))),
         Err(_) => Hub::new(),

@@ -25,7 +25,10 @@ use tower::ServiceExt;
 
 use crate::shutdown;
 
+mod listen;
 mod stall;
+
+pub use listen::listen;
 
 use stall::{BodyStall, WriteStall};
 
@@ -72,7 +75,7 @@ where
 /// | [`max_headers`](Serve::max_headers) | 100 | a request with more headers gets 431 and the connection is closed |
 /// | [`body_timeout`](Serve::body_timeout) | 30 s | a request body that stops arriving for that long fails to read (the handler's extractor answers 400) and the connection is closed |
 /// | [`write_timeout`](Serve::write_timeout) | 30 s | a connection that takes none of what the server writes for that long (a response, an event stream, a WebSocket's frames) is closed |
-/// | [`shutdown_grace`](Serve::shutdown_grace) | 10 s | after the signal: WebSocket peers get 1001 and event streams end at once; connections still open when the grace period ends are dropped, and `serve` returns |
+/// | [`shutdown_grace`](Serve::shutdown_grace) | 10 s | after the signal: WebSocket peers get 1001 (1012 under `cargo nitrous dev`) and event streams end at once; a connection accepted but silent gets 1 s to send its request; connections still open when the grace period ends are dropped, and `serve` returns |
 ///
 /// When `accept` fails because the process is out of file descriptors, the server logs it, waits
 /// a second and goes on accepting; connections the timeouts close give their descriptors back.
@@ -134,7 +137,8 @@ pub const BODY_TIMEOUT: Duration = Duration::from_secs(30);
 pub const WRITE_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// How long `serve` waits after the shutdown signal for connections and WebSocket sessions to
-/// finish (each peer gets close code 1001); then it drops what is left and returns.
+/// finish (each peer gets close code 1001, or 1012 under `cargo nitrous dev`); then it drops
+/// what is left and returns.
 pub const SESSION_GRACE: Duration = Duration::from_secs(10);
 
 impl Serve {
@@ -202,6 +206,11 @@ impl Serve {
             grace,
         } = self;
         let (trigger, sessions) = shutdown::channel();
+        let router = if crate::dev::enabled() {
+            crate::dev::wrap(router)
+        } else {
+            router
+        };
         let router = router.layer(Extension(sessions));
         let (stop_connections, stopping) = watch::channel(false);
         let mut connections = JoinSet::new();
@@ -212,6 +221,7 @@ impl Serve {
         if let Some(count) = limits.max_headers {
             http.max_headers(count);
         }
+        listen::notify(listen::State::Ready);
         loop {
             let (stream, remote) = tokio::select! {
                 biased;
@@ -243,7 +253,8 @@ impl Serve {
         }
         let deadline = Instant::now() + grace;
         drop(listener);
-        // WebSocket peers get 1001, event streams end; connections answer what is in flight and
+        listen::notify(listen::State::Stopping);
+        // WebSocket peers get 1001 (1012 in dev), event streams end; connections answer what is in flight and
         // close.
         trigger.start();
         stop_connections.send_replace(true);
@@ -279,6 +290,11 @@ impl IntoFuture for Serve {
 }
 
 /// One HTTP connection, until it ends, or until shutdown lets it finish the request in flight.
+///
+/// A connection accepted just before the signal may not have sent its request yet (hyper would
+/// close it as idle, and the client sees a failed request): it gets [`FIRST_REQUEST_GRACE`] to
+/// send one, which is answered. This is what lets `cargo nitrous dev` and rolling restarts swap a
+/// process under a steady stream of requests without failing one.
 fn connection(
     http: &http1::Builder,
     stream: TcpStream,
@@ -288,7 +304,10 @@ fn connection(
     mut stopping: watch::Receiver<bool>,
 ) -> impl Future<Output = ()> + Send + 'static {
     let body_timeout = limits.body_timeout;
+    let requested = std::sync::Arc::new(tokio::sync::Notify::new());
+    let seen = requested.clone();
     let service = hyper::service::service_fn(move |mut request: axum::http::Request<Incoming>| {
+        seen.notify_one();
         request.extensions_mut().insert(ConnectInfo(remote));
         let request = request.map(|body| match body_timeout {
             Some(limit) => axum::body::Body::new(BodyStall::new(body, limit)),
@@ -303,8 +322,15 @@ fn connection(
         let outcome = tokio::select! {
             outcome = conn.as_mut() => outcome,
             () = async { let _ = stopping.wait_for(|stop| *stop).await; } => {
-                conn.as_mut().graceful_shutdown();
-                conn.await
+                // A request seen before (or within the grace) left a permit: no wait.
+                let first = tokio::time::timeout(FIRST_REQUEST_GRACE, requested.notified());
+                tokio::select! {
+                    outcome = conn.as_mut() => outcome,
+                    _ = first => {
+                        conn.as_mut().graceful_shutdown();
+                        conn.await
+                    }
+                }
             }
         };
         if let Err(error) = outcome {
@@ -314,6 +340,10 @@ fn connection(
         }
     }
 }
+
+/// How long, after the shutdown signal, a connection that has not sent a request yet may take to
+/// send one: it was accepted, so its client expects an answer.
+const FIRST_REQUEST_GRACE: Duration = Duration::from_secs(1);
 
 /// Errors of one connection that `accept` reports; the listener is fine.
 fn is_connection_error(error: &io::Error) -> bool {

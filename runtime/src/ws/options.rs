@@ -137,12 +137,18 @@ impl AllowedOrigins {
     }
 
     /// Whether a request with `origin` sent to `host` may upgrade.
+    /// Under `cargo nitrous dev`, `localhost`, `127.0.0.1` and `[::1]` count as one host.
     pub(crate) fn allows(&self, origin: Option<&str>, host: Option<&str>) -> bool {
+        self.allows_in(origin, host, crate::dev::enabled())
+    }
+
+    fn allows_in(&self, origin: Option<&str>, host: Option<&str>, dev: bool) -> bool {
         let Some(origin) = origin else { return true };
         let same = host.is_some_and(|host| {
-            origin
-                .split_once("://")
-                .is_some_and(|(_, authority)| authority.eq_ignore_ascii_case(host))
+            origin.split_once("://").is_some_and(|(_, authority)| {
+                authority.eq_ignore_ascii_case(host)
+                    || (dev && crate::dev::same_loopback(authority, host))
+            })
         });
         match self {
             AllowedOrigins::Any => true,
@@ -174,6 +180,17 @@ mod tests {
         assert!(list.allows(Some("https://app.test"), Some("api.test")));
         assert!(!list.allows(Some("https://other.test"), Some("api.test")));
         assert!(AllowedOrigins::Any.allows(Some("http://evil.test"), Some("a.test")));
+    }
+
+    #[test]
+    fn dev_takes_the_loopback_names_for_one_host() {
+        let same = AllowedOrigins::SameOrigin;
+        let (page, server) = (Some("http://localhost:3000"), Some("127.0.0.1:3000"));
+        assert!(!same.allows_in(page, server, false), "not outside dev");
+        assert!(same.allows_in(page, server, true));
+        assert!(same.allows_in(Some("http://[::1]:3000"), server, true));
+        assert!(!same.allows_in(Some("http://localhost:4000"), server, true));
+        assert!(!same.allows_in(Some("http://evil.test:3000"), server, true));
     }
 
     proptest::proptest! {

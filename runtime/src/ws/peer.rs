@@ -79,17 +79,16 @@ pub const SLOW_CONSUMER_REASON: &str = "slow consumer: outbound buffer full";
 /// The peers connected to one route.
 pub(crate) type PeerSet = RwLock<HashMap<PeerId, Peer>>;
 
-/// When the server shuts down, every peer of the route closes with 1001.
+/// When the server shuts down, every peer of the route closes with 1001 (1012 under
+/// `cargo nitrous dev`, where a shutdown is a restart).
 impl Closer for PeerSet {
     fn shut_down(&self) {
+        let (code, reason) = crate::dev::shutdown_close();
         for peer in self.read().unwrap_or_else(|p| p.into_inner()).values() {
-            peer.close(GOING_AWAY, "server shutting down");
+            peer.close(code, reason);
         }
     }
 }
-
-/// The close code of a server shutting down.
-pub(crate) const GOING_AWAY: u16 = 1001;
 
 /// Everything a peer shares between its handle, its session and the hub.
 pub(crate) struct PeerShared {

@@ -18,7 +18,7 @@ use tracing::Instrument;
 use tungstenite::protocol::CloseFrame;
 
 use super::outbox::Outbound;
-use super::peer::{GOING_AWAY, PeerShared};
+use super::peer::PeerShared;
 use super::upgrade::Socket;
 use super::{
     Close, Error, Message, Options, Peer, TopicGap, TopicMessage, WebSocketHandler, WireMessage,
@@ -56,7 +56,8 @@ pub(crate) fn run<T: WebSocketHandler>(
     // shutdown that starts from now on closes it. One that started before is seen here.
     let guard = shutdown.map(|shutdown| {
         if shutdown.is_started() {
-            peer.close(GOING_AWAY, "server shutting down");
+            let (code, reason) = crate::dev::shutdown_close();
+            peer.close(code, reason);
         }
         shutdown.enter()
     });
