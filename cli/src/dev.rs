@@ -28,7 +28,7 @@ const DEFAULT_ADDR: &str = "127.0.0.1:3000";
 
 /// How long a change waits for more changes before the build starts (an editor's save is often
 /// several writes).
-const SETTLE: Duration = Duration::from_millis(100);
+const SETTLE: Duration = Duration::from_millis(50);
 
 /// How long a new build may take to say it is ready before it is swapped in anyway (an app that
 /// serves with something other than `nitrous::serve` never says so).

@@ -1,7 +1,8 @@
 //! `cargo xtask e2e`: the chat example driven by clients nitrous did not write. Python's
 //! `websockets` and `httpx-sse` hold the seed's conversation and read the clock; headless Chromium
 //! (Debian's, driven by `playwright-core`) runs two pages of the chat, restarts the app to see the
-//! page reconnect, and saves a screenshot at `target/e2e/chat.png`.
+//! page reconnect, and saves a screenshot at `target/e2e/chat.png`; then it runs the page under
+//! `cargo nitrous dev` through an edit of a route and of the page.
 
 use std::path::Path;
 use std::process::Command;
@@ -18,7 +19,14 @@ pub(crate) fn run() -> Result<(), Failure> {
             "{CHROMIUM} is missing: install Debian's Chromium (`apt-get install -y chromium`); never a tool's own browser download"
         )));
     }
-    process::run_command(cargo().args(["build", "--quiet", "--package", "chat"]))?;
+    process::run_command(cargo().args([
+        "build",
+        "--quiet",
+        "--package",
+        "chat",
+        "--package",
+        "cargo-nitrous",
+    ]))?;
     let requirements = std::fs::read_to_string(e2e.join("requirements.txt"))
         .map_err(|e| Failure::Failed(format!("requirements.txt: {e}")))?;
     let packages: Vec<&str> = requirements
@@ -57,6 +65,7 @@ pub(crate) fn run() -> Result<(), Failure> {
             .args(["--test", "chat.test.mjs"])
             .current_dir(&e2e)
             .env("CHAT_BIN", &chat)
+            .env("NITROUS_CLI", root.join("target/debug/cargo-nitrous"))
             .env("SCREENSHOT", &screenshot),
     )?;
     eprintln!("e2e: screenshot at {}", screenshot.display());

@@ -1,8 +1,9 @@
-//! `cargo xtask ci | autobahn | routes | bench`: the project's script runner.
+//! `cargo xtask ci | autobahn | e2e | routes | bench | dev-loop`: the project's script runner.
 
 mod autobahn;
 mod bench;
 mod ci;
+mod dev_loop;
 mod e2e;
 mod process;
 mod routes;
@@ -16,6 +17,7 @@ const USAGE: &str = "usage:
   cargo xtask e2e                                 the chat example in Chromium and in Python clients
   cargo xtask routes [CRATE_DIR] [--dir DIR] [--prefix P]
                                                   print a crate's route table without building it
+  cargo xtask dev-loop [--edits N]                edit-to-serving time of `cargo nitrous dev` on the chat example
   cargo xtask bench [--quick]                     time the routes! expansion (re-runs itself in release)";
 
 fn main() -> ExitCode {
@@ -26,6 +28,7 @@ fn main() -> ExitCode {
         Some("bench") => bench::run(&args[1..]),
         Some("autobahn") if args.len() == 1 => autobahn::run(),
         Some("e2e") if args.len() == 1 => e2e::run(),
+        Some("dev-loop") => dev_loop::run(&args[1..]),
         _ => Err(Failure::Usage(String::new())),
     };
     match result {

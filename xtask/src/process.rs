@@ -57,6 +57,14 @@ impl Server {
         Ok(Server { child, addr })
     }
 
+    /// Ctrl-C, as a user stops it, and waits for it to exit.
+    pub(crate) fn interrupt(&mut self) {
+        let _ = Command::new("kill")
+            .args(["-INT", &self.child.id().to_string()])
+            .status();
+        let _ = self.child.wait();
+    }
+
     pub(crate) fn stop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();

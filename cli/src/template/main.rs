@@ -1,7 +1,8 @@
 //! A nitrous app: every file under `src/server/routes` is a route (see the table it prints).
 //!
 //! `cargo run` listens on `127.0.0.1:3000`; `NITROUS_ADDR=HOST:PORT` picks another address
-//! (port 0: any free port). Ctrl-C stops it gracefully.
+//! (port 0: any free port). Ctrl-C stops it gracefully. `cargo nitrous dev` runs it too, and on
+//! every saved change swaps a new build in on the same socket, clients kept.
 
 nitrous::routes!();
 

@@ -3,12 +3,13 @@
 // instances sharing the room through a real redis-server: a page whose instance restarts shows
 // the messages published while it was away, once each, without a reload. Expects CHAT_BIN (the
 // built app); `cargo xtask e2e` sets it. The tests start and restart the app (and Redis) themselves.
+// Last, the page under `cargo nitrous dev` (NITROUS_CLI), through an edit of a route and of the page.
 import { test } from 'node:test';
 import { spawn, execFileSync } from 'node:child_process';
 import { createServer } from 'node:net';
 import { createInterface } from 'node:readline';
 import assert from 'node:assert/strict';
-import { mkdtempSync, mkdirSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -204,5 +205,83 @@ test('a page whose instance restarts shows what was said while it was away, once
     await one.stop();
     await two.stop();
     await redis.stop();
+  }
+});
+
+// Under `cargo nitrous dev`: the page stays open across edits. An edit to a route swaps the app
+// under it (the socket gets 1012 and reconnects, the page is not reloaded); an edit to the page
+// itself reloads it. Expects NITROUS_CLI (the built cargo-nitrous) and runs in the workspace; the
+// edited files are put back as they were.
+test('under cargo nitrous dev, an edit swaps the app under an open page', async () => {
+  const cli = process.env.NITROUS_CLI;
+  assert.ok(cli, 'set NITROUS_CLI to the built cargo-nitrous');
+  const root = join(dirname(fileURLToPath(import.meta.url)), '../../..');
+  const route = join(root, 'examples/chat/src/server/routes/sse.rs');
+  const html = join(root, 'examples/chat/src/page.html');
+  const originals = new Map([[route, readFileSync(route, 'utf8')], [html, readFileSync(html, 'utf8')]]);
+  const port = await freePort();
+  const dev = spawn(cli, ['nitrous', 'dev', '-p', 'chat', '--addr', `127.0.0.1:${port}`], {
+    cwd: root,
+    stdio: ['ignore', 'inherit', 'pipe'],
+  });
+  const said = [];
+  const waiters = [];
+  createInterface({ input: dev.stderr }).on('line', (line) => {
+    process.stderr.write(`${line}\n`);
+    said.push(line);
+    for (const waiter of waiters.splice(0)) waiter();
+  });
+  // The next line of the dev loop's that starts with `prefix`, after the `from`th line.
+  const line = (prefix, from, timeout) => new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no "${prefix}" within ${timeout} ms:\n${said.join('\n')}`)), timeout);
+    const look = () => {
+      const found = said.slice(from).find((l) => l.startsWith(prefix));
+      if (found) { clearTimeout(timer); resolve(found); } else waiters.push(look);
+    };
+    look();
+  });
+  const context = await browser();
+  try {
+    await line('nitrous dev: serving', 0, 600_000);
+    const page = await context.newPage();
+    await page.goto(`http://127.0.0.1:${port}`);
+    await waitForEntry(page, 't.startsWith("serverWelcome ")', 'the page is welcomed');
+    await page.waitForFunction(() => window.__nitrousDev === true, null, { timeout: WAIT });
+    await page.evaluate(() => {
+      window.stillHere = true;
+      window.updates = [];
+      window.addEventListener('nitrous:update', (event) => window.updates.push(event.detail));
+    });
+
+    // A route edit: the page stays, its socket reconnects to the new build.
+    let from = said.length;
+    writeFileSync(route, `${originals.get(route)}\n// edited by the e2e test\n`);
+    await line('nitrous dev: serving the new build', from, 180_000);
+    await page.waitForFunction(() => window.updates.length === 1, null, { timeout: WAIT });
+    assert.deepEqual(await page.evaluate(() => window.updates.map((u) => u.pageChanged)), [false]);
+    assert.equal(await page.evaluate(() => window.stillHere), true, 'not reloaded');
+    await page.waitForFunction(
+      () => [...document.querySelectorAll('#log li')].filter((li) => li.textContent.startsWith('serverWelcome ')).length === 2,
+      null,
+      { timeout: WAIT },
+    );
+    await page.waitForFunction(() => document.querySelector('#status').textContent === 'connected', null, { timeout: WAIT });
+    await page.fill('#text', 'after the swap');
+    await page.press('#text', 'Enter');
+    await waitForEntry(page, 't.endsWith("after the swap")', 'the new build carries the chat');
+
+    // A page edit: the page reloads itself and works.
+    from = said.length;
+    const reloaded = page.waitForEvent('load', { timeout: 180_000 });
+    writeFileSync(html, originals.get(html).replace('</body>', '<!-- edited by the e2e test -->\n</body>'));
+    await line('nitrous dev: serving the new build', from, 180_000);
+    await reloaded;
+    assert.equal(await page.evaluate(() => window.stillHere), undefined, 'a new document');
+    assert.match(await page.content(), /edited by the e2e test/);
+    await waitForEntry(page, 't.startsWith("serverWelcome ")', 'the reloaded page is welcomed');
+  } finally {
+    await context.close();
+    await new Promise((resolve) => { dev.on('exit', resolve); dev.kill('SIGTERM'); });
+    for (const [file, text] of originals) writeFileSync(file, text);
   }
 });
