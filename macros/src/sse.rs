@@ -56,7 +56,9 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
     }
     let shutdown = syn::Ident::new("__nitrous_shutdown", Span::mixed_site());
     let private = paths::private();
+    let checks = handler::argument_checks(&sig);
     quote! {
+        #checks
         #(#docs)*
         // The shutdown signal comes first: only the last extractor may read the body.
         #vis async fn #name(#shutdown: #private::SseShutdown, #(#outer_args),*) -> #private::Response {

@@ -53,6 +53,18 @@ pub struct Content {
     pub handlers: Vec<Handler>,
     /// The `impl WebSocketHandler for T` blocks, in file order.
     pub sockets: Vec<Socket>,
+    /// What in the file needs the router's state, in file order.
+    pub states: Vec<StateUse>,
+}
+
+/// Something in a route file that needs the router to have a state: a handler argument
+/// `State<T>`, or `impl FromRef<T>` for the file's WebSocket handler.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StateUse {
+    /// What needs it, for messages: "`count` takes `State<AppState>`".
+    pub by: String,
+    /// The state type as written (`AppState`, `crate::AppState`).
+    pub ty: String,
 }
 
 /// Reads a route file's top-level items. `None` when the file does not parse: rustc reports the
@@ -72,6 +84,24 @@ pub fn classify(text: &str) -> Option<Content> {
             content.sockets.push(socket(&file, &block.self_ty));
         }
         if let syn::Item::Fn(function) = item {
+            let marked = function
+                .attrs
+                .iter()
+                .any(|attr| nitrous_attr(attr.path(), &imported).is_some());
+            if marked {
+                content
+                    .states
+                    .extend(function.sig.inputs.iter().filter_map(|input| {
+                        let syn::FnArg::Typed(arg) = input else {
+                            return None;
+                        };
+                        let ty = state_type(&arg.ty)?;
+                        Some(StateUse {
+                            by: format!("`{}` takes `State<{ty}>`", function.sig.ident),
+                            ty,
+                        })
+                    }));
+            }
             for attr in &function.attrs {
                 if let Some(kind) = nitrous_attr(attr.path(), &imported) {
                     content.handlers.push(Handler {
@@ -84,7 +114,61 @@ pub fn classify(text: &str) -> Option<Content> {
             }
         }
     }
+    // A WebSocket handler built from the state: `impl FromRef<AppState> for Chat`.
+    for item in &file.items {
+        if let syn::Item::Impl(block) = item
+            && let Some((trait_path, _)) = &block.trait_
+            && let Some(last) = trait_path.segments.last()
+            && last.ident == "FromRef"
+            && let syn::PathArguments::AngleBracketed(args) = &last.arguments
+            && let Some(syn::GenericArgument::Type(state)) = args.args.first()
+        {
+            let handler = tokens(&block.self_ty);
+            if content.sockets.iter().any(|s| s.ty == handler) {
+                let ty = tokens(state);
+                content.states.push(StateUse {
+                    by: format!(
+                        "`{handler}` is built from it (`impl FromRef<{ty}> for {handler}`)"
+                    ),
+                    ty,
+                });
+            }
+        }
+    }
     Some(content)
+}
+
+/// `T` in an argument of type `State<T>` (`axum::extract::State<T>`, `nitrous::axum::...`).
+fn state_type(ty: &syn::Type) -> Option<String> {
+    let syn::Type::Path(path) = ty else {
+        return None;
+    };
+    let last = path.path.segments.last()?;
+    if last.ident != "State" {
+        return None;
+    }
+    let syn::PathArguments::AngleBracketed(args) = &last.arguments else {
+        return None;
+    };
+    match args.args.first()? {
+        syn::GenericArgument::Type(state) if args.args.len() == 1 => Some(tokens(state)),
+        _ => None,
+    }
+}
+
+/// A type as written: token printing's spaces dropped, but between two words (`dyn Trait`).
+fn tokens(ty: &syn::Type) -> String {
+    let printed = quote::ToTokens::to_token_stream(ty).to_string();
+    let chars: Vec<char> = printed.chars().collect();
+    let word = |c: Option<&char>| c.is_some_and(|c| c.is_alphanumeric() || *c == '_');
+    chars
+        .iter()
+        .enumerate()
+        .filter(|&(i, c)| {
+            *c != ' ' || (word(chars.get(i.wrapping_sub(1))) && word(chars.get(i + 1)))
+        })
+        .map(|(_, c)| c)
+        .collect()
 }
 
 /// `nitrous::get`, `::nitrous::get`, or a bare name that a `use nitrous::...` brought in.
@@ -150,9 +234,7 @@ fn collect(tree: &syn::UseTree, imports: &mut Imports) {
 
 /// The handler type of a WebSocket impl, and whether generated code can name it.
 fn socket(file: &syn::File, ty: &syn::Type) -> Socket {
-    let written = quote::ToTokens::to_token_stream(ty)
-        .to_string()
-        .replace(' ', "");
+    let written = tokens(ty);
     let problem = match ty {
         syn::Type::Path(path) if path.qself.is_none() && path.path.leading_colon.is_none() => {
             let name = path.path.segments.last().map(|s| s.ident.to_string());

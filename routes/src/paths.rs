@@ -45,6 +45,11 @@ pub fn ws() -> TokenStream {
     quote!(::nitrous::__private::ws)
 }
 
+/// axum's `routing::any`: a route that answers every method.
+pub fn any() -> TokenStream {
+    quote!(::nitrous::__private::any)
+}
+
 /// The hub every generated router carries.
 pub fn hub() -> TokenStream {
     quote!(::nitrous::__private::Hub)

@@ -102,6 +102,8 @@ pub struct File {
     pub path: PathBuf,
     /// The file's module path under `routes`; `None` when the name could not be mapped.
     pub module: Option<Vec<String>>,
+    /// What in the file needs the router's state.
+    pub states: Vec<classify::StateUse>,
 }
 
 /// The route table of a routes folder: its files and its routes.
@@ -146,6 +148,7 @@ pub fn build_table(found: Vec<Found>, shown_root: &str, prefix: &str) -> (Table,
             rel: found.rel.clone(),
             path: found.path,
             module: route.as_ref().map(|r| r.module.clone()),
+            states: Vec::new(),
         });
         let text = match found.text {
             Ok(text) => text,
@@ -161,6 +164,7 @@ pub fn build_table(found: Vec<Found>, shown_root: &str, prefix: &str) -> (Table,
         let (Some(route), Some(content)) = (route, classify::classify(&text)) else {
             continue;
         };
+        table.files[index].states = content.states.clone();
         let file_endpoints =
             file_endpoints(&route, &content, index, &shown(&found.rel), &mut errors);
         // WebSocket routes skip the API prefix, as in Analog (its API middleware does not see

@@ -1,6 +1,7 @@
 //! The one door for code that `nitrous::routes!` generates. Not public API: names here change
 //! without notice. The macro names these paths from one table, `routes/src/paths.rs` (crate `nitrous-routes`).
 
+pub use crate::arguments::{head_argument, last_argument};
 pub use crate::hub::Hub;
 pub use crate::layered::layered;
 pub use crate::sse::extract::{OnShutdown as SseShutdown, respond as sse_respond};
@@ -11,4 +12,4 @@ pub mod ws {
 }
 pub use axum::Router;
 pub use axum::response::Response;
-pub use axum::routing::{MethodFilter, MethodRouter};
+pub use axum::routing::{MethodFilter, MethodRouter, any};

@@ -1,5 +1,6 @@
 #![doc = include_str!("../docs/lib.md")]
 
+mod arguments;
 pub mod broker;
 mod dev;
 mod hub;

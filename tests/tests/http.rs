@@ -94,6 +94,29 @@ async fn precedence_is_static_then_param_then_catch_all() {
 }
 
 #[tokio::test]
+async fn a_file_that_answers_every_method_sends_no_empty_allow_header() {
+    let server = Server::start(app()).await;
+    for (method, path) in [
+        (Method::GET, "/api/a/b/c"),
+        (Method::POST, "/api/a/b/c"),
+        (Method::DELETE, "/api/users/"),
+    ] {
+        let response = reqwest::Client::new()
+            .request(method.clone(), server.url(path))
+            .send()
+            .await
+            .expect("request");
+        assert_eq!(response.status(), 200, "{method}");
+        assert!(
+            response.headers().get("allow").is_none(),
+            "{method}: allow {:?}",
+            response.headers().get("allow")
+        );
+    }
+    server.stop().await;
+}
+
+#[tokio::test]
 async fn each_method_suffix_restricts_its_file_to_that_method() {
     let server = Server::start(app()).await;
     for method in ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"] {

@@ -174,6 +174,61 @@ async fn upgrade_can_refuse_with_any_response() {
     server.stop().await;
 }
 
+/// The refusal a guarded upgrade gets: status and body.
+async fn refused(server: &Server, path: &str, bearer: Option<&str>) -> (u16, String) {
+    let mut request = ws_url(server, path).into_client_request().unwrap();
+    if let Some(user) = bearer {
+        request.headers_mut().insert(
+            "authorization",
+            HeaderValue::from_str(&format!("Bearer {user}")).unwrap(),
+        );
+    }
+    match tokio_tungstenite::connect_async(request).await {
+        Err(tungstenite::Error::Http(response)) => {
+            let body = response
+                .body()
+                .as_deref()
+                .map(String::from_utf8_lossy)
+                .unwrap_or_default()
+                .into_owned();
+            (response.status().as_u16(), body)
+        }
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn upgrade_runs_extractors_reads_the_query_and_refuses_with_their_rejections() {
+    let state = AppState {
+        greeting: "welcome to the guarded room",
+        ..AppState::default()
+    };
+    let server = Server::start(router().with_state(state)).await;
+    // An extractor of the app's own, refusing with `(StatusCode, &str)`.
+    assert_eq!(
+        refused(&server, "/ws/guarded?room=lobby", None).await,
+        (401, "missing bearer token".to_owned())
+    );
+    // The query, deserialized; axum's rejection answers.
+    let (status, body) = refused(&server, "/ws/guarded", Some("alice")).await;
+    assert_eq!(status, 400);
+    assert!(body.contains("missing field `room`"), "{body}");
+
+    // Both pass; an extractor that needs the state ran too.
+    let mut request = ws_url(&server, "/ws/guarded?room=lobby")
+        .into_client_request()
+        .unwrap();
+    request
+        .headers_mut()
+        .insert("authorization", HeaderValue::from_static("Bearer alice"));
+    let (mut client, _) = tokio_tungstenite::connect_async(request).await.unwrap();
+    assert_eq!(
+        text(&mut client).await,
+        "alice in lobby: welcome to the guarded room"
+    );
+    server.stop().await;
+}
+
 #[tokio::test]
 async fn upgrade_picks_a_subprotocol_adds_headers_and_attaches_context() {
     let (server, events) = start().await;

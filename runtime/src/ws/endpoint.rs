@@ -115,9 +115,7 @@ impl<T: WebSocketHandler> Endpoint<T> {
             shutdown.register(&self.peers);
         }
         let request = UpgradeRequest {
-            method: parts.method,
-            uri: parts.uri,
-            headers: parts.headers,
+            parts,
             params,
             remote,
         };
@@ -127,7 +125,7 @@ impl<T: WebSocketHandler> Endpoint<T> {
             .await;
         let accepted = match decision {
             Ok(Ok(accepted)) => accepted,
-            Ok(Err(refusal)) => return refusal,
+            Ok(Err(refusal)) => return refusal.into_response(),
             Err(_) => {
                 tracing::error!(route = %route, "nitrous: the `upgrade` hook panicked; answering 500");
                 return StatusCode::INTERNAL_SERVER_ERROR.into_response();
@@ -147,7 +145,7 @@ impl<T: WebSocketHandler> Endpoint<T> {
             remote: request.remote,
             // A copy that owns its bytes: hyper's header values are slices of the connection's
             // 16 KiB read buffer, which the originals would keep alive for the peer's life.
-            headers: RequestHeaders::new(&request.headers),
+            headers: RequestHeaders::new(&request.parts.headers),
             params: request.params,
             context: accepted.context,
             max_buffered: options.max_buffered,

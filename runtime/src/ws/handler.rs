@@ -6,8 +6,12 @@ use std::fmt;
 use std::future::Future;
 use std::net::SocketAddr;
 
+use axum::extract::FromRequestParts;
+use axum::extract::rejection::QueryRejection;
+use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, Uri};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
+use serde::de::DeserializeOwned;
 
 use super::{Message, Options, Peer};
 use crate::offset::Offset;
@@ -34,13 +38,38 @@ pub trait WebSocketHandler: Send + Sync + 'static {
         Options::default()
     }
 
-    /// Decides on the upgrade request. `Err(response)` refuses it with that response (401, 403,
-    /// ...); `Ok` accepts, optionally with response headers, a subprotocol and a per-peer context.
-    /// axum layers (auth, tracing) have run before it.
+    /// Decides on the upgrade request. `Err` refuses it with any axum response (`?` converts
+    /// one: a `StatusCode`, `(StatusCode, &str)`, an extractor's rejection); `Ok` accepts,
+    /// optionally with response headers, a subprotocol and a per-peer context. axum layers (auth,
+    /// tracing) have run before it.
+    ///
+    /// ```
+    /// use nitrous::axum::http::StatusCode;
+    /// use nitrous::ws::{Refusal, Upgrade, UpgradeRequest, WebSocketHandler};
+    ///
+    /// #[derive(serde::Deserialize)]
+    /// struct Join {
+    ///     token: String,
+    /// }
+    ///
+    /// # #[derive(Default)]
+    /// pub struct Room;
+    ///
+    /// impl WebSocketHandler for Room {
+    ///     async fn upgrade(&self, request: &UpgradeRequest) -> Result<Upgrade, Refusal> {
+    ///         // `?` answers 400 with the rejection when the query does not parse.
+    ///         let join: Join = request.query()?;
+    ///         if join.token != "secret" {
+    ///             return Err((StatusCode::UNAUTHORIZED, "bad token").into());
+    ///         }
+    ///         Ok(Upgrade::accept())
+    ///     }
+    /// }
+    /// ```
     fn upgrade(
         &self,
         request: &UpgradeRequest,
-    ) -> impl Future<Output = Result<Upgrade, Response>> + Send {
+    ) -> impl Future<Output = Result<Upgrade, Refusal>> + Send {
         let _ = request;
         async { Ok(Upgrade::accept()) }
     }
@@ -166,9 +195,7 @@ impl<'a> TopicGap<'a> {
 /// The upgrade request, as the `upgrade` hook sees it.
 #[derive(Debug)]
 pub struct UpgradeRequest {
-    pub(crate) method: Method,
-    pub(crate) uri: Uri,
-    pub(crate) headers: HeaderMap,
+    pub(crate) parts: Parts,
     pub(crate) params: Vec<(String, String)>,
     pub(crate) remote: Option<SocketAddr>,
 }
@@ -176,17 +203,40 @@ pub struct UpgradeRequest {
 impl UpgradeRequest {
     /// The request's method (GET for a WebSocket handshake).
     pub fn method(&self) -> &Method {
-        &self.method
+        &self.parts.method
     }
 
     /// The request's URI: path and query.
     pub fn uri(&self) -> &Uri {
-        &self.uri
+        &self.parts.uri
     }
 
     /// The request's headers.
     pub fn headers(&self) -> &HeaderMap {
-        &self.headers
+        &self.parts.headers
+    }
+
+    /// The query string, deserialized as `axum::extract::Query` does (`?room=1&token=x` into a
+    /// `#[derive(Deserialize)]` struct); its rejection answers 400 when returned with `?`.
+    pub fn query<T: DeserializeOwned>(&self) -> Result<T, QueryRejection> {
+        axum::extract::Query::try_from_uri(&self.parts.uri).map(|q| q.0)
+    }
+
+    /// Runs an axum extractor on the request (a typed header, a cookie jar, `Query`, one of your
+    /// own); its rejection refuses the upgrade when returned with `?`. For an extractor that
+    /// needs the app's state, use [`UpgradeRequest::extract_with_state`].
+    pub async fn extract<E: FromRequestParts<()>>(&self) -> Result<E, E::Rejection> {
+        self.extract_with_state(&()).await
+    }
+
+    /// [`UpgradeRequest::extract`] for an extractor that needs the app's state. A handler built
+    /// from the state (`impl FromRef<AppState> for Chat`) keeps what it needs to pass here.
+    pub async fn extract_with_state<E: FromRequestParts<S>, S: Send + Sync>(
+        &self,
+        state: &S,
+    ) -> Result<E, E::Rejection> {
+        let mut parts = self.parts.clone();
+        E::from_request_parts(&mut parts, state).await
     }
 
     /// The route params in path order.
@@ -209,13 +259,43 @@ impl UpgradeRequest {
 
     /// The subprotocols the client offered (`Sec-WebSocket-Protocol`), in its order.
     pub fn protocols(&self) -> impl Iterator<Item = &str> {
-        self.headers
+        self.parts
+            .headers
             .get_all(axum::http::header::SEC_WEBSOCKET_PROTOCOL)
             .iter()
             .filter_map(|v| v.to_str().ok())
             .flat_map(|v| v.split(','))
             .map(str::trim)
             .filter(|p| !p.is_empty())
+    }
+}
+
+/// A refused upgrade: any axum response, made with `.into()` or by `?` from anything that
+/// implements `IntoResponse` (`StatusCode::UNAUTHORIZED`, `(StatusCode::FORBIDDEN, "no")`, an
+/// extractor's rejection, a `Response`).
+pub struct Refusal(Response);
+
+impl Refusal {
+    /// A refusal with this response.
+    pub fn new(response: impl IntoResponse) -> Refusal {
+        Refusal(response.into_response())
+    }
+
+    /// The response the client gets.
+    pub fn into_response(self) -> Response {
+        self.0
+    }
+}
+
+impl<T: IntoResponse> From<T> for Refusal {
+    fn from(response: T) -> Refusal {
+        Refusal::new(response)
+    }
+}
+
+impl fmt::Debug for Refusal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("Refusal").field(&self.0.status()).finish()
     }
 }
 

@@ -6,8 +6,9 @@ use std::time::Duration;
 
 use nitrous::axum::extract::FromRef;
 use nitrous::axum::http::{HeaderName, HeaderValue, StatusCode};
-use nitrous::axum::response::{IntoResponse, Response};
-use nitrous::ws::{Close, Error, Message, Options, Peer, Upgrade, UpgradeRequest, WebSocketHandler};
+use nitrous::ws::{
+    Close, Error, Message, Options, Peer, Refusal, Upgrade, UpgradeRequest, WebSocketHandler,
+};
 
 use crate::{AppState, Events};
 
@@ -36,10 +37,10 @@ impl WebSocketHandler for Probe {
             .close_timeout(Duration::from_millis(500))
     }
 
-    async fn upgrade(&self, request: &UpgradeRequest) -> Result<Upgrade, Response> {
+    async fn upgrade(&self, request: &UpgradeRequest) -> Result<Upgrade, Refusal> {
         let query = request.uri().query().unwrap_or_default();
         let Some(name) = query.strip_prefix("name=") else {
-            return Err((StatusCode::UNAUTHORIZED, "who are you? add ?name=").into_response());
+            return Err((StatusCode::UNAUTHORIZED, "who are you? add ?name=").into());
         };
         self.events.push(format!("upgrade {name} {}", request.remote_addr().is_some()));
         let mut accepted = Upgrade::accept()

@@ -3,24 +3,25 @@
 //! was away too long) as a message of its own.
 
 use nitrous::Payload;
-use nitrous::axum::response::Response;
-use nitrous::ws::{Peer, TopicGap, TopicMessage, Upgrade, UpgradeRequest, WebSocketHandler};
+use nitrous::ws::{Peer, Refusal, TopicGap, TopicMessage, Upgrade, UpgradeRequest, WebSocketHandler};
 use serde_json::json;
 
 #[derive(Default)]
 pub struct Resumable;
 
+/// The reconnect URL's query.
+#[derive(serde::Deserialize)]
+struct Join {
+    since: Option<String>,
+}
+
 /// What the page saw last.
 struct Since(Option<String>);
 
 impl WebSocketHandler for Resumable {
-    async fn upgrade(&self, request: &UpgradeRequest) -> Result<Upgrade, Response> {
-        let since = request
-            .uri()
-            .query()
-            .and_then(|q| q.split('&').find_map(|pair| pair.strip_prefix("since=")))
-            .map(str::to_owned);
-        Ok(Upgrade::accept().context(Since(since)))
+    async fn upgrade(&self, request: &UpgradeRequest) -> Result<Upgrade, Refusal> {
+        let join: Join = request.query()?;
+        Ok(Upgrade::accept().context(Since(join.since)))
     }
 
     async fn open(&self, peer: &Peer) {

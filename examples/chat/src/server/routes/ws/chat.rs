@@ -6,9 +6,8 @@
 //! sender's copy carries its offset too.
 
 use nitrous::Payload;
-use nitrous::axum::response::Response;
 use nitrous::ws::{
-    Message, Peer, TopicGap, TopicMessage, Upgrade, UpgradeRequest, WebSocketHandler,
+    Message, Peer, Refusal, TopicGap, TopicMessage, Upgrade, UpgradeRequest, WebSocketHandler,
 };
 use serde_json::{Value, json};
 
@@ -16,17 +15,20 @@ use serde_json::{Value, json};
 #[derive(Default)]
 pub struct Chat;
 
-/// The offset the page saw last, from its reconnect URL.
+/// The reconnect URL's query: the offset the page saw last.
+#[derive(serde::Deserialize)]
+struct Join {
+    since: Option<String>,
+}
+
+/// The offset the page saw last, kept for `open`.
 struct Since(Option<String>);
 
 impl WebSocketHandler for Chat {
-    async fn upgrade(&self, request: &UpgradeRequest) -> Result<Upgrade, Response> {
-        let since = request
-            .uri()
-            .query()
-            .and_then(|query| query.split('&').find_map(|pair| pair.strip_prefix("since=")))
-            .map(str::to_owned);
-        Ok(Upgrade::accept().context(Since(since)))
+    async fn upgrade(&self, request: &UpgradeRequest) -> Result<Upgrade, Refusal> {
+        // A query that does not parse is refused with 400 and the reason.
+        let join: Join = request.query()?;
+        Ok(Upgrade::accept().context(Since(join.since)))
     }
 
     async fn open(&self, peer: &Peer) {
