@@ -12,8 +12,7 @@ use nitrous_routes::{args, expand};
 
 use proc_macro::TokenStream;
 
-/// Scans the routes folder at compile time and emits the route modules, `fn router()` and
-/// `static ROUTES`. See the `nitrous` crate documentation.
+#[doc = include_str!("../docs/routes.md")]
 #[proc_macro]
 pub fn routes(input: TokenStream) -> TokenStream {
     let context = context();

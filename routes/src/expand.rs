@@ -425,18 +425,18 @@ fn build_script_advice(build_script: &BuildScript, shown_root: &str) -> TokenStr
         BuildScript::Unknown => return TokenStream::new(),
         BuildScript::Found(text) if text.contains(&line) => return TokenStream::new(),
         BuildScript::Found(_) => format!(
-            "nitrous: build.rs does not tell cargo to watch `{shown_root}`, so added, removed or renamed route files are not seen until something else rebuilds the crate; add `println!(\"{line}\");` to `fn main` in build.rs"
+            "nitrous: build.rs does not tell cargo to watch `{shown_root}`, so a new route file is not seen until something else rebuilds the crate; add `println!(\"{line}\");` to `fn main` in build.rs"
         ),
         BuildScript::Missing => format!(
-            "nitrous: this crate has no build.rs, so cargo does not see added, removed or renamed route files until something else rebuilds the crate; add a build.rs beside Cargo.toml containing `fn main() {{ println!(\"{line}\"); }}`"
+            "nitrous: this crate has no build.rs, so cargo does not see a new route file until something else rebuilds the crate; add a build.rs beside Cargo.toml containing `fn main() {{ println!(\"{line}\"); }}`"
         ),
     };
     quote! {
         const _: () = {
             #[deprecated(note = #advice)]
             #[allow(non_upper_case_globals)]
-            const nitrous_watch_route_files: () = ();
-            nitrous_watch_route_files
+            const nitrous_add_the_build_rs_line_so_new_route_files_are_seen: () = ();
+            nitrous_add_the_build_rs_line_so_new_route_files_are_seen
         };
     }
 }

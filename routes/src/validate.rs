@@ -165,6 +165,9 @@ pub fn build_table(found: Vec<Found>, shown_root: &str, prefix: &str) -> (Table,
             continue;
         };
         table.files[index].states = content.states.clone();
+        if !content.sockets.is_empty() {
+            errors.extend(unknown_params(&route, &text, &shown(&found.rel)));
+        }
         let file_endpoints =
             file_endpoints(&route, &content, index, &shown(&found.rel), &mut errors);
         // WebSocket routes skip the API prefix, as in Analog (its API middleware does not see
@@ -182,6 +185,53 @@ pub fn build_table(found: Vec<Found>, shown_root: &str, prefix: &str) -> (Table,
     table.routes = group(endpoints, &table.files, &shown, &mut errors);
     assign_layers(&mut table.routes);
     (table, errors)
+}
+
+/// `.param("name")` calls in a WebSocket route file that name no param of its route: `Peer::param`
+/// and `UpgradeRequest::param` return the value the route guarantees, so a name the route lacks
+/// is reported here, with its line, rather than at run time.
+fn unknown_params(route: &RouteFile, text: &str, shown: &str) -> Vec<String> {
+    let names: Vec<&str> = route
+        .segments
+        .iter()
+        .filter_map(|s| match s {
+            Segment::Param(name) | Segment::CatchAll(name) => Some(name.as_str()),
+            Segment::Static(_) => None,
+        })
+        .collect();
+    let has = match names.as_slice() {
+        [] => "no params".to_owned(),
+        [name] => format!("the param `{name}`"),
+        names => format!(
+            "the params {}",
+            names
+                .iter()
+                .map(|n| format!("`{n}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    };
+    let mut errors = Vec::new();
+    for (number, line) in text.lines().enumerate() {
+        let mut rest = line;
+        while let Some(at) = rest.find(".param(") {
+            rest = &rest[at + ".param(".len()..];
+            let Some(quoted) = rest.trim_start().strip_prefix('"') else {
+                continue;
+            };
+            let Some(end) = quoted.find('"') else {
+                continue;
+            };
+            let name = &quoted[..end];
+            if !names.contains(&name) {
+                errors.push(format!(
+                    "{shown}:{}: `param(\"{name}\")`: this route has {has}, and no `{name}`; a param's name is the one in brackets in the file's path",
+                    number + 1
+                ));
+            }
+        }
+    }
+    errors
 }
 
 /// The endpoints one file declares, checked against its method suffix and each other.

@@ -244,12 +244,15 @@ impl UpgradeRequest {
         &self.params
     }
 
-    /// One route param by name.
-    pub fn param(&self, name: &str) -> Option<&str> {
-        self.params
-            .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, v)| v.as_str())
+    /// One route param by name: `request.param("room")` in `ws/[room].rs`. The route guarantees
+    /// it, and `routes!` rejects a name the file's path does not have.
+    ///
+    /// # Panics
+    ///
+    /// When the route has no param `name` (a router assembled by hand, or a name computed at run
+    /// time); [`UpgradeRequest::params`] lists them. A panic in `upgrade` answers 500.
+    pub fn param(&self, name: &str) -> &str {
+        super::peer::param(&self.params, name)
     }
 
     /// The client's address, when served by `nitrous::serve`.

@@ -36,7 +36,8 @@ impl Message {
         self.payload.to_text_lossy()
     }
 
-    /// The payload parsed as JSON. Bad JSON is an `Err`, never a panic.
+    /// The payload parsed as JSON. Bad JSON is an `Err` ([`serde_json::Error`], which says
+    /// where and why), never a panic.
     pub fn json<T: DeserializeOwned>(&self) -> Result<T, serde_json::Error> {
         serde_json::from_slice(self.bytes())
     }

@@ -76,6 +76,17 @@ pub const SLOW_CONSUMER_CODE: u16 = 1008;
 /// The close reason a slow consumer gets.
 pub const SLOW_CONSUMER_REASON: &str = "slow consumer: outbound buffer full";
 
+/// The value of route param `name`, which the route guarantees.
+pub(crate) fn param<'a>(params: &'a [(String, String)], name: &str) -> &'a str {
+    match params.iter().find(|(n, _)| n == name) {
+        Some((_, value)) => value,
+        None => {
+            let names: Vec<&str> = params.iter().map(|(n, _)| n.as_str()).collect();
+            panic!("nitrous: this route has no param `{name}` (its params: {names:?})")
+        }
+    }
+}
+
 /// The peers connected to one route.
 pub(crate) type PeerSet = RwLock<HashMap<PeerId, Peer>>;
 
@@ -485,13 +496,15 @@ impl Peer {
         &self.shared.params
     }
 
-    /// One route param by name.
-    pub fn param(&self, name: &str) -> Option<&str> {
-        self.shared
-            .params
-            .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, v)| v.as_str())
+    /// One route param by name: `peer.param("room")` in `ws/[room].rs`. The route guarantees
+    /// it, and `routes!` rejects a name the file's path does not have.
+    ///
+    /// # Panics
+    ///
+    /// When the route has no param `name` (a router assembled by hand, or a name computed at run
+    /// time); [`Peer::params`] lists them.
+    pub fn param(&self, name: &str) -> &str {
+        param(&self.shared.params, name)
     }
 
     /// The context the `upgrade` hook attached with [`super::Upgrade::context`], if it is a `T`.

@@ -7,13 +7,13 @@ pub struct Room;
 
 impl WebSocketHandler for Room {
     async fn open(&self, peer: &Peer) {
-        let room = peer.param("room").unwrap_or("none").to_owned();
+        let room = peer.param("room").to_owned();
         peer.send(format!("joined {room}"));
         peer.subscribe(&room);
     }
 
     async fn message(&self, peer: &Peer, message: Message) {
-        let room = peer.param("room").unwrap_or("none").to_owned();
+        let room = peer.param("room").to_owned();
         peer.publish(&room, format!("{room}: {message}"));
     }
 }
