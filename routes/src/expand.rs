@@ -362,11 +362,18 @@ fn socket(
     let ws = paths::ws();
     let ty: syn::Path = syn::parse_str(ty).expect("classify accepts only plain type paths");
     let ty = quote!(#module::#ty);
-    let build = quote! {
-        |state: &#state| -> #ty {
-            #[allow(unused_imports)]
-            use #ws::{BuildDefault as _, BuildFromState as _};
-            (&&#ws::Build::<#ty, #state>::new()).build(state)
+    // Without a state only `Default` can build it: say so in words, rather than through the
+    // specialisation's unsatisfied bounds.
+    let stateless = state.to_string().replace(' ', "") == "()";
+    let build = if stateless {
+        quote!(|_: &()| -> #ty { #ws::build_stateless::<#ty>() })
+    } else {
+        quote! {
+            |state: &#state| -> #ty {
+                #[allow(unused_imports)]
+                use #ws::{BuildDefault as _, BuildFromState as _};
+                (&&#ws::Build::<#ty, #state>::new()).build(state)
+            }
         }
     };
     match http_get {

@@ -8,7 +8,9 @@ pub use crate::sse::extract::{OnShutdown as SseShutdown, respond as sse_respond}
 pub use nitrous_routes::table::{RouteInfo, RouteKind, RouteTable};
 /// WebSocket route glue: `route`, `route_or`, and the `Build` specialisation.
 pub mod ws {
-    pub use crate::ws::endpoint::{Build, BuildDefault, BuildFromState, route, route_or};
+    pub use crate::ws::endpoint::{
+        Build, BuildDefault, BuildFromState, build_stateless, route, route_or,
+    };
 }
 pub use axum::Router;
 pub use axum::response::Response;

@@ -27,7 +27,8 @@ mod upgrade;
 pub(crate) type WireMessage = tungstenite::Message;
 
 pub use handler::{
-    Close, Error, Refusal, TopicGap, TopicMessage, Upgrade, UpgradeRequest, WebSocketHandler,
+    Close, Error, PeerContext, Refusal, TopicGap, TopicMessage, Upgrade, UpgradeRequest,
+    WebSocketHandler,
 };
 pub use message::Message;
 pub use options::{AllowedOrigins, Options};

@@ -507,7 +507,15 @@ impl Peer {
         param(&self.shared.params, name)
     }
 
-    /// The context the `upgrade` hook attached with [`super::Upgrade::context`], if it is a `T`.
+    /// The context handler `H` declares ([`PeerContext`](super::PeerContext)) and its `upgrade`
+    /// attached with [`Upgrade::context_of`](super::Upgrade::context_of); `None` when `upgrade`
+    /// attached none. Its type comes from `H`, so a wrong one does not compile.
+    pub fn context_of<H: super::PeerContext>(&self) -> Option<&H::Context> {
+        self.context::<H::Context>()
+    }
+
+    /// The context the `upgrade` hook attached with [`super::Upgrade::context`], if it is a `T`
+    /// (`None` for another `T`: [`Peer::context_of`] checks the type at compile time).
     pub fn context<T: Any>(&self) -> Option<&T> {
         self.shared
             .context

@@ -7,7 +7,8 @@
 
 use nitrous::Payload;
 use nitrous::ws::{
-    Message, Peer, Refusal, TopicGap, TopicMessage, Upgrade, UpgradeRequest, WebSocketHandler,
+    Message, Peer, PeerContext, Refusal, TopicGap, TopicMessage, Upgrade, UpgradeRequest,
+    WebSocketHandler,
 };
 use serde_json::{Value, json};
 
@@ -22,19 +23,23 @@ struct Join {
 }
 
 /// The offset the page saw last, kept for `open`.
-struct Since(Option<String>);
+pub struct Since(Option<String>);
+
+impl PeerContext for Chat {
+    type Context = Since;
+}
 
 impl WebSocketHandler for Chat {
     async fn upgrade(&self, request: &UpgradeRequest) -> Result<Upgrade, Refusal> {
         // A query that does not parse is refused with 400 and the reason.
         let join: Join = request.query()?;
-        Ok(Upgrade::accept().context(Since(join.since)))
+        Ok(Upgrade::accept().context_of::<Self>(Since(join.since)))
     }
 
     async fn open(&self, peer: &Peer) {
         peer.send(json!({ "user": "server", "message": format!("Welcome {peer}!") }));
         peer.publish("chat", json!({ "user": "server", "message": format!("{peer} joined!") }));
-        let since = peer.context::<Since>().and_then(|since| since.0.as_deref());
+        let since = peer.context_of::<Self>().and_then(|since| since.0.as_deref());
         peer.subscribe_from("chat", since);
     }
 
