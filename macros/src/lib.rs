@@ -82,7 +82,8 @@ fn manifest_dir_join(manifest_dir: &std::path::Path, path: &std::path::Path) -> 
 
 /// Makes a `pub async fn` in a route file the route's Server-Sent-Events endpoint (GET,
 /// `text/event-stream`). It takes any axum extractors and returns a `nitrous::sse::EventStream` or
-/// any `Stream` of `nitrous::sse::Event`s.
+/// any `Stream` of `nitrous::sse::Event`s. Like the handler attributes, it checks each argument
+/// against the router's state, so it works in route files only.
 #[proc_macro_attribute]
 pub fn sse(args: TokenStream, item: TokenStream) -> TokenStream {
     sse::expand(args.into(), item.into()).into()
@@ -91,6 +92,11 @@ pub fn sse(args: TokenStream, item: TokenStream) -> TokenStream {
 macro_rules! handler_attributes {
     ($($name:ident: $doc:literal,)*) => {$(
         #[doc = $doc]
+        ///
+        /// It checks that the function is a `pub async fn` and that each argument is an axum
+        /// extractor on the router's state, reporting a mistake at its argument. The state comes
+        /// from the `routes!` call that mounts the file, so the attribute works in route files
+        /// only (elsewhere: "cannot find type `__NitrousState` in module `super`").
         #[proc_macro_attribute]
         pub fn $name(args: TokenStream, item: TokenStream) -> TokenStream {
             handler::attribute(stringify!($name), args.into(), item.into()).into()
