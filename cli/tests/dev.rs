@@ -1,6 +1,6 @@
 //! `cargo nitrous dev` on a new app, as a user runs it: a WebSocket client, two event streams and
 //! an HTTP client requesting every 50 ms stay with the app while a route file is edited, broken
-//! and fixed.
+//! and fixed, and while a build that panics at start is refused.
 //!
 //! The app is built into `target/new-app-test`, beside the one `tests/new.rs` builds, so the
 //! dependencies compile once; the workspace's lock file pins them, so it needs no network.
@@ -353,6 +353,31 @@ async fn an_edit_is_swapped_in_under_connected_clients_and_a_broken_edit_keeps_t
     dev.line("nitrous dev: serving the new build", REBUILD)
         .await;
     let v3_alone = Instant::now();
+    assert_eq!(get(&addr, "/api/version").await.text().await.unwrap(), "v3");
+
+    // A build that starts and exits at once (a panic in `main`) is reported; the running one
+    // keeps serving, and the next good build is swapped in.
+    let main_rs = app.join("src/main.rs");
+    let main_text = std::fs::read_to_string(&main_rs).unwrap();
+    let opening = "async fn main() -> std::io::Result<()> {";
+    assert!(main_text.contains(opening), "{main_text}");
+    std::fs::write(
+        &main_rs,
+        main_text.replace(
+            opening,
+            &format!("{opening}\n    panic!(\"broken at start\");"),
+        ),
+    )
+    .unwrap();
+    dev.line("nitrous dev: the new build exited", REBUILD).await;
+    assert!(
+        dev.printed().contains("broken at start"),
+        "the app's own panic is shown"
+    );
+    assert_eq!(get(&addr, "/api/version").await.text().await.unwrap(), "v3");
+    std::fs::write(&main_rs, &main_text).unwrap();
+    dev.line("nitrous dev: serving the new build", REBUILD)
+        .await;
     assert_eq!(get(&addr, "/api/version").await.text().await.unwrap(), "v3");
 
     stop.send_replace(true);
