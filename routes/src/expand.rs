@@ -331,7 +331,9 @@ fn route(table: &Table, route: &Route, state: &TokenStream) -> TokenStream {
         let method_router = paths::method_router();
         quote!(#method_router::new())
     };
-    let mut calls = Vec::new();
+    // Handlers are added by `__private::on` and `fallback`, each wrapping the method router so
+    // far: their bound names the route file when a handler is not one.
+    let mut adds: Vec<(TokenStream, TokenStream)> = Vec::new();
     for endpoint in &route.endpoints {
         let module = module_path(table, endpoint.file);
         match (&endpoint.target, endpoint.serve) {
@@ -341,15 +343,18 @@ fn route(table: &Table, route: &Route, state: &TokenStream) -> TokenStream {
             (Target::Handler(handler) | Target::Sse(handler), Serve::Method(m)) => {
                 let handler = handler_ident(handler);
                 let constant = format_ident!("{}", m.upper());
-                calls.push(quote!(.on(#filter::#constant, #module::#handler)));
+                adds.push((paths::on(), quote!(#filter::#constant, #module::#handler)));
             }
             (Target::Handler(handler) | Target::Sse(handler), Serve::Any) => {
                 let handler = handler_ident(handler);
-                calls.push(quote!(.fallback(#module::#handler)));
+                adds.push((paths::fallback(), quote!(#module::#handler)));
             }
         }
     }
-    quote!(.route(#path, #base #(#calls)*))
+    let method_router = adds
+        .into_iter()
+        .fold(base, |inner, (add, args)| quote!(#add(#inner, #args)));
+    quote!(.route(#path, #method_router))
 }
 
 /// A WebSocket route: built from the state by `FromRef` when the type has it, else `Default`.

@@ -45,9 +45,19 @@ pub fn ws() -> TokenStream {
     quote!(::nitrous::__private::ws)
 }
 
-/// axum's `routing::any`: a route that answers every method.
+/// `axum::routing::any` for a handler: a route that answers every method.
 pub fn any() -> TokenStream {
     quote!(::nitrous::__private::any)
+}
+
+/// `MethodRouter::on` for a handler, as a function (its bound's message says where to look).
+pub fn on() -> TokenStream {
+    quote!(::nitrous::__private::on)
+}
+
+/// `MethodRouter::fallback` for a handler, as a function.
+pub fn fallback() -> TokenStream {
+    quote!(::nitrous::__private::fallback)
 }
 
 /// The hub every generated router carries.

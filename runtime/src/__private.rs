@@ -1,7 +1,7 @@
 //! The one door for code that `nitrous::routes!` generates. Not public API: names here change
 //! without notice. The macro names these paths from one table, `routes/src/paths.rs` (crate `nitrous-routes`).
 
-pub use crate::arguments::{head_argument, last_argument};
+pub use crate::arguments::{any, fallback, head_argument, last_argument, on};
 pub use crate::hub::Hub;
 pub use crate::layered::layered;
 pub use crate::sse::extract::{OnShutdown as SseShutdown, respond as sse_respond};
@@ -14,4 +14,4 @@ pub mod ws {
 }
 pub use axum::Router;
 pub use axum::response::Response;
-pub use axum::routing::{MethodFilter, MethodRouter, any};
+pub use axum::routing::{MethodFilter, MethodRouter};

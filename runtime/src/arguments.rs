@@ -1,8 +1,11 @@
-//! Compile-time checks of a handler's arguments, which the handler attributes emit in the route
-//! file: an argument that is not an extractor is reported at that argument, in words, rather than
-//! as an unsatisfied `Handler` bound at the `routes!` call.
+//! Compile-time checks of handlers. The handler attributes check each argument in the route file:
+//! one that is not an extractor is reported at that argument, in words. The generated router
+//! registers handlers through [`on`], [`fallback`] and [`any`], so the `Handler` bound that follows
+//! such a mistake says where to look instead of suggesting `#[axum::debug_handler]`.
 
 use axum::extract::{FromRequest, FromRequestParts};
+use axum::handler::Handler;
+use axum::routing::{MethodFilter, MethodRouter};
 
 /// An argument before the last: an extractor from the request's head.
 #[diagnostic::on_unimplemented(
@@ -31,3 +34,44 @@ pub const fn head_argument<T: HeadArgument<S>, S>() {}
 
 /// Compiles when `T` may be the last argument of a handler on a `Router<S>`.
 pub const fn last_argument<T: LastArgument<S, M>, S, M>() {}
+
+/// A handler the generated router registers: axum's `Handler`, with a message that says where
+/// to look when it is not one.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a handler axum can call",
+    label = "not an axum handler",
+    note = "an argument that is not an extractor is reported at that argument, in the route file; if none is, the return type does not implement `IntoResponse` (a `String`, `Json<T>`, `StatusCode`, `Result<T, E>` of those, ...)"
+)]
+pub trait RouteHandler<T, S>: Handler<T, S> {}
+
+impl<H: Handler<T, S>, T, S> RouteHandler<T, S> for H {}
+
+/// `router.on(filter, handler)`, for generated code.
+pub fn on<H, T, S>(router: MethodRouter<S>, filter: MethodFilter, handler: H) -> MethodRouter<S>
+where
+    H: RouteHandler<T, S>,
+    T: 'static,
+    S: Clone + Send + Sync + 'static,
+{
+    router.on(filter, handler)
+}
+
+/// `router.fallback(handler)`, for generated code.
+pub fn fallback<H, T, S>(router: MethodRouter<S>, handler: H) -> MethodRouter<S>
+where
+    H: RouteHandler<T, S>,
+    T: 'static,
+    S: Clone + Send + Sync + 'static,
+{
+    router.fallback(handler)
+}
+
+/// `axum::routing::any(handler)`, for generated code.
+pub fn any<H, T, S>(handler: H) -> MethodRouter<S>
+where
+    H: RouteHandler<T, S>,
+    T: 'static,
+    S: Clone + Send + Sync + 'static,
+{
+    axum::routing::any(handler)
+}
