@@ -160,8 +160,6 @@ impl Options {
 struct Target {
     package: String,
     bin: String,
-    /// The workspace root, which names are shown relative to.
-    root: PathBuf,
     /// Every workspace member's folder: a change to a path dependency rebuilds the app too.
     members: Vec<PathBuf>,
     ignore: Ignore,
@@ -170,6 +168,7 @@ struct Target {
 /// Which changes cannot matter to a build.
 #[derive(Clone)]
 struct Ignore {
+    /// The workspace root; messages name paths relative to it.
     root: PathBuf,
     /// cargo's output.
     target_dir: PathBuf,
@@ -272,18 +271,14 @@ impl Target {
         Ok(Target {
             package: name,
             bin,
-            ignore: Ignore {
-                root: root.clone(),
-                target_dir,
-            },
-            root,
+            ignore: Ignore { root, target_dir },
             members,
         })
     }
 
     /// `path` relative to the workspace root, for messages.
     fn relative(&self, path: &Path) -> String {
-        path.strip_prefix(&self.root)
+        path.strip_prefix(&self.ignore.root)
             .unwrap_or(path)
             .display()
             .to_string()
@@ -401,15 +396,7 @@ impl Dev {
     fn rebuild(&mut self, changed_at: Instant) {
         let built = match build(&self.target) {
             Ok(built) => built,
-            Err(message) => {
-                let keeps = if self.running.is_some() {
-                    "; the running app keeps serving"
-                } else {
-                    ""
-                };
-                say(&format!("{message}{keeps}; waiting for a change"));
-                return;
-            }
+            Err(message) => return self.not_swapped(&message),
         };
         if built.fresh && self.running.is_some() {
             say("nothing to rebuild; the running app stays");
@@ -435,15 +422,18 @@ impl Dev {
                     changed_at.elapsed().as_secs_f64()
                 ));
             }
-            Err(message) => {
-                let keeps = if self.running.is_some() {
-                    "; the running app keeps serving"
-                } else {
-                    ""
-                };
-                say(&format!("{message}{keeps}; waiting for a change"));
-            }
+            Err(message) => self.not_swapped(&message),
         }
+    }
+
+    /// Reports why no new build serves: the old one, if any, goes on.
+    fn not_swapped(&self, message: &str) {
+        let keeps = if self.running.is_some() {
+            "; the running app keeps serving"
+        } else {
+            ""
+        };
+        say(&format!("{message}{keeps}; waiting for a change"));
     }
 
     /// Starts `executable` on the socket and waits until it says it is ready.

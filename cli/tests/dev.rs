@@ -5,6 +5,8 @@
 //! The app is built into `target/new-app-test`, beside the one `tests/new.rs` builds, so the
 //! dependencies compile once; the workspace's lock file pins them, so it needs no network.
 
+mod support;
+
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -25,13 +27,6 @@ const REBUILD: Duration = Duration::from_secs(180);
 /// Anything a running server does.
 const WAIT: Duration = Duration::from_secs(10);
 
-fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("workspace root")
-        .to_path_buf()
-}
-
 /// `cargo nitrous dev` running, with every line it (and cargo, and the app) prints.
 struct Dev {
     child: Child,
@@ -51,7 +46,7 @@ impl Dev {
         let mut child = Command::new(env!("CARGO_BIN_EXE_cargo-nitrous"))
             .args(["nitrous", "dev", "--addr", "127.0.0.1:0"])
             .current_dir(app)
-            .env("CARGO_TARGET_DIR", workspace().join("target/new-app-test"))
+            .env("CARGO_TARGET_DIR", support::apps_target())
             .env("CARGO_NET_OFFLINE", "true")
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -139,7 +134,7 @@ fn new_app(name: &str) -> (PathBuf, PathBuf) {
         String::from_utf8_lossy(&created.stderr)
     );
     let app = parent.join(name);
-    std::fs::copy(workspace().join("Cargo.lock"), app.join("Cargo.lock")).unwrap();
+    support::pin_versions(&app);
     (parent, app)
 }
 

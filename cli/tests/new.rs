@@ -4,20 +4,14 @@
 //! The first build compiles the app's dependencies into `target/new-app-test` (kept between
 //! runs); the workspace's lock file pins the versions, so it needs no network.
 
+mod support;
+
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
-use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 const WAIT: Duration = Duration::from_secs(10);
-
-fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("workspace root")
-        .to_path_buf()
-}
 
 /// Kills the app when the test ends, however it ends.
 struct Running(Child);
@@ -72,8 +66,8 @@ fn a_new_app_builds_as_generated_and_serves_http_websocket_and_sse() {
     );
     assert!(String::from_utf8_lossy(&again.stderr).contains("already exists"));
 
-    std::fs::copy(workspace().join("Cargo.lock"), app.join("Cargo.lock")).unwrap();
-    let target = workspace().join("target/new-app-test");
+    support::pin_versions(&app);
+    let target = support::apps_target();
     let built = Command::new(env!("CARGO"))
         .args(["build", "--offline"])
         .current_dir(&app)

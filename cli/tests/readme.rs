@@ -7,6 +7,8 @@
 //! The apps build into `target/new-app-test`, beside the ones `tests/new.rs` and `tests/dev.rs`
 //! build, so the dependencies compile once; the workspace's lock file pins them (no network).
 
+mod support;
+
 use std::collections::BTreeMap;
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
@@ -22,13 +24,6 @@ const WAIT: Duration = Duration::from_secs(10);
 
 /// The app the files under `src/` (and `build.rs`) make.
 const MAIN_APP: &str = "readme-app";
-
-fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("workspace root")
-        .to_path_buf()
-}
 
 /// A fenced block of the README: where it starts, its info string and its text (unindented).
 struct Block {
@@ -117,7 +112,7 @@ fn build(parent: &Path, name: &str, files: &BTreeMap<String, String>, build_rs: 
     } else {
         ""
     };
-    let runtime = workspace().join("runtime");
+    let runtime = support::workspace().join("runtime");
     std::fs::write(
         dir.join("Cargo.toml"),
         format!(
@@ -126,8 +121,8 @@ fn build(parent: &Path, name: &str, files: &BTreeMap<String, String>, build_rs: 
         ),
     )
     .unwrap();
-    std::fs::copy(workspace().join("Cargo.lock"), dir.join("Cargo.lock")).unwrap();
-    let target = workspace().join("target/new-app-test");
+    support::pin_versions(&dir);
+    let target = support::apps_target();
     let built = Command::new(env!("CARGO"))
         .args(["build", "--offline"])
         .current_dir(&dir)
@@ -230,7 +225,7 @@ async fn refused(app: &Running, path: &str) -> u16 {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_readme_files_build_into_apps_that_answer_as_documented() {
-    let readme = std::fs::read_to_string(workspace().join("README.md")).unwrap();
+    let readme = std::fs::read_to_string(support::workspace().join("README.md")).unwrap();
     // The Cargo.toml it shows names every dependency its files use.
     let toml = blocks(&readme)
         .into_iter()

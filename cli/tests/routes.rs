@@ -1,14 +1,9 @@
 //! `cargo nitrous routes`, run as a user runs it, against the fixture app and broken apps.
 
+mod support;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-
-fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("workspace root")
-        .to_path_buf()
-}
 
 /// `cargo-nitrous nitrous ARGS` in `dir`, as cargo runs a subcommand.
 fn cargo_nitrous(dir: &Path, args: &[&str]) -> Output {
@@ -44,9 +39,9 @@ fn app(name: &str, files: &[(&str, &str)]) -> PathBuf {
 
 #[test]
 fn prints_the_fixture_apps_tables_as_their_routes_display_them() {
-    let manifest = workspace().join("tests/Cargo.toml");
+    let manifest = support::workspace().join("tests/Cargo.toml");
     let out = cargo_nitrous(
-        &workspace(),
+        &support::workspace(),
         &["routes", "--manifest-path", manifest.to_str().unwrap()],
     );
     assert!(out.status.success(), "{}", text(&out.stderr));
@@ -168,7 +163,7 @@ fn an_app_without_a_call_or_a_manifest_is_told_what_is_missing() {
 
 #[test]
 fn a_wrong_command_line_prints_the_usage() {
-    let out = cargo_nitrous(&workspace(), &["rutes"]);
+    let out = cargo_nitrous(&support::workspace(), &["rutes"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(
         text(&out.stderr).contains("usage:"),

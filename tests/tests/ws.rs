@@ -153,19 +153,10 @@ async fn the_seed_chat_conversation_message_by_message() {
 #[tokio::test]
 async fn upgrade_can_refuse_with_any_response() {
     let (server, events) = start().await;
-    match tokio_tungstenite::connect_async(ws_url(&server, "/ws/probe")).await {
-        Err(tungstenite::Error::Http(response)) => {
-            assert_eq!(response.status(), 401);
-            let body = response
-                .body()
-                .as_deref()
-                .map(String::from_utf8_lossy)
-                .unwrap_or_default()
-                .into_owned();
-            assert_eq!(body, "who are you? add ?name=");
-        }
-        other => panic!("expected a 401, got {other:?}"),
-    }
+    assert_eq!(
+        refused(&server, "/ws/probe", None).await,
+        (401, "who are you? add ?name=".to_owned())
+    );
     assert!(
         events.all().iter().all(|e| !e.starts_with("open")),
         "no session: {:?}",
@@ -174,7 +165,7 @@ async fn upgrade_can_refuse_with_any_response() {
     server.stop().await;
 }
 
-/// The refusal a guarded upgrade gets: status and body.
+/// The refusal an upgrade gets: status and body.
 async fn refused(server: &Server, path: &str, bearer: Option<&str>) -> (u16, String) {
     let mut request = ws_url(server, path).into_client_request().unwrap();
     if let Some(user) = bearer {

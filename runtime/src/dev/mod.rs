@@ -125,7 +125,6 @@ async fn inject(response: Response) -> Response {
         }
     };
     let page = with_script_tag(&page);
-    parts.headers.remove(header::CONTENT_LENGTH);
     parts
         .headers
         .insert(header::CONTENT_LENGTH, HeaderValue::from(page.len() as u64));
