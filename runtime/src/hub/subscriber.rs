@@ -3,7 +3,9 @@
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use super::topic::{Cursor, Entry};
+use super::cursor::Cursor;
+use super::entry::{Entry, entry_cost};
+use super::subscription::SubscriptionKey;
 
 /// A subscriber's id, unique in this process: a WebSocket peer's or an event stream's.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -43,25 +45,44 @@ pub(crate) enum Offer {
 /// What a subscriber owes from a replay, or may take in one.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub(crate) struct Owed {
-    /// Bytes, as [`entry_cost`](super::topic::entry_cost) counts them.
+    /// Bytes, as [`entry_cost`] counts them.
     pub(crate) bytes: usize,
     pub(crate) entries: usize,
 }
 
+impl Owed {
+    /// What one entry owes.
+    pub(crate) fn of(entry: &Entry) -> Owed {
+        Owed {
+            bytes: entry_cost(entry),
+            entries: 1,
+        }
+    }
+
+    pub(crate) fn add(&mut self, other: Owed) {
+        self.bytes += other.bytes;
+        self.entries += other.entries;
+    }
+}
+
 /// Something that receives a topic's messages: a WebSocket peer or an event stream. Both read
-/// them from their cursors when they write.
+/// them from their cursors (merged by [`Reading`](super::Reading)) when they write.
 ///
-/// The topic calls `offer`, `replay_budget` and `start` under its lock, so they must not call
-/// back into the hub; `wake` and `dropped` come after it is released.
+/// A topic calls `offer`, `withdraw`, `ready`, `replay_budget` and `start` under one of its
+/// locks, so they must not call back into the hub; `dropped` comes after every lock is let go.
 pub(crate) trait Subscriber: Send + Sync {
     fn id(&self) -> SubscriberId;
 
-    /// A new entry, before any cursor can see it (never one the subscriber published): count it
-    /// as owed, or refuse it.
+    /// A new entry (never one the subscriber published): count it as owed, or refuse it.
     fn offer(&self, entry: &Entry) -> Offer;
 
-    /// Entries were offered and taken, and cursors can now see them.
-    fn wake(&self);
+    /// An entry offered and taken that its cursor had read already (and counted then): it is
+    /// owed no more.
+    fn withdraw(&self, entry: &Entry);
+
+    /// The cursor of subscription `key` has something to read. Said once until the reader
+    /// parks that cursor again ([`Reading`](super::Reading) does).
+    fn ready(&self, key: SubscriptionKey);
 
     /// How much a resume may replay to it at once.
     fn replay_budget(&self) -> Owed;

@@ -1,11 +1,15 @@
 //! A subscriber for the hub's unit tests: it reads through its cursors as a WebSocket session
-//! does, records what it was offered, woken and dropped for, and can be told to refuse.
+//! does (merged by [`Reading`]), records what it was offered, told and dropped for, keeps its
+//! own account of what it owes, and can be told to refuse.
 
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 
+use super::cursor::{Cursor, Gap};
+use super::entry::{Entry, entry_cost};
+use super::reading::{Reading, Said};
 use super::subscriber::{Offer, Owed, Subscriber, SubscriberId};
-use super::topic::{Cursor, Entry, Gap};
+use super::subscription::SubscriptionKey;
 
 /// What a [`Reader`] read: a message's text and offset, or a gap.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -16,9 +20,16 @@ pub(crate) enum Read {
 
 pub(crate) struct Reader {
     pub(crate) id: SubscriberId,
-    pub(crate) cursors: Mutex<Vec<Cursor>>,
+    pub(crate) reading: Mutex<Reading>,
+    /// Keys it was told are ready, not yet handed to `reading`.
+    ready: Mutex<Vec<SubscriptionKey>>,
+    /// Every subscription it started.
+    keys: Mutex<Vec<SubscriptionKey>>,
     pub(crate) offered: Mutex<Vec<u64>>,
+    /// What it owes now: offered and replayed, less what was withdrawn and read.
     pub(crate) owed: Mutex<Owed>,
+    /// What its replays owed when they started.
+    pub(crate) replayed: Mutex<Owed>,
     pub(crate) wakes: AtomicUsize,
     pub(crate) dropped: AtomicUsize,
     pub(crate) refuse_from: AtomicU64,
@@ -26,12 +37,15 @@ pub(crate) struct Reader {
 }
 
 impl Reader {
-    pub(crate) fn new() -> std::sync::Arc<Reader> {
-        std::sync::Arc::new(Reader {
+    pub(crate) fn new() -> Arc<Reader> {
+        Arc::new(Reader {
             id: SubscriberId::next(),
-            cursors: Mutex::default(),
+            reading: Mutex::default(),
+            ready: Mutex::default(),
+            keys: Mutex::default(),
             offered: Mutex::default(),
             owed: Mutex::default(),
+            replayed: Mutex::default(),
             wakes: AtomicUsize::new(0),
             dropped: AtomicUsize::new(0),
             refuse_from: AtomicU64::new(u64::MAX),
@@ -42,22 +56,41 @@ impl Reader {
         })
     }
 
-    /// Everything its cursors hold now, in order.
+    /// Everything its cursors hold now, in stamp order.
     pub(crate) fn read_all(&self) -> Vec<Read> {
-        let mut cursors = self.cursors.lock().unwrap();
-        let mut read = Vec::new();
-        for cursor in cursors.iter_mut() {
-            if let Some(gap) = cursor.take_gap() {
-                read.push(Read::Gap(gap));
-            }
-            while cursor.peek().is_some() {
-                let entry = cursor.advance();
-                let text = entry.payload.as_text().unwrap_or_default().to_owned();
-                read.push(Read::Message(text, entry.offset));
-            }
+        self.take_all()
+            .into_iter()
+            .map(|said| match said {
+                Said::Gap(gap) => Read::Gap(gap),
+                Said::Entry(entry) => Read::Message(
+                    entry.payload.as_text().unwrap_or_default().to_owned(),
+                    entry.offset,
+                ),
+            })
+            .collect()
+    }
+
+    /// Everything its cursors hold now, as they say it, in stamp order.
+    pub(crate) fn take_all(&self) -> Vec<Said> {
+        let mut reading = self.reading.lock().unwrap();
+        for key in std::mem::take(&mut *self.ready.lock().unwrap()) {
+            reading.ready(key);
         }
-        cursors.retain(|c| !c.is_finished());
+        let mut read = Vec::new();
+        while let Some((_, said)) = reading.take_before(None) {
+            read.push(said);
+        }
+        let released = reading.take_released();
+        let mut owed = self.owed.lock().unwrap();
+        owed.bytes -= released.bytes;
+        owed.entries -= released.entries;
         read
+    }
+
+    /// Looks at every cursor again, as if each had been said to be ready.
+    pub(crate) fn look_again(&self) {
+        let keys = self.keys.lock().unwrap().clone();
+        self.ready.lock().unwrap().extend(keys);
     }
 
     /// The texts of the messages it holds now (gaps left out).
@@ -81,17 +114,26 @@ impl Subscriber for Reader {
             return Offer::Refused;
         }
         self.offered.lock().unwrap().push(entry.seq);
+        self.owed.lock().unwrap().add(Owed::of(entry));
         Offer::Taken
     }
-    fn wake(&self) {
+    fn withdraw(&self, entry: &Entry) {
+        let mut owed = self.owed.lock().unwrap();
+        owed.bytes -= entry_cost(entry);
+        owed.entries -= 1;
+    }
+    fn ready(&self, key: SubscriptionKey) {
         self.wakes.fetch_add(1, Ordering::SeqCst);
+        self.ready.lock().unwrap().push(key);
     }
     fn replay_budget(&self) -> Owed {
         *self.budget.lock().unwrap()
     }
     fn start(&self, cursor: Cursor, owed: Owed) {
-        *self.owed.lock().unwrap() = owed;
-        self.cursors.lock().unwrap().push(cursor);
+        self.owed.lock().unwrap().add(owed);
+        self.replayed.lock().unwrap().add(owed);
+        self.keys.lock().unwrap().push(cursor.key());
+        self.reading.lock().unwrap().add(cursor);
     }
     fn dropped(&self) {
         self.dropped.fetch_add(1, Ordering::SeqCst);

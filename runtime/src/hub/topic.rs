@@ -1,12 +1,9 @@
-//! One topic: a log of what was published on it, read by every subscriber from its own place.
+//! One topic: a log of what was published on it, its members, and its history if retained.
 //!
-//! A publish appends one [`Entry`] to the topic's log, whatever the number of subscribers; each
-//! subscriber reads on from its [`Cursor`] when it gets to it. What a subscriber has not read yet
-//! is kept once, however many subscribers are behind, and is freed as soon as the last of them
-//! has read it (entries are chained by `Arc`: a cursor keeps its entry and everything after it
-//! alive, and nothing before it). So a burst that many subscribers are slow to read (a crowd of
-//! clients that vanished at once, whose `close` hooks each tell the others) costs memory for the
-//! messages, not for messages × subscribers.
+//! A publish links one [`Entry`] to the log under the topic's lock, which it holds for nothing
+//! more, then offers the entry to the members ([`roster`](super::roster)) without that lock, in
+//! log order: joins and leaves never wait for a publish to walk a room, and a room's publishes
+//! never wait for its joins. Each member reads the entry from its [`Cursor`] when it gets to it.
 //!
 //! Entries carry a hub-wide stamp, taken under the topic's lock: a subscriber that reads several
 //! topics and its own queue merges them by stamp, so what one task sends and then publishes (or
@@ -14,242 +11,27 @@
 //!
 //! A retained topic also keeps its last entries, each with an [`Offset`], and a subscriber can
 //! start from one: its cursor starts in the history, so the replay and what is published
-//! meanwhile are one sequence, with no seam to lose or double a message in.
+//! meanwhile are one sequence.
 
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
 
-use super::subscriber::{Offer, Owed, Subscriber, SubscriberId};
+use super::cursor::{Cursor, Gap, Link, Start};
+use super::entry::{Entry, entry_cost, next_stamp};
+use super::history::{History, Numbered};
+use super::roster::{Member, Roster, Walk};
+use super::subscriber::{Owed, Subscriber, SubscriberId};
+use super::subscription::Subscription;
 use crate::offset::{Offset, Resume};
 use crate::payload::Payload;
-
-/// The next hub-wide stamp: every entry and every item queued for a peer gets one, in the order
-/// they were made.
-pub(crate) fn next_stamp() -> u64 {
-    static NEXT: AtomicU64 = AtomicU64::new(1);
-    NEXT.fetch_add(1, Ordering::Relaxed)
-}
-
-/// What an entry counts against a subscriber's budget: its bytes and what keeping it costs.
-pub(crate) fn entry_cost(entry: &Entry) -> usize {
-    entry.payload.len() + entry.event.as_ref().map_or(0, |e| e.len()) + ENTRY_OVERHEAD
-}
-
-/// An entry's own size, and the framing it goes out with.
-const ENTRY_OVERHEAD: usize = std::mem::size_of::<Entry>() + 32;
-
-/// One published message in a topic's log.
-pub(crate) struct Entry {
-    /// Its place in this process's log; only `until` compares it.
-    pub(crate) seq: u64,
-    /// Hub-wide order.
-    pub(crate) stamp: u64,
-    /// The publishing subscriber, which does not receive it.
-    pub(crate) origin: Option<SubscriberId>,
-    /// Where it is in a retained topic.
-    pub(crate) offset: Option<Offset>,
-    /// The event name an event stream gives it (`event:`); unnamed events are `message`.
-    pub(crate) event: Option<Arc<str>>,
-    pub(crate) payload: Payload,
-    next: OnceLock<Arc<Entry>>,
-}
-
-impl Entry {
-    fn start(seq: u64) -> Entry {
-        Entry {
-            seq,
-            stamp: 0,
-            origin: None,
-            offset: None,
-            event: None,
-            payload: Payload::binary(bytes::Bytes::new()),
-            next: OnceLock::new(),
-        }
-    }
-
-    /// The entry published after this one, once it is.
-    pub(crate) fn next(&self) -> Option<&Arc<Entry>> {
-        self.next.get()
-    }
-}
-
-/// A long chain is dropped one entry at a time, not by recursion.
-impl Drop for Entry {
-    fn drop(&mut self) {
-        let mut next = self.next.take();
-        while let Some(entry) = next {
-            next = match Arc::into_inner(entry) {
-                Some(mut entry) => entry.next.take(),
-                None => None, // someone else still holds the rest
-            };
-        }
-    }
-}
-
-/// A resume that asked for messages the topic no longer has (or never had here): the subscriber
-/// is told once, before what is replayed.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) struct Gap {
-    /// What the client said it saw last; `None` when it was not an offset.
-    pub(crate) after: Option<Offset>,
-    /// The first message it gets; `None` when it gets only what is published from now on.
-    pub(crate) resumed_at: Option<Offset>,
-}
-
-/// The entry a cursor reads next is this one, or the one after it.
-enum Link {
-    At(Arc<Entry>),
-    After(Arc<Entry>),
-}
-
-/// A subscriber's place in a topic's log, and where its subscription ends (entries from that
-/// `seq` on are not for it).
-pub(crate) struct Cursor {
-    topic: Arc<str>,
-    /// When the subscription began: what it replays was made earlier, but comes after what the
-    /// subscriber was sent before it subscribed.
-    since: u64,
-    /// A replay fetched from the broker's history, read before the log.
-    fetched: VecDeque<Arc<Entry>>,
-    /// Entries of the log at or before this offset were in `fetched`: skipped.
-    fetched_through: Option<Offset>,
-    /// What skipping them released (they were counted when published).
-    skipped: Owed,
-    link: Link,
-    until: Arc<AtomicU64>,
-    /// Entries by this subscriber are skipped.
-    own: SubscriberId,
-    gap: Option<Gap>,
-}
-
-impl Cursor {
-    /// The topic it reads.
-    pub(crate) fn topic(&self) -> &Arc<str> {
-        &self.topic
-    }
-
-    /// A gap to report before anything else, once.
-    pub(crate) fn take_gap(&mut self) -> Option<Gap> {
-        self.gap.take()
-    }
-
-    /// Whether a gap is still to be reported.
-    pub(crate) fn has_gap(&self) -> bool {
-        self.gap.is_some()
-    }
-
-    /// What entries the cursor skipped as already replayed cost; the reader lets go of it.
-    pub(crate) fn take_skipped(&mut self) -> Owed {
-        std::mem::take(&mut self.skipped)
-    }
-
-    /// Where the next thing this cursor says goes among the subscriber's other sources (its own
-    /// queue, its other topics): a gap or a replayed entry when the subscription began, a live
-    /// entry when it was published. `None` when there is nothing yet.
-    pub(crate) fn next_stamp(&mut self) -> Option<u64> {
-        if self.gap.is_some() {
-            return Some(self.since);
-        }
-        let since = self.since;
-        self.peek().map(|entry| entry.stamp.max(since))
-    }
-
-    /// The next entry for this subscriber, without moving; `None` when there is none yet.
-    /// Skips the subscriber's own entries, and those a fetched replay held already.
-    pub(crate) fn peek(&mut self) -> Option<&Arc<Entry>> {
-        if !self.fetched.is_empty() {
-            return self.fetched.front();
-        }
-        loop {
-            let next = match &self.link {
-                Link::At(entry) => entry.clone(),
-                Link::After(entry) => entry.next()?.clone(),
-            };
-            // `until` is set before an entry past it is linked, so it is seen here in time.
-            if next.seq >= self.until.load(Ordering::Acquire) {
-                return None;
-            }
-            if next.origin == Some(self.own) {
-                self.link = Link::After(next);
-                continue;
-            }
-            if let (Some(offset), Some(through)) = (next.offset, self.fetched_through)
-                && offset <= through
-            {
-                self.skipped.bytes += entry_cost(&next);
-                self.skipped.entries += 1;
-                self.link = Link::After(next);
-                continue;
-            }
-            self.link = Link::At(next);
-            let Link::At(entry) = &self.link else {
-                unreachable!("set just above")
-            };
-            return Some(entry);
-        }
-    }
-
-    /// Moves past the entry [`Cursor::peek`] returned.
-    pub(crate) fn advance(&mut self) -> Arc<Entry> {
-        if let Some(entry) = self.fetched.pop_front() {
-            return entry;
-        }
-        let Link::At(entry) = &self.link else {
-            panic!("advance follows a peek that found an entry")
-        };
-        let entry = entry.clone();
-        self.link = Link::After(entry.clone());
-        entry
-    }
-
-    /// The subscription has ended and every entry it owed was read: the cursor can go.
-    pub(crate) fn is_finished(&self) -> bool {
-        let next = match &self.link {
-            Link::At(entry) => entry.seq,
-            Link::After(entry) => entry.seq.saturating_add(1),
-        };
-        !self.has_gap() && self.fetched.is_empty() && next >= self.until.load(Ordering::Acquire)
-    }
-}
-
-/// A subscriber in a topic's list, with the end of its subscription that its cursor reads.
-#[derive(Clone)]
-struct Member {
-    subscriber: Arc<dyn Subscriber>,
-    until: Arc<AtomicU64>,
-}
-
-/// A retained topic's last entries, each with an offset, for subscribers that resume.
-struct History {
-    capacity: usize,
-    /// Oldest first.
-    entries: VecDeque<Arc<Entry>>,
-    numbering: Numbering,
-}
-
-/// Who gives a retained topic's messages their offsets.
-enum Numbering {
-    /// This process: `epoch-n`. The epoch is new for each topic in each process, so offsets
-    /// from elsewhere are told apart.
-    Here {
-        epoch: u64,
-        next: u64,
-        /// The newest offset that is gone: a client that saw less than it missed something.
-        trimmed: Option<Offset>,
-    },
-    /// The broker, whose shared history is the topic's: a resume always reads it (a copy here
-    /// could not tell, without asking, whether it missed something while it was not
-    /// subscribed), so nothing is kept here but the last offset, to drop what arrives twice.
-    Broker { last: Option<Offset> },
-}
 
 /// A resume the local history could not serve: it waits for the broker's history (the
 /// subscriber is a member meanwhile, so what is published is kept for it).
 pub(crate) struct Pending {
     name: Arc<str>,
     subscriber: Arc<dyn Subscriber>,
-    until: Arc<AtomicU64>,
+    subscription: Arc<Subscription>,
     /// The log's tail when the subscriber joined: it reads on from there after the replay.
     tail: Arc<Entry>,
     since: u64,
@@ -278,22 +60,6 @@ pub(crate) struct Fetched {
     pub(crate) missed: bool,
 }
 
-pub(crate) struct Topic {
-    state: Mutex<State>,
-    /// The hub's broker delivers this topic here (it has had members since it last had none).
-    upstream: AtomicBool,
-}
-
-struct State {
-    /// The last entry: new ones are linked after it.
-    tail: Arc<Entry>,
-    /// Shared with publishes that wake them after the lock is released.
-    members: Arc<Vec<Member>>,
-    history: Option<History>,
-    /// When the last entry was appended (a stamp), to pick idle retained topics to let go of.
-    last_publish: u64,
-}
-
 /// What a publish appends.
 pub(crate) struct Publish {
     pub(crate) payload: Payload,
@@ -301,15 +67,45 @@ pub(crate) struct Publish {
     pub(crate) event: Option<Arc<str>>,
 }
 
+pub(crate) struct Topic {
+    state: Mutex<State>,
+    /// Publishes offer entries to the members one at a time, in log order.
+    offers: Mutex<Offers>,
+    /// The hub's broker delivers this topic here (it has had members since it last had none).
+    upstream: AtomicBool,
+}
+
+struct State {
+    /// The last entry: new ones are linked after it.
+    tail: Arc<Entry>,
+    roster: Roster,
+    history: Option<History>,
+    /// When the last entry was appended (a stamp), to pick idle retained topics to let go of.
+    last_publish: u64,
+}
+
+struct Offers {
+    /// The last entry offered to the members.
+    last: Arc<Entry>,
+    /// How many members took entries that another publish offered for theirs, by `seq`, until
+    /// their own publish collects it.
+    reached: Vec<(u64, usize)>,
+}
+
 impl Topic {
     pub(crate) fn new() -> Topic {
+        let start = Arc::new(Entry::start());
         Topic {
             state: Mutex::new(State {
-                tail: Arc::new(Entry::start(0)),
-                members: Arc::default(),
+                tail: start.clone(),
+                roster: Roster::default(),
                 history: None,
                 // Made counts as active: a topic made for a publish is not let go before it.
                 last_publish: next_stamp(),
+            }),
+            offers: Mutex::new(Offers {
+                last: start,
+                reached: Vec::new(),
             }),
             upstream: AtomicBool::new(false),
         }
@@ -328,21 +124,10 @@ impl Topic {
     /// here, or, `mirrored`, by the broker whose history is the topic's.
     pub(crate) fn retain(&self, capacity: usize, mirrored: bool) {
         let mut state = self.lock();
-        let history = state.history.get_or_insert_with(|| History {
-            capacity,
-            entries: VecDeque::new(),
-            numbering: if mirrored {
-                Numbering::Broker { last: None }
-            } else {
-                Numbering::Here {
-                    epoch: epoch(),
-                    next: 1,
-                    trimmed: None,
-                }
-            },
-        });
-        history.capacity = capacity;
-        trim(history);
+        match &mut state.history {
+            Some(history) => history.set_capacity(capacity),
+            None => state.history = Some(History::new(capacity, mirrored)),
+        }
     }
 
     pub(crate) fn is_retained(&self) -> bool {
@@ -350,13 +135,13 @@ impl Topic {
     }
 
     pub(crate) fn member_count(&self) -> usize {
-        self.lock().members.len()
+        self.lock().roster.len()
     }
 
     /// A retained topic with no members: when it last had a message (a stamp).
     pub(crate) fn idle_since(&self) -> Option<u64> {
         let state = self.lock();
-        (state.history.is_some() && state.members.is_empty()).then_some(state.last_publish)
+        (state.history.is_some() && state.roster.len() == 0).then_some(state.last_publish)
     }
 
     /// Appends a message (numbered here if the topic is retained here) and offers it to every
@@ -372,101 +157,63 @@ impl Topic {
     }
 
     fn append(&self, publish: Publish, given: Option<Offset>) -> usize {
-        let mut state = self.lock();
-        let offset = match (&mut state.history, given) {
-            (
-                Some(History {
-                    numbering: Numbering::Here { epoch, next, .. },
-                    ..
-                }),
-                _,
-            ) => {
-                let offset = Offset::new(*epoch, *next);
-                *next += 1;
-                Some(offset)
+        let (entry, walk) = {
+            let mut state = self.lock();
+            let offset = match state.history.as_mut().map(|h| h.number(given)) {
+                Some(Numbered::At(offset)) => Some(offset),
+                Some(Numbered::Seen) => return 0, // delivered already
+                Some(Numbered::Unnumbered) | None => None,
+            };
+            let stamp = next_stamp();
+            let entry = Arc::new(Entry::new(
+                state.tail.seq + 1,
+                stamp,
+                publish.origin,
+                offset,
+                publish.event,
+                publish.payload,
+            ));
+            state.tail.link(entry.clone());
+            state.tail = entry.clone();
+            state.last_publish = stamp;
+            if let Some(history) = &mut state.history {
+                history.keep(&entry);
             }
-            (
-                Some(History {
-                    numbering: Numbering::Broker { last },
-                    ..
-                }),
-                Some(offset),
-            ) => {
-                if last.is_some_and(|last| offset <= last) {
-                    return 0; // delivered already
-                }
-                *last = Some(offset);
-                Some(offset)
-            }
-            // Delivered here only (the broker could not take it): not in the shared history.
-            (
-                Some(History {
-                    numbering: Numbering::Broker { .. },
-                    ..
-                }),
-                None,
-            ) => None,
-            (None, _) => None,
+            (entry, state.roster.walk())
         };
-        let stamp = next_stamp();
-        let origin = publish.origin;
-        let entry = Entry {
-            seq: state.tail.seq + 1,
-            stamp,
-            origin,
-            offset,
-            event: publish.event,
-            payload: publish.payload,
-            next: OnceLock::new(),
-        };
-        let mut taken = 0;
-        let mut refused = Vec::new();
-        for member in state.members.iter() {
-            if Some(member.subscriber.id()) == origin {
-                continue;
-            }
-            match member.subscriber.offer(&entry) {
-                Offer::Taken => taken += 1,
-                Offer::Refused => {
-                    // Before the entry is linked: the member's cursor stops short of it.
-                    member.until.store(entry.seq, Ordering::Release);
-                    refused.push(member.subscriber.clone());
-                }
-            }
-        }
-        if !refused.is_empty() {
-            let members: Vec<Member> = state
-                .members
-                .iter()
-                .filter(|m| !refused.iter().any(|r| r.id() == m.subscriber.id()))
-                .cloned()
-                .collect();
-            state.members = Arc::new(members);
-        }
-        let entry = Arc::new(entry);
-        if state.tail.next.set(entry.clone()).is_err() {
-            unreachable!("only a publish holding the lock links after the tail");
-        }
-        state.tail = entry.clone();
-        state.last_publish = stamp;
-        if let Some(history) = &mut state.history
-            && entry.offset.is_some()
-            && matches!(history.numbering, Numbering::Here { .. })
-        {
-            history.entries.push_back(entry);
-            trim(history);
-        }
-        let members = state.members.clone();
-        drop(state);
-        for member in members.iter() {
-            if Some(member.subscriber.id()) != origin {
-                member.subscriber.wake();
-            }
-        }
-        for subscriber in refused {
+        let mut dropped = Vec::new();
+        let taken = self.offer(&entry, &walk, &mut dropped);
+        for subscriber in dropped {
             subscriber.dropped();
         }
         taken
+    }
+
+    /// Offers the entries linked before `entry` that no publish has offered yet, then `entry`;
+    /// returns how many members took `entry`.
+    fn offer(
+        &self,
+        entry: &Arc<Entry>,
+        walk: &Walk,
+        dropped: &mut Vec<Arc<dyn Subscriber>>,
+    ) -> usize {
+        let mut offers = self.offers.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(at) = offers.reached.iter().position(|(seq, _)| *seq == entry.seq) {
+            return offers.reached.swap_remove(at).1; // a publish before it offered it
+        }
+        loop {
+            let Some(next) = offers.last.next().cloned() else {
+                unreachable!("every entry up to this publish's is linked")
+            };
+            // `walk` is this publish's view of the members, taken after the earlier entries
+            // were linked: it holds every member they are for.
+            let taken = walk.offer(&next, dropped);
+            offers.last = next.clone();
+            if next.seq == entry.seq {
+                return taken;
+            }
+            offers.reached.push((next.seq, taken));
+        }
     }
 
     /// Adds `subscriber`; a second subscribe is one subscription. It reads what is published from
@@ -482,55 +229,43 @@ impl Topic {
         resume: Resume,
     ) -> Option<Pending> {
         let mut state = self.lock();
-        if state
-            .members
-            .iter()
-            .any(|m| m.subscriber.id() == subscriber.id())
-        {
-            return None;
+        let id = subscriber.id();
+        if let Some(known) = state.roster.get(id) {
+            if !known.is_refused() {
+                return None;
+            }
+            state.roster.remove(id); // dropped by a publish: it begins anew
         }
-        let until = Arc::new(AtomicU64::new(u64::MAX));
+        let subscription = Arc::new(Subscription::new(state.tail.seq));
         let since = next_stamp();
         let plan = match &state.history {
             Some(history) if resume != Resume::Live => {
-                plan(history, &state.tail, resume, subscriber.as_ref())
+                history.plan(&state.tail, resume, subscriber.as_ref())
             }
             _ => Some((Link::After(state.tail.clone()), None, Owed::default())),
         };
-        let mut members = Vec::with_capacity(state.members.len() + 1);
-        members.extend(state.members.iter().cloned());
-        members.push(Member {
-            subscriber: subscriber.clone(),
-            until: until.clone(),
-        });
-        state.members = Arc::new(members);
+        state
+            .roster
+            .insert(Member::new(subscriber.clone(), subscription.clone()));
         let Some((link, gap, owed)) = plan else {
             return Some(Pending {
                 name: name.clone(),
                 subscriber,
-                until,
+                subscription,
                 tail: state.tail.clone(),
                 since,
                 resume,
             });
         };
-        let cursor = Cursor {
-            topic: name.clone(),
-            since,
-            fetched: VecDeque::new(),
-            fetched_through: None,
-            skipped: Owed::default(),
+        let start = Start {
             link,
-            until,
-            own: subscriber.id(),
             gap,
+            fetched: VecDeque::new(),
         };
-        let replayed = gap.is_some() || owed.entries > 0;
-        subscriber.start(cursor, owed);
-        drop(state);
-        if replayed {
-            subscriber.wake();
-        }
+        subscriber.start(
+            Cursor::new(name.clone(), subscription, id, since, start),
+            owed,
+        );
         None
     }
 
@@ -540,170 +275,84 @@ impl Topic {
         let Pending {
             name,
             subscriber,
-            until,
+            subscription,
             tail,
             since,
             resume,
         } = pending;
-        if until.load(Ordering::Acquire) != u64::MAX {
-            return; // it left before the history came
-        }
-        let after = match resume {
-            Resume::After(after) => Some(after),
-            _ => None,
-        };
-        let budget = subscriber.replay_budget();
-        let (entries, missed) = match fetched {
-            Some(fetched) => (fetched.messages, fetched.missed || after.is_none()),
-            None => (Vec::new(), true),
-        };
-        // Newest first, as much as fits the budget.
-        let mut owed = Owed::default();
-        let mut kept = VecDeque::new();
-        let mut cut = false;
-        for (offset, publish) in entries.into_iter().rev() {
-            let entry = Entry {
-                seq: 0,
-                stamp: since,
-                origin: None,
-                offset: Some(offset),
-                event: publish.event,
-                payload: publish.payload,
-                next: OnceLock::new(),
-            };
-            let cost = entry_cost(&entry);
-            if owed.bytes + cost > budget.bytes || owed.entries + 1 > budget.entries {
-                cut = true;
-                break;
-            }
-            owed.bytes += cost;
-            owed.entries += 1;
-            kept.push_front(Arc::new(entry));
-        }
-        let fetched_through = kept.back().and_then(|e| e.offset);
-        let gap = (missed || cut).then(|| Gap {
-            after,
-            resumed_at: kept.front().and_then(|e| e.offset),
-        });
-        let cursor = Cursor {
-            topic: name,
-            since,
-            fetched: kept,
-            fetched_through,
-            skipped: Owed::default(),
+        let own = subscriber.id();
+        let mut start = Start {
             link: Link::After(tail),
-            until,
-            own: subscriber.id(),
-            gap,
+            gap: None,
+            fetched: VecDeque::new(),
         };
-        subscriber.start(cursor, owed);
-        subscriber.wake();
+        let mut owed = Owed::default();
+        // One that left before the history came reads what was published while it was a member
+        // (so what it was counted is released), and nothing of the history.
+        if subscription.until() == u64::MAX {
+            (start.fetched, start.gap, owed) = replay(fetched, resume, since, subscriber.as_ref());
+        }
+        subscriber.start(Cursor::new(name, subscription, own, since, start), owed);
     }
 
     /// Removes subscriber `id`: what was published so far is still for it, nothing after.
     /// Returns how many members are left.
     pub(crate) fn unsubscribe(&self, id: SubscriberId) -> usize {
-        let mut state = self.lock();
-        let Some(at) = state.members.iter().position(|m| m.subscriber.id() == id) else {
-            return state.members.len();
+        let (member, left) = {
+            let mut state = self.lock();
+            let member = state.roster.remove(id);
+            if let Some(member) = &member {
+                member.subscription().end_at(state.tail.seq + 1);
+            }
+            (member, state.roster.len())
         };
-        state.members[at]
-            .until
-            .store(state.tail.seq + 1, Ordering::Release);
-        let mut members = Vec::clone(&state.members);
-        members.remove(at);
-        state.members = Arc::new(members);
-        state.members.len()
-    }
-}
-
-/// Drops the oldest entries past the capacity, remembering what is gone.
-fn trim(history: &mut History) {
-    while history.entries.len() > history.capacity {
-        let Some(gone) = history.entries.pop_front() else {
-            break;
-        };
-        if let Numbering::Here { trimmed, .. } = &mut history.numbering {
-            *trimmed = gone.offset;
+        // Its reader looks again, finds the end, and lets the cursor go.
+        if let Some(member) = member
+            && member.subscription().notify()
+        {
+            member.subscriber().ready(member.subscription().key());
         }
+        left
     }
 }
 
-/// A topic's history is named by a number that no other topic in any process shares: the time
-/// in milliseconds, then a count (two topics made in one millisecond differ by one).
-fn epoch() -> u64 {
-    static LAST: AtomicU64 = AtomicU64::new(0);
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
-    let mut last = LAST.load(Ordering::Relaxed);
-    loop {
-        let next = now.max(last.saturating_add(1));
-        match LAST.compare_exchange_weak(last, next, Ordering::Relaxed, Ordering::Relaxed) {
-            Ok(_) => return next,
-            Err(seen) => last = seen,
-        }
-    }
-}
-
-/// Where a resuming subscriber starts in `history`, the gap to report, and what the replay owes;
-/// `None` when the broker's history must be read.
-fn plan(
-    history: &History,
-    tail: &Arc<Entry>,
+/// What a fetched history replays to a subscriber: the newest messages that fit its budget, a gap
+/// when some are missing or did not fit, and what they owe.
+fn replay(
+    fetched: Option<Fetched>,
     resume: Resume,
+    since: u64,
     subscriber: &dyn Subscriber,
-) -> Option<(Link, Option<Gap>, Owed)> {
-    let entries = &history.entries;
-    let (mut from, mut gap) = match (&history.numbering, resume) {
-        (_, Resume::Live) => unreachable!("a live subscription does not replay"),
-        (Numbering::Here { .. }, Resume::Unknown) => (0, Some(None)),
-        (Numbering::Here { epoch, .. }, Resume::After(after)) if after.major() != *epoch => {
-            (0, Some(Some(after)))
-        }
-        (Numbering::Here { trimmed, .. }, Resume::After(after)) => {
-            let from = entries.partition_point(|e| e.offset.is_some_and(|o| o <= after));
-            let missed = trimmed.is_some_and(|trimmed| after < trimmed);
-            (from, missed.then_some(Some(after)))
-        }
-        (Numbering::Broker { .. }, _) => return None,
+) -> (VecDeque<Arc<Entry>>, Option<Gap>, Owed) {
+    let after = match resume {
+        Resume::After(after) => Some(after),
+        _ => None,
     };
-    // As much as fits the subscriber's budget, newest first: one further behind than that is
-    // told it missed the rest.
     let budget = subscriber.replay_budget();
+    let (entries, missed) = match fetched {
+        Some(fetched) => (fetched.messages, fetched.missed || after.is_none()),
+        None => (Vec::new(), true),
+    };
+    // Newest first, as much as fits the budget.
     let mut owed = Owed::default();
-    let mut cut = None;
-    for at in (from..entries.len()).rev() {
-        let entry = &entries[at];
-        if entry.origin == Some(subscriber.id()) {
-            continue;
-        }
-        let cost = entry_cost(entry);
+    let mut kept = VecDeque::new();
+    let mut cut = false;
+    for (offset, publish) in entries.into_iter().rev() {
+        let entry = Entry::new(0, since, None, Some(offset), publish.event, publish.payload);
+        let cost = entry_cost(&entry);
         if owed.bytes + cost > budget.bytes || owed.entries + 1 > budget.entries {
-            cut = Some(at + 1);
+            cut = true;
             break;
         }
         owed.bytes += cost;
         owed.entries += 1;
+        kept.push_front(Arc::new(entry));
     }
-    if let Some(start) = cut {
-        if gap.is_none() {
-            gap = Some(match resume {
-                Resume::After(after) => Some(after),
-                _ => None,
-            });
-        }
-        from = start;
-    }
-    let gap = gap.map(|after| Gap {
+    let gap = (missed || cut).then(|| Gap {
         after,
-        resumed_at: entries.get(from).and_then(|e| e.offset),
+        resumed_at: kept.front().and_then(|e| e.offset),
     });
-    let link = match entries.get(from) {
-        Some(entry) => Link::At(entry.clone()),
-        None => Link::After(tail.clone()),
-    };
-    Some((link, gap, owed))
+    (kept, gap, owed)
 }
 
 #[cfg(test)]
@@ -741,8 +390,16 @@ mod tests {
         assert_eq!(b.read(), ["from a", "to all"]);
         assert_eq!(b.read(), Vec::<String>::new(), "read once");
         assert_eq!(*a.offered.lock().unwrap(), [2], "its own is not offered");
+        // Told once each: b's cursor was not read between the two publishes.
         assert_eq!(a.wakes.load(Ordering::SeqCst), 1);
-        assert_eq!(b.wakes.load(Ordering::SeqCst), 2);
+        assert_eq!(b.wakes.load(Ordering::SeqCst), 1);
+        assert_eq!(
+            *b.owed.lock().unwrap(),
+            Owed::default(),
+            "nothing owed once read"
+        );
+        publish(&topic, "again", None);
+        assert_eq!(b.wakes.load(Ordering::SeqCst), 2, "read, so told again");
     }
 
     #[test]
@@ -766,9 +423,10 @@ mod tests {
         publish(&topic, "after", None);
         assert_eq!(a.read(), ["before"]);
         assert!(
-            a.cursors.lock().unwrap().is_empty(),
+            a.reading.lock().unwrap().is_empty(),
             "the finished cursor goes"
         );
+        assert_eq!(*a.owed.lock().unwrap(), Owed::default());
     }
 
     #[test]
@@ -818,7 +476,7 @@ mod tests {
         for _ in 0..1_000_000 {
             publish(&topic, "", None);
         }
-        drop(a.cursors.lock().unwrap().drain(..)); // would overflow the stack if recursive
+        a.reading.lock().unwrap().clear(); // would overflow the stack if recursive
     }
 
     #[test]
@@ -830,17 +488,7 @@ mod tests {
         publish(&one, "1", None);
         publish(&two, "2", None);
         publish(&one, "3", None);
-        let mut cursors = a.cursors.lock().unwrap();
-        let mut stamps = Vec::new();
-        for cursor in cursors.iter_mut() {
-            while let Some(entry) = cursor.peek() {
-                stamps.push((entry.stamp, entry.payload.as_text().unwrap().to_owned()));
-                cursor.advance();
-            }
-        }
-        stamps.sort();
-        let order: Vec<_> = stamps.into_iter().map(|(_, text)| text).collect();
-        assert_eq!(order, ["1", "2", "3"]);
+        assert_eq!(a.read(), ["1", "2", "3"]);
     }
 
     fn retained(capacity: usize, messages: usize) -> (Topic, Vec<Offset>) {
@@ -877,7 +525,16 @@ mod tests {
         assert_eq!(reader.read(), ["m3", "m4", "m5", "m6"]);
         publish(&topic, "m7", None);
         assert_eq!(reader.read(), ["m7"]);
-        assert_eq!(reader.owed.lock().unwrap().entries, 3, "the replay is owed");
+        assert_eq!(
+            reader.replayed.lock().unwrap().entries,
+            3,
+            "the replay is owed"
+        );
+        assert_eq!(
+            *reader.owed.lock().unwrap(),
+            Owed::default(),
+            "and released once read"
+        );
         assert!(offsets.windows(2).all(|w| w[0] < w[1]), "offsets grow");
     }
 
@@ -934,8 +591,7 @@ mod tests {
     fn a_replay_larger_than_the_budget_keeps_the_newest_and_says_so() {
         let (topic, offsets) = retained(10, 5);
         let reader = Reader::new();
-        let mut sample = Entry::start(0);
-        sample.payload = Payload::text("m1");
+        let sample = Entry::new(0, 0, None, None, None, Payload::text("m1"));
         let one = entry_cost(&sample);
         *reader.budget.lock().unwrap() = Owed {
             bytes: 2 * one,
@@ -951,6 +607,166 @@ mod tests {
             })
         );
         assert_eq!(read.len(), 3, "m4 and m5: {read:?}");
-        assert_eq!(reader.owed.lock().unwrap().bytes, 2 * one);
+        assert_eq!(reader.replayed.lock().unwrap().bytes, 2 * one);
+    }
+
+    #[test]
+    fn a_publishers_cursor_moves_past_its_own_entries_so_the_log_behind_it_is_freed() {
+        let topic = Topic::new();
+        let a = Reader::new();
+        subscribed(&topic, &a);
+        assert!(a.read_all().is_empty()); // its cursor is parked
+        publish(&topic, "own", Some(a.id));
+        let own = Arc::downgrade(&topic.lock().tail);
+        publish(&topic, "own too", Some(a.id));
+        assert!(a.read().is_empty(), "its own are not for it");
+        assert!(own.upgrade().is_none(), "nothing keeps what it published");
+    }
+
+    #[test]
+    fn members_leave_and_join_anywhere_in_a_room_of_many_chunks() {
+        let topic = Topic::new();
+        let readers: Vec<_> = (0..1_000).map(|_| Reader::new()).collect();
+        for reader in &readers {
+            subscribed(&topic, reader);
+        }
+        // Every third leaves: holes in every chunk.
+        for reader in readers.iter().step_by(3) {
+            topic.unsubscribe(reader.id);
+        }
+        assert_eq!(topic.member_count(), 666);
+        let late: Vec<_> = (0..400).map(|_| Reader::new()).collect();
+        for reader in &late {
+            subscribed(&topic, reader);
+        }
+        assert_eq!(topic.member_count(), 1_066);
+        assert_eq!(publish(&topic, "all", None), 1_066);
+        for (n, reader) in readers.iter().enumerate() {
+            let expected: &[&str] = if n % 3 == 0 { &[] } else { &["all"] };
+            assert_eq!(reader.read(), expected, "reader {n}");
+        }
+        for reader in &late {
+            assert_eq!(reader.read(), ["all"]);
+            assert_eq!(*reader.owed.lock().unwrap(), Owed::default());
+        }
+    }
+
+    #[test]
+    fn a_refused_member_that_subscribes_again_begins_anew() {
+        let topic = Topic::new();
+        let a = Reader::new();
+        subscribed(&topic, &a);
+        a.refuse_from.store(1, Ordering::SeqCst);
+        assert_eq!(publish(&topic, "refused", None), 0);
+        assert_eq!(topic.member_count(), 0);
+        a.refuse_from.store(u64::MAX, Ordering::SeqCst);
+        subscribed(&topic, &a);
+        assert_eq!(topic.member_count(), 1);
+        assert_eq!(publish(&topic, "welcome back", None), 1);
+        assert_eq!(a.read(), ["welcome back"]);
+        assert_eq!(topic.unsubscribe(a.id), 0);
+    }
+
+    /// A cursor that reads an entry before the publish has offered it to that member (the
+    /// publish offers outside the topic's lock): the entry is counted once, by whichever side
+    /// claims it first, so what the subscriber owes comes back to zero.
+    #[test]
+    fn an_entry_read_before_its_publish_offers_it_is_counted_once() {
+        let topic = Topic::new();
+        let a = Reader::new();
+        subscribed(&topic, &a);
+        // Link an entry without offering it, as a publish preempted between the two would.
+        let entry = {
+            let mut state = topic.lock();
+            let entry = Arc::new(Entry::new(
+                1,
+                next_stamp(),
+                None,
+                None,
+                None,
+                Payload::text("x"),
+            ));
+            state.tail.link(entry.clone());
+            state.tail = entry.clone();
+            entry
+        };
+        a.look_again();
+        assert_eq!(a.read(), ["x"], "read before it was offered");
+        assert_eq!(*a.owed.lock().unwrap(), Owed::default());
+        let walk = topic.lock().roster.walk();
+        let mut dropped = Vec::new();
+        assert_eq!(topic.offer(&entry, &walk, &mut dropped), 1, "still reached");
+        assert_eq!(
+            *a.owed.lock().unwrap(),
+            Owed::default(),
+            "withdrawn, not owed twice"
+        );
+        assert!(a.offered.lock().unwrap().contains(&1));
+    }
+
+    /// Publishes, joins and leaves from several threads at once: every member reads exactly
+    /// what was published while it was one, in order, and owes nothing once it has read it.
+    #[test]
+    fn concurrent_publishes_joins_and_leaves_lose_and_double_nothing() {
+        use std::sync::atomic::AtomicBool;
+        let topic = Arc::new(Topic::new());
+        let stop = Arc::new(AtomicBool::new(false));
+        let publishers: Vec<_> = (0..2)
+            .map(|p| {
+                let (topic, stop) = (topic.clone(), stop.clone());
+                std::thread::spawn(move || {
+                    // Until the members are done (bounded, should they hang).
+                    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+                    let mut n = 0u64;
+                    while !stop.load(Ordering::Relaxed) && std::time::Instant::now() < deadline {
+                        publish(&topic, &format!("{p}:{n}"), None);
+                        n += 1;
+                    }
+                })
+            })
+            .collect();
+        let members: Vec<_> = (0..2)
+            .map(|_| {
+                let topic = topic.clone();
+                std::thread::spawn(move || {
+                    let mut checked = 0;
+                    for _ in 0..300 {
+                        let reader = Reader::new();
+                        subscribed(&topic, &reader);
+                        // Stay a member until something arrives (the publishers never stop
+                        // before the members do).
+                        let mut seen = reader.read();
+                        while seen.is_empty() {
+                            std::thread::yield_now();
+                            seen.extend(reader.read());
+                        }
+                        topic.unsubscribe(reader.id);
+                        seen.extend(reader.read());
+                        assert!(reader.reading.lock().unwrap().is_empty(), "read to its end");
+                        assert_eq!(*reader.owed.lock().unwrap(), Owed::default());
+                        // Each publisher's messages in order, none twice.
+                        let mut last = [None::<u64>; 2];
+                        for text in &seen {
+                            let (p, n) = text.split_once(':').unwrap();
+                            let (p, n): (usize, u64) = (p.parse().unwrap(), n.parse().unwrap());
+                            assert!(
+                                last[p].is_none_or(|last| n == last + 1),
+                                "{p}: {last:?} then {n}"
+                            );
+                            last[p] = Some(n);
+                        }
+                        checked += seen.len();
+                    }
+                    checked
+                })
+            })
+            .collect();
+        let checked: usize = members.into_iter().map(|m| m.join().unwrap()).sum();
+        stop.store(true, Ordering::Relaxed);
+        for publisher in publishers {
+            publisher.join().unwrap();
+        }
+        assert_eq!(topic.member_count(), 0);
+        assert!(checked >= 600, "each membership read something: {checked}");
     }
 }

@@ -15,7 +15,8 @@ use tokio::sync::Notify;
 use super::event::{Event, Fields};
 use super::{BUFFERED_BYTES, BUFFERED_EVENTS, DEFAULT_KEEP_ALIVE, REPLAY_GAP_EVENT};
 use crate::hub::{
-    Cursor, Entry, Gap, Hub, Offer, Owed, Resume, Subscriber, SubscriberId, entry_cost, next_stamp,
+    Cursor, Entry, Gap, Hub, Offer, Owed, Reading, Resume, Said, Subscriber, SubscriberId,
+    SubscriptionKey, next_stamp,
 };
 use crate::shutdown::Shutdown;
 
@@ -255,18 +256,28 @@ impl Subscriber for Shared {
             return Offer::Refused;
         }
         let mut queue = self.lock_queue();
-        let cost = entry_cost(entry);
-        if queue.fits(cost) {
-            queue.owed.bytes += cost;
-            queue.owed.entries += 1;
+        let owed = Owed::of(entry);
+        if queue.fits(owed.bytes) {
+            queue.owed.add(owed);
             Offer::Taken
         } else {
             Offer::Refused
         }
     }
 
-    fn wake(&self) {
-        self.wake_reader();
+    fn withdraw(&self, entry: &Entry) {
+        self.lock_queue().release(Owed::of(entry));
+    }
+
+    fn ready(&self, key: SubscriptionKey) {
+        let reader = {
+            let mut queue = self.lock_queue();
+            queue.reading.ready(key);
+            queue.reader.take()
+        };
+        if let Some(reader) = reader {
+            reader.wake();
+        }
     }
 
     fn replay_budget(&self) -> Owed {
@@ -288,21 +299,26 @@ impl Subscriber for Shared {
                 queue.marks.push_back((0, end));
             }
         }
-        queue.owed.bytes += owed.bytes;
-        queue.owed.entries += owed.entries;
-        queue.cursors.push(cursor);
+        queue.owed.add(owed);
+        queue.reading.add(cursor);
+        let reader = queue.reader.take();
+        drop(queue);
+        // The body looks at the new cursor (a replay may wait in it).
+        if let Some(reader) = reader {
+            reader.wake();
+        }
     }
 
     fn dropped(&self) {
         if !self.closed.load(Ordering::Acquire) {
             tracing::warn!(stream = %self.id, "nitrous: closing an event stream that fell too far behind (its queue is full)");
             // What it has not read is dropped: that memory is what made it too slow.
-            let cursors = {
+            let reading = {
                 let mut queue = self.lock_queue();
                 queue.owed = Owed::default();
-                std::mem::take(&mut queue.cursors)
+                std::mem::take(&mut queue.reading)
             };
-            drop(cursors);
+            drop(reading);
             self.shut();
         }
     }
@@ -345,7 +361,8 @@ pub(super) struct Queue {
     /// and topic entries in the order they were made.
     marks: VecDeque<(u64, usize)>,
     stamped: bool,
-    cursors: Vec<Cursor>,
+    /// The cursors of the stream's topics.
+    reading: Reading,
     /// What the cursors hold for the stream, counted against its bounds.
     owed: Owed,
     pub(super) max_events: usize,
@@ -361,7 +378,7 @@ impl Default for Queue {
             pushed_events: 0,
             marks: VecDeque::new(),
             stamped: false,
-            cursors: Vec::new(),
+            reading: Reading::default(),
             owed: Owed::default(),
             max_events: BUFFERED_EVENTS,
             max_bytes: BUFFERED_BYTES,
@@ -407,10 +424,16 @@ impl Queue {
         true
     }
 
+    /// Lets go of what the cursors no longer hold.
+    fn release(&mut self, owed: Owed) {
+        self.owed.bytes = self.owed.bytes.saturating_sub(owed.bytes);
+        self.owed.entries = self.owed.entries.saturating_sub(owed.entries);
+    }
+
     /// Everything waiting, encoded as one chunk, pushes and topic entries in the order they were
     /// made; `None` when nothing waits.
     pub(super) fn take(&mut self) -> Option<Bytes> {
-        if self.cursors.is_empty() {
+        if self.reading.is_empty() {
             self.marks.clear();
             self.pushed_events = 0;
             return (!self.pushed.is_empty()).then(|| self.pushed.split().freeze());
@@ -419,53 +442,29 @@ impl Queue {
         let mut taken = 0;
         loop {
             let push = self.marks.front().map(|(stamp, _)| *stamp);
-            let earliest = earliest(&mut self.cursors);
-            for cursor in &mut self.cursors {
-                // Messages a fetched replay held already, skipped in the log: owed no more.
-                let skipped = cursor.take_skipped();
-                self.owed.bytes = self.owed.bytes.saturating_sub(skipped.bytes);
-                self.owed.entries = self.owed.entries.saturating_sub(skipped.entries);
-            }
-            match earliest {
-                Some((at, stamp)) if push.is_none_or(|push| stamp < push) => {
-                    let cursor = &mut self.cursors[at];
-                    if let Some(gap) = cursor.take_gap() {
-                        encode_gap(cursor.topic(), gap, &mut out);
-                        continue;
-                    }
-                    let entry = cursor.advance();
-                    encode_entry(&entry, &mut out);
-                    self.owed.bytes = self.owed.bytes.saturating_sub(entry_cost(&entry));
-                    self.owed.entries = self.owed.entries.saturating_sub(1);
+            if let Some((topic, said)) = self.reading.take_before(push) {
+                match said {
+                    Said::Gap(gap) => encode_gap(topic, gap, &mut out),
+                    Said::Entry(entry) => encode_entry(&entry, &mut out),
                 }
-                _ => match self.marks.pop_front() {
-                    Some((_, end)) => {
-                        out.extend_from_slice(&self.pushed[taken..end]);
-                        taken = end;
-                    }
-                    None => break,
-                },
+                let released = self.reading.take_released();
+                self.release(released);
+                continue;
+            }
+            let released = self.reading.take_released();
+            self.release(released);
+            match self.marks.pop_front() {
+                Some((_, end)) => {
+                    out.extend_from_slice(&self.pushed[taken..end]);
+                    taken = end;
+                }
+                None => break,
             }
         }
         self.pushed.clear();
         self.pushed_events = 0;
-        self.cursors.retain(|cursor| !cursor.is_finished());
         (!out.is_empty()).then(|| out.freeze())
     }
-}
-
-/// Which cursor has the earliest thing to say, and its stamp.
-fn earliest(cursors: &mut [Cursor]) -> Option<(usize, u64)> {
-    let mut earliest: Option<(usize, u64)> = None;
-    for (at, cursor) in cursors.iter_mut().enumerate() {
-        let Some(stamp) = cursor.next_stamp() else {
-            continue;
-        };
-        if earliest.is_none_or(|(_, known)| stamp < known) {
-            earliest = Some((at, stamp));
-        }
-    }
-    earliest
 }
 
 /// A topic entry as an event: its offset as the id, its event name, its text as the data.

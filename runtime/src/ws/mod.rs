@@ -21,6 +21,7 @@ mod options;
 mod outbox;
 mod peer;
 mod session;
+mod topics;
 mod upgrade;
 
 /// A frame as tungstenite reads and writes it.

@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::task::Waker;
 
 use super::peer::SendError;
-use crate::hub::{Cursor, next_stamp};
+use crate::hub::{Cursor, SubscriptionKey, next_stamp};
 use crate::payload::Payload;
 
 /// What the session writes, in queue order (each item stamped with [`next_stamp`], so the session
@@ -53,6 +53,8 @@ struct Queue {
     /// topics' entries. Before, they are stamped 0 (they come before every entry it will read),
     /// which spares a peer that never subscribes the shared counter.
     stamped: bool,
+    /// Subscriptions whose cursors have something to read again (see [`crate::hub::Reading`]).
+    ready: Vec<SubscriptionKey>,
     /// The waiting session's waker; taken by the push that wakes it.
     waker: Option<Waker>,
 }
@@ -80,6 +82,23 @@ impl Outbox {
         Ok(())
     }
 
+    /// The cursor of subscription `key` has something to read: the session looks at it, woken
+    /// if it waits.
+    pub(crate) fn ready(&self, key: SubscriptionKey) {
+        if self.stopped.load(Ordering::Acquire) {
+            return;
+        }
+        let waker = {
+            let mut queue = self.lock();
+            queue.ready.push(key);
+            self.queued.store(true, Ordering::Release);
+            queue.waker.take()
+        };
+        if let Some(waker) = waker {
+            waker.wake();
+        }
+    }
+
     /// Wakes the session if it waits.
     pub(crate) fn wake(&self) {
         let waker = self.lock().waker.take();
@@ -104,14 +123,24 @@ impl Outbox {
         drop(waker);
     }
 
-    /// Moves everything queued into `batch` (which the caller has emptied), in one lock. A push
-    /// that this misses was made after the caller registered its waker, and wakes it.
-    pub(crate) fn take_all(&self, batch: &mut VecDeque<(u64, Outbound)>) {
+    /// Moves everything queued onto the end of `batch`, and the ready subscriptions into
+    /// `ready` (which the caller has emptied), in one lock. A push that this misses was made
+    /// after the caller registered its waker, and wakes it.
+    pub(crate) fn take_all(
+        &self,
+        batch: &mut VecDeque<(u64, Outbound)>,
+        ready: &mut Vec<SubscriptionKey>,
+    ) {
         if !self.queued.load(Ordering::Acquire) {
             return;
         }
         let mut queue = self.lock();
-        std::mem::swap(&mut queue.items, batch);
+        if batch.is_empty() {
+            std::mem::swap(&mut queue.items, batch);
+        } else {
+            batch.append(&mut queue.items);
+        }
+        std::mem::swap(&mut queue.ready, ready);
         self.queued.store(false, Ordering::Release);
     }
 
@@ -121,6 +150,7 @@ impl Outbox {
         let items = {
             let mut queue = self.lock();
             self.queued.store(false, Ordering::Release);
+            queue.ready = Vec::new();
             std::mem::take(&mut queue.items)
         };
         drop(items);
@@ -165,11 +195,12 @@ mod tests {
             let outbox = outbox.clone();
             tokio::spawn(async move {
                 let mut batch = VecDeque::new();
+                let mut ready = Vec::new();
                 let mut seen = 0;
                 std::future::poll_fn(|cx| {
                     loop {
                         outbox.register(cx.waker());
-                        outbox.take_all(&mut batch);
+                        outbox.take_all(&mut batch, &mut ready);
                         if batch.is_empty() {
                             break;
                         }

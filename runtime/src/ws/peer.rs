@@ -12,8 +12,10 @@ use axum::http::HeaderMap;
 use super::Close;
 use super::headers::RequestHeaders;
 use super::outbox::{Outbound, Outbox, cost};
+use super::topics::Topics;
 use crate::hub::{
-    Cursor, Entry, Hub, Offer, Owed, Publish, Resume, Subscriber, SubscriberId, entry_cost,
+    Cursor, Entry, Hub, Offer, Owed, Publish, Resume, Subscriber, SubscriberId, SubscriptionKey,
+    entry_cost,
 };
 use crate::payload::{IntoPayload, Payload, PayloadError};
 use crate::shutdown::Closer;
@@ -115,7 +117,7 @@ pub(crate) struct PeerShared {
     /// Closed as a slow consumer: the session drops what it has not written.
     slow: AtomicBool,
     terminate_requested: AtomicBool,
-    topics: Mutex<Vec<Arc<str>>>,
+    topics: Mutex<Topics>,
     /// How the connection closed, first word wins: the close we sent, or the client's.
     close_record: Mutex<Option<Close>>,
     hub: Hub,
@@ -180,11 +182,6 @@ impl PeerShared {
         }
     }
 
-    /// Called by the session once a topic's entry has gone to the socket (or was skipped).
-    pub(crate) fn read_entry(&self, entry: &Entry) {
-        self.buffered.fetch_sub(entry_cost(entry), Ordering::AcqRel);
-    }
-
     /// The session has ended, for whatever reason: the peer is closed for good. It takes no more
     /// sends or subscriptions, leaves its route's peers and every topic (which still names them
     /// in [`Peer::topics`], for the `close` hook), and owes nothing.
@@ -195,11 +192,13 @@ impl PeerShared {
             .write()
             .unwrap_or_else(|p| p.into_inner())
             .remove(&self.id);
-        let topics = self
+        let topics: Vec<Arc<str>> = self
             .topics
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .clone();
+            .iter()
+            .cloned()
+            .collect();
         for topic in topics {
             self.hub.unsubscribe(&topic, self.id.subscriber());
         }
@@ -275,8 +274,12 @@ impl Subscriber for PeerShared {
         }
     }
 
-    fn wake(&self) {
-        self.outbound.wake();
+    fn withdraw(&self, entry: &Entry) {
+        self.release(entry_cost(entry));
+    }
+
+    fn ready(&self, key: SubscriptionKey) {
+        self.outbound.ready(key);
     }
 
     fn replay_budget(&self) -> Owed {
@@ -337,7 +340,7 @@ impl Peer {
             closing: AtomicBool::new(false),
             slow: AtomicBool::new(false),
             terminate_requested: AtomicBool::new(false),
-            topics: Mutex::new(Vec::new()),
+            topics: Mutex::default(),
             close_record: Mutex::new(None),
             hub: parts.hub,
             peers: parts.peers,
@@ -433,10 +436,9 @@ impl Peer {
             tracing::debug!(peer = %self.id(), %topic, "nitrous: a closed peer cannot subscribe");
             return;
         }
-        if topics.iter().any(|t| &**t == topic) {
+        if !topics.insert(topic) {
             return;
         }
-        topics.push(Arc::from(topic));
         let resume = Resume::from_client(since);
         self.shared
             .hub
@@ -446,7 +448,7 @@ impl Peer {
     /// Unsubscribes this peer from `topic`.
     pub fn unsubscribe(&self, topic: &str) {
         let mut topics = self.shared.topics.lock().unwrap_or_else(|p| p.into_inner());
-        topics.retain(|t| &**t != topic);
+        topics.remove(topic);
         self.shared.hub.unsubscribe(topic, self.id().subscriber());
     }
 

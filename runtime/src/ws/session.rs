@@ -23,7 +23,7 @@ use super::upgrade::Socket;
 use super::{
     Close, Error, Message, Options, Peer, TopicGap, TopicMessage, WebSocketHandler, WireMessage,
 };
-use crate::hub::Cursor;
+use crate::hub::{Reading, Said, SubscriptionKey};
 use crate::payload::{Payload, Repr};
 use crate::shutdown::{SessionGuard, Shutdown};
 
@@ -533,8 +533,10 @@ impl<F: Future<Output = ()>> Future for Drive<'_, F> {
 struct Writer {
     /// Taken from the peer's queue, stamped.
     batch: VecDeque<(u64, Outbound)>,
-    /// One per topic subscribed to (or left, until what it owed is read).
-    cursors: Vec<Cursor>,
+    /// One cursor per topic subscribed to (or left, until what it owed is read).
+    reading: Reading,
+    /// Subscriptions whose cursors have something to read again, taken from the queue.
+    ready: Vec<SubscriptionKey>,
     /// A frame taken from the queue that the socket had no room for yet.
     pending: Option<WireMessage>,
     /// Frames went to the socket since its last flush.
@@ -597,38 +599,33 @@ impl Writer {
     /// entries.
     fn next(&mut self, peer: &PeerShared, frames: &dyn Frames) -> Option<WireMessage> {
         loop {
-            if self.batch.is_empty() {
-                peer.outbound.take_all(&mut self.batch);
+            peer.outbound.take_all(&mut self.batch, &mut self.ready);
+            for key in self.ready.drain(..) {
+                self.reading.ready(key);
             }
             let queued = self.batch.front().map(|(stamp, _)| *stamp);
-            let earliest = self.earliest_entry(queued);
-            for cursor in &mut self.cursors {
-                // Messages a fetched replay held already, skipped in the log: owed no more.
-                peer.release(cursor.take_skipped().bytes);
-            }
-            if let Some(at) = earliest {
-                let cursor = &mut self.cursors[at];
-                let said = if let Some(gap) = cursor.take_gap() {
-                    frames.gap(TopicGap {
-                        topic: cursor.topic(),
+            if let Some((topic, said)) = self.reading.take_before(queued) {
+                let said = match said {
+                    Said::Gap(gap) => frames.gap(TopicGap {
+                        topic,
                         after: gap.after,
                         resumed_at: gap.resumed_at,
-                    })
-                } else {
-                    let entry = cursor.advance();
-                    peer.read_entry(&entry);
-                    frames.message(TopicMessage {
-                        topic: cursor.topic(),
+                    }),
+                    Said::Entry(entry) => frames.message(TopicMessage {
+                        topic,
                         offset: entry.offset,
                         event: entry.event.as_deref(),
                         payload: &entry.payload,
-                    })
+                    }),
                 };
+                // What the entries moved past had counted: written (or skipped), owed no more.
+                peer.release(self.reading.take_released().bytes);
                 match said {
                     Some(payload) => return Some(frame(payload)),
                     None => continue, // the handler sends nothing for it
                 }
             }
+            peer.release(self.reading.take_released().bytes);
             match self.batch.pop_front()?.1 {
                 Outbound::Frame(payload) => {
                     peer.written(&payload);
@@ -646,49 +643,16 @@ impl Writer {
                     self.last = true;
                     return None;
                 }
-                Outbound::Subscribe(cursor) => self.cursors.push(cursor),
+                Outbound::Subscribe(cursor) => self.reading.add(cursor),
             }
         }
-    }
-
-    /// Which cursor holds the earliest entry, if it comes before `queued` (the queue's next
-    /// stamp). Drops the cursors of subscriptions that ended and were read to their end.
-    fn earliest_entry(&mut self, queued: Option<u64>) -> Option<usize> {
-        if self.cursors.is_empty() {
-            return None;
-        }
-        let mut earliest: Option<(usize, u64)> = None;
-        let mut finished = false;
-        for (at, cursor) in self.cursors.iter_mut().enumerate() {
-            match cursor.next_stamp() {
-                Some(stamp) if earliest.is_none_or(|(_, known)| stamp < known) => {
-                    earliest = Some((at, stamp));
-                }
-                Some(_) => {}
-                None => finished |= cursor.is_finished(),
-            }
-        }
-        if finished {
-            let earliest_stamp = earliest.map(|(_, stamp)| stamp);
-            self.cursors.retain(|cursor| !cursor.is_finished());
-            // Indices moved: find the earliest again (rare: once per ended subscription).
-            return earliest_stamp.and_then(|stamp| {
-                let at = self
-                    .cursors
-                    .iter_mut()
-                    .position(|c| c.next_stamp() == Some(stamp))?;
-                queued.is_none_or(|queued| stamp < queued).then_some(at)
-            });
-        }
-        let (at, stamp) = earliest?;
-        queued.is_none_or(|queued| stamp < queued).then_some(at)
     }
 
     /// A slow consumer's queue and topics are dropped at once (the memory they hold is what
     /// made it one); its close frame, queued last, still goes out if the socket takes it.
     fn abandon(&mut self) {
         self.abandoned = true;
-        self.cursors = Vec::new();
+        self.reading.clear();
         self.pending = None;
         self.batch
             .retain(|(_, item)| matches!(item, Outbound::Close(..)));
@@ -704,7 +668,7 @@ impl Writer {
     fn stop(&mut self, peer: &PeerShared) -> Poll<()> {
         self.stopped = true;
         self.batch = VecDeque::new();
-        self.cursors = Vec::new();
+        self.reading.clear();
         peer.outbound.stop();
         Poll::Ready(())
     }

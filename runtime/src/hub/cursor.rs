@@ -1,0 +1,196 @@
+//! [`Cursor`]: a subscriber's place in one topic's log.
+//!
+//! A cursor reads on from the entry it is at. A resume on a retained topic starts it in the
+//! history (or with a replay fetched from the broker's), so the replay and what is published
+//! meanwhile are one sequence, with no seam to lose or double a message in.
+//!
+//! What the cursor moves past is counted off what its subscriber owes: a replayed entry was
+//! counted when the subscription began; a live one when a publish offered it, unless the cursor
+//! got to it first (see [`Subscription`]). The reader takes what was counted off with
+//! [`Cursor::take_released`].
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+
+use super::entry::Entry;
+use super::subscriber::{Owed, SubscriberId};
+use super::subscription::{Subscription, SubscriptionKey};
+use crate::offset::Offset;
+
+/// A resume that asked for messages the topic no longer has (or never had here): the subscriber
+/// is told once, before what is replayed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Gap {
+    /// What the client said it saw last; `None` when it was not an offset.
+    pub(crate) after: Option<Offset>,
+    /// The first message it gets; `None` when it gets only what is published from now on.
+    pub(crate) resumed_at: Option<Offset>,
+}
+
+/// The entry a cursor reads next is this one, or the one after it.
+pub(crate) enum Link {
+    At(Arc<Entry>),
+    After(Arc<Entry>),
+}
+
+/// A subscriber's place in a topic's log, and what it shares with the topic's roster.
+pub(crate) struct Cursor {
+    topic: Arc<str>,
+    subscription: Arc<Subscription>,
+    /// When the subscription began: what it replays was made earlier, but comes after what the
+    /// subscriber was sent before it subscribed.
+    since: u64,
+    /// A replay fetched from the broker's history, read before the log.
+    fetched: VecDeque<Arc<Entry>>,
+    /// Entries of the log at or before this offset were in `fetched`: skipped.
+    fetched_through: Option<Offset>,
+    link: Link,
+    /// Entries by this subscriber are skipped.
+    own: SubscriberId,
+    gap: Option<Gap>,
+    /// What the entries it moved past had counted against the subscriber.
+    released: Owed,
+}
+
+/// Where a new cursor starts, and what it says first.
+pub(crate) struct Start {
+    pub(crate) link: Link,
+    pub(crate) gap: Option<Gap>,
+    pub(crate) fetched: VecDeque<Arc<Entry>>,
+}
+
+impl Cursor {
+    pub(crate) fn new(
+        topic: Arc<str>,
+        subscription: Arc<Subscription>,
+        own: SubscriberId,
+        since: u64,
+        start: Start,
+    ) -> Cursor {
+        let fetched_through = start.fetched.back().and_then(|e| e.offset);
+        Cursor {
+            topic,
+            subscription,
+            since,
+            fetched: start.fetched,
+            fetched_through,
+            link: start.link,
+            own,
+            gap: start.gap,
+            released: Owed::default(),
+        }
+    }
+
+    /// The topic it reads.
+    pub(crate) fn topic(&self) -> &Arc<str> {
+        &self.topic
+    }
+
+    /// Its subscription's key.
+    pub(crate) fn key(&self) -> SubscriptionKey {
+        self.subscription.key()
+    }
+
+    /// A gap to report before anything else, once.
+    pub(crate) fn take_gap(&mut self) -> Option<Gap> {
+        self.gap.take()
+    }
+
+    /// What the entries it moved past since last asked had counted: the reader lets go of it.
+    pub(crate) fn take_released(&mut self) -> Owed {
+        std::mem::take(&mut self.released)
+    }
+
+    /// Where the next thing this cursor says goes among the subscriber's other sources (its own
+    /// queue, its other topics): a gap or a replayed entry when the subscription began, a live
+    /// entry when it was published. `None` when there is nothing yet.
+    pub(crate) fn next_stamp(&mut self) -> Option<u64> {
+        if self.gap.is_some() {
+            return Some(self.since);
+        }
+        let since = self.since;
+        self.peek().map(|entry| entry.stamp.max(since))
+    }
+
+    /// The next entry for this subscriber, without moving; `None` when there is none yet.
+    /// Skips the subscriber's own entries, and those a fetched replay held already.
+    pub(crate) fn peek(&mut self) -> Option<&Arc<Entry>> {
+        if !self.fetched.is_empty() {
+            return self.fetched.front();
+        }
+        // `until` is lowered before an entry past it is linked, so it is seen here in time.
+        let until = self.subscription.until();
+        if matches!(self.link, Link::At(_)) {
+            let Link::At(entry) = &self.link else {
+                unreachable!("matched just above")
+            };
+            return (entry.seq < until).then_some(entry);
+        }
+        loop {
+            let next = match &self.link {
+                Link::At(entry) => entry.clone(),
+                Link::After(entry) => entry.next()?.clone(),
+            };
+            if next.seq >= until {
+                return None;
+            }
+            let own = next.origin == Some(self.own);
+            let replayed = matches!((next.offset, self.fetched_through), (Some(offset), Some(through)) if offset <= through);
+            if own || replayed {
+                self.pass(&next, own);
+                self.link = Link::After(next);
+                continue;
+            }
+            self.link = Link::At(next);
+            let Link::At(entry) = &self.link else {
+                unreachable!("set just above")
+            };
+            return Some(entry);
+        }
+    }
+
+    /// Moves past the entry [`Cursor::peek`] returned.
+    pub(crate) fn advance(&mut self) -> Arc<Entry> {
+        if let Some(entry) = self.fetched.pop_front() {
+            self.released.add(Owed::of(&entry));
+            return entry;
+        }
+        let Link::At(entry) = &self.link else {
+            panic!("advance follows a peek that found an entry")
+        };
+        let entry = entry.clone();
+        self.pass(&entry, false);
+        self.link = Link::After(entry.clone());
+        entry
+    }
+
+    /// Counts off what moving past `entry` releases: a replayed entry was counted when the
+    /// subscription began (unless it was the subscriber's own); a live one by the publish that
+    /// claimed it, unless this cursor claims it first (then nobody counted it).
+    fn pass(&mut self, entry: &Entry, own: bool) {
+        let counted = if entry.seq <= self.subscription.joined {
+            !own
+        } else {
+            !self.subscription.claim(entry.seq) && !own
+        };
+        if counted {
+            self.released.add(Owed::of(entry));
+        }
+    }
+
+    /// Nothing to read now: from here on a publish tells the subscriber. `true` when something
+    /// arrived meanwhile and the caller should read on (no publish will say so).
+    pub(crate) fn park(&mut self) -> bool {
+        let subscription = self.subscription.clone();
+        subscription.park(|| self.next_stamp().is_some())
+    }
+
+    /// The subscription has ended and every entry it owed was read: the cursor can go.
+    pub(crate) fn is_finished(&self) -> bool {
+        let next = match &self.link {
+            Link::At(entry) => entry.seq,
+            Link::After(entry) => entry.seq.saturating_add(1),
+        };
+        self.gap.is_none() && self.fetched.is_empty() && next >= self.subscription.until()
+    }
+}
