@@ -7,22 +7,22 @@
 //! - **Many topics**: one stream in 10,000 topics: subscribe, publish to each and read, close
 //!   ([`topics`]).
 //!
-//! Every pass is timed a hundredth of its size at a time and filed by room size ([`sizes`]), so
+//! Every pass is timed a hundredth of its size at a time and filed by room size ([`pass`]), so
 //! a leave compares with a join at the same sizes. Every pass stops when its budget (120 s,
 //! `--quick` 5 s, or `--budget SECS`) runs out and reports how far it got. Prints a table and
 //! writes it, with every pass's timings, to `OUT_DIR/hub.json`.
 
+mod pass;
 mod report;
 mod room;
-mod sizes;
 mod topics;
 
 use std::path::Path;
 use std::time::Duration;
 
+use pass::Pass;
 use report::Report;
 use room::RoomRun;
-use sizes::Pass;
 use topics::TopicsRun;
 
 /// What to run: room sizes, the topics of the many-topics stream, and each pass's budget.
@@ -149,6 +149,15 @@ fn report_room(report: &mut Report, run: &RoomRun, budget: Duration) {
             "the last hundredth timed, up to {} members",
             thousands(run.join.timed_up_to())
         ),
+    );
+    report.row(
+        format!("{room}: join, per join at the end / at the start"),
+        run.join
+            .per_member_at_largest()
+            .zip(run.join.per_member_at_smallest())
+            .map(|(end, start)| end / start),
+        "x",
+        "by hundredths: all a pass cut inside its first tenths has to show",
     );
     report.row(
         format!("{room}: RSS per member, its event stream"),

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use nitrous::Hub;
 use nitrous::sse::EventStream;
 
-use crate::sizes::{Budget, Pass};
+use crate::pass::{Budget, Pass};
 
 /// The topic every member joins.
 const TOPIC: &str = "room";

@@ -12,7 +12,7 @@ use nitrous::Hub;
 use nitrous::axum::response::IntoResponse;
 use nitrous::sse::EventStream;
 
-use crate::sizes::{Budget, Pass};
+use crate::pass::{Budget, Pass};
 
 /// What one stream in `topics` topics did.
 #[derive(Debug)]

@@ -11,7 +11,8 @@
 //! | `close COUNT` | closes its last COUNT connections (a closing handshake each) | `closed N` |
 //! | `exit` | exits | |
 //!
-//! A process exits by itself when its stdin closes, or after [`LIFETIME`] in any case.
+//! A process exits by itself when its stdin closes, or after [`LIFETIME`] in any case; the
+//! workload kills the ones it started when it is done with them.
 
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Write};
@@ -90,7 +91,6 @@ impl ClientProcess {
 
 impl Drop for ClientProcess {
     fn drop(&mut self) {
-        let _ = self.send("exit");
         let _ = self.child.kill();
         let _ = self.child.wait();
     }

@@ -160,6 +160,11 @@ fn run(plan: Plan) -> Result<Rooms, Failure> {
     if let Some(cap) = plan.cap {
         target = target.min(cap);
     }
+    if target < 100 {
+        return Err(Failure::Failed(format!(
+            "an open-file limit of {server_limit} leaves no room for the workload"
+        )));
+    }
     let per_process = client_limit.saturating_sub(RESERVE).max(1);
     let processes = target.div_ceil(per_process).max(2);
     if processes > 200 {
