@@ -719,6 +719,7 @@ fn report(rooms: &Rooms, out: &Path) -> Result<std::path::PathBuf, Failure> {
             },
         },
     });
+    std::fs::create_dir_all(out).map_err(|e| Failure::Failed(format!("{}: {e}", out.display())))?;
     let path = out.join("rooms.json");
     let text = serde_json::to_string_pretty(&json).map_err(|e| Failure::Failed(e.to_string()))?;
     std::fs::write(&path, text).map_err(|e| Failure::Failed(format!("{}: {e}", path.display())))?;
