@@ -2,7 +2,10 @@
 //!
 //! Every workload in [`WORKLOADS`] returns rows; they are printed as one table and written to
 //! `target/bench/{workload}.json`. Today one workload: how long the `routes!` expansion (scan,
-//! parse, validate, generate) takes for 500 route files.
+//! parse, validate, generate) takes for 500 route files. Then the tests crate's bench binaries,
+//! built in release, print their own tables: `bench-load` (nitrous beside axum), `bench-load
+//! rooms` (one room of as many WebSocket connections as the open-file limit allows) and
+//! `bench-hub` (the hub alone, up to a million members). `--scale` runs only the last two.
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -30,6 +33,29 @@ enum Effort {
     Quick,
 }
 
+/// Which workloads: all, or (`--scale`) only the rooms at scale.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Scope {
+    All,
+    Scale,
+}
+
+fn parse(args: &[String]) -> Result<(Effort, Scope), Failure> {
+    let (mut effort, mut scope) = (Effort::Full, Scope::All);
+    for arg in args {
+        match arg.as_str() {
+            "--quick" => effort = Effort::Quick,
+            "--scale" => scope = Scope::Scale,
+            _ => {
+                return Err(Failure::Usage(format!(
+                    "bench takes only --quick and --scale, got {args:?}"
+                )));
+            }
+        }
+    }
+    Ok((effort, scope))
+}
+
 /// One measured figure.
 struct Row {
     name: &'static str,
@@ -43,15 +69,7 @@ struct Row {
 }
 
 pub(crate) fn run(args: &[String]) -> Result<(), Failure> {
-    let effort = match args {
-        [] => Effort::Full,
-        [flag] if flag == "--quick" => Effort::Quick,
-        _ => {
-            return Err(Failure::Usage(format!(
-                "bench takes only --quick, got {args:?}"
-            )));
-        }
-    };
+    let (effort, scope) = parse(args)?;
     if cfg!(debug_assertions) {
         return rerun_in_release(args);
     }
@@ -59,13 +77,16 @@ pub(crate) fn run(args: &[String]) -> Result<(), Failure> {
     std::fs::create_dir_all(&out)
         .map_err(|e| Failure::Failed(format!("{}: {e}", out.display())))?;
     let mut all = Vec::new();
-    for workload in WORKLOADS {
-        let rows = (workload.measure)(&out, effort)?;
-        write_json(&out.join(format!("{}.json", workload.name)), &rows)?;
-        all.extend(rows);
+    if scope == Scope::All {
+        for workload in WORKLOADS {
+            let rows = (workload.measure)(&out, effort)?;
+            write_json(&out.join(format!("{}.json", workload.name)), &rows)?;
+            all.extend(rows);
+        }
+        print_rows(&all);
     }
-    print_rows(&all);
-    // The load generator and the servers it compares, built in release; it prints its table.
+    // The load generator, the servers it compares and the hub bench, built in release; each
+    // prints its table.
     crate::process::run_command(crate::cargo().args([
         "build",
         "--release",
@@ -78,12 +99,23 @@ pub(crate) fn run(args: &[String]) -> Result<(), Failure> {
         "bench-nitrous",
         "--bin",
         "bench-axum",
+        "--bin",
+        "bench-hub",
     ]))?;
-    let mut load = std::process::Command::new(workspace_root().join("target/release/bench-load"));
-    if effort == Effort::Quick {
-        load.arg("--quick");
+    let release = workspace_root().join("target/release");
+    let bench = |binary: &str, mode: Option<&str>| {
+        let mut command = std::process::Command::new(release.join(binary));
+        command.args(mode);
+        if effort == Effort::Quick {
+            command.arg("--quick");
+        }
+        crate::process::run_command(command.arg(&out))
+    };
+    if scope == Scope::All {
+        bench("bench-load", None)?;
     }
-    crate::process::run_command(load.arg(&out))?;
+    bench("bench-load", Some("rooms"))?;
+    bench("bench-hub", None)?;
     if all.iter().all(|r| r.met) {
         Ok(())
     } else {
@@ -256,6 +288,22 @@ fn write_json(path: &Path, rows: &[Row]) -> Result<(), Failure> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn quick_and_scale_go_in_either_order_and_nothing_else_goes() {
+        let args = |list: &[&str]| list.iter().map(|a| a.to_string()).collect::<Vec<_>>();
+        let parsed = |list: &[&str]| parse(&args(list)).ok();
+        assert_eq!(parsed(&[]), Some((Effort::Full, Scope::All)));
+        assert_eq!(
+            parsed(&["--scale", "--quick"]),
+            Some((Effort::Quick, Scope::Scale))
+        );
+        assert_eq!(
+            parsed(&["--quick", "--scale"]),
+            Some((Effort::Quick, Scope::Scale))
+        );
+        assert_eq!(parsed(&["--rounds"]), None);
+    }
 
     #[test]
     fn the_generated_route_files_expand_without_errors_into_one_row_per_endpoint() {

@@ -18,7 +18,8 @@ const USAGE: &str = "usage:
   cargo xtask routes [CRATE_DIR] [--dir DIR] [--prefix P]
                                                   print a crate's route table without building it
   cargo xtask dev-loop [--edits N]                edit-to-serving time of `cargo nitrous dev` on the chat example
-  cargo xtask bench [--quick]                     time the routes! expansion (re-runs itself in release)";
+  cargo xtask bench [--quick] [--scale]           the benchmarks of BENCHMARKS.md (re-runs itself in release);
+                                                  --scale: only the rooms at scale";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();

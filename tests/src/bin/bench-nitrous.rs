@@ -1,6 +1,7 @@
-//! The nitrous side of `cargo xtask bench`: `/ws/echo`, `/ws/fan` and `/api/sse?n=` from route
-//! files. Prints its address; with `NITROUS_REDIS_URL` its hub shares topics through Redis, and
-//! `NITROUS_RETAIN` (`fan=1000`) retains topics.
+//! The nitrous side of `cargo xtask bench`: `/ws/echo`, `/ws/fan` and `/api/sse?n=`, and for the
+//! scale workloads `/ws/room`, `/api/room` and `/ws/topics`, from route files. Prints its address;
+//! with `NITROUS_REDIS_URL` its hub shares topics through Redis, and `NITROUS_RETAIN`
+//! (`fan=1000`) retains topics.
 
 #![allow(missing_debug_implementations)] // route files as users write them
 

@@ -5,8 +5,14 @@
 //! round. Server CPU and memory come from the server process's own accounting in `/proc`, so a
 //! busy client does not flatter the server. Prints the side-by-side table and writes every sample
 //! to `OUT_DIR/load.json`.
+//!
+//! `bench-load rooms [--quick] OUT_DIR` runs the rooms-at-scale workload instead ([`rooms`]), whose
+//! client processes are this binary too (`bench-load room-client ...`, [`room_clients`]).
 
+mod many_topics;
 mod process;
+mod room_clients;
+mod rooms;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -32,11 +38,16 @@ fn bin_dir() -> PathBuf {
 
 fn main() -> std::process::ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
+    match args.first().map(String::as_str) {
+        Some("rooms") => return rooms::main(&args[1..]),
+        Some("room-client") => return room_clients::main(&args[1..]),
+        _ => {}
+    }
     let (sizes, out) = match args.as_slice() {
         [flag, out] if flag == "--quick" => (Sizes::QUICK, out),
         [out] => (Sizes::FULL, out),
         _ => {
-            eprintln!("usage: bench-load [--quick] OUT_DIR");
+            eprintln!("usage: bench-load [--quick] OUT_DIR | bench-load rooms [--quick] OUT_DIR");
             return std::process::ExitCode::from(2);
         }
     };
