@@ -40,16 +40,22 @@ pub(crate) struct Cursor {
     /// When the subscription began: what it replays was made earlier, but comes after what the
     /// subscriber was sent before it subscribed.
     since: u64,
+    link: Link,
+    /// Entries by this subscriber are skipped.
+    own: SubscriberId,
+    /// What a resume says first: boxed, so that a live subscription (most) does not carry it.
+    resume: Option<Box<Resumed>>,
+    /// What the entries it moved past had counted against the subscriber.
+    released: Owed,
+}
+
+/// What a resuming cursor says before the log, and what of the log it skips.
+struct Resumed {
+    gap: Option<Gap>,
     /// A replay fetched from the broker's history, read before the log.
     fetched: VecDeque<Arc<Entry>>,
     /// Entries of the log at or before this offset were in `fetched`: skipped.
     fetched_through: Option<Offset>,
-    link: Link,
-    /// Entries by this subscriber are skipped.
-    own: SubscriberId,
-    gap: Option<Gap>,
-    /// What the entries it moved past had counted against the subscriber.
-    released: Owed,
 }
 
 /// Where a new cursor starts, and what it says first.
@@ -67,16 +73,20 @@ impl Cursor {
         since: u64,
         start: Start,
     ) -> Cursor {
-        let fetched_through = start.fetched.back().and_then(|e| e.offset);
+        let resume = (start.gap.is_some() || !start.fetched.is_empty()).then(|| {
+            Box::new(Resumed {
+                fetched_through: start.fetched.back().and_then(|e| e.offset),
+                gap: start.gap,
+                fetched: start.fetched,
+            })
+        });
         Cursor {
             topic,
             subscription,
             since,
-            fetched: start.fetched,
-            fetched_through,
             link: start.link,
             own,
-            gap: start.gap,
+            resume,
             released: Owed::default(),
         }
     }
@@ -93,7 +103,19 @@ impl Cursor {
 
     /// A gap to report before anything else, once.
     pub(crate) fn take_gap(&mut self) -> Option<Gap> {
-        self.gap.take()
+        self.resume.as_mut()?.gap.take()
+    }
+
+    fn has_gap(&self) -> bool {
+        self.resume.as_ref().is_some_and(|r| r.gap.is_some())
+    }
+
+    /// The fetched replay still to read.
+    fn fetched(&mut self) -> Option<&mut VecDeque<Arc<Entry>>> {
+        self.resume
+            .as_mut()
+            .map(|r| &mut r.fetched)
+            .filter(|f| !f.is_empty())
     }
 
     /// What the entries it moved past since last asked had counted: the reader lets go of it.
@@ -105,7 +127,7 @@ impl Cursor {
     /// queue, its other topics): a gap or a replayed entry when the subscription began, a live
     /// entry when it was published. `None` when there is nothing yet.
     pub(crate) fn next_stamp(&mut self) -> Option<u64> {
-        if self.gap.is_some() {
+        if self.has_gap() {
             return Some(self.since);
         }
         let since = self.since;
@@ -115,8 +137,8 @@ impl Cursor {
     /// The next entry for this subscriber, without moving; `None` when there is none yet.
     /// Skips the subscriber's own entries, and those a fetched replay held already.
     pub(crate) fn peek(&mut self) -> Option<&Arc<Entry>> {
-        if !self.fetched.is_empty() {
-            return self.fetched.front();
+        if self.fetched().is_some() {
+            return self.fetched()?.front();
         }
         // `until` is lowered before an entry past it is linked, so it is seen here in time.
         let until = self.subscription.until();
@@ -135,7 +157,8 @@ impl Cursor {
                 return None;
             }
             let own = next.origin == Some(self.own);
-            let replayed = matches!((next.offset, self.fetched_through), (Some(offset), Some(through)) if offset <= through);
+            let through = self.resume.as_ref().and_then(|r| r.fetched_through);
+            let replayed = matches!((next.offset, through), (Some(offset), Some(through)) if offset <= through);
             if own || replayed {
                 self.pass(&next, own);
                 self.link = Link::After(next);
@@ -151,7 +174,7 @@ impl Cursor {
 
     /// Moves past the entry [`Cursor::peek`] returned.
     pub(crate) fn advance(&mut self) -> Arc<Entry> {
-        if let Some(entry) = self.fetched.pop_front() {
+        if let Some(entry) = self.fetched().and_then(VecDeque::pop_front) {
             self.released.add(Owed::of(&entry));
             return entry;
         }
@@ -191,6 +214,10 @@ impl Cursor {
             Link::At(entry) => entry.seq,
             Link::After(entry) => entry.seq.saturating_add(1),
         };
-        self.gap.is_none() && self.fetched.is_empty() && next >= self.subscription.until()
+        let said = self
+            .resume
+            .as_ref()
+            .is_none_or(|r| r.gap.is_none() && r.fetched.is_empty());
+        said && next >= self.subscription.until()
     }
 }

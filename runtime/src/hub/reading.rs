@@ -67,6 +67,9 @@ impl Reading {
                 place
             }
             None => {
+                // One place at a time: most subscribers read one topic or a few, and a cursor
+                // is large enough that Vec's first growth (to four) would cost more than it.
+                inner.slots.reserve_exact(inner.slots.len().max(1));
                 inner.slots.push(slot);
                 inner.slots.len() - 1
             }

@@ -1,17 +1,22 @@
 //! The topics a peer is subscribed to, in the order it subscribed: adding, finding and removing
-//! one costs the same for a peer in 10,000 topics as for a peer in one.
+//! one costs the same for a peer in 10,000 topics as for a peer in a few.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
-/// A peer's topics. Nothing is allocated until the first subscription.
+/// A peer's topics: a short list while there are few (nothing allocated before the first), an
+/// index once there are many.
 #[derive(Default)]
 pub(crate) struct Topics {
-    inner: Option<Box<Inner>>,
+    few: Vec<Arc<str>>,
+    many: Option<Box<Many>>,
 }
 
+/// Past this many topics a peer's list becomes an index.
+const FEW: usize = 16;
+
 #[derive(Default)]
-struct Inner {
+struct Many {
     /// Each topic, and when it was added.
     names: HashMap<Arc<str>, u64>,
     /// The topics by when they were added.
@@ -19,35 +24,59 @@ struct Inner {
     added: u64,
 }
 
+impl Many {
+    fn insert(&mut self, name: Arc<str>) -> bool {
+        if self.names.contains_key(&name) {
+            return false;
+        }
+        self.added += 1;
+        self.names.insert(name.clone(), self.added);
+        self.order.insert(self.added, name);
+        true
+    }
+}
+
 impl Topics {
     /// Adds `topic`; `false` when it is there already.
     pub(crate) fn insert(&mut self, topic: &str) -> bool {
-        let inner = self.inner.get_or_insert_default();
-        if inner.names.contains_key(topic) {
+        if let Some(many) = &mut self.many {
+            return many.insert(Arc::from(topic));
+        }
+        if self.few.iter().any(|t| &**t == topic) {
             return false;
         }
-        let name: Arc<str> = Arc::from(topic);
-        inner.added += 1;
-        inner.names.insert(name.clone(), inner.added);
-        inner.order.insert(inner.added, name);
+        self.few.push(Arc::from(topic));
+        if self.few.len() > FEW {
+            let mut many = Box::<Many>::default();
+            for name in self.few.drain(..) {
+                many.insert(name);
+            }
+            self.few = Vec::new();
+            self.many = Some(many);
+        }
         true
     }
 
     /// Removes `topic`; `false` when it was not there.
     pub(crate) fn remove(&mut self, topic: &str) -> bool {
-        let Some(inner) = &mut self.inner else {
+        if let Some(many) = &mut self.many {
+            let Some(added) = many.names.remove(topic) else {
+                return false;
+            };
+            many.order.remove(&added);
+            return true;
+        }
+        let Some(at) = self.few.iter().position(|t| &**t == topic) else {
             return false;
         };
-        let Some(added) = inner.names.remove(topic) else {
-            return false;
-        };
-        inner.order.remove(&added);
+        self.few.remove(at);
         true
     }
 
     /// The topics, in the order they were added.
     pub(crate) fn iter(&self) -> impl Iterator<Item = &Arc<str>> {
-        self.inner.iter().flat_map(|inner| inner.order.values())
+        let many = self.many.iter().flat_map(|many| many.order.values());
+        self.few.iter().chain(many)
     }
 }
 
@@ -67,5 +96,23 @@ mod tests {
         assert!(topics.insert("a"), "back, now last");
         let names: Vec<&str> = topics.iter().map(|t| &**t).collect();
         assert_eq!(names, ["b", "c", "a"]);
+    }
+
+    #[test]
+    fn many_topics_keep_their_order_past_the_short_list() {
+        let mut topics = Topics::default();
+        for n in 0..100 {
+            assert!(topics.insert(&format!("t{n}")));
+        }
+        assert!(!topics.insert("t3"), "once");
+        for n in (0..100).step_by(2) {
+            assert!(topics.remove(&format!("t{n}")));
+        }
+        assert!(!topics.remove("t0"));
+        assert!(topics.insert("t0"), "back, now last");
+        let names: Vec<String> = topics.iter().map(|t| t.to_string()).collect();
+        let mut expected: Vec<String> = (1..100).step_by(2).map(|n| format!("t{n}")).collect();
+        expected.push("t0".to_owned());
+        assert_eq!(names, expected);
     }
 }
