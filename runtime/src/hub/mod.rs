@@ -14,6 +14,7 @@
 //! The hub knows nothing of transports: WebSocket peers and event streams are [`Subscriber`]s,
 //! implemented where they live.
 
+mod counted;
 mod cursor;
 mod entry;
 mod history;

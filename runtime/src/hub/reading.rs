@@ -9,9 +9,9 @@
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};
-use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::Arc;
 
+use super::counted::Counted;
 use super::cursor::{Cursor, Gap};
 use super::entry::Entry;
 use super::subscriber::Owed;
@@ -36,7 +36,7 @@ struct Inner {
     /// Places left by cursors that went.
     free: Vec<usize>,
     /// Which place each subscription's cursor is at.
-    places: HashMap<SubscriptionKey, usize, BuildHasherDefault<KeyHasher>>,
+    places: HashMap<SubscriptionKey, usize, Counted>,
     /// The cursors with something to say, by the stamp it goes at (checked again when on top:
     /// a subscription a publish refused says nothing more).
     heap: BinaryHeap<Reverse<(u64, usize)>>,
@@ -181,26 +181,5 @@ impl Inner {
                 None => return,
             }
         }
-    }
-}
-
-/// Subscription keys are counted up from one: multiplying by an odd constant spreads them over
-/// a table's buckets, for less than a general-purpose hash costs.
-#[derive(Default)]
-struct KeyHasher(u64);
-
-impl Hasher for KeyHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        for &byte in bytes {
-            self.0 = (self.0.rotate_left(8) ^ u64::from(byte)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-        }
-    }
-
-    fn write_u64(&mut self, n: u64) {
-        self.0 = n.wrapping_mul(0x9E37_79B9_7F4A_7C15);
     }
 }

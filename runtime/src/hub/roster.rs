@@ -10,7 +10,7 @@
 //! link its entry); a chunk's members change under the chunk's own lock as well, which is all a
 //! walk takes.
 
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
@@ -63,8 +63,10 @@ pub(crate) struct Roster {
     /// Shared with walks in progress; copied only when a chunk is added (once per [`CHUNK`]
     /// joins), never per member.
     chunks: Arc<Vec<Arc<Chunk>>>,
-    /// Which chunk holds each member.
-    index: HashMap<SubscriberId, u32>,
+    /// Which chunk holds each member. A B-tree, not a hash table: a hash table grows by moving
+    /// every entry at once, which in a room of a million would hold the topic's lock for tens of
+    /// milliseconds; a B-tree grows a node at a time.
+    index: BTreeMap<SubscriberId, u32>,
     /// Chunks with a free place.
     open: Vec<u32>,
     /// Members a walk refused, listed until they leave.
