@@ -296,6 +296,13 @@ fn parse_segment(name: &str, what: &str) -> Result<Segment, String> {
         if name.is_empty() {
             return Err(format!("an empty {what} name cannot be a route segment"));
         }
+        // axum refuses a segment that starts with `:` at start-up (its 0.7 param syntax).
+        if let Some(param) = name.strip_prefix(':') {
+            let param = if param.is_empty() { "name" } else { param };
+            return Err(format!(
+                "`{name}` is the axum 0.7 and Express spelling of a param, which axum 0.8 refuses; nitrous uses Nitro's `[{param}]`: rename `{name}` to `[{param}]` in the {what} name"
+            ));
+        }
         if let Some(bad) = name
             .chars()
             .find(|c| matches!(c, '{' | '}' | '*' | '(' | ')') || c.is_whitespace())

@@ -273,3 +273,37 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn a_colon_param_is_refused_with_the_nitro_spelling() {
+    for (rel, fix) in [
+        ("votes/:id.rs", "[id]"),
+        (":org/repo.get.rs", "[org]"),
+        ("a/:.rs", "[name]"),
+    ] {
+        let error = route::parse(rel).expect_err(rel).join("\n");
+        assert!(error.contains(fix), "{rel}: {error}");
+        assert!(error.contains("axum 0.7"), "{rel}: {error}");
+    }
+    assert!(
+        route::parse("a:b.rs").is_ok(),
+        "a colon inside a segment is text to axum"
+    );
+}
+
+proptest! {
+    /// Any name the route model accepts is one axum accepts at start-up: mounted into a real
+    /// `Router`, it does not panic.
+    #[test]
+    fn any_accepted_name_mounts_into_a_real_router(
+        rel in "([a-z:*{}()._\\[\\]-]{1,8}/){0,2}[a-z:*{}()._\\[\\]-]{1,8}\\.rs",
+    ) {
+        if let Ok(route) = route::parse(&rel) {
+            let path = route::axum_path("/api", &route.segments);
+            let mounted = std::panic::catch_unwind(|| {
+                axum::Router::<()>::new().route(&path, axum::routing::get(|| async {}))
+            });
+            prop_assert!(mounted.is_ok(), "{rel} as {path}");
+        }
+    }
+}

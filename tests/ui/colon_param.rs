@@ -1,0 +1,3 @@
+nitrous::routes!(dir = "./fixtures/colon_param");
+
+fn main() {}
