@@ -30,14 +30,17 @@ fn main() -> ExitCode {
     if args.first().is_some_and(|a| a == "nitrous") {
         args.remove(0);
     }
+    // `--help` anywhere (`cargo nitrous dev --help`), or `help [COMMAND]`, is a question: the
+    // usage, and success.
+    if args.first().is_some_and(|a| a == "help") || args.iter().any(|a| a == "-h" || a == "--help")
+    {
+        println!("{USAGE}");
+        return ExitCode::SUCCESS;
+    }
     let result = match args.first().map(String::as_str) {
         Some("dev") => dev::run(&args[1..]),
         Some("new") => new::run(&args[1..]),
         Some("routes") => routes(&args[1..]),
-        Some("-h" | "--help" | "help") => {
-            println!("{USAGE}");
-            return ExitCode::SUCCESS;
-        }
         Some(other) => Err(Failure::Usage(format!("unknown command `{other}`"))),
         None => Err(Failure::Usage(String::new())),
     };
