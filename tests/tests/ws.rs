@@ -964,3 +964,29 @@ async fn a_peer_resumes_a_retained_topic_from_the_offset_its_page_saw_last() {
     drop((back, late));
     server.stop().await;
 }
+
+/// A handler with no `topic_gap` hook still tells a resuming page of its gap: nitrous's default
+/// frame, before what is replayed.
+#[tokio::test]
+async fn a_resuming_peer_is_told_of_its_gap_without_a_topic_gap_hook() {
+    let hub = Hub::new();
+    hub.retain("feed", 2);
+    let server = Server::start(router().layer(hub.layer()).with_state(AppState::default())).await;
+    for n in 1..=3 {
+        hub.publish("feed", format!("m{n}")).unwrap();
+    }
+    // An offset of another history (an earlier process's, say): what it saw is not here.
+    let mut page = connect(&server, "/ws/resumed_plainly?since=1-1").await;
+    assert_eq!(text(&mut page).await, "subscribed");
+    let gap = json(&mut page).await;
+    assert_eq!(gap["type"], "nitrous-replay-gap", "{gap}");
+    assert_eq!(gap["topic"], "feed", "{gap}");
+    assert_eq!(gap["after"], "1-1", "{gap}");
+    assert!(gap["resumed_at"].is_string(), "{gap}");
+    assert_eq!(text(&mut page).await, "m2", "then what the topic keeps");
+    assert_eq!(text(&mut page).await, "m3");
+    hub.publish("feed", "m4").unwrap();
+    assert_eq!(text(&mut page).await, "m4", "as published: no topic hook");
+    drop(page);
+    server.stop().await;
+}

@@ -122,11 +122,14 @@ pub trait WebSocketHandler: Send + Sync + 'static {
 
     /// The peer resumed a topic ([`Peer::subscribe_from`]) further back than the topic keeps (or
     /// from an offset that is not the topic's: an earlier process's): what it missed is gone.
-    /// What to tell the page, which should reload what it shows; by default nothing is sent and
-    /// a warning is logged.
+    /// What to tell the page, which should reload what it shows; `None` sends nothing. By
+    /// default the page is told, before what is replayed, with [`TopicGap::default_frame`]: a
+    /// text frame `{"type":"nitrous-replay-gap","topic":..,"after":..,"resumed_at":..}`, offsets
+    /// as strings (`null` when the client's was not one, or when nothing is replayed): the data
+    /// of the event an event stream gets, named the same.
     fn topic_gap(&self, peer: &Peer, gap: TopicGap<'_>) -> Option<Payload> {
-        tracing::warn!(%peer, topic = gap.topic(), "nitrous: a peer resumed further back than its topic keeps; implement WebSocketHandler::topic_gap to tell its page");
-        None
+        let _ = peer;
+        Some(gap.default_frame())
     }
 }
 
@@ -216,6 +219,18 @@ impl<'a> TopicGap<'a> {
     /// The topic.
     pub fn topic(&self) -> &'a str {
         self.topic
+    }
+
+    /// What a page is told by default ([`WebSocketHandler::topic_gap`]): the text frame
+    /// `{"type":"nitrous-replay-gap","topic":..,"after":..,"resumed_at":..}`.
+    pub fn default_frame(&self) -> Payload {
+        let frame = serde_json::json!({
+            "type": crate::sse::REPLAY_GAP_EVENT,
+            "topic": self.topic,
+            "after": self.after.map(|o| o.to_string()),
+            "resumed_at": self.resumed_at.map(|o| o.to_string()),
+        });
+        Payload::text(frame.to_string())
     }
 
     /// What the peer said it saw last; `None` when that was not an offset.
