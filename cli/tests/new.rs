@@ -174,5 +174,21 @@ fn a_new_app_builds_as_generated_and_serves_http_websocket_and_sse() {
     );
     assert_eq!(data, ["tick 1", "tick 2"]);
 
+    // A JSON body route, as a user adds one first, builds without editing Cargo.toml.
+    std::fs::write(
+        app.join("src/server/routes/todos.post.rs"),
+        "use nitrous::axum::Json;\n\n#[derive(serde::Deserialize)]\npub struct Todo {\n    title: String,\n}\n\n#[nitrous::post]\npub async fn create(Json(todo): Json<Todo>) -> Json<serde_json::Value> {\n    Json(serde_json::json!({ \"title\": todo.title }))\n}\n",
+    )
+    .unwrap();
+    let built = Command::new(env!("CARGO"))
+        .args(["build", "--offline"])
+        .current_dir(&app)
+        .env("CARGO_TARGET_DIR", &target)
+        .output()
+        .expect("run cargo");
+    let stderr = String::from_utf8_lossy(&built.stderr);
+    assert!(built.status.success(), "with a JSON route:\n{stderr}");
+    assert!(!stderr.contains("warning"), "{stderr}");
+
     let _ = std::fs::remove_dir_all(&parent);
 }
