@@ -68,18 +68,7 @@ fn a_new_app_builds_as_generated_and_serves_http_websocket_and_sse() {
 
     support::pin_versions(&app);
     let target = support::apps_target();
-    let built = Command::new(env!("CARGO"))
-        .args(["build", "--offline"])
-        .current_dir(&app)
-        .env("CARGO_TARGET_DIR", &target)
-        .output()
-        .expect("run cargo");
-    let stderr = String::from_utf8_lossy(&built.stderr);
-    assert!(built.status.success(), "cargo build failed:\n{stderr}");
-    assert!(
-        !stderr.contains("warning"),
-        "the generated app builds without warnings:\n{stderr}"
-    );
+    build_without_warnings(&app, &target, "as generated");
 
     let mut child = Command::new(target.join("debug/demo-app"))
         .env("NITROUS_ADDR", "127.0.0.1:0")
@@ -180,15 +169,26 @@ fn a_new_app_builds_as_generated_and_serves_http_websocket_and_sse() {
         "use nitrous::axum::Json;\n\n#[derive(serde::Deserialize)]\npub struct Todo {\n    title: String,\n}\n\n#[nitrous::post]\npub async fn create(Json(todo): Json<Todo>) -> Json<serde_json::Value> {\n    Json(serde_json::json!({ \"title\": todo.title }))\n}\n",
     )
     .unwrap();
+    build_without_warnings(&app, &target, "with a JSON route");
+
+    let _ = std::fs::remove_dir_all(&parent);
+}
+
+/// Builds the app offline into the shared target; it must build, without warnings.
+fn build_without_warnings(app: &std::path::Path, target: &std::path::Path, what: &str) {
     let built = Command::new(env!("CARGO"))
         .args(["build", "--offline"])
-        .current_dir(&app)
-        .env("CARGO_TARGET_DIR", &target)
+        .current_dir(app)
+        .env("CARGO_TARGET_DIR", target)
         .output()
         .expect("run cargo");
     let stderr = String::from_utf8_lossy(&built.stderr);
-    assert!(built.status.success(), "with a JSON route:\n{stderr}");
-    assert!(!stderr.contains("warning"), "{stderr}");
-
-    let _ = std::fs::remove_dir_all(&parent);
+    assert!(
+        built.status.success(),
+        "cargo build failed ({what}):\n{stderr}"
+    );
+    assert!(
+        !stderr.contains("warning"),
+        "the app builds without warnings ({what}):\n{stderr}"
+    );
 }

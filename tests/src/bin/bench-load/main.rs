@@ -43,22 +43,35 @@ fn main() -> std::process::ExitCode {
         Some("room-client") => return room_clients::main(&args[1..]),
         _ => {}
     }
-    let (sizes, out) = match args.as_slice() {
-        [flag, out] if flag == "--quick" => (Sizes::QUICK, out),
-        [out] => (Sizes::FULL, out),
-        _ => {
-            eprintln!("usage: bench-load [--quick] OUT_DIR | bench-load rooms [--quick] OUT_DIR");
-            return std::process::ExitCode::from(2);
-        }
+    let Some((quick, out)) = quick_and_out(&args) else {
+        eprintln!("usage: bench-load [--quick] OUT_DIR | bench-load rooms [--quick] OUT_DIR");
+        return std::process::ExitCode::from(2);
     };
-    let outcome = run(sizes).and_then(|samples| report(&samples, Path::new(out)));
+    let sizes = if quick { Sizes::QUICK } else { Sizes::FULL };
+    finish(
+        "bench-load",
+        run(sizes).and_then(|samples| report(&samples, Path::new(out))),
+    )
+}
+
+/// A workload's arguments, `[--quick] OUT_DIR`: whether it is quick, and where results go.
+fn quick_and_out(args: &[String]) -> Option<(bool, &str)> {
+    match args {
+        [flag, out] if flag == "--quick" => Some((true, out)),
+        [out] => Some((false, out)),
+        _ => None,
+    }
+}
+
+/// Says where a workload's results went, or why it failed.
+fn finish(who: &str, outcome: Result<PathBuf, Failure>) -> std::process::ExitCode {
     match outcome {
         Ok(path) => {
             println!("results: {}", path.display());
             std::process::ExitCode::SUCCESS
         }
         Err(Failure::Failed(why)) => {
-            eprintln!("bench-load: {why}");
+            eprintln!("{who}: {why}");
             std::process::ExitCode::FAILURE
         }
     }

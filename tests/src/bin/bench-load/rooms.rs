@@ -68,25 +68,15 @@ impl Plan {
 
 /// `bench-load rooms [--quick] OUT_DIR`.
 pub(crate) fn main(args: &[String]) -> std::process::ExitCode {
-    let (plan, out) = match args {
-        [flag, out] if flag == "--quick" => (Plan::QUICK, out),
-        [out] => (Plan::FULL, out),
-        _ => {
-            eprintln!("usage: bench-load rooms [--quick] OUT_DIR");
-            return std::process::ExitCode::from(2);
-        }
+    let Some((quick, out)) = super::quick_and_out(args) else {
+        eprintln!("usage: bench-load rooms [--quick] OUT_DIR");
+        return std::process::ExitCode::from(2);
     };
-    let outcome = run(plan).and_then(|rooms| report(&rooms, Path::new(out)));
-    match outcome {
-        Ok(path) => {
-            println!("results: {}", path.display());
-            std::process::ExitCode::SUCCESS
-        }
-        Err(Failure::Failed(why)) => {
-            eprintln!("bench-load rooms: {why}");
-            std::process::ExitCode::FAILURE
-        }
-    }
+    let plan = if quick { Plan::QUICK } else { Plan::FULL };
+    super::finish(
+        "bench-load rooms",
+        run(plan).and_then(|rooms| report(&rooms, Path::new(out))),
+    )
 }
 
 /// One tenth of the connections opening, or leaving.
