@@ -87,7 +87,7 @@ fn dependency(runtime: Option<PathBuf>) -> Result<String, Failure> {
 
 fn write_app(dir: &Path, name: &str, dependency: &str) -> Result<(), Failure> {
     let manifest = format!(
-        "[package]\nname = \"{name}\"\nversion = \"0.1.0\"\nedition = \"2024\"\n\n[dependencies]\n{dependency}\ntokio = {{ version = \"1\", features = [\"rt-multi-thread\", \"macros\", \"net\", \"signal\", \"time\"] }}\n# JSON bodies and messages: #[derive(Deserialize)], json!\nserde = {{ version = \"1\", features = [\"derive\"] }}\nserde_json = \"1\"\n"
+        "[package]\nname = \"{name}\"\nversion = \"0.1.0\"\nedition = \"2024\"\n\n[dependencies]\n{dependency}\ntokio = {{ version = \"1\", features = [\"rt-multi-thread\", \"macros\", \"net\", \"signal\", \"time\"] }}\n# JSON bodies and messages: #[derive(Deserialize)], json!\nserde = {{ version = \"1\", features = [\"derive\"] }}\nserde_json = \"1\"\n# Logs: RUST_LOG=debug (or warn, or nitrous=debug) picks what shows\ntracing-subscriber = {{ version = \"0.3\", features = [\"env-filter\"] }}\n"
     );
     let files: [(&str, &str); 7] = [
         ("Cargo.toml", &manifest),

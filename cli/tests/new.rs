@@ -73,9 +73,11 @@ fn a_new_app_builds_as_generated_and_serves_http_websocket_and_sse() {
     let mut child = Command::new(target.join("debug/demo-app"))
         .env("NITROUS_ADDR", "127.0.0.1:0")
         .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
         .spawn()
         .expect("start the app");
     let stdout = child.stdout.take().unwrap();
+    let mut logs = log_lines(child.stderr.take().unwrap());
     let _running = Running(child);
     // The app prints its route table, then the address; read until the address (it is printed
     // once the socket is bound, so nothing here waits on time).
@@ -133,6 +135,30 @@ fn a_new_app_builds_as_generated_and_serves_http_websocket_and_sse() {
     );
     ws.close(None).unwrap();
 
+    // The app shows nitrous's logs from the first run: a refused page is one line on stderr.
+    let stream = TcpStream::connect(&addr).unwrap();
+    let mut request =
+        tungstenite::client::IntoClientRequest::into_client_request(format!("ws://{addr}/ws/echo"))
+            .unwrap();
+    request.headers_mut().insert(
+        "origin",
+        tungstenite::http::HeaderValue::from_static("http://elsewhere.test"),
+    );
+    match tungstenite::client(request, stream) {
+        Err(tungstenite::HandshakeError::Failure(tungstenite::Error::Http(response))) => {
+            assert_eq!(response.status(), 403)
+        }
+        other => panic!("a cross-origin page is refused: {other:?}"),
+    }
+    let refusal = logs
+        .find(|line| line.contains("refused a cross-origin WebSocket upgrade"))
+        .expect("the refusal is logged");
+    assert!(refusal.contains("WARN"), "{refusal}");
+    assert!(
+        refusal.contains("Origin http://elsewhere.test"),
+        "{refusal}"
+    );
+
     let mut sse = TcpStream::connect(&addr).unwrap();
     sse.set_read_timeout(Some(WAIT)).unwrap();
     write!(
@@ -172,6 +198,19 @@ fn a_new_app_builds_as_generated_and_serves_http_websocket_and_sse() {
     build_without_warnings(&app, &target, "with a JSON route");
 
     let _ = std::fs::remove_dir_all(&parent);
+}
+
+/// The app's stderr, line by line as it writes them; the iterator waits at most `WAIT` for each.
+fn log_lines(stderr: std::process::ChildStderr) -> impl Iterator<Item = String> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    std::iter::from_fn(move || rx.recv_timeout(WAIT).ok())
 }
 
 /// Builds the app offline into the shared target; it must build, without warnings.

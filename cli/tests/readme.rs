@@ -93,6 +93,26 @@ fn apps(readme: &str) -> BTreeMap<String, BTreeMap<String, String>> {
     apps
 }
 
+/// The first `count` events of `/api/news` as (id, data), sent `Last-Event-ID: last` if given.
+async fn headlines(app: &Running, last: Option<&str>, count: usize) -> Vec<(String, String)> {
+    let mut request = reqwest::Client::new().get(app.url("/api/news"));
+    if let Some(last) = last {
+        request = request.header("last-event-id", last);
+    }
+    let response = request.send().await.expect("the news stream");
+    let events = response.bytes_stream().eventsource().take(count);
+    let events: Vec<_> = tokio::time::timeout(WAIT, events.collect())
+        .await
+        .expect("the headlines within 10 s");
+    events
+        .into_iter()
+        .map(|event| {
+            let event = event.expect("a well-formed event");
+            (event.id, event.data)
+        })
+        .collect()
+}
+
 /// Writes and builds `app`; returns its binary.
 fn build(parent: &Path, name: &str, files: &BTreeMap<String, String>, build_rs: &str) -> PathBuf {
     let dir = parent.join(name);
@@ -247,7 +267,7 @@ async fn the_readme_files_build_into_apps_that_answer_as_documented() {
         .clone();
     assert_eq!(
         apps.keys().collect::<Vec<_>>(),
-        [MAIN_APP, "scaled", "todos"],
+        ["news", MAIN_APP, "scaled", "todos"],
         "the README's apps"
     );
 
@@ -320,6 +340,21 @@ async fn the_readme_files_build_into_apps_that_answer_as_documented() {
     assert_eq!(text(&mut list).await, "ada joined groceries");
     assert_eq!(refused(&app, "/ws/groceries").await, 400, "no token");
     assert_eq!(refused(&app, "/ws/groceries?token=bad").await, 401);
+    drop(app);
+
+    // The resumable topic, retained on the hub the router has: a client that reconnects with the
+    // last id it saw gets what came after it, then the live headlines, each once.
+    let app = Running::start(&binaries["news"]);
+    let seen = headlines(&app, None, 3).await;
+    assert_eq!(
+        seen.iter()
+            .map(|(_, data)| data.as_str())
+            .collect::<Vec<_>>(),
+        ["headline 1", "headline 2", "headline 3"]
+    );
+    let resumed = headlines(&app, Some(&seen[1].0), 2).await;
+    assert_eq!(resumed[0], seen[2], "resumed after the second headline");
+    assert_eq!(resumed[1].1, "headline 4");
     drop(app);
 
     // The Redis app builds (it runs without Redis too, serving locally).

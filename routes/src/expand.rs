@@ -300,13 +300,13 @@ fn router(table: &Table, state: &TokenStream, shown_root: &str) -> TokenStream {
             .map(move |e| row(table, r, e, shown_root))
     });
     let route_table = paths::route_table();
-    let hub = paths::hub();
+    let own_hub_layer = paths::own_hub_layer();
     quote! {
         #[doc = #doc]
         pub fn router() -> #router<#state> {
             #body
             // The router's own hub, unless an outer `hub.layer()` put one in first.
-            layer.layer(#hub::new().layer())
+            layer.layer(#own_hub_layer())
         }
         #[doc = #table_doc]
         pub static ROUTES: #route_table = #route_table::new(&[#(#rows),*]);

@@ -60,9 +60,9 @@ pub fn fallback() -> TokenStream {
     quote!(::nitrous::__private::fallback)
 }
 
-/// The hub every generated router carries.
-pub fn hub() -> TokenStream {
-    quote!(::nitrous::__private::Hub)
+/// The layer that gives every generated router its own hub.
+pub fn own_hub_layer() -> TokenStream {
+    quote!(::nitrous::__private::own_hub_layer)
 }
 
 /// The runtime's private door itself, for code the attributes emit.

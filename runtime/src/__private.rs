@@ -2,7 +2,13 @@
 //! without notice. The macro names these paths from one table, `routes/src/paths.rs` (crate `nitrous-routes`).
 
 pub use crate::arguments::{any, fallback, head_argument, last_argument, on};
-pub use crate::hub::Hub;
+use crate::hub::Hub;
+
+/// The hub layer every generated router carries: the router's own hub, used unless an outer
+/// `hub.layer()` put the app's in first.
+pub fn own_hub_layer() -> crate::hub::HubLayer {
+    Hub::own().own_layer()
+}
 pub use crate::layered::layered;
 pub use crate::sse::extract::{OnShutdown as SseShutdown, respond as sse_respond};
 pub use nitrous_routes::table::{RouteInfo, RouteKind, RouteTable};

@@ -3,45 +3,16 @@
 
 mod support;
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
-
 use futures_util::{SinkExt, StreamExt};
 use nitrous_tests::{AppState, router};
 use support::Server;
+use support::log::Captured;
 use tokio_tungstenite::tungstenite::Message;
-
-/// Collects what the fmt subscriber writes.
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(bytes);
-        Ok(bytes.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Captured {
-    type Writer = Captured;
-
-    fn make_writer(&'a self) -> Self::Writer {
-        self.clone()
-    }
-}
 
 #[tokio::test]
 async fn a_connection_span_wraps_open_and_close_events() {
     let captured = Captured::default();
-    let subscriber = tracing_subscriber::fmt()
-        .with_writer(captured.clone())
-        .with_ansi(false)
-        .finish();
-    let _guard = tracing_subscriber::util::SubscriberInitExt::set_default(subscriber);
+    let _guard = captured.install();
 
     let state = AppState::default();
     let events = state.events.clone();
@@ -57,7 +28,7 @@ async fn a_connection_span_wraps_open_and_close_events() {
     events.wait_for("close traced").await;
     server.stop().await;
 
-    let log = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    let log = captured.text();
     let open = log
         .lines()
         .find(|l| l.ends_with(" open"))

@@ -592,7 +592,17 @@ async fn the_origin_check_refuses_cross_site_pages_only() {
         request
     };
     match tokio_tungstenite::connect_async(with_origin("http://evil.test")).await {
-        Err(tungstenite::Error::Http(response)) => assert_eq!(response.status(), 403),
+        Err(tungstenite::Error::Http(response)) => {
+            assert_eq!(response.status(), 403);
+            // The refusal says what it compared and how to allow the origin.
+            let body = String::from_utf8(response.into_body().unwrap_or_default()).unwrap();
+            assert!(body.contains("Origin http://evil.test"), "{body}");
+            assert!(body.contains(&format!("Host {}", server.addr)), "{body}");
+            assert!(
+                body.contains(r#"AllowedOrigins::list(["http://evil.test"])"#),
+                "{body}"
+            );
+        }
         other => panic!("expected 403, got {other:?}"),
     }
     let same = format!("http://{}", server.addr);

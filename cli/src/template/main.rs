@@ -8,6 +8,14 @@ nitrous::routes!();
 
 #[tokio::main]
 async fn main() -> std::io::Result<()> {
+    // nitrous reports refusals, slow clients and panicking hooks as `tracing` events: show them.
+    // RUST_LOG picks what shows (`RUST_LOG=debug`, `RUST_LOG=nitrous=debug`); info by default.
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
     let addr = std::env::var("NITROUS_ADDR").unwrap_or_else(|_| "127.0.0.1:3000".to_owned());
     // The socket `cargo nitrous dev` hands over, else a new one on `addr`.
     let listener = nitrous::listen(&addr).await?;

@@ -22,6 +22,13 @@ const PAGE: &str = include_str!("page.html");
 
 #[tokio::main]
 async fn main() -> std::io::Result<()> {
+    // Refusals, slow clients and panicking hooks are `tracing` events; RUST_LOG picks what shows.
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
     let addr = address().map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?;
     // The socket `cargo nitrous dev` hands over, else a new one on `addr`.
     let listener = nitrous::listen(&addr).await?;

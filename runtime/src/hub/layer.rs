@@ -13,11 +13,13 @@ use super::Hub;
 #[derive(Clone, Debug)]
 pub struct HubLayer {
     hub: Hub,
+    /// A router's own hub, the one its routes fall back to.
+    own: bool,
 }
 
 impl HubLayer {
-    pub(super) fn new(hub: Hub) -> HubLayer {
-        HubLayer { hub }
+    pub(super) fn new(hub: Hub, own: bool) -> HubLayer {
+        HubLayer { hub, own }
     }
 }
 
@@ -28,6 +30,7 @@ impl<S> tower::Layer<S> for HubLayer {
         WithHub {
             inner,
             hub: self.hub.clone(),
+            own: self.own,
         }
     }
 }
@@ -37,6 +40,7 @@ impl<S> tower::Layer<S> for HubLayer {
 pub struct WithHub<S> {
     inner: S,
     hub: Hub,
+    own: bool,
 }
 
 impl<S: tower::Service<Request>> tower::Service<Request> for WithHub<S> {
@@ -50,6 +54,9 @@ impl<S: tower::Service<Request>> tower::Service<Request> for WithHub<S> {
 
     fn call(&mut self, mut request: Request) -> Self::Future {
         if request.extensions().get::<Hub>().is_none() {
+            if self.own {
+                super::split::own_hub_serves();
+            }
             request.extensions_mut().insert(self.hub.clone());
         }
         self.inner.call(request)

@@ -22,6 +22,7 @@ mod layer;
 mod reading;
 mod retention;
 mod roster;
+mod split;
 mod subscriber;
 mod subscription;
 #[cfg(test)]
@@ -58,7 +59,9 @@ type Shard = RwLock<HashMap<Arc<str>, Arc<Topic>>>;
 /// The app-wide topic registry. Clones share one hub.
 ///
 /// `routes!` gives every router a hub of its own. To publish from a background task, make the hub
-/// first and install it on the router, so the routes use yours:
+/// first and install it on the router, so the routes use yours. One app, one hub: a hub the app
+/// retains or publishes on without installing it reaches no route, and nitrous logs a warning
+/// once a router answers from its own hub beside it.
 ///
 /// ```
 /// let hub = nitrous::Hub::new();
@@ -84,6 +87,8 @@ struct HubInner {
     retention: Retention,
     /// How many retained topics there are.
     retained: AtomicUsize,
+    /// Whether any route reaches this hub ([`split`]).
+    reach: split::Reach,
 }
 
 /// How many retained topics without subscribers a hub keeps. Past it, the ones idle longest are
@@ -108,14 +113,19 @@ impl fmt::Debug for Hub {
 impl Hub {
     /// An in-process hub: topics reach the subscribers of this process.
     pub fn new() -> Hub {
-        Hub::build(None)
+        Hub::made_by_app(None)
+    }
+
+    /// A router's own hub, which its routes use unless an outer [`Hub::layer`] comes first.
+    pub(crate) fn own() -> Hub {
+        Hub::build(None, split::Reach::own())
     }
 
     /// A hub that shares its topics with other instances through `broker` (for example
     /// `RedisBroker`, cargo feature `redis`). Local delivery
     /// never waits for the broker.
     pub fn with_broker(broker: impl Broker) -> Hub {
-        let hub = Hub::build(Some(Arc::new(broker)));
+        let hub = Hub::made_by_app(Some(Arc::new(broker)));
         if let Some(broker) = &hub.inner.broker {
             let hub_side: Arc<dyn Deliver> = hub.inner.clone();
             broker.start(Inbox::new(Arc::downgrade(&hub_side), hub.inner.instance));
@@ -123,7 +133,14 @@ impl Hub {
         hub
     }
 
-    fn build(broker: Option<Arc<dyn Broker>>) -> Hub {
+    /// A hub the app made: reported if the app uses it and no router serves it ([`split`]).
+    fn made_by_app(broker: Option<Arc<dyn Broker>>) -> Hub {
+        let hub = Hub::build(broker, split::Reach::default());
+        split::register(&hub.inner);
+        hub
+    }
+
+    fn build(broker: Option<Arc<dyn Broker>>, reach: split::Reach) -> Hub {
         Hub {
             inner: Arc::new(HubInner {
                 instance: crate::broker::instance_id(),
@@ -131,6 +148,7 @@ impl Hub {
                 shards: std::array::from_fn(|_| RwLock::new(HashMap::new())),
                 retention: Retention::default(),
                 retained: AtomicUsize::new(0),
+                reach,
             }),
         }
     }
@@ -174,11 +192,13 @@ impl Hub {
     /// [`Offset`], so a client that reconnects gets exactly what it missed
     /// ([`EventStream::subscribe_from`], [`Peer::subscribe_from`]). A retained topic keeps and
     /// numbers its messages even with no subscriber. Call it at start-up, before the first
-    /// publish; an exact name wins over a prefix, a longer prefix over a shorter one.
+    /// publish, on the hub the routes use (the one installed with [`Hub::layer`]); an exact name
+    /// wins over a prefix, a longer prefix over a shorter one.
     ///
     /// [`EventStream::subscribe_from`]: crate::sse::EventStream::subscribe_from
     /// [`Peer::subscribe_from`]: crate::ws::Peer::subscribe_from
     pub fn retain(&self, pattern: &str, capacity: usize) {
+        split::used(&self.inner, pattern);
         let pattern = Pattern::new(pattern);
         self.inner.retention.add(pattern.clone(), capacity);
         // Topics that exist already and match now keep their messages too.
@@ -205,6 +225,7 @@ impl Hub {
     /// instance delivers it when the broker hands it back numbered, so all of them deliver one
     /// order. What it returns then is how many subscribers here will get it.
     pub(crate) fn publish_entry(&self, topic: &str, publish: Publish) -> usize {
+        split::published(&self.inner, topic);
         let Some(broker) = &self.inner.broker else {
             return self.inner.publish_local(topic, publish);
         };
@@ -240,6 +261,7 @@ impl Hub {
         subscriber: Arc<dyn Subscriber>,
         resume: Resume,
     ) {
+        split::used(&self.inner, topic);
         // Under the shard's lock, so the topic cannot be removed by its last member leaving in
         // between.
         let mut shard = self.inner.write_shard(topic);
@@ -313,7 +335,13 @@ impl Hub {
     /// A layer that puts this hub in every request's extensions, unless an outer layer already put
     /// one there (so `router().layer(my_hub.layer())` wins over the router's own hub).
     pub fn layer(&self) -> HubLayer {
-        HubLayer::new(self.clone())
+        self.inner.reach.installed();
+        HubLayer::new(self.clone(), false)
+    }
+
+    /// [`Hub::layer`] for a router's own hub ([`Hub::own`]), which tells when it starts serving.
+    pub(crate) fn own_layer(&self) -> HubLayer {
+        HubLayer::new(self.clone(), true)
     }
 }
 

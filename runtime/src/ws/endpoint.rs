@@ -26,6 +26,17 @@ use super::{Options, Peer, UpgradeRequest, WebSocketHandler, session};
 use crate::hub::Hub;
 use crate::shutdown::Shutdown;
 
+/// Why a cross-origin upgrade was refused, what was compared, and the two ways to allow it.
+fn origin_refusal(origin: &str, host: &str) -> String {
+    format!(
+        "refused a cross-origin WebSocket upgrade: the page's Origin {origin} names another host \
+         than the request's Host {host}, and this route's allowed origins do not list it. A dev proxy \
+         that rewrites Host (Vite's `changeOrigin: true`) does this: keep the Host on the proxy's \
+         WebSocket path, or allow the origin in the handler's `fn options`: \
+         `Options::default().allowed_origins(AllowedOrigins::list([\"{origin}\"]))`"
+    )
+}
+
 /// A WebSocket route's handler, options and peers, built on its first request.
 struct Endpoint<T> {
     handler: Arc<T>,
@@ -42,7 +53,7 @@ impl<T: WebSocketHandler> Endpoint<T> {
             handler: Arc::new(handler),
             options,
             peers: Arc::default(),
-            own_hub: Hub::new(),
+            own_hub: Hub::own(),
         }
     }
 
@@ -79,10 +90,9 @@ impl<T: WebSocketHandler> Endpoint<T> {
                 Ok(origin) => origin.unwrap_or_default().to_owned(),
                 Err(()) => "(unreadable or repeated)".to_owned(),
             };
-            tracing::warn!(%origin, "nitrous: refused a cross-origin WebSocket upgrade");
-            let message = format!(
-                "cross-origin WebSocket refused: origin {origin} is not allowed on this route"
-            );
+            let host = host.unwrap_or("(none)");
+            let message = origin_refusal(&origin, host);
+            tracing::warn!(%origin, %host, "nitrous: {message}");
             return (StatusCode::FORBIDDEN, message).into_response();
         }
         let handshake = match upgrade::handshake(&mut parts) {

@@ -2,6 +2,7 @@
 
 #![allow(dead_code)] // each test binary uses its own part of the support module
 
+pub(crate) mod log;
 pub(crate) mod process;
 pub(crate) mod raw;
 pub(crate) mod ws;
