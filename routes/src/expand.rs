@@ -75,6 +75,12 @@ pub fn routes(input: TokenStream, context: &Context) -> syn::Result<TokenStream>
                 .unwrap_or_default(),
         );
     } else {
+        // A state the call forgot: the stub takes the one the route files name, so `main`'s
+        // `router().with_state(state)` adds no second error to the one that says what to write.
+        let state = match &args.state {
+            None => needed_state(&table).unwrap_or(state),
+            Some(_) => state,
+        };
         out.extend(stub(&state));
         for error in errors {
             out.extend(syn::Error::new(Span::call_site(), error).to_compile_error());
@@ -145,6 +151,15 @@ fn missing_state(table: &Table, shown_root: &str) -> Option<String> {
         "`routes!()` has no state, but {file} needs one: {}{others}. Name the state type in the call, `nitrous::routes!(state = {});`, and give the router its value: `router().with_state(state)`",
         first.by, first.ty
     ))
+}
+
+/// The state type the first `State<T>` (or `FromRef<T>`) in the route files names, when it can be
+/// named from the `routes!` call too (not relative to its route module).
+fn needed_state(table: &Table) -> Option<TokenStream> {
+    let ty = table.files.iter().flat_map(|f| &f.states).next()?;
+    let path: syn::Path = syn::parse_str(&ty.ty).ok()?;
+    let first = path.segments.first()?.ident.to_string();
+    (first != "self" && first != "super").then(|| quote!(#path))
 }
 
 /// An empty `router()` and `ROUTES`, emitted beside errors so no follow-on error appears.
@@ -282,7 +297,7 @@ fn router(table: &Table, state: &TokenStream, shown_root: &str) -> TokenStream {
             .routes
             .iter()
             .filter(|r| r.layer == layer)
-            .map(|r| route(table, r, state));
+            .map(|r| route(table, r, state, shown_root));
         let this = quote!(#router::<#state>::new() #(#routes)*);
         body.extend(if layer == top {
             quote!(let layer = #this;)
@@ -313,7 +328,7 @@ fn router(table: &Table, state: &TokenStream, shown_root: &str) -> TokenStream {
     }
 }
 
-fn route(table: &Table, route: &Route, state: &TokenStream) -> TokenStream {
+fn route(table: &Table, route: &Route, state: &TokenStream, shown_root: &str) -> TokenStream {
     let filter = paths::method_filter();
     let path = &route.path;
     // A file that answers every method alone: axum's `any`, whose responses carry no `Allow`
@@ -338,7 +353,8 @@ fn route(table: &Table, route: &Route, state: &TokenStream) -> TokenStream {
         let module = module_path(table, endpoint.file);
         match (&endpoint.target, endpoint.serve) {
             (Target::WebSocket { ty, http_get }, _) => {
-                base = socket(&module, ty, http_get.as_deref(), state)
+                let file = format!("{shown_root}/{}", table.files[endpoint.file].rel);
+                base = socket(&module, ty, http_get.as_deref(), state, &file)
             }
             (Target::Handler(handler) | Target::Sse(handler), Serve::Method(m)) => {
                 let handler = handler_ident(handler);
@@ -363,21 +379,58 @@ fn socket(
     ty: &str,
     http_get: Option<&str>,
     state: &TokenStream,
+    file: &str,
 ) -> TokenStream {
     let ws = paths::ws();
     let ty: syn::Path = syn::parse_str(ty).expect("classify accepts only plain type paths");
     let ty = quote!(#module::#ty);
     // Without a state only `Default` can build it: say so in words, rather than through the
     // specialisation's unsatisfied bounds.
-    let stateless = state.to_string().replace(' ', "") == "()";
+    let shown_state = state.to_string().replace(' ', "");
+    let stateless = shown_state == "()";
     let build = if stateless {
         quote!(|_: &()| -> #ty { #ws::build_stateless::<#ty>() })
     } else {
+        // The third level of the specialisation is generated here, so its bound's message can
+        // name the file: rustc reports it at the `routes!` call.
+        let message = format!(
+            "the WebSocket handler `{{Self}}` in {file} cannot be built: the router state is `{shown_state}`, and `{{Self}}` implements neither `FromRef<{shown_state}>` (built from the state) nor `Default` (built without it)"
+        );
+        let label = format!("`{{Self}}` (in {file}) needs `FromRef<{shown_state}>` or `Default`");
+        let from_ref = format!(
+            "a handler that holds state: `impl nitrous::axum::extract::FromRef<{shown_state}> for {{Self}}` in {file}, taking what it needs from the state (`fn from_ref(state: &{shown_state}) -> Self`)"
+        );
+        let default = "a handler without state: `#[derive(Default)]` on it".to_owned();
+        let from_ref_trait = paths::from_ref();
         quote! {
             |state: &#state| -> #ty {
                 #[allow(unused_imports)]
                 use #ws::{BuildDefault as _, BuildFromState as _};
-                (&&#ws::Build::<#ty, #state>::new()).build(state)
+                // Reached only when the two levels above fail, so its bound fails too: rustc
+                // reports it with this message, and the `FromRef` it lacks.
+                #[diagnostic::on_unimplemented(message = #message, label = #label, note = #from_ref, note = #default)]
+                trait FromRefOrDefault {
+                    fn build(state: &#state) -> Self;
+                }
+                impl<T: #from_ref_trait<#state>> FromRefOrDefault for T {
+                    fn build(state: &#state) -> T {
+                        T::from_ref(state)
+                    }
+                }
+                trait BuildNeither<T> {
+                    fn build(&self, state: &#state) -> T
+                    where
+                        T: FromRefOrDefault;
+                }
+                impl<T> BuildNeither<T> for #ws::Build<T, #state> {
+                    fn build(&self, state: &#state) -> T
+                    where
+                        T: FromRefOrDefault,
+                    {
+                        <T as FromRefOrDefault>::build(state)
+                    }
+                }
+                (&&&#ws::Build::<#ty, #state>::new()).build(state)
             }
         }
     };

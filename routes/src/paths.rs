@@ -69,3 +69,8 @@ pub fn own_hub_layer() -> TokenStream {
 pub fn private() -> TokenStream {
     quote!(::nitrous::__private)
 }
+
+/// axum's `FromRef`, which builds a stateful WebSocket handler.
+pub fn from_ref() -> TokenStream {
+    quote!(::nitrous::__private::FromRef)
+}

@@ -244,7 +244,7 @@ fn file_endpoints(
 ) -> Vec<Endpoint> {
     if content.handlers.is_empty() && content.sockets.is_empty() {
         errors.push(format!(
-            "{shown} serves nothing: add a handler such as `#[nitrous::get] pub async fn get() -> &'static str {{ \"hello\" }}`, or move the file out of the routes folder"
+            "{shown} serves nothing: add a handler such as `#[nitrous::get] pub async fn get() -> &'static str {{ \"hello\" }}`, or, if it is code other routes share, move it out of the routes folder into a module of the crate (`src/shared.rs` with `mod shared;` beside `routes!`, used as `crate::shared::...`)"
         ));
         return Vec::new();
     }
@@ -394,10 +394,17 @@ fn group(
                     route.path
                 )
             } else {
+                let (first, second) = (&files[twin.file].rel, &files[endpoint.file].rel);
+                let suffixed = |rel: &str| route::parse(rel).is_ok_and(|f| f.method.is_some());
+                let advice = if suffixed(first) && suffixed(second) {
+                    "remove one of them, or move one to another path (a `(group)` folder leaves the path as it is)"
+                } else {
+                    "remove one of them, or give them different method suffixes (`NAME.get.rs`, `NAME.post.rs`)"
+                };
                 format!(
-                    "{} and {} both answer {} {}; remove one of them, or give them different method suffixes (`NAME.get.rs`, `NAME.post.rs`)",
-                    shown(&files[twin.file].rel),
-                    shown(&files[endpoint.file].rel),
+                    "{} and {} both answer {} {}; {advice}",
+                    shown(first),
+                    shown(second),
                     describe(endpoint.serve),
                     route.path
                 )

@@ -19,5 +19,6 @@ pub mod ws {
     };
 }
 pub use axum::Router;
+pub use axum::extract::FromRef;
 pub use axum::response::Response;
 pub use axum::routing::{MethodFilter, MethodRouter};

@@ -320,7 +320,9 @@ pub fn build_stateless<T: Stateless>() -> T {
 }
 
 /// Picks how a handler is built, in generated code where `T` and `S` are concrete: from the state
-/// when `T: FromRef<S>`, else `T::default()` (autoref specialisation: `(&&Build::new()).build(s)`).
+/// when `T: FromRef<S>`, else `T::default()`, else the generated code's own third level, whose
+/// bound fails with a message naming the route file (autoref specialisation:
+/// `(&&&Build::new()).build(s)`).
 #[derive(Debug)]
 pub struct Build<T, S>(PhantomData<fn(&S) -> T>);
 
@@ -339,23 +341,19 @@ pub trait BuildFromState<T, S> {
     fn build(&self, state: &S) -> T;
 }
 
-impl<T: FromRef<S>, S> BuildFromState<T, S> for &Build<T, S> {
+impl<T: FromRef<S>, S> BuildFromState<T, S> for &&Build<T, S> {
     fn build(&self, state: &S) -> T {
         T::from_ref(state)
     }
 }
 
-#[diagnostic::on_unimplemented(
-    message = "nitrous cannot build the WebSocket handler `{T}`",
-    note = "derive `Default` for a stateless handler, or `impl axum::extract::FromRef<{S}> for {T}` to build it from the router state"
-)]
 /// Builds a stateless handler with `Default`.
 pub trait BuildDefault<T, S> {
     /// The handler, ignoring the router state.
     fn build(&self, state: &S) -> T;
 }
 
-impl<T: Default, S> BuildDefault<T, S> for Build<T, S> {
+impl<T: Default, S> BuildDefault<T, S> for &Build<T, S> {
     fn build(&self, _: &S) -> T {
         T::default()
     }
