@@ -1,4 +1,5 @@
-//! `cargo xtask ci`: what CI runs, in order, stopping at the first failure.
+//! `cargo xtask ci`: what CI runs, in order, stopping at the first failure; first it installs the
+//! system packages the tests need when they are missing.
 
 use crate::{Failure, cargo};
 
@@ -19,6 +20,8 @@ const STEPS: &[(&str, &[&str])] = &[
 ];
 
 pub(crate) fn run() -> Result<(), Failure> {
+    eprintln!("xtask ci: system packages (Chromium, redis-server)");
+    crate::system::ensure()?;
     for (name, args) in STEPS {
         eprintln!("xtask ci: {name}: cargo {}", args.join(" "));
         let status = cargo()

@@ -7,6 +7,7 @@ mod dev_loop;
 mod e2e;
 mod process;
 mod routes;
+mod system;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
