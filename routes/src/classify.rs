@@ -37,11 +37,13 @@ pub struct Handler {
     pub callable: bool,
 }
 
-/// An `impl WebSocketHandler for T` found in a route file.
+/// An `impl WebSocketHandler for T` (or `impl Channel for T`) found in a route file.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Socket {
     /// `T`, as written (a path relative to the route file's module).
     pub ty: String,
+    /// An `impl Channel`: the route speaks the channel protocol.
+    pub channel: bool,
     /// Why the generated router cannot name `T`, if it cannot.
     pub problem: Option<String>,
 }
@@ -76,12 +78,11 @@ pub fn classify(text: &str) -> Option<Content> {
     for item in &file.items {
         if let syn::Item::Impl(block) = item
             && let Some((trait_path, _)) = &block.trait_
-            && trait_path
-                .segments
-                .last()
-                .is_some_and(|s| s.ident == "WebSocketHandler")
+            && let Some(channel) = socket_trait(trait_path)
         {
-            content.sockets.push(socket(&file, &block.self_ty));
+            let mut socket = socket(&file, &block.self_ty);
+            socket.channel = channel;
+            content.sockets.push(socket);
         }
         if let syn::Item::Fn(function) = item {
             let marked = function
@@ -266,6 +267,23 @@ fn socket(file: &syn::File, ty: &syn::Type) -> Socket {
     };
     Socket {
         ty: written,
+        channel: false,
         problem,
+    }
+}
+
+/// Whether a trait makes a WebSocket route: `Some(false)` for `WebSocketHandler`, `Some(true)` for
+/// nitrous's `Channel` (`Channel`, `channel::Channel`, `nitrous::channel::Channel`).
+fn socket_trait(path: &syn::Path) -> Option<bool> {
+    let names: Vec<String> = path.segments.iter().map(|s| s.ident.to_string()).collect();
+    match names
+        .iter()
+        .map(String::as_str)
+        .collect::<Vec<_>>()
+        .as_slice()
+    {
+        [.., "WebSocketHandler"] => Some(false),
+        ["Channel"] | [.., "channel", "Channel"] => Some(true),
+        _ => None,
     }
 }

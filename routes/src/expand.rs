@@ -352,9 +352,16 @@ fn route(table: &Table, route: &Route, state: &TokenStream, shown_root: &str) ->
     for endpoint in &route.endpoints {
         let module = module_path(table, endpoint.file);
         match (&endpoint.target, endpoint.serve) {
-            (Target::WebSocket { ty, http_get }, _) => {
+            (
+                Target::WebSocket {
+                    ty,
+                    http_get,
+                    channel,
+                },
+                _,
+            ) => {
                 let file = format!("{shown_root}/{}", table.files[endpoint.file].rel);
-                base = socket(&module, ty, http_get.as_deref(), state, &file)
+                base = socket(&module, ty, http_get.as_deref(), *channel, state, &file)
             }
             (Target::Handler(handler) | Target::Sse(handler), Serve::Method(m)) => {
                 let handler = handler_ident(handler);
@@ -378,6 +385,7 @@ fn socket(
     module: &TokenStream,
     ty: &str,
     http_get: Option<&str>,
+    channel: bool,
     state: &TokenStream,
     file: &str,
 ) -> TokenStream {
@@ -434,11 +442,28 @@ fn socket(
             }
         }
     };
+    // A channel is served by the runtime's handler around it, which learns whether it answers
+    // requests (`impl Requests`) by autoref specialisation.
+    let (handler, build) = if channel {
+        let channel = paths::channel();
+        let handler = quote!(#channel::ChannelHandler<#ty>);
+        let build = quote! {
+            |state: &#state| -> #handler {
+                #[allow(unused_imports)]
+                use #channel::{WithRequests as _, WithoutRequests as _};
+                let requests = (&&#channel::Probe::<#ty>::new()).requests();
+                #channel::ChannelHandler::new((#build)(state), requests)
+            }
+        };
+        (handler, build)
+    } else {
+        (ty, build)
+    };
     match http_get {
-        None => quote!(#ws::route::<#state, #ty>(#build)),
-        Some(handler) => {
-            let handler = handler_ident(handler);
-            quote!(#ws::route_or::<#state, #ty, _, _>(#build, #module::#handler))
+        None => quote!(#ws::route::<#state, #handler>(#build)),
+        Some(get) => {
+            let get = handler_ident(get);
+            quote!(#ws::route_or::<#state, #handler, _, _>(#build, #module::#get))
         }
     }
 }
@@ -458,6 +483,7 @@ fn row(
         Kind::Http => quote!(#kind::Http),
         Kind::WebSocket => quote!(#kind::WebSocket),
         Kind::Sse => quote!(#kind::Sse),
+        Kind::Channel => quote!(#kind::Channel),
     };
     quote!(#info::new(#method, #path, #kind, #file))
 }

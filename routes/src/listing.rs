@@ -89,6 +89,7 @@ pub fn list(
                     Kind::Http => crate::table::RouteKind::Http,
                     Kind::WebSocket => crate::table::RouteKind::WebSocket,
                     Kind::Sse => crate::table::RouteKind::Sse,
+                    Kind::Channel => crate::table::RouteKind::Channel,
                 };
                 [
                     endpoint.serve.label().to_owned(),

@@ -74,3 +74,8 @@ pub fn private() -> TokenStream {
 pub fn from_ref() -> TokenStream {
     quote!(::nitrous::__private::FromRef)
 }
+
+/// The channel glue: `ChannelHandler` and the requests probe.
+pub fn channel() -> TokenStream {
+    quote!(::nitrous::__private::channel)
+}

@@ -12,15 +12,18 @@ pub enum RouteKind {
     WebSocket,
     /// A `#[nitrous::sse]` event stream (served on GET).
     Sse,
+    /// An `impl Channel`: a WebSocket route speaking the channel protocol (served on GET).
+    Channel,
 }
 
 impl RouteKind {
-    /// `http`, `ws` or `sse`, as the route table prints it.
+    /// `http`, `ws`, `sse` or `channel`, as the route table prints it.
     pub fn as_str(self) -> &'static str {
         match self {
             RouteKind::Http => "http",
             RouteKind::WebSocket => "ws",
             RouteKind::Sse => "sse",
+            RouteKind::Channel => "channel",
         }
     }
 }

@@ -38,6 +38,8 @@ pub enum Kind {
     WebSocket,
     /// A `#[nitrous::sse]` function.
     Sse,
+    /// A channel (a WebSocket route speaking the channel protocol).
+    Channel,
 }
 
 /// What answers an endpoint.
@@ -54,6 +56,8 @@ pub enum Target {
         ty: String,
         /// The GET handler for requests that are not upgrades.
         http_get: Option<String>,
+        /// An `impl Channel` rather than an `impl WebSocketHandler`.
+        channel: bool,
     },
 }
 
@@ -74,7 +78,8 @@ impl Endpoint {
         match self.target {
             Target::Handler(_) => Kind::Http,
             Target::Sse(_) => Kind::Sse,
-            Target::WebSocket { .. } => Kind::WebSocket,
+            Target::WebSocket { channel: false, .. } => Kind::WebSocket,
+            Target::WebSocket { channel: true, .. } => Kind::Channel,
         }
     }
 }
@@ -318,8 +323,9 @@ fn file_endpoints(
                         _ => None,
                     }),
                 };
-                let ty = socket.ty.clone();
-                endpoints.insert(0, Endpoint { serve: get, file: index, target: Target::WebSocket { ty, http_get } });
+                let (ty, channel) = (socket.ty.clone(), socket.channel);
+                let target = Target::WebSocket { ty, http_get, channel };
+                endpoints.insert(0, Endpoint { serve: get, file: index, target });
             }
         }
         [first, second, ..] => errors.push(format!(

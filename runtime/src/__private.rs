@@ -12,6 +12,10 @@ pub fn own_hub_layer() -> crate::hub::HubLayer {
 pub use crate::layered::layered;
 pub use crate::sse::extract::{OnShutdown as SseShutdown, respond as sse_respond};
 pub use nitrous_routes::table::{RouteInfo, RouteKind, RouteTable};
+/// Channel route glue: the handler around a channel, and whether it answers requests.
+pub mod channel {
+    pub use crate::channel::{ChannelHandler, Probe, WithRequests, WithoutRequests};
+}
 /// WebSocket route glue: `route`, `route_or`, and the `Build` specialisation.
 pub mod ws {
     pub use crate::ws::endpoint::{

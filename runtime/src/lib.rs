@@ -2,6 +2,7 @@
 
 mod arguments;
 pub mod broker;
+pub mod channel;
 mod dev;
 mod hub;
 mod layered;

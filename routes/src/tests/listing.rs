@@ -58,6 +58,7 @@ fn expanded_table(input: proc_macro2::TokenStream, crate_dir: &Path) -> String {
                 Some("Http") => RouteKind::Http,
                 Some("WebSocket") => RouteKind::WebSocket,
                 Some("Sse") => RouteKind::Sse,
+                Some("Channel") => RouteKind::Channel,
                 _ => panic!("unknown kind in {}", quote!(#row)),
             };
             RouteInfo::new(text(args[0]), text(args[1]), kind, text(args[3]))
