@@ -2,23 +2,19 @@
 //! `websockets` and `httpx-sse` hold the seed's conversation and read the clock; headless Chromium
 //! (Debian's, driven by `playwright-core`) runs two pages of the chat, restarts the app to see the
 //! page reconnect, and saves a screenshot at `target/e2e/chat.png`; then it runs the page under
-//! `cargo nitrous dev` through an edit of a route and of the page.
+//! `cargo nitrous dev` through an edit of a route and of the page. Last, the README's Vite
+//! dev-proxy recipe: the page served by Vite (pinned in the lockfile), `/api` and `/ws` proxied to
+//! `cargo nitrous dev` through a swap, and the upgrade `changeOrigin: true` gets refused.
 
-use std::path::Path;
 use std::process::Command;
 
-use crate::{Failure, cargo, process, workspace_root};
-
-const CHROMIUM: &str = "/usr/bin/chromium";
+use crate::{Failure, cargo, process, system, workspace_root};
 
 pub(crate) fn run() -> Result<(), Failure> {
     let root = workspace_root();
     let e2e = root.join("examples/chat/e2e");
-    if !Path::new(CHROMIUM).exists() {
-        return Err(Failure::Failed(format!(
-            "{CHROMIUM} is missing: install Debian's Chromium (`apt-get install -y chromium`); never a tool's own browser download"
-        )));
-    }
+    // Chromium and redis-server, installed when missing (Debian's; never a tool's own download).
+    system::ensure()?;
     process::run_command(cargo().args([
         "build",
         "--quiet",
@@ -35,7 +31,10 @@ pub(crate) fn run() -> Result<(), Failure> {
         .filter(|l| !l.is_empty())
         .collect();
     let venv = process::venv(&root.join("target/e2e/venv"), &packages)?;
-    if !e2e.join("node_modules/playwright-core").exists() {
+    if !["playwright-core", "vite"]
+        .iter()
+        .all(|package| e2e.join("node_modules").join(package).exists())
+    {
         process::run_command(
             Command::new("npm")
                 .args(["ci", "--no-audit", "--no-fund"])
@@ -59,10 +58,16 @@ pub(crate) fn run() -> Result<(), Failure> {
     )?;
     let screenshot = root.join("target/e2e/chat.png");
     drop(server);
-    // The browser test starts (and restarts) the app itself, to see the page reconnect.
+    // The browser tests start (and restart) the app themselves, to see the page reconnect. One
+    // file at a time: both run `cargo nitrous dev` here and edit the same route file.
     process::run_command(
         Command::new("node")
-            .args(["--test", "chat.test.mjs"])
+            .args([
+                "--test",
+                "--test-concurrency=1",
+                "chat.test.mjs",
+                "vite.test.mjs",
+            ])
             .current_dir(&e2e)
             .env("CHAT_BIN", &chat)
             .env("NITROUS_CLI", root.join("target/debug/cargo-nitrous"))

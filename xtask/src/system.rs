@@ -8,7 +8,7 @@ use std::process::Command;
 use crate::{Failure, process};
 
 /// Where the browser tests look for Chromium.
-pub(crate) const CHROMIUM: &str = "/usr/bin/chromium";
+const CHROMIUM: &str = "/usr/bin/chromium";
 
 /// Whether what the tests use from a package is here.
 type Present = fn() -> bool;

@@ -6,66 +6,15 @@
 // Last, the page under `cargo nitrous dev` (NITROUS_CLI), through an edit of a route and of the page.
 import { test } from 'node:test';
 import { spawn, execFileSync } from 'node:child_process';
-import { createServer } from 'node:net';
 import { createInterface } from 'node:readline';
 import assert from 'node:assert/strict';
 import { mkdtempSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
+import { WAIT, root, entries, waitForEntry, waitForWelcomes, freePort, browser, startApp, startDev } from './support.mjs';
 
 const bin = process.env.CHAT_BIN;
-const screenshot = process.env.SCREENSHOT
-  ?? join(dirname(fileURLToPath(import.meta.url)), '../../../target/e2e/chat.png');
-const WAIT = 10_000;
-
-// What each page's message list shows, one string per entry: "user message".
-const entries = (page) => page.$$eval('#log li', (items) => items.map((li) => li.textContent));
-
-async function waitForEntry(page, predicate, what) {
-  await page.waitForFunction(
-    (source) => [...document.querySelectorAll('#log li')].some((li) => new Function('t', `return ${source}`)(li.textContent)),
-    predicate,
-    { timeout: WAIT },
-  ).catch(async () => assert.fail(`${what}; the list shows ${JSON.stringify(await entries(page))}`));
-}
-
-// A free port on 127.0.0.1, so the restarted app can listen where the page expects it.
-async function freePort() {
-  const server = createServer();
-  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address();
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
-
-// Starts the app and resolves once it prints its address; `stop()` sends Ctrl-C and waits.
-async function startApp(port, env = {}) {
-  const child = spawn(bin, ['--addr', `127.0.0.1:${port}`], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-    env: { ...process.env, ...env },
-  });
-  const lines = createInterface({ input: child.stdout });
-  await new Promise((resolve, reject) => {
-    lines.on('line', (line) => { if (line.startsWith('chat: listening on ')) resolve(); });
-    child.on('exit', (code) => reject(new Error(`the app exited (${code}) before listening`)));
-  });
-  return {
-    stop: () => new Promise((resolve) => { child.on('exit', resolve); child.kill('SIGINT'); }),
-  };
-}
-
-// A new, empty profile each run (playwright passes it as --user-data-dir).
-const browser = () => chromium.launchPersistentContext(mkdtempSync(join(tmpdir(), 'nitrous-chromium-')), {
-  executablePath: '/usr/bin/chromium',
-  headless: true,
-  viewport: { width: 900, height: 720 },
-  args: [
-    '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-    '--disable-background-networking', '--disable-component-update', '--disable-sync',
-  ],
-});
+const screenshot = process.env.SCREENSHOT ?? join(root, 'target/e2e/chat.png');
 
 // A redis-server on a free port that keeps its data in a new folder; `stop()` ends it.
 async function startRedis() {
@@ -148,11 +97,7 @@ test('two browser pages chat through the seed handlers', async () => {
     await first.waitForFunction(() => document.querySelector('#status').textContent === 'reconnecting…', null, { timeout: WAIT });
     app = await startApp(port);
     await first.waitForFunction(() => document.querySelector('#status').textContent === 'connected', null, { timeout: WAIT });
-    await first.waitForFunction(
-      () => [...document.querySelectorAll('#log li')].filter((li) => li.textContent.startsWith('serverWelcome ')).length === 2,
-      null,
-      { timeout: WAIT },
-    );
+    await waitForWelcomes(first, 2);
     const beforeRestart = await clock(first);
     await first.waitForFunction((seen) => document.querySelector('#clock').textContent !== seen, beforeRestart, { timeout: 15_000 });
   } finally {
@@ -215,31 +160,11 @@ test('a page whose instance restarts shows what was said while it was away, once
 test('under cargo nitrous dev, an edit swaps the app under an open page', async () => {
   const cli = process.env.NITROUS_CLI;
   assert.ok(cli, 'set NITROUS_CLI to the built cargo-nitrous');
-  const root = join(dirname(fileURLToPath(import.meta.url)), '../../..');
   const route = join(root, 'examples/chat/src/server/routes/sse.rs');
   const html = join(root, 'examples/chat/src/page.html');
   const originals = new Map([[route, readFileSync(route, 'utf8')], [html, readFileSync(html, 'utf8')]]);
   const port = await freePort();
-  const dev = spawn(cli, ['nitrous', 'dev', '-p', 'chat', '--addr', `127.0.0.1:${port}`], {
-    cwd: root,
-    stdio: ['ignore', 'inherit', 'pipe'],
-  });
-  const said = [];
-  const waiters = [];
-  createInterface({ input: dev.stderr }).on('line', (line) => {
-    process.stderr.write(`${line}\n`);
-    said.push(line);
-    for (const waiter of waiters.splice(0)) waiter();
-  });
-  // The next line of the dev loop's that starts with `prefix`, after the `from`th line.
-  const line = (prefix, from, timeout) => new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no "${prefix}" within ${timeout} ms:\n${said.join('\n')}`)), timeout);
-    const look = () => {
-      const found = said.slice(from).find((l) => l.startsWith(prefix));
-      if (found) { clearTimeout(timer); resolve(found); } else waiters.push(look);
-    };
-    look();
-  });
+  const { said, line, stop } = startDev(cli, port);
   const context = await browser();
   try {
     await line('nitrous dev: serving', 0, 600_000);
@@ -260,11 +185,7 @@ test('under cargo nitrous dev, an edit swaps the app under an open page', async 
     await page.waitForFunction(() => window.updates.length === 1, null, { timeout: WAIT });
     assert.deepEqual(await page.evaluate(() => window.updates.map((u) => u.pageChanged)), [false]);
     assert.equal(await page.evaluate(() => window.stillHere), true, 'not reloaded');
-    await page.waitForFunction(
-      () => [...document.querySelectorAll('#log li')].filter((li) => li.textContent.startsWith('serverWelcome ')).length === 2,
-      null,
-      { timeout: WAIT },
-    );
+    await waitForWelcomes(page, 2);
     await page.waitForFunction(() => document.querySelector('#status').textContent === 'connected', null, { timeout: WAIT });
     await page.fill('#text', 'after the swap');
     await page.press('#text', 'Enter');
@@ -281,7 +202,7 @@ test('under cargo nitrous dev, an edit swaps the app under an open page', async 
     await waitForEntry(page, 't.startsWith("serverWelcome ")', 'the reloaded page is welcomed');
   } finally {
     await context.close();
-    await new Promise((resolve) => { dev.on('exit', resolve); dev.kill('SIGTERM'); });
+    await stop();
     for (const [file, text] of originals) writeFileSync(file, text);
   }
 });
