@@ -6,7 +6,9 @@
 //! - `cargo nitrous new NAME`: a working app (an HTTP, a WebSocket and an SSE route) in `./NAME`;
 //! - `cargo nitrous routes [--manifest-path PATH]`: the route table of an app, read from its
 //!   sources without building it: for each `routes!` call, the table its `ROUTES` displays, or the
-//!   errors the macro would report.
+//!   errors the macro would report;
+//! - `cargo nitrous types [--manifest-path PATH] [--out FILE] [--check]`: the TypeScript of the
+//!   app's channel routes, for the browser client.
 //!
 //! Install with `cargo install --path cli` from a nitrous checkout.
 
@@ -17,12 +19,16 @@ use nitrous_routes::listing;
 
 mod dev;
 mod new;
+mod types;
 
 const USAGE: &str = "usage:
   cargo nitrous dev [-p PKG] [--bin NAME] [--addr ADDR]
                                                 rebuild on every change and swap the app in, clients kept (ADDR: 127.0.0.1:3000)
   cargo nitrous new NAME [--nitrous PATH]       a working app in ./NAME (PATH: a nitrous checkout's runtime/)
-  cargo nitrous routes [--manifest-path PATH]   the app's route table, without building it";
+  cargo nitrous routes [--manifest-path PATH]   the app's route table, without building it
+  cargo nitrous types [--manifest-path PATH] [--out FILE] [--check]
+                                                the channel routes' TypeScript, for nitrous-client (FILE: src/server/routes.ts);
+                                                --check: fail when FILE is stale";
 
 fn main() -> ExitCode {
     let mut args: Vec<String> = std::env::args().skip(1).collect();
@@ -41,6 +47,7 @@ fn main() -> ExitCode {
         Some("dev") => dev::run(&args[1..]),
         Some("new") => new::run(&args[1..]),
         Some("routes") => routes(&args[1..]),
+        Some("types") => types::run(&args[1..]),
         Some(other) => Err(Failure::Usage(format!("unknown command `{other}`"))),
         None => Err(Failure::Usage(String::new())),
     };

@@ -44,6 +44,8 @@ pub struct Socket {
     pub ty: String,
     /// An `impl Channel`: the route speaks the channel protocol.
     pub channel: bool,
+    /// The file also has `impl Requests for T`: the channel answers requests.
+    pub requests: bool,
     /// Why the generated router cannot name `T`, if it cannot.
     pub problem: Option<String>,
 }
@@ -112,6 +114,18 @@ pub fn classify(text: &str) -> Option<Content> {
                             && !matches!(function.vis, syn::Visibility::Inherited),
                     });
                 }
+            }
+        }
+    }
+    // A channel that answers requests: `impl Requests for Room`.
+    for item in &file.items {
+        if let syn::Item::Impl(block) = item
+            && let Some((trait_path, _)) = &block.trait_
+            && is_requests(trait_path)
+        {
+            let channel = tokens(&block.self_ty);
+            for socket in content.sockets.iter_mut().filter(|s| s.ty == channel) {
+                socket.requests = true;
             }
         }
     }
@@ -268,8 +282,22 @@ fn socket(file: &syn::File, ty: &syn::Type) -> Socket {
     Socket {
         ty: written,
         channel: false,
+        requests: false,
         problem,
     }
+}
+
+/// nitrous's `Requests` (`Requests`, `channel::Requests`, `nitrous::channel::Requests`).
+fn is_requests(path: &syn::Path) -> bool {
+    let names: Vec<String> = path.segments.iter().map(|s| s.ident.to_string()).collect();
+    matches!(
+        names
+            .iter()
+            .map(String::as_str)
+            .collect::<Vec<_>>()
+            .as_slice(),
+        ["Requests"] | [.., "channel", "Requests"]
+    )
 }
 
 /// Whether a trait makes a WebSocket route: `Some(false)` for `WebSocketHandler`, `Some(true)` for

@@ -316,6 +316,7 @@ fn router(table: &Table, state: &TokenStream, shown_root: &str) -> TokenStream {
     });
     let route_table = paths::route_table();
     let own_hub_layer = paths::own_hub_layer();
+    let typescript = typescript_test(table, shown_root);
     quote! {
         #[doc = #doc]
         pub fn router() -> #router<#state> {
@@ -325,6 +326,73 @@ fn router(table: &Table, state: &TokenStream, shown_root: &str) -> TokenStream {
         }
         #[doc = #table_doc]
         pub static ROUTES: #route_table = #route_table::new(&[#(#rows),*]);
+        #typescript
+    }
+}
+
+/// The test `cargo nitrous types` runs: the channel routes' TypeScript, written where
+/// `NITROUS_TYPES_OUT` says (built, and so checked, by every `cargo test` too).
+fn typescript_test(table: &Table, shown_root: &str) -> TokenStream {
+    let (types, channel) = (&paths::types(), &paths::channel());
+    let routes = table.routes.iter().flat_map(|route| {
+        route.endpoints.iter().filter_map(move |endpoint| {
+            let Target::WebSocket {
+                ty,
+                channel: true,
+                requests,
+                ..
+            } = &endpoint.target
+            else {
+                return None;
+            };
+            let module = module_path(table, endpoint.file);
+            let path: syn::Path =
+                syn::parse_str(ty).expect("classify accepts only plain type paths");
+            let name = path
+                .segments
+                .last()
+                .map(|s| s.ident.to_string())
+                .unwrap_or_default();
+            let ty = quote!(#module::#path);
+            let file = format!("{shown_root}/{}", table.files[endpoint.file].rel);
+            let route_path = &route.path;
+            let declare =
+                |assoc: TokenStream| quote!((&&#types::Ts::<#assoc>::new()).declare(bindings));
+            let input = declare(quote!(<#ty as #channel::Channel>::In));
+            let output = declare(quote!(<#ty as #channel::Channel>::Out));
+            let requests = if *requests {
+                let request = declare(quote!(<#ty as #channel::Requests>::Request));
+                let reply = declare(quote!(<#ty as #channel::Requests>::Reply));
+                let error = declare(quote!(<#ty as #channel::Requests>::Error));
+                quote!(::core::option::Option::Some([#request, #reply, #error]))
+            } else {
+                quote!(::core::option::Option::None)
+            };
+            Some(quote! {
+                #types::ChannelRoute {
+                    file: #file,
+                    path: #route_path,
+                    name: #name,
+                    types: |bindings| {
+                        #[allow(unused_imports)]
+                        use #types::{Declared as _, Undeclared as _};
+                        #types::ChannelTypes {
+                            input: #input,
+                            output: #output,
+                            requests: #requests,
+                        }
+                    },
+                }
+            })
+        })
+    });
+    let test = format_ident!("{}", crate::typescript::TEST);
+    quote! {
+        #[cfg(test)]
+        #[test]
+        fn #test() {
+            #types::export(#shown_root, &[#(#routes),*]);
+        }
     }
 }
 
@@ -357,6 +425,7 @@ fn route(table: &Table, route: &Route, state: &TokenStream, shown_root: &str) ->
                     ty,
                     http_get,
                     channel,
+                    ..
                 },
                 _,
             ) => {

@@ -12,7 +12,8 @@
 //! - [`listing`]: a crate's route table from its sources, as `cargo nitrous routes` prints it;
 //!
 //! and, always, [`table`]: the route table as an app carries it (`static ROUTES`) and prints it,
-//! which the runtime re-exports (without the `model` feature, so apps do not build syn twice).
+//! which the runtime re-exports (without the `model` feature, so apps do not build syn twice), and
+//! [`typescript`]: how `cargo nitrous types` asks an app for its TypeScript.
 //!
 //! Not a stable API: it changes with the macro.
 
@@ -31,6 +32,7 @@ pub mod route;
 #[cfg(feature = "model")]
 pub mod scan;
 pub mod table;
+pub mod typescript;
 #[cfg(feature = "model")]
 pub mod validate;
 

@@ -79,3 +79,8 @@ pub fn from_ref() -> TokenStream {
 pub fn channel() -> TokenStream {
     quote!(::nitrous::__private::channel)
 }
+
+/// The TypeScript test's descriptors and probe.
+pub fn types() -> TokenStream {
+    quote!(::nitrous::__private::types)
+}

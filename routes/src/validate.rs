@@ -58,6 +58,8 @@ pub enum Target {
         http_get: Option<String>,
         /// An `impl Channel` rather than an `impl WebSocketHandler`.
         channel: bool,
+        /// A channel whose file has `impl Requests` for it.
+        requests: bool,
     },
 }
 
@@ -323,8 +325,8 @@ fn file_endpoints(
                         _ => None,
                     }),
                 };
-                let (ty, channel) = (socket.ty.clone(), socket.channel);
-                let target = Target::WebSocket { ty, http_get, channel };
+                let (ty, channel, requests) = (socket.ty.clone(), socket.channel, socket.requests);
+                let target = Target::WebSocket { ty, http_get, channel, requests };
                 endpoints.insert(0, Endpoint { serve: get, file: index, target });
             }
         }

@@ -14,7 +14,15 @@ pub use crate::sse::extract::{OnShutdown as SseShutdown, respond as sse_respond}
 pub use nitrous_routes::table::{RouteInfo, RouteKind, RouteTable};
 /// Channel route glue: the handler around a channel, and whether it answers requests.
 pub mod channel {
-    pub use crate::channel::{ChannelHandler, Probe, WithRequests, WithoutRequests};
+    pub use crate::channel::{
+        Channel, ChannelHandler, Probe, Requests, WithRequests, WithoutRequests,
+    };
+}
+/// The TypeScript test `routes!` emits: route descriptors, and the declaration probe.
+pub mod types {
+    pub use crate::types::{
+        Bindings, ChannelRoute, ChannelTypes, Declared, Ts, Undeclared, export,
+    };
 }
 /// WebSocket route glue: `route`, `route_or`, and the `Build` specialisation.
 pub mod ws {

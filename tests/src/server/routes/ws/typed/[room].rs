@@ -4,24 +4,28 @@
 //! itself to `public:*` topics only.
 
 use nitrous::channel::{Channel, ChannelPeer, Requests};
+use nitrous::ts_rs::TS;
 use nitrous::ws::Options;
 use serde::{Deserialize, Serialize};
 
 /// What a client says.
-#[derive(Deserialize)]
+#[derive(Deserialize, TS)]
+#[ts(crate = "nitrous::ts_rs")]
 pub struct Say {
     pub text: String,
 }
 
 /// What the room hears.
-#[derive(Serialize)]
+#[derive(Serialize, TS)]
+#[ts(crate = "nitrous::ts_rs")]
 pub struct Said {
     pub from: String,
     pub text: String,
 }
 
 /// What a client may ask.
-#[derive(Deserialize)]
+#[derive(Deserialize, TS)]
+#[ts(crate = "nitrous::ts_rs")]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Ask {
     /// Answered with the text.
@@ -31,7 +35,8 @@ pub enum Ask {
 }
 
 /// Why a request failed.
-#[derive(Serialize)]
+#[derive(Serialize, TS)]
+#[ts(crate = "nitrous::ts_rs")]
 pub struct Refused {
     pub reason: String,
 }
