@@ -174,8 +174,14 @@ impl<C: Channel> WebSocketHandler for ChannelHandler<C> {
     }
 
     fn topic(&self, _: &Peer, message: TopicMessage<'_>) -> Option<Payload> {
-        let frame = frame::topic(message.topic(), message.offset(), &message.text());
-        Some(Payload::text(frame))
+        // The same frame for every channel peer: made once per message, shared.
+        Some(message.framed_once::<super::Frames>(|| {
+            Payload::text(frame::topic(
+                message.topic(),
+                message.offset(),
+                &message.text(),
+            ))
+        }))
     }
 
     fn topic_gap(&self, _: &Peer, gap: TopicGap<'_>) -> Option<Payload> {

@@ -56,6 +56,9 @@ pub use requests::{Probe, RequestHook, Requests, WithRequests, WithoutRequests};
 use crate::Hub;
 use crate::payload::{Payload, PayloadError};
 
+/// The kind of frames channel routes send for topic messages, whatever the channel: one per message.
+struct Frames;
+
 /// The WebSocket subprotocol a channel route speaks: the protocol's version 1.
 pub const PROTOCOL: &str = "nitrous.v1";
 

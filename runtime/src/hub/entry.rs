@@ -42,8 +42,14 @@ pub(crate) struct Entry {
     /// The event name an event stream gives it (`event:`); unnamed events are `message`.
     pub(crate) event: Option<Arc<str>>,
     pub(crate) payload: Payload,
+    /// The frame a kind of handler sends every peer for it, made by the first peer's writer
+    /// ([`TopicMessage::framed_once`](crate::ws::TopicMessage)).
+    pub(crate) framed: Framed,
     next: OnceLock<Arc<Entry>>,
 }
+
+/// A frame made once per entry for one kind of handler, keyed by that kind.
+pub(crate) type Framed = OnceLock<(std::any::TypeId, Payload)>;
 
 impl Entry {
     /// The entry a new log starts after: it carries nothing and is never read.
@@ -66,6 +72,7 @@ impl Entry {
             offset,
             event,
             payload,
+            framed: OnceLock::new(),
             next: OnceLock::new(),
         }
     }

@@ -43,7 +43,7 @@ use crate::offset::Offset;
 pub(crate) use crate::offset::Resume;
 use crate::payload::{IntoPayload, Payload, PayloadError};
 pub(crate) use cursor::{Cursor, Gap};
-pub(crate) use entry::{Entry, entry_cost, next_stamp};
+pub(crate) use entry::{Entry, Framed, entry_cost, next_stamp};
 pub use layer::{HubLayer, WithHub};
 pub(crate) use reading::{Reading, Said};
 use retention::{Pattern, Retention};

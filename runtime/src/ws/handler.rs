@@ -177,6 +177,7 @@ pub struct TopicMessage<'a> {
     pub(crate) offset: Option<Offset>,
     pub(crate) event: Option<&'a str>,
     pub(crate) payload: &'a Payload,
+    pub(crate) framed: &'a crate::hub::Framed,
 }
 
 impl<'a> TopicMessage<'a> {
@@ -204,6 +205,20 @@ impl<'a> TopicMessage<'a> {
     /// The payload as text (bytes decoded lossily).
     pub fn text(&self) -> Cow<'a, str> {
         self.payload.to_text_lossy()
+    }
+
+    /// The frame `make` builds for this message, made once for all the peers of handlers of kind
+    /// `K` (a channel's topic frame is the same for every subscriber) and shared after that.
+    pub(crate) fn framed_once<K: 'static>(&self, make: impl FnOnce() -> Payload) -> Payload {
+        let key = std::any::TypeId::of::<K>();
+        if let Some((kind, frame)) = self.framed.get() {
+            // Another kind of handler framed it first: this one makes its own each time.
+            return if *kind == key { frame.clone() } else { make() };
+        }
+        let frame = make();
+        // A writer that framed it at the same moment wins; both frames are the same.
+        let _ = self.framed.set((key, frame.clone()));
+        frame
     }
 }
 

@@ -616,6 +616,7 @@ impl Writer {
                         offset: entry.offset,
                         event: entry.event.as_deref(),
                         payload: &entry.payload,
+                        framed: &entry.framed,
                     }),
                 };
                 // What the entries moved past had counted: written (or skipped), owed no more.
