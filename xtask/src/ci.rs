@@ -35,6 +35,8 @@ pub(crate) fn run() -> Result<(), Failure> {
             )));
         }
     }
+    eprintln!("xtask ci: client");
+    crate::client::run()?;
     eprintln!("xtask ci: autobahn");
     crate::autobahn::run()?;
     eprintln!("xtask ci: e2e");

@@ -1,8 +1,9 @@
-//! `cargo xtask ci | autobahn | e2e | routes | bench | dev-loop`: the project's script runner.
+//! `cargo xtask ci | autobahn | e2e | client | routes | bench | dev-loop`: the project's script runner.
 
 mod autobahn;
 mod bench;
 mod ci;
+mod client;
 mod dev_loop;
 mod e2e;
 mod process;
@@ -13,9 +14,10 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 const USAGE: &str = "usage:
-  cargo xtask ci                                  fmt --check, clippy -D warnings, every test, autobahn, e2e
+  cargo xtask ci                                  fmt --check, clippy -D warnings, every test, client, autobahn, e2e
   cargo xtask autobahn                            the Autobahn TestSuite (1-7, 9, 10) against /ws/echo
   cargo xtask e2e                                 the chat example in Chromium and in Python clients
+  cargo xtask client                              the browser client's tests (client/: tsc, node --test)
   cargo xtask routes [CRATE_DIR] [--dir DIR] [--prefix P]
                                                   print a crate's route table without building it
   cargo xtask dev-loop [--edits N]                edit-to-serving time of `cargo nitrous dev` on the chat example
@@ -30,6 +32,7 @@ fn main() -> ExitCode {
         Some("bench") => bench::run(&args[1..]),
         Some("autobahn") if args.len() == 1 => autobahn::run(),
         Some("e2e") if args.len() == 1 => e2e::run(),
+        Some("client") if args.len() == 1 => client::run(),
         Some("dev-loop") => dev_loop::run(&args[1..]),
         _ => Err(Failure::Usage(String::new())),
     };
