@@ -327,6 +327,12 @@ async fn a_reconnecting_client_resumes_its_room_by_itself_and_is_told_of_gaps() 
     assert_eq!(gap["after"], "1000-1");
     assert_eq!(gap["resumed_at"], first["offset"], "the oldest kept: {gap}");
     assert_eq!(json(&mut foreign).await, first);
+    for _ in &missed {
+        json(&mut foreign).await;
+    }
+    assert_eq!(json(&mut foreign).await, live);
+    let own = say(&mut foreign, "after the gap").await;
+    assert_eq!(json(&mut speaker).await, own, "and it is heard");
 
     // Further back than the room keeps: the gap, then the kept ones.
     for text in ["five", "six", "seven"] {
@@ -345,6 +351,6 @@ async fn a_reconnecting_client_resumes_its_room_by_itself_and_is_told_of_gaps() 
     for _ in 0..KEPT {
         kept.push(json(&mut late).await["data"]["text"].clone());
     }
-    assert_eq!(kept, ["four", "five", "six", "seven"]);
+    assert_eq!(kept, ["after the gap", "five", "six", "seven"]);
     stop(server, [speaker, back, foreign, late]).await;
 }

@@ -142,11 +142,22 @@ impl Cursor {
         }
         // `until` is lowered before an entry past it is linked, so it is seen here in time.
         let until = self.subscription.until();
-        if matches!(self.link, Link::At(_)) {
-            let Link::At(entry) = &self.link else {
-                unreachable!("matched just above")
-            };
-            return (entry.seq < until).then_some(entry);
+        if let Link::At(entry) = &self.link {
+            if entry.seq >= until {
+                return None;
+            }
+            // Where a resume starts can be the subscriber's own entry (published just before it
+            // subscribed): skipped like any other own entry, and never counted against it.
+            if entry.origin == Some(self.own) {
+                let entry = entry.clone();
+                self.pass(&entry, true);
+                self.link = Link::After(entry);
+            } else {
+                let Link::At(entry) = &self.link else {
+                    unreachable!("matched just above")
+                };
+                return Some(entry);
+            }
         }
         loop {
             let next = match &self.link {

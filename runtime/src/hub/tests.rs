@@ -5,9 +5,10 @@ use std::sync::{Arc, Mutex};
 use proptest::prelude::*;
 
 use super::{
-    Cursor, Entry, Hub, Offer, Offset, Owed, Resume, Said, Subscriber, SubscriberId,
+    Cursor, Entry, Hub, Offer, Offset, Owed, Publish, Resume, Said, Subscriber, SubscriberId,
     SubscriptionKey,
 };
+use crate::payload::Payload;
 
 use super::testing::{Read, Reader};
 
@@ -463,4 +464,32 @@ fn a_subscriber_in_many_topics_reads_them_in_publish_order_told_once_per_topic()
         "every cursor went"
     );
     assert_eq!(hub.topic_count(), 0);
+}
+
+/// A resume that starts at the subscriber's own entry (published the moment before it subscribed,
+/// as a room's "joined" notice is) skips it, and counts nothing for it: the reader's owed count
+/// never goes below zero (it did, and the peer was closed as a slow consumer).
+#[test]
+fn a_resume_that_starts_at_the_subscribers_own_entry_skips_it_and_owes_nothing_for_it() {
+    let hub = Hub::new();
+    hub.retain("room", 10);
+    let reader = Reader::new();
+    hub.publish_entry(
+        "room",
+        Publish {
+            payload: Payload::text("joined"),
+            origin: Some(reader.id),
+            event: None,
+        },
+    );
+    hub.subscribe_from("room", reader.clone(), Resume::Unknown);
+    let said = reader.read_all();
+    assert!(
+        matches!(said.as_slice(), [Read::Gap(_)]),
+        "the gap alone: {said:?}"
+    );
+    hub.publish("room", "next").unwrap();
+    assert_eq!(reader.read(), ["next"]);
+    let owed = *reader.owed.lock().unwrap();
+    assert_eq!((owed.bytes, owed.entries), (0, 0));
 }
