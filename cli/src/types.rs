@@ -51,6 +51,9 @@ pub(crate) fn run(args: &[String]) -> Result<(), Failure> {
         .parent()
         .map_or_else(|| PathBuf::from("."), Path::to_path_buf);
     let out = options.out.unwrap_or_else(|| crate_dir.join(DEFAULT_OUT));
+    // The test runs in the package's folder: name the file from here.
+    let out = std::path::absolute(&out)
+        .map_err(|e| Failure::Failed(format!("error: {}: {e}", out.display())))?;
     let target = if options.check {
         std::env::temp_dir().join(format!("nitrous-types-{}.ts", std::process::id()))
     } else {

@@ -42,6 +42,12 @@ pub(crate) fn run() -> Result<(), Failure> {
         )?;
     }
 
+    // The page's TypeScript is what the route files say (`cargo nitrous types`).
+    process::run_command(
+        Command::new(root.join("target/debug/cargo-nitrous"))
+            .args(["nitrous", "types", "--check", "--manifest-path"])
+            .arg(root.join("examples/chat/Cargo.toml")),
+    )?;
     let chat = root.join("target/debug/chat");
     let server = process::Server::start(&chat, &["--addr", "127.0.0.1:0"], |line| {
         line.strip_prefix("chat: listening on ")

@@ -14,17 +14,8 @@ WAIT = 10
 
 
 async def receive(ws):
-    """The next message, without the offset that the room's messages carry."""
-    message = json.loads(await asyncio.wait_for(ws.recv(), WAIT))
-    message.pop("offset", None)
-    return message
-
-
-async def room(ws):
-    """The next message, which must be one of the room's, with an offset to resume after."""
-    message = json.loads(await asyncio.wait_for(ws.recv(), WAIT))
-    assert message.pop("offset", None), f"a room message without an offset: {message}"
-    return message
+    """The next message."""
+    return json.loads(await asyncio.wait_for(ws.recv(), WAIT))
 
 
 def welcomed(message):
@@ -39,6 +30,7 @@ async def settled(ws):
 
 
 async def chat(base):
+    """The seed's conversation on its raw route, /ws/chat."""
     url = base.replace("http://", "ws://") + "/ws/chat"
     async with websockets.connect(url) as a:
         a_id = welcomed(await receive(a))
@@ -46,17 +38,45 @@ async def chat(base):
         async with websockets.connect(url) as b:
             b_id = welcomed(await receive(b))
             await settled(b)
-            assert await room(a) == {"user": "server", "message": f"{b_id} joined!"}
+            assert await receive(a) == {"user": "server", "message": f"{b_id} joined!"}
             await a.send("hello from python")
             hello = {"user": a_id, "message": "hello from python"}
-            assert await room(a) == hello, "the sender's own copy"
-            assert await room(b) == hello, "broadcast"
+            assert await receive(a) == hello, "the echo"
+            assert await receive(b) == hello, "published to the others"
             await b.send("ping")
             assert await receive(b) == {"user": "server", "message": "pong"}
             await b.send("after")
-            assert await room(a) == {"user": b_id, "message": "after"}, "no pong reached a"
-        assert await room(a) == {"user": "server", "message": f"{b_id} left!"}
+            assert await receive(a) == {"user": b_id, "message": "after"}, "no pong reached a"
+        assert await receive(a) == {"user": "server", "message": f"{b_id} left!"}
     print("python websockets: chat conversation as the seed says")
+
+
+async def one_room(base):
+    """The raw route and the typed room (/ws/room, the channel protocol) are one room."""
+    ws_base = base.replace("http://", "ws://")
+    async with websockets.connect(ws_base + "/ws/room", subprotocols=["nitrous.v1"]) as typed:
+        await typed.send(json.dumps({"type": "hello"}))
+        assert (await receive(typed))["type"] == "welcome"
+        welcome = await receive(typed)
+        assert welcome["type"] == "message", welcome
+        welcomed(welcome["data"])
+        await typed.send(json.dumps({"type": "request", "id": 1, "data": {"kind": "ping"}}))
+        assert await receive(typed) == {"type": "reply", "id": 1, "ok": {"kind": "pong"}}
+        async with websockets.connect(ws_base + "/ws/chat") as raw:
+            raw_id = welcomed(await receive(raw))
+            await settled(raw)
+            joined = await receive(typed)
+            assert joined["data"] == {"user": "server", "message": f"{raw_id} joined!"}, joined
+            await raw.send("from the raw route")
+            assert await receive(raw) == {"user": raw_id, "message": "from the raw route"}, "the echo"
+            heard = await receive(typed)
+            assert heard["type"] == "topic" and heard["topic"] == "chat", heard
+            assert heard["offset"], f"the room is retained: {heard}"
+            assert heard["data"] == {"user": raw_id, "message": "from the raw route"}, heard
+            await typed.send(json.dumps({"type": "message", "data": {"text": "from the typed room"}}))
+            line = await receive(raw)
+            assert line["message"] == "from the typed room", line
+    print("python websockets: the raw route and the typed room are one room")
 
 
 def clock(base):
@@ -76,6 +96,7 @@ def clock(base):
 def main():
     base = sys.argv[1].rstrip("/")
     asyncio.run(chat(base))
+    asyncio.run(one_room(base))
     clock(base)
 
 

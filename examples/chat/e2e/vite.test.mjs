@@ -50,7 +50,7 @@ function instrument() {
   window.WebSocket = class extends NativeWebSocket {
     constructor(...args) {
       super(...args);
-      if (new URL(this.url).pathname === '/ws/chat') this.addEventListener('close', (event) => window.chatCloses.push(event.code));
+      if (new URL(this.url).pathname === '/ws/room') this.addEventListener('close', (event) => window.chatCloses.push(event.code));
     }
   };
 }

@@ -1,4 +1,6 @@
-//! The seed's app: the chat at `/ws/chat`, the clock at `/api/sse`, and a page at `/` using both.
+//! The seed's app: the chat at `/ws/chat` (the seed's raw handler) and `/ws/room` (the same room
+//! as a typed channel), the clock at `/api/sse`, and a page at `/` using the room and the clock
+//! through `nitrous-client`, served at `/nitrous-client/`.
 //!
 //! `cargo run -p chat` listens on `127.0.0.1:3000`; `--addr HOST:PORT` or `NITROUS_ADDR` picks
 //! another address (port 0: any free port). Ctrl-C stops it gracefully.
@@ -11,7 +13,9 @@
 #![allow(missing_debug_implementations)]
 
 use nitrous::Hub;
-use nitrous::axum::response::Html;
+use nitrous::axum::extract::Path;
+use nitrous::axum::http::{StatusCode, header};
+use nitrous::axum::response::{Html, IntoResponse, Response};
 use nitrous::axum::routing::get;
 use nitrous::broker::redis::{RedisBroker, RedisConfig};
 
@@ -19,6 +23,17 @@ nitrous::routes!();
 
 /// The chat page: plain HTML and JavaScript, no build step.
 const PAGE: &str = include_str!("page.html");
+
+// `CLIENT`: the browser client's modules (`client/dist`), embedded by build.rs.
+include!(concat!(env!("OUT_DIR"), "/client.rs"));
+
+/// One module of the browser client.
+async fn client(Path(file): Path<String>) -> Response {
+    match CLIENT.iter().find(|(name, _)| *name == file) {
+        Some((_, text)) => ([(header::CONTENT_TYPE, "text/javascript")], *text).into_response(),
+        None => StatusCode::NOT_FOUND.into_response(),
+    }
+}
 
 #[tokio::main]
 async fn main() -> std::io::Result<()> {
@@ -39,8 +54,9 @@ async fn main() -> std::io::Result<()> {
     hub.retain("chat", 100);
     let app = router()
         .route("/", get(|| async { Html(PAGE) }))
+        .route("/nitrous-client/{file}", get(client))
         .layer(hub.layer());
-    println!("{ROUTES}(and GET / serves the chat page)\n");
+    println!("{ROUTES}(and GET / serves the chat page, GET /nitrous-client/* its client)\n");
     println!(
         "chat: listening on http://{}  (Ctrl-C stops)",
         listener.local_addr()?

@@ -58,7 +58,12 @@ impl Bindings {
                 return;
             }
             let name = T::ident(&self.config);
-            let declaration = T::decl(&self.config);
+            // Its doc comment (JSDoc), then `export type ...`.
+            let declaration = format!(
+                "{}export {}",
+                T::docs().unwrap_or_default(),
+                T::decl(&self.config)
+            );
             if let Some((other, _)) = self.declarations.get(&name)
                 && *other != id
             {
@@ -71,7 +76,7 @@ impl Bindings {
         T::visit_dependencies(&mut Visit(self));
     }
 
-    /// The declarations, in name order.
+    /// The declarations (`export type ...`, after their doc comments), in name order.
     pub(super) fn declarations(&self) -> impl Iterator<Item = &str> {
         self.declarations.values().map(|(_, d)| d.as_str())
     }

@@ -80,7 +80,7 @@ fn typescript(root: &str, routes: &[ChannelRoute]) -> String {
         text.push_str("import { channelRoute } from \"nitrous-client\";\n");
     }
     for declaration in bindings.declarations() {
-        let _ = write!(text, "\nexport {declaration}\n");
+        let _ = write!(text, "\n{declaration}\n");
     }
     text.push_str(&consts);
     text

@@ -12,6 +12,9 @@ export default defineConfig({
       // the browser's Origin names Vite, and nitrous refuses an upgrade whose Origin is not the
       // Host it was sent to (403). Without it the browser's Host goes through, and they agree.
       '/ws': { target, ws: true },
+      // The chat page loads nitrous-client from the app; a page that imports it from npm, bundled
+      // by Vite, needs no such line.
+      '/nitrous-client': { target },
     },
     // Rust route files under Vite's root are nitrous's: on their edits `cargo nitrous dev` swaps
     // the app and the page's socket reconnects; Vite has nothing to reload.
