@@ -24,7 +24,7 @@ test("the chat example's generated routes compile, and misuse of them does not",
     const expected = readFileSync(join(client, use), 'utf8')
       .split('\n')
       .flatMap((line, index) => [...line.matchAll(/@expect (TS\d+)/g)].map(([, code]) => `${use}:${index + 1} ${code}`));
-    assert.equal(expected.length, 4);
+    assert.equal(expected.length, 5);
     const run = spawnSync(
       process.execPath,
       [tsc, '--noEmit', '--pretty', 'false', '--strict', '--target', 'ES2020', '--lib', 'ES2020,DOM',

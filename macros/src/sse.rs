@@ -5,10 +5,25 @@ use proc_macro2::{Span, TokenStream};
 use quote::{format_ident, quote};
 
 use crate::handler;
-use nitrous_routes::paths;
+use nitrous_routes::{classify, paths};
 
 pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
-    let errors = handler::check("sse", &args, &item);
+    // `data = T`: the events' data type, for `cargo nitrous types`; it must name a type.
+    let data = if args.is_empty() {
+        None
+    } else {
+        match syn::parse::Parser::parse2(classify::data_argument, args.clone()) {
+            Ok((name, ty)) if name == "data" => Some(ty),
+            _ => {
+                return syn::Error::new_spanned(
+                    &args,
+                    "`#[nitrous::sse]` takes one optional argument, `data = Type`: the type of its events' data, for `cargo nitrous types`",
+                )
+                .to_compile_error();
+            }
+        }
+    };
+    let errors = handler::check("sse", &TokenStream::new(), &item);
     let function = match syn::parse2::<syn::ItemFn>(item.clone()) {
         Ok(function) if errors.is_empty() => function,
         // Not a handler, or not a parsable fn: the item unchanged, with what the checks found
@@ -54,10 +69,20 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
             }
         }
     }
+    // The data type under a name the generated TypeScript test can reach from outside the file.
+    let data_alias = data.map(|ty| {
+        let alias = format_ident!("{}{}", nitrous_routes::typescript::SSE_DATA_PREFIX, name);
+        quote! {
+            #[doc(hidden)]
+            #[allow(dead_code, non_camel_case_types)]
+            pub(crate) type #alias = #ty;
+        }
+    });
     let shutdown = syn::Ident::new("__nitrous_shutdown", Span::mixed_site());
     let private = paths::private();
     let checks = handler::argument_checks(&sig);
     quote! {
+        #data_alias
         #checks
         #(#docs)*
         // The shutdown signal comes first: only the last extractor may read the body.

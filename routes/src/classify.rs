@@ -35,6 +35,8 @@ pub struct Handler {
     /// Whether the generated router can call it: a `pub async fn`. The attribute reports any other
     /// function at its own span, so the router leaves it out rather than add a second error.
     pub callable: bool,
+    /// An event stream's declared data type, `#[nitrous::sse(data = T)]`, as written.
+    pub data: Option<String>,
 }
 
 /// An `impl WebSocketHandler for T` (or `impl Channel for T`) found in a route file.
@@ -109,6 +111,7 @@ pub fn classify(text: &str) -> Option<Content> {
                 if let Some(kind) = nitrous_attr(attr.path(), &imported) {
                     content.handlers.push(Handler {
                         attr: kind,
+                        data: sse_data(attr),
                         ident: function.sig.ident.to_string(),
                         callable: function.sig.asyncness.is_some()
                             && !matches!(function.vis, syn::Visibility::Inherited),
@@ -285,6 +288,23 @@ fn socket(file: &syn::File, ty: &syn::Type) -> Socket {
         requests: false,
         problem,
     }
+}
+
+/// `T` of `#[nitrous::sse(data = T)]`; the attribute reports any other argument itself.
+fn sse_data(attr: &syn::Attribute) -> Option<String> {
+    let syn::Meta::List(list) = &attr.meta else {
+        return None;
+    };
+    let (name, ty) = syn::parse::Parser::parse2(data_argument, list.tokens.clone()).ok()?;
+    (name == "data").then(|| tokens(&ty))
+}
+
+/// `name = Type`.
+pub fn data_argument(input: syn::parse::ParseStream<'_>) -> syn::Result<(syn::Ident, syn::Type)> {
+    let name: syn::Ident = input.parse()?;
+    input.parse::<syn::Token![=]>()?;
+    let ty: syn::Type = input.parse()?;
+    Ok((name, ty))
 }
 
 /// nitrous's `Requests` (`Requests`, `channel::Requests`, `nitrous::channel::Requests`).

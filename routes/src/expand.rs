@@ -386,12 +386,44 @@ fn typescript_test(table: &Table, shown_root: &str) -> TokenStream {
             })
         })
     });
+    let streams = table.routes.iter().flat_map(|route| {
+        route.endpoints.iter().filter_map(move |endpoint| {
+            let Target::Sse(name) = &endpoint.target else {
+                return None;
+            };
+            let module = module_path(table, endpoint.file);
+            let file = &table.files[endpoint.file];
+            let shown = format!("{shown_root}/{}", file.rel);
+            let route_path = &route.path;
+            let data = match file.sse_data.iter().any(|(f, _)| f == name) {
+                true => {
+                    let alias = format_ident!("{}{}", crate::typescript::SSE_DATA_PREFIX, name);
+                    quote! {
+                        ::core::option::Option::Some(|bindings| {
+                            #[allow(unused_imports)]
+                            use #types::{Declared as _, Undeclared as _};
+                            (&&#types::Ts::<#module::#alias>::new()).declare(bindings)
+                        })
+                    }
+                }
+                false => quote!(::core::option::Option::None),
+            };
+            Some(quote! {
+                #types::EventRoute {
+                    file: #shown,
+                    path: #route_path,
+                    name: #name,
+                    data: #data,
+                }
+            })
+        })
+    });
     let test = format_ident!("{}", crate::typescript::TEST);
     quote! {
         #[cfg(test)]
         #[test]
         fn #test() {
-            #types::export(#shown_root, &[#(#routes),*]);
+            #types::export(#shown_root, &[#(#routes),*], &[#(#streams),*]);
         }
     }
 }

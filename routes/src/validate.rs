@@ -111,6 +111,8 @@ pub struct File {
     pub module: Option<Vec<String>>,
     /// What in the file needs the router's state.
     pub states: Vec<classify::StateUse>,
+    /// Its event streams' declared data types: handler name, type (`#[nitrous::sse(data = T)]`).
+    pub sse_data: Vec<(String, String)>,
 }
 
 /// The route table of a routes folder: its files and its routes.
@@ -156,6 +158,7 @@ pub fn build_table(found: Vec<Found>, shown_root: &str, prefix: &str) -> (Table,
             path: found.path,
             module: route.as_ref().map(|r| r.module.clone()),
             states: Vec::new(),
+            sse_data: Vec::new(),
         });
         let text = match found.text {
             Ok(text) => text,
@@ -172,6 +175,11 @@ pub fn build_table(found: Vec<Found>, shown_root: &str, prefix: &str) -> (Table,
             continue;
         };
         table.files[index].states = content.states.clone();
+        table.files[index].sse_data = content
+            .handlers
+            .iter()
+            .filter_map(|h| Some((h.ident.clone(), h.data.clone()?)))
+            .collect();
         if !content.sockets.is_empty() {
             errors.extend(unknown_params(&route, &text, &shown(&found.rel)));
         }

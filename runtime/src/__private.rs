@@ -21,7 +21,7 @@ pub mod channel {
 /// The TypeScript test `routes!` emits: route descriptors, and the declaration probe.
 pub mod types {
     pub use crate::types::{
-        Bindings, ChannelRoute, ChannelTypes, Declared, Ts, Undeclared, export,
+        Bindings, ChannelRoute, ChannelTypes, Declared, EventRoute, Ts, Undeclared, export,
     };
 }
 /// WebSocket route glue: `route`, `route_or`, and the `Build` specialisation.

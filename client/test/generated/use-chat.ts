@@ -1,7 +1,7 @@
 // Uses the chat example's generated routes (examples/chat/src/server/routes.ts, copied beside this
 // file by generated.test.mjs): what compiles, and each line marked `// @expect TSxxxx` fails so.
-import { connect } from 'nitrous-client';
-import { room } from './routes.js';
+import { connect, events } from 'nitrous-client';
+import { clock, room } from './routes.js';
 
 const channel = connect(room, {});
 channel.send({ text: 'hello' });
@@ -16,3 +16,7 @@ channel.request({ kind: 'who' }).then((answer) => {
   console.log(answer.peers); // @expect TS2339
 });
 channel.request({ kind: 'dance' }); // @expect TS2322
+events(clock, {}).on('message', (data) => {
+  const text: string = data;
+  console.log(text, data.toFixed(1)); // @expect TS2551
+});

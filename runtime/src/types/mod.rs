@@ -11,7 +11,7 @@ mod file;
 mod probe;
 
 pub use bindings::Bindings;
-pub use file::{ChannelRoute, ChannelTypes, export};
+pub use file::{ChannelRoute, ChannelTypes, EventRoute, export};
 pub use probe::{Declared, Ts, Undeclared};
 
 use nitrous_routes::typescript::OUT_ENV;

@@ -3,7 +3,7 @@
 use nitrous::sse::EventStream;
 
 /// A tick every second until the client goes away.
-#[nitrous::sse]
+#[nitrous::sse(data = String)]
 pub async fn clock() -> EventStream {
     let stream = EventStream::new();
     let tx = stream.clone();
