@@ -31,7 +31,7 @@ fn the_channel_routes_types_are_written_and_checked() {
     );
     let text = std::fs::read_to_string(&out).unwrap();
     for line in [
-        "import { channelRoute } from \"nitrous-client\";",
+        "import { channelRoute, eventRoute } from \"nitrous-client\";",
         "export type Say = { text: string, };",
         "export type Said = { from: string, text: string, };",
         "export type Ask = { \"kind\": \"echo\", text: string, } | { \"kind\": \"refuse\", reason: string, };",
