@@ -155,10 +155,13 @@ impl History {
             }
             from = start;
         }
-        let gap = gap.map(|after| Gap {
-            after,
-            resumed_at: entries.get(from).and_then(|e| e.offset),
-        });
+        // The first entry the subscriber is given: its own are skipped.
+        let resumed_at = entries
+            .iter()
+            .skip(from)
+            .find(|e| e.origin != Some(subscriber.id()))
+            .and_then(|e| e.offset);
+        let gap = gap.map(|after| Gap { after, resumed_at });
         let link = match entries.get(from) {
             Some(entry) => Link::At(entry.clone()),
             None => Link::After(tail.clone()),

@@ -488,6 +488,13 @@ fn a_resume_that_starts_at_the_subscribers_own_entry_skips_it_and_owes_nothing_f
         matches!(said.as_slice(), [Read::Gap(_)]),
         "the gap alone: {said:?}"
     );
+    let Read::Gap(gap) = &said[0] else {
+        unreachable!("matched just above")
+    };
+    assert_eq!(
+        gap.resumed_at, None,
+        "nothing kept is for it: it goes on live"
+    );
     hub.publish("room", "next").unwrap();
     assert_eq!(reader.read(), ["next"]);
     let owed = *reader.owed.lock().unwrap();
