@@ -1,0 +1,378 @@
+//! Typed channels against raw routes (issue 21): the bench's echo and fan-out ([`echo`],
+//! [`fan_out`]) through the raw routes `/ws/echo` and `/ws/fan` and through their typed twins
+//! `/ws/typed_echo` and `/ws/typed_fan` (`impl Channel`, `docs/protocol.md`), served by one
+//! nitrous process in the same round, the order swapped from round to round. The clients, message
+//! counts, sizes and CPU accounting are the raw workloads' own; only how a client frames a
+//! message and recognises a reply differs ([`Protocol`]). The raw route carries the text as it
+//! is; the channel carries the same text as a struct's field (`{"text":...}`) inside the
+//! protocol's frames, as an app moving to channels would send it.
+//!
+//! Target (issue 21): a typed channel costs at most [`TARGET`] times the raw route's server CPU
+//! per message (echo) and per delivery (fan-out). Each round's figure is a ratio of two runs
+//! minutes apart at most, and the table gives the median of those ratios: a ratio, never a time.
+//!
+//! [`echo`]: crate::echo
+//! [`fan_out`]: crate::fan_out
+
+use std::borrow::Cow;
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use futures_util::{SinkExt, StreamExt};
+use serde::{Deserialize, Serialize};
+use tokio_tungstenite::tungstenite::Message;
+
+use crate::{
+    Client, ECHO_CPU, ECHO_P50, ECHO_P99, ECHO_RATE, FAN_CPU, FAN_LOST, FAN_P99, FAN_RATE, Failure,
+    Figure, Load, Server, Sizes, bounded, connect_offering, figure, short, summary,
+};
+
+/// `bench-load channels [--quick] OUT_DIR`: only this comparison, its rounds as many as the whole
+/// run's; the table, and its samples in `OUT_DIR/channels.json`.
+pub(crate) fn main(args: &[String]) -> std::process::ExitCode {
+    let Some((quick, out)) = crate::quick_and_out(args) else {
+        eprintln!("usage: bench-load channels [--quick] OUT_DIR");
+        return std::process::ExitCode::from(2);
+    };
+    let sizes = if quick { Sizes::QUICK } else { Sizes::FULL };
+    let run = || {
+        let runtime = crate::runtime()?;
+        let mut samples = Samples::default();
+        for n in 1..=sizes.rounds {
+            eprintln!(
+                "bench: round {n}/{}: typed channels and raw routes",
+                sizes.rounds
+            );
+            round(&runtime, sizes, n, &mut samples)?;
+        }
+        let mut json = serde_json::Map::new();
+        report(&samples, &mut json);
+        let path = Path::new(out).join("channels.json");
+        let text =
+            serde_json::to_string_pretty(&json).map_err(|e| Failure::Failed(e.to_string()))?;
+        std::fs::write(&path, text)
+            .map_err(|e| Failure::Failed(format!("{}: {e}", path.display())))?;
+        Ok(path)
+    };
+    crate::finish("bench-load channels", run())
+}
+
+/// The most a typed channel may cost over the raw route, in server CPU per message (issue 21).
+const TARGET: f64 = 1.15;
+
+const ECHO_CPU_NS: Figure = figure("echo: server CPU per message, by schedstat", "µs", false);
+const FAN_CPU_NS: Figure = figure(
+    "fan-out: server CPU per delivery, by schedstat",
+    "µs",
+    false,
+);
+
+/// The figures of the comparison, in the order the table shows them.
+const FIGURES: [Figure; 10] = [
+    ECHO_RATE,
+    ECHO_P50,
+    ECHO_P99,
+    ECHO_CPU,
+    ECHO_CPU_NS,
+    FAN_RATE,
+    FAN_P99,
+    FAN_CPU,
+    FAN_CPU_NS,
+    FAN_LOST,
+];
+
+/// Those the target is for.
+const TARGETED: [Figure; 4] = [ECHO_CPU, ECHO_CPU_NS, FAN_CPU, FAN_CPU_NS];
+
+/// How a bench client speaks to a route.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Protocol {
+    /// A raw WebSocket route: a message is a text frame, and every text frame is a reply.
+    Raw,
+    /// A channel route: the subprotocol `nitrous.v1`, `hello` first, messages as
+    /// `{"type":"message","data":{"text":...}}`, replies in `message` and `topic` frames.
+    Channel,
+}
+
+/// The data of the bench's typed messages: the typed routes' `Text`.
+#[derive(Serialize, Deserialize)]
+struct Text<'a> {
+    #[serde(borrow)]
+    text: Cow<'a, str>,
+}
+
+/// A client's `message` frame.
+#[derive(Serialize)]
+struct Outgoing<'a> {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    data: Text<'a>,
+}
+
+/// A server frame, the fields the bench reads.
+#[derive(Deserialize)]
+struct Incoming<'a> {
+    #[serde(rename = "type", borrow)]
+    kind: Cow<'a, str>,
+    #[serde(borrow, default)]
+    data: Option<Text<'a>>,
+}
+
+impl Protocol {
+    /// The bench route `name` (`echo`, `fan`) speaking this protocol.
+    pub(crate) fn route(self, name: &str) -> String {
+        match self {
+            Protocol::Raw => format!("/ws/{name}"),
+            Protocol::Channel => format!("/ws/typed_{name}"),
+        }
+    }
+
+    /// Connects; a channel also says hello and waits for its welcome, so it is open.
+    pub(crate) async fn connect(self, url: &str) -> Result<Client, Failure> {
+        if self == Protocol::Raw {
+            return connect_offering(url, None).await;
+        }
+        let mut client = connect_offering(url, Some(nitrous::channel::PROTOCOL)).await?;
+        client
+            .send(Message::text(r#"{"type":"hello"}"#))
+            .await
+            .map_err(|e| Failure::Failed(format!("{url}: hello: {e}")))?;
+        loop {
+            match bounded(client.next()).await {
+                Some(Some(Ok(Message::Text(text)))) => {
+                    let frame: Incoming<'_> = serde_json::from_str(&text).map_err(|e| {
+                        Failure::Failed(format!("{url}: not a channel frame ({e}): {text}"))
+                    })?;
+                    match &*frame.kind {
+                        "welcome" => return Ok(client),
+                        "notice" => return Err(Failure::Failed(format!("{url}: {text}"))),
+                        _ => continue,
+                    }
+                }
+                Some(Some(Ok(_))) => continue,
+                other => {
+                    return Err(Failure::Failed(format!("{url}: no welcome: {other:?}")));
+                }
+            }
+        }
+    }
+
+    /// `text` as this protocol sends a message.
+    pub(crate) fn frame(self, text: &str) -> Message {
+        match self {
+            Protocol::Raw => Message::text(text),
+            Protocol::Channel => {
+                let frame = Outgoing {
+                    kind: "message",
+                    data: Text {
+                        text: Cow::Borrowed(text),
+                    },
+                };
+                Message::text(serde_json::to_string(&frame).expect("text is always JSON"))
+            }
+        }
+    }
+
+    /// The text a frame from the route carries: `None` for a frame that carries none (a
+    /// channel's `welcome`), an error for a channel's `notice` (the route could not read what
+    /// the bench sent) or a frame that is not the protocol's.
+    pub(crate) fn reply(self, frame: &str) -> Result<Option<Cow<'_, str>>, String> {
+        if self == Protocol::Raw {
+            return Ok(Some(Cow::Borrowed(frame)));
+        }
+        if let Some(text) = quick_text(frame) {
+            return Ok(Some(Cow::Borrowed(text)));
+        }
+        let parsed: Incoming<'_> = serde_json::from_str(frame)
+            .map_err(|e| format!("not a channel frame ({e}): {frame}"))?;
+        match (&*parsed.kind, parsed.data) {
+            ("message" | "topic", Some(data)) => Ok(Some(data.text)),
+            ("notice", _) => Err(format!("the route sent a notice: {frame}")),
+            ("message" | "topic", None) => Err(format!("a frame without data: {frame}")),
+            _ => Ok(None),
+        }
+    }
+}
+
+/// The text of a `message` or `topic` frame as the server writes them, read without a JSON
+/// parser: the raw client's only work per message is a split, and on two cores a typed client
+/// that parsed every one of 1,000,000 deliveries would take CPU from the server it measures.
+/// `None` for anything else (another frame, escapes in the text): [`Protocol::reply`] parses it.
+fn quick_text(frame: &str) -> Option<&str> {
+    let rest = frame
+        .strip_prefix(r#"{"type":"message","#)
+        .or_else(|| frame.strip_prefix(r#"{"type":"topic","#))?;
+    let (_, text) = rest.split_once(r#""data":{"text":""#)?;
+    let text = text.strip_suffix(r#""}}"#)?;
+    (!text.contains(['"', '\\'])).then_some(text)
+}
+
+/// Every round's figures, raw route and channel.
+#[derive(Default)]
+pub(crate) struct Samples(BTreeMap<Figure, [Vec<f64>; 2]>);
+
+impl Samples {
+    fn record(&mut self, figure: Figure, protocol: Protocol, value: f64) {
+        let slot = match protocol {
+            Protocol::Raw => 0,
+            Protocol::Channel => 1,
+        };
+        self.0.entry(figure).or_default()[slot].push(value);
+    }
+}
+
+/// One round: a fresh nitrous process, the echo through both routes, then the fan-out through
+/// both; the raw route first in odd rounds and the channel first in even ones, so what running
+/// second does (a warm allocator, a grown heap) falls on each alike.
+pub(crate) fn round(
+    runtime: &tokio::runtime::Runtime,
+    sizes: Sizes,
+    round: usize,
+    samples: &mut Samples,
+) -> Result<(), Failure> {
+    let server = Server::Nitrous.start(None, false)?;
+    let (addr, pid) = (server.addr.clone(), server.pid());
+    let order = if round % 2 == 1 {
+        [Protocol::Raw, Protocol::Channel]
+    } else {
+        [Protocol::Channel, Protocol::Raw]
+    };
+    let load = Load {
+        clients: sizes.echo_clients,
+        messages: sizes.echo_messages,
+        size: 64,
+    };
+    for protocol in order {
+        let run = runtime.block_on(crate::echo(&addr, pid, load, protocol))?;
+        samples.record(ECHO_RATE, protocol, run.rate);
+        samples.record(ECHO_P50, protocol, run.p50);
+        samples.record(ECHO_P99, protocol, run.p99);
+        samples.record(ECHO_CPU, protocol, run.cpu);
+        samples.record(ECHO_CPU_NS, protocol, run.cpu_ns);
+    }
+    for protocol in order {
+        let run = runtime.block_on(crate::fan_out(&addr, &addr, pid, sizes, protocol))?;
+        samples.record(FAN_RATE, protocol, run.rate);
+        samples.record(FAN_P99, protocol, run.p99);
+        samples.record(FAN_CPU, protocol, run.cpu);
+        samples.record(FAN_CPU_NS, protocol, run.cpu_ns);
+        samples.record(FAN_LOST, protocol, run.lost);
+    }
+    Ok(())
+}
+
+/// Each round's typed / raw; none for a figure that is 0 in a round (lost deliveries).
+fn ratios(raw: &[f64], typed: &[f64]) -> Vec<f64> {
+    raw.iter()
+        .zip(typed)
+        .filter(|(r, _)| **r != 0.0)
+        .map(|(r, t)| t / r)
+        .collect()
+}
+
+/// Prints the comparison's table, and adds its samples to `json` under one key.
+pub(crate) fn report(samples: &Samples, json: &mut serde_json::Map<String, serde_json::Value>) {
+    if samples.0.is_empty() {
+        return;
+    }
+    println!("\ntyped channels against raw routes (nitrous, one process, the same rounds)");
+    println!(
+        "{:<52} {:>22} {:>22} {:>22}  target",
+        "figure", "raw route", "typed channel", "typed/raw"
+    );
+    let cell = |values: &[f64]| {
+        if values.is_empty() {
+            return "-".to_owned();
+        }
+        let (median, min, max) = summary(values);
+        format!("{} ({}-{})", short(median), short(min), short(max))
+    };
+    let mut section = serde_json::Map::new();
+    for figure in FIGURES {
+        let Some([raw, typed]) = samples.0.get(&figure) else {
+            continue;
+        };
+        let ratios = ratios(raw, typed);
+        let ratio = if ratios.is_empty() {
+            "-".to_owned()
+        } else {
+            let (median, min, max) = summary(&ratios);
+            format!("{median:.2}x ({min:.2}-{max:.2})")
+        };
+        let target = match (TARGETED.contains(&figure), ratios.is_empty()) {
+            (true, false) if summary(&ratios).0 <= TARGET => format!("<= {TARGET}x: met"),
+            (true, false) => format!("<= {TARGET}x: MISSED"),
+            _ => String::new(),
+        };
+        let label = if figure.unit.is_empty() {
+            figure.name.to_owned()
+        } else {
+            format!("{} [{}]", figure.name, figure.unit)
+        };
+        println!(
+            "{label:<52} {:>22} {:>22} {ratio:>22}  {target}",
+            cell(raw),
+            cell(typed)
+        );
+        section.insert(
+            figure.name.into(),
+            serde_json::json!({
+                "unit": figure.unit,
+                "higher_is_better": figure.higher_is_better,
+                "raw route": raw,
+                "typed channel": typed,
+                "typed/raw by round": ratios,
+            }),
+        );
+    }
+    json.insert("typed channels against raw routes".into(), section.into());
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_typed_client_reads_the_text_of_message_and_topic_frames_and_fails_on_notices() {
+        let reply = |frame: &str| Protocol::Channel.reply(frame).map(|t| t.map(String::from));
+        let said = |text: &str| Ok(Some(text.to_owned()));
+        assert_eq!(
+            reply(r#"{"type":"message","data":{"text":"hi"}}"#),
+            said("hi")
+        );
+        let topic = r#"{"type":"topic","topic":"fan","offset":"1-2","data":{"text":"0.5 pp"}}"#;
+        assert_eq!(reply(topic), said("0.5 pp"));
+        // Escapes, or fields in another order, go through the parser.
+        assert_eq!(
+            reply(r#"{"type":"message","data":{"text":"a\"b"}}"#),
+            said("a\"b")
+        );
+        assert_eq!(reply(r#"{"data":{"text":"x"},"type":"topic"}"#), said("x"));
+        assert_eq!(
+            reply(r#"{"type":"welcome","protocol":1,"peer":"p1"}"#),
+            Ok(None)
+        );
+        assert!(reply(r#"{"type":"notice","code":"bad-data","message":"no"}"#).is_err());
+        assert!(reply("ready").is_err());
+        assert_eq!(
+            Protocol::Raw.reply("ready").map(|t| t.map(String::from)),
+            said("ready")
+        );
+    }
+
+    #[test]
+    fn a_typed_client_frames_its_text_as_a_message_frame() {
+        let Message::Text(frame) = Protocol::Channel.frame("a \"quoted\" word") else {
+            panic!("a text frame");
+        };
+        assert_eq!(
+            frame.as_str(),
+            r#"{"type":"message","data":{"text":"a \"quoted\" word"}}"#
+        );
+    }
+
+    #[test]
+    fn ratios_pair_rounds_and_skip_a_zero_base() {
+        assert_eq!(ratios(&[2.0, 0.0, 4.0], &[3.0, 1.0, 4.0]), vec![1.5, 1.0]);
+    }
+}
