@@ -357,14 +357,15 @@ struct Load {
 }
 
 /// C clients in a closed loop, each sending M texts of S bytes and waiting for each echo, through
-/// `/ws/echo` or (`Protocol::Channel`) its typed twin.
+/// `/ws/echo` or (`Protocol::Channel`) its typed twin, whose texts are `S` bytes or as many as
+/// make its frames `S` bytes ([`Protocol::text_len`]).
 async fn echo(addr: &str, pid: u32, load: Load, protocol: Protocol) -> Result<Echo, Failure> {
     let url = format!("ws://{addr}{}", protocol.route("echo"));
     let mut clients = Vec::new();
     for _ in 0..load.clients {
         clients.push(protocol.connect(&url).await?);
     }
-    let message = protocol.frame(&"e".repeat(load.size));
+    let message = protocol.frame(&"e".repeat(protocol.text_len(load.size)));
     let cpu_before = Cpu::read(pid)?;
     let start = Instant::now();
     let tasks: Vec<_> = clients
@@ -426,9 +427,9 @@ struct FanOut {
     lost: f64,
 }
 
-/// N subscribers on `sub_addr`; one publisher on `pub_addr` bursts M 64-byte messages, each
-/// carrying its send time; every subscriber should get every message. Through `/ws/fan` or
-/// (`Protocol::Channel`) its typed twin.
+/// N subscribers on `sub_addr`; one publisher on `pub_addr` bursts M messages of 52 bytes (53
+/// after the first 10 s), each carrying its send time; every subscriber should get every message.
+/// Through `/ws/fan` or (`Protocol::Channel`) its typed twin, the padding sized as for the echo.
 async fn fan_out(
     pub_addr: &str,
     sub_addr: &str,
@@ -481,7 +482,7 @@ async fn fan_out(
         })
         .collect();
     let cpu_before = Cpu::read(pid)?;
-    let padding = "p".repeat(40);
+    let padding = "p".repeat(protocol.text_len(40));
     for _ in 0..sizes.fan_messages {
         let text = format!("{:.9} {padding}", origin.elapsed().as_secs_f64());
         publisher
