@@ -20,13 +20,15 @@ use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::path::Path;
 
+use std::time::Instant;
+
 use futures_util::{SinkExt, StreamExt};
 use serde::{Deserialize, Serialize};
 use tokio_tungstenite::tungstenite::Message;
 
 use crate::{
     Client, ECHO_CPU, ECHO_P50, ECHO_P99, ECHO_RATE, FAN_CPU, FAN_LOST, FAN_P99, FAN_RATE, Failure,
-    Figure, Load, Server, Sizes, bounded, connect_offering, figure, short, summary,
+    Figure, Load, Server, Sizes, bounded, connect_offering, cpu_seconds, figure, short, summary,
 };
 
 /// `bench-load channels [--quick] OUT_DIR`: only this comparison, its rounds as many as the whole
@@ -69,8 +71,15 @@ const FAN_CPU_NS: Figure = figure(
     false,
 );
 
+const ECHO_OTHERS: Figure = figure("echo: other processes' CPU meanwhile", "cores", false);
+const FAN_OTHERS: Figure = figure("fan-out: other processes' CPU meanwhile", "cores", false);
+
+/// Other processes' CPU during a run, over which the bench says its ratios are not to be
+/// trusted: on two cores, a build beside it moves them by a third either way.
+const OTHERS_LIMIT: f64 = 0.1;
+
 /// The figures of the comparison, in the order the table shows them.
-const FIGURES: [Figure; 10] = [
+const FIGURES: [Figure; 12] = [
     ECHO_RATE,
     ECHO_P50,
     ECHO_P99,
@@ -81,6 +90,8 @@ const FIGURES: [Figure; 10] = [
     FAN_CPU,
     FAN_CPU_NS,
     FAN_LOST,
+    ECHO_OTHERS,
+    FAN_OTHERS,
 ];
 
 /// Those the target is for.
@@ -278,7 +289,13 @@ pub(crate) fn round(
         size: 64,
     };
     for protocol in order {
+        let before = Machine::read(pid)?;
         let run = runtime.block_on(crate::echo(&addr, pid, load, protocol))?;
+        samples.record(
+            ECHO_OTHERS,
+            protocol,
+            Machine::read(pid)?.others_since(&before),
+        );
         samples.record(ECHO_RATE, protocol, run.rate);
         samples.record(ECHO_P50, protocol, run.p50);
         samples.record(ECHO_P99, protocol, run.p99);
@@ -286,7 +303,13 @@ pub(crate) fn round(
         samples.record(ECHO_CPU_NS, protocol, run.cpu_ns);
     }
     for protocol in order {
+        let before = Machine::read(pid)?;
         let run = runtime.block_on(crate::fan_out(&addr, &addr, pid, sizes, protocol))?;
+        samples.record(
+            FAN_OTHERS,
+            protocol,
+            Machine::read(pid)?.others_since(&before),
+        );
         samples.record(FAN_RATE, protocol, run.rate);
         samples.record(FAN_P99, protocol, run.p99);
         samples.record(FAN_CPU, protocol, run.cpu);
@@ -294,6 +317,54 @@ pub(crate) fn round(
         samples.record(FAN_LOST, protocol, run.lost);
     }
     Ok(())
+}
+
+/// The machine's CPU time and the bench's own (the server's and this load generator's), to tell
+/// how much the rest of the machine took during a run.
+struct Machine {
+    busy: f64,
+    ours: f64,
+    at: Instant,
+}
+
+impl Machine {
+    fn read(server: u32) -> Result<Machine, Failure> {
+        Ok(Machine {
+            busy: busy_seconds()?,
+            ours: cpu_seconds(server)? + cpu_seconds(std::process::id())?,
+            at: Instant::now(),
+        })
+    }
+
+    /// How many cores other processes kept busy since `before`, on average (to a tick or two).
+    fn others_since(&self, before: &Machine) -> f64 {
+        let others = (self.busy - before.busy) - (self.ours - before.ours);
+        let elapsed = self.at.duration_since(before.at).as_secs_f64().max(1e-3);
+        (others / elapsed).max(0.0)
+    }
+}
+
+/// Every CPU's busy time so far, in seconds: the first line of `/proc/stat`, less idle, I/O wait
+/// and the time the hypervisor gave to other machines (steal).
+fn busy_seconds() -> Result<f64, Failure> {
+    let stat = std::fs::read_to_string("/proc/stat")
+        .map_err(|e| Failure::Failed(format!("/proc/stat: {e}")))?;
+    let ticks: Vec<f64> = stat
+        .lines()
+        .next()
+        .and_then(|line| line.strip_prefix("cpu "))
+        .map(|rest| {
+            rest.split_whitespace()
+                .filter_map(|t| t.parse().ok())
+                .collect()
+        })
+        .unwrap_or_default();
+    // user nice system idle iowait irq softirq steal
+    let busy = [0, 1, 2, 5, 6]
+        .iter()
+        .filter_map(|&i| ticks.get(i))
+        .sum::<f64>();
+    Ok(busy / crate::clock_ticks())
 }
 
 /// Each round's typed / raw; none for a figure that is 0 in a round (lost deliveries).
@@ -353,7 +424,7 @@ pub(crate) fn report(samples: &Samples, json: &mut serde_json::Map<String, serde
         let mut verdicts = Vec::new();
         for protocol in &PROTOCOLS[1..] {
             let ratios = ratios(values(Protocol::Raw), values(*protocol));
-            if ratios.is_empty() {
+            if ratios.is_empty() || [ECHO_OTHERS, FAN_OTHERS].contains(&figure) {
                 print!(" {:>24}", "-");
                 continue;
             }
@@ -369,6 +440,16 @@ pub(crate) fn report(samples: &Samples, json: &mut serde_json::Map<String, serde
         }
         println!("  {}", verdicts.join(", "));
         section.insert(figure.name.into(), entry.into());
+    }
+    let others = [ECHO_OTHERS, FAN_OTHERS]
+        .iter()
+        .filter_map(|figure| samples.0.get(figure))
+        .flat_map(|by_protocol| by_protocol.values().flatten())
+        .fold(0.0_f64, |most, &cores| most.max(cores));
+    if others > OTHERS_LIMIT {
+        println!(
+            "warning: other processes kept up to {others:.2} cores busy during a run: on this machine's two cores that moves these ratios by more than the target's margin; run again on a quiet machine"
+        );
     }
     json.insert("typed channels against raw routes".into(), section.into());
 }
