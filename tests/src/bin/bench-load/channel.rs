@@ -336,11 +336,14 @@ impl Machine {
         })
     }
 
-    /// How many cores other processes kept busy since `before`, on average (to a tick or two).
+    /// How many cores other processes kept busy since `before`, on average. Every count is in
+    /// 10 ms ticks, so four of them (two CPUs, two processes) are let go as rounding: a run of
+    /// a few milliseconds (`--quick`) would otherwise look like a whole core's worth.
     fn others_since(&self, before: &Machine) -> f64 {
         let others = (self.busy - before.busy) - (self.ours - before.ours);
+        let rounding = 4.0 / crate::clock_ticks();
         let elapsed = self.at.duration_since(before.at).as_secs_f64().max(1e-3);
-        (others / elapsed).max(0.0)
+        (others - rounding).max(0.0) / elapsed
     }
 }
 
