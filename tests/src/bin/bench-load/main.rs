@@ -6,9 +6,14 @@
 //! busy client does not flatter the server. Prints the side-by-side table and writes every sample
 //! to `OUT_DIR/load.json`.
 //!
+//! Beside them, nitrous's typed channels against its raw routes ([`channel`]): the same echo and
+//! fan-out through `impl Channel` routes, on one process, in the same rounds; `bench-load channels
+//! [--quick] OUT_DIR` runs only that comparison.
+//!
 //! `bench-load rooms [--quick] OUT_DIR` runs the rooms-at-scale workload instead ([`rooms`]), whose
 //! client processes are this binary too (`bench-load room-client ...`, [`room_clients`]).
 
+mod channel;
 mod many_topics;
 mod process;
 mod room_clients;
@@ -21,6 +26,11 @@ use std::time::{Duration, Instant};
 use futures_util::{SinkExt, StreamExt};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::http::HeaderValue;
+use tokio_tungstenite::tungstenite::http::header::SEC_WEBSOCKET_PROTOCOL;
+
+use crate::channel::Protocol;
 
 /// Why the bench stopped.
 #[derive(Debug)]
@@ -41,16 +51,19 @@ fn main() -> std::process::ExitCode {
     match args.first().map(String::as_str) {
         Some("rooms") => return rooms::main(&args[1..]),
         Some("room-client") => return room_clients::main(&args[1..]),
+        Some("channels") => return channel::main(&args[1..]),
         _ => {}
     }
     let Some((quick, out)) = quick_and_out(&args) else {
-        eprintln!("usage: bench-load [--quick] OUT_DIR | bench-load rooms [--quick] OUT_DIR");
+        eprintln!(
+            "usage: bench-load [--quick] OUT_DIR | bench-load rooms [--quick] OUT_DIR | bench-load channels [--quick] OUT_DIR"
+        );
         return std::process::ExitCode::from(2);
     };
     let sizes = if quick { Sizes::QUICK } else { Sizes::FULL };
     finish(
         "bench-load",
-        run(sizes).and_then(|samples| report(&samples, Path::new(out))),
+        run(sizes).and_then(|(samples, channels)| report(&samples, &channels, Path::new(out))),
     )
 }
 
@@ -189,6 +202,7 @@ const FAN_RATE: Figure = figure("fan-out: deliveries/s", "del/s", true);
 const FAN_P99: Figure = figure("fan-out: publish-to-delivery p99", "ms", false);
 const FAN_CPU: Figure = figure("fan-out: server CPU per delivery", "µs", false);
 const FAN_LOST: Figure = figure("fan-out: lost deliveries", "", false);
+
 const IDLE_RSS: Figure = figure("idle: RSS per connection", "KiB", false);
 const IDLE_AFTER: Figure = figure("idle: RSS after close, over start", "KiB", false);
 const IDLE_AGAIN: Figure = figure("idle: a second wave's RSS over the first's", "KiB", false);
@@ -231,13 +245,19 @@ const STREAMS_LOST: Figure = figure(
 /// Every sample, by figure and server.
 type Samples = BTreeMap<Figure, BTreeMap<Server, Vec<f64>>>;
 
-fn run(sizes: Sizes) -> Result<Samples, Failure> {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
+/// The load generator's runtime: two worker threads, as many as the machine's cores.
+fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
+    tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
-        .map_err(|e| Failure::Failed(format!("tokio: {e}")))?;
+        .map_err(|e| Failure::Failed(format!("tokio: {e}")))
+}
+
+fn run(sizes: Sizes) -> Result<(Samples, channel::Samples), Failure> {
+    let runtime = runtime()?;
     let mut samples = Samples::new();
+    let mut channels = channel::Samples::default();
     let mut record = |figure: Figure, server: Server, value: f64| {
         samples
             .entry(figure)
@@ -257,7 +277,7 @@ fn run(sizes: Sizes) -> Result<Samples, Failure> {
                 messages: sizes.echo_messages,
                 size: 64,
             };
-            let chat = runtime.block_on(echo(&addr, pid, small))?;
+            let chat = runtime.block_on(echo(&addr, pid, small, Protocol::Raw))?;
             record(ECHO_RATE, server, chat.rate);
             record(ECHO_P50, server, chat.p50);
             record(ECHO_P99, server, chat.p99);
@@ -267,10 +287,10 @@ fn run(sizes: Sizes) -> Result<Samples, Failure> {
                 messages: sizes.large_messages,
                 size: 16 << 10,
             };
-            let big = runtime.block_on(echo(&addr, pid, large))?;
+            let big = runtime.block_on(echo(&addr, pid, large, Protocol::Raw))?;
             record(LARGE_RATE, server, big.rate);
             record(LARGE_CPU, server, big.cpu);
-            let fan = runtime.block_on(fan_out(&addr, &addr, pid, sizes))?;
+            let fan = runtime.block_on(fan_out(&addr, &addr, pid, sizes, Protocol::Raw))?;
             record(FAN_RATE, server, fan.rate);
             record(FAN_P99, server, fan.p99);
             record(FAN_CPU, server, fan.cpu);
@@ -287,6 +307,7 @@ fn run(sizes: Sizes) -> Result<Samples, Failure> {
                     &running.addr,
                     running.pid(),
                     sizes,
+                    Protocol::Raw,
                 ))?;
                 record(RETAINED_RATE, server, fan.rate);
                 record(RETAINED_CPU, server, fan.cpu);
@@ -299,6 +320,11 @@ fn run(sizes: Sizes) -> Result<Samples, Failure> {
             record(IDLE_AGAIN, server, idle.second_wave);
             record(HANDSHAKES, server, idle.handshakes);
         }
+        eprintln!(
+            "bench: round {round}/{}: nitrous, typed channels and raw routes",
+            sizes.rounds
+        );
+        channel::round(&runtime, sizes, round, &mut channels)?;
         if let Some(cross) = cross_instance(&runtime, sizes, false)? {
             record(CROSS_RATE, Server::Nitrous, cross.rate);
             record(CROSS_LOST, Server::Nitrous, cross.lost);
@@ -310,7 +336,7 @@ fn run(sizes: Sizes) -> Result<Samples, Failure> {
             record(STREAMS_LOST, Server::Nitrous, cross.lost);
         }
     }
-    Ok(samples)
+    Ok((samples, channels))
 }
 
 struct Echo {
@@ -318,6 +344,8 @@ struct Echo {
     p50: f64,
     p99: f64,
     cpu: f64,
+    /// `cpu` by the scheduler's nanosecond accounting ([`Cpu`]).
+    cpu_ns: f64,
 }
 
 /// An echo run: how many clients, messages each, and bytes per message.
@@ -328,31 +356,37 @@ struct Load {
     size: usize,
 }
 
-/// C clients in a closed loop, each sending M texts of S bytes and waiting for each echo.
-async fn echo(addr: &str, pid: u32, load: Load) -> Result<Echo, Failure> {
-    let url = format!("ws://{addr}/ws/echo");
+/// C clients in a closed loop, each sending M texts of S bytes and waiting for each echo, through
+/// `/ws/echo` or (`Protocol::Channel`) its typed twin, whose texts are `S` bytes or as many as
+/// make its frames `S` bytes ([`Protocol::text_len`]).
+async fn echo(addr: &str, pid: u32, load: Load, protocol: Protocol) -> Result<Echo, Failure> {
+    let url = format!("ws://{addr}{}", protocol.route("echo"));
     let mut clients = Vec::new();
     for _ in 0..load.clients {
-        clients.push(connect(&url).await?);
+        clients.push(protocol.connect(&url).await?);
     }
-    let payload = "e".repeat(load.size);
-    let cpu_before = cpu_seconds(pid)?;
+    let message = protocol.frame(&"e".repeat(protocol.text_len(load.size)));
+    let cpu_before = Cpu::read(pid)?;
     let start = Instant::now();
     let tasks: Vec<_> = clients
         .into_iter()
         .map(|mut client| {
-            let payload = payload.clone();
+            let message = message.clone();
             tokio::spawn(async move {
                 let mut rtts = Vec::with_capacity(load.messages);
                 for _ in 0..load.messages {
                     let sent = Instant::now();
                     client
-                        .send(Message::text(payload.as_str()))
+                        .send(message.clone())
                         .await
                         .map_err(|e| e.to_string())?;
                     loop {
                         match bounded(client.next()).await {
-                            Some(Some(Ok(Message::Text(_)))) => break,
+                            Some(Some(Ok(Message::Text(text)))) => match protocol.reply(&text) {
+                                Ok(Some(_)) => break,
+                                Ok(None) => continue,
+                                Err(e) => return Err(format!("echo: {e}")),
+                            },
                             Some(Some(Ok(_))) => continue,
                             other => return Err(format!("echo ended: {other:?}")),
                         }
@@ -372,14 +406,15 @@ async fn echo(addr: &str, pid: u32, load: Load) -> Result<Echo, Failure> {
         );
     }
     let elapsed = start.elapsed().as_secs_f64();
-    let cpu = cpu_seconds(pid)? - cpu_before;
+    let cpu = Cpu::read(pid)?.since(cpu_before);
     let messages = (load.clients * load.messages) as f64;
     rtts.sort_by(f64::total_cmp);
     Ok(Echo {
         rate: messages / elapsed,
         p50: percentile(&rtts, 0.5),
         p99: percentile(&rtts, 0.99),
-        cpu: cpu / messages * 1e6,
+        cpu: cpu.ticks / messages * 1e6,
+        cpu_ns: cpu.exact / messages * 1e6,
     })
 }
 
@@ -387,28 +422,33 @@ struct FanOut {
     rate: f64,
     p99: f64,
     cpu: f64,
+    /// `cpu` by the scheduler's nanosecond accounting ([`Cpu`]).
+    cpu_ns: f64,
     lost: f64,
 }
 
-/// N subscribers on `sub_addr`; one publisher on `pub_addr` bursts M 64-byte messages, each
-/// carrying its send time; every subscriber should get every message.
+/// N subscribers on `sub_addr`; one publisher on `pub_addr` bursts M messages of 52 bytes (53
+/// after the first 10 s), each carrying its send time; every subscriber should get every message.
+/// Through `/ws/fan` or (`Protocol::Channel`) its typed twin, the padding sized as for the echo.
 async fn fan_out(
     pub_addr: &str,
     sub_addr: &str,
     pid: u32,
     sizes: Sizes,
+    protocol: Protocol,
 ) -> Result<FanOut, Failure> {
+    let route = protocol.route("fan");
     let mut subscribers = Vec::new();
     for _ in 0..sizes.fan_subscribers {
-        let mut client = connect(&format!("ws://{sub_addr}/ws/fan")).await?;
-        ready(&mut client).await?;
+        let mut client = protocol.connect(&format!("ws://{sub_addr}{route}")).await?;
+        ready(&mut client, protocol).await?;
         subscribers.push(client);
     }
-    let mut publisher = connect(&format!("ws://{pub_addr}/ws/fan")).await?;
-    ready(&mut publisher).await?;
+    let mut publisher = protocol.connect(&format!("ws://{pub_addr}{route}")).await?;
+    ready(&mut publisher, protocol).await?;
     if pub_addr != sub_addr {
         // Across instances: wait until a probe message crosses, so the subscription is live.
-        crossed(&mut publisher, &mut subscribers[0]).await?;
+        crossed(&mut publisher, &mut subscribers[0], protocol).await?;
         for subscriber in &mut subscribers[1..] {
             drain_probe(subscriber).await?;
         }
@@ -424,9 +464,9 @@ async fn fan_out(
                 while latencies.len() < expected {
                     match tokio::time::timeout(Duration::from_secs(5), client.next()).await {
                         Ok(Some(Ok(Message::Text(text)))) => {
-                            let Some(sent) =
-                                text.split(' ').next().and_then(|t| t.parse::<f64>().ok())
-                            else {
+                            let Some(sent) = protocol.reply(&text).ok().flatten().and_then(|t| {
+                                t.split(' ').next().and_then(|t| t.parse::<f64>().ok())
+                            }) else {
                                 continue;
                             };
                             let now = origin.elapsed().as_secs_f64();
@@ -441,12 +481,12 @@ async fn fan_out(
             })
         })
         .collect();
-    let cpu_before = cpu_seconds(pid)?;
-    let padding = "p".repeat(40);
+    let cpu_before = Cpu::read(pid)?;
+    let padding = "p".repeat(protocol.text_len(40));
     for _ in 0..sizes.fan_messages {
         let text = format!("{:.9} {padding}", origin.elapsed().as_secs_f64());
         publisher
-            .feed(Message::text(text))
+            .feed(protocol.frame(&text))
             .await
             .map_err(|e| Failure::Failed(e.to_string()))?;
     }
@@ -461,7 +501,7 @@ async fn fan_out(
         latencies.extend(got);
         last = last.max(at);
     }
-    let cpu = cpu_seconds(pid)? - cpu_before;
+    let cpu = Cpu::read(pid)?.since(cpu_before);
     let delivered = latencies.len() as f64;
     let expected = (sizes.fan_subscribers * sizes.fan_messages) as f64;
     latencies.sort_by(f64::total_cmp);
@@ -469,7 +509,8 @@ async fn fan_out(
     Ok(FanOut {
         rate: delivered / elapsed,
         p99: percentile(&latencies, 0.99),
-        cpu: cpu / delivered.max(1.0) * 1e6,
+        cpu: cpu.ticks / delivered.max(1.0) * 1e6,
+        cpu_ns: cpu.exact / delivered.max(1.0) * 1e6,
         lost: expected - delivered,
     })
 }
@@ -649,14 +690,33 @@ fn cross_instance(
     })?;
     let one = Server::Nitrous.start(Some(port), retain)?;
     let two = Server::Nitrous.start(Some(port), retain)?;
-    let run = runtime.block_on(fan_out(&one.addr, &two.addr, two.pid(), sizes))?;
+    let run = runtime.block_on(fan_out(
+        &one.addr,
+        &two.addr,
+        two.pid(),
+        sizes,
+        Protocol::Raw,
+    ))?;
     Ok(Some(run))
 }
 
 async fn connect(url: &str) -> Result<Client, Failure> {
+    connect_offering(url, None).await
+}
+
+/// Connects to `url`, offering the WebSocket subprotocol `protocol` when there is one.
+async fn connect_offering(url: &str, protocol: Option<&'static str>) -> Result<Client, Failure> {
+    let mut request = url
+        .into_client_request()
+        .map_err(|e| Failure::Failed(format!("connect {url}: {e}")))?;
+    if let Some(protocol) = protocol {
+        request
+            .headers_mut()
+            .insert(SEC_WEBSOCKET_PROTOCOL, HeaderValue::from_static(protocol));
+    }
     match tokio::time::timeout(
         Duration::from_secs(10),
-        tokio_tungstenite::connect_async(url),
+        tokio_tungstenite::connect_async(request),
     )
     .await
     {
@@ -676,10 +736,14 @@ async fn bounded<F: std::future::Future>(future: F) -> Option<F::Output> {
 }
 
 /// Waits for the fan route's `ready`.
-async fn ready(client: &mut Client) -> Result<(), Failure> {
+async fn ready(client: &mut Client, protocol: Protocol) -> Result<(), Failure> {
     loop {
         match bounded(client.next()).await {
-            Some(Some(Ok(Message::Text(text)))) if text.as_str() == "ready" => return Ok(()),
+            Some(Some(Ok(Message::Text(text))))
+                if protocol.reply(&text).ok().flatten().as_deref() == Some("ready") =>
+            {
+                return Ok(());
+            }
             Some(Some(Ok(_))) => continue,
             other => return Err(Failure::Failed(format!("fan: no ready: {other:?}"))),
         }
@@ -687,15 +751,19 @@ async fn ready(client: &mut Client) -> Result<(), Failure> {
 }
 
 /// Sends probes until one reaches `subscriber` (the other instance has subscribed in Redis).
-async fn crossed(publisher: &mut Client, subscriber: &mut Client) -> Result<(), Failure> {
+async fn crossed(
+    publisher: &mut Client,
+    subscriber: &mut Client,
+    protocol: Protocol,
+) -> Result<(), Failure> {
     for _ in 0..100 {
         publisher
-            .send(Message::text("probe"))
+            .send(protocol.frame("probe"))
             .await
             .map_err(|e| Failure::Failed(e.to_string()))?;
         if let Ok(Some(Ok(Message::Text(text)))) =
             tokio::time::timeout(Duration::from_millis(100), subscriber.next()).await
-            && text.as_str() == "probe"
+            && protocol.reply(&text).ok().flatten().as_deref() == Some("probe")
         {
             return drain_probe(subscriber).await;
         }
@@ -736,6 +804,53 @@ fn cpu_seconds(pid: u32) -> Result<f64, Failure> {
     Ok((ticks(11) + ticks(12)) / clock_ticks())
 }
 
+/// A process's CPU time so far, two ways: [`cpu_seconds`], in the 10 ms ticks every figure of
+/// the bench has used, and the scheduler's own nanoseconds on the CPU (the first field of
+/// `/proc/PID/task/TID/schedstat`, summed over the process's threads), which a run of 0.2 s
+/// of CPU (fan-out, 20 ticks) needs to compare within a few percent. A thread that exits during a
+/// run takes its nanoseconds with it; the bench servers' threads (tokio's workers) do not exit.
+#[derive(Clone, Copy)]
+struct Cpu {
+    ticks: f64,
+    exact: f64,
+}
+
+impl Cpu {
+    fn read(pid: u32) -> Result<Cpu, Failure> {
+        Ok(Cpu {
+            ticks: cpu_seconds(pid)?,
+            exact: scheduled_seconds(pid)?,
+        })
+    }
+
+    /// The CPU time spent since `before`, in seconds.
+    fn since(self, before: Cpu) -> Cpu {
+        Cpu {
+            ticks: self.ticks - before.ticks,
+            exact: self.exact - before.exact,
+        }
+    }
+}
+
+/// Time on the CPU of every live thread of process `pid`, in seconds, to the nanosecond.
+fn scheduled_seconds(pid: u32) -> Result<f64, Failure> {
+    let dir = format!("/proc/{pid}/task");
+    let tasks = std::fs::read_dir(&dir).map_err(|e| Failure::Failed(format!("{dir}: {e}")))?;
+    let mut nanos = 0u64;
+    for task in tasks.flatten() {
+        // A thread that ended since the listing has nothing more to add.
+        let Ok(stat) = std::fs::read_to_string(task.path().join("schedstat")) else {
+            continue;
+        };
+        nanos += stat
+            .split_whitespace()
+            .next()
+            .and_then(|n| n.parse::<u64>().ok())
+            .unwrap_or(0);
+    }
+    Ok(nanos as f64 / 1e9)
+}
+
 /// `getconf CLK_TCK`: 100 on Linux.
 fn clock_ticks() -> f64 {
     100.0
@@ -765,7 +880,7 @@ fn summary(values: &[f64]) -> (f64, f64, f64) {
 }
 
 /// Prints the side-by-side table and writes every sample to `out`.
-fn report(samples: &Samples, out: &Path) -> Result<PathBuf, Failure> {
+fn report(samples: &Samples, channels: &channel::Samples, out: &Path) -> Result<PathBuf, Failure> {
     println!(
         "\n{:<52} {:>22} {:>22} {:>22} {:>9} {:>9}",
         "figure", "nitrous", "axum tuned", "axum default", "n/tuned", "n/default"
@@ -807,6 +922,7 @@ fn report(samples: &Samples, out: &Path) -> Result<PathBuf, Failure> {
         }
         json.insert(figure.name.into(), entry.into());
     }
+    channel::report(channels, &mut json);
     let path = out.join("load.json");
     let text = serde_json::to_string_pretty(&json).map_err(|e| Failure::Failed(e.to_string()))?;
     std::fs::write(&path, text).map_err(|e| Failure::Failed(format!("{}: {e}", path.display())))?;

@@ -337,7 +337,7 @@ async fn echo_probes(addr: &str, plan: Plan) -> Result<Vec<f64>, Failure> {
     let mut probes = Vec::with_capacity(plan.echo_clients);
     for _ in 0..plan.echo_clients {
         let mut probe = crate::connect(&url).await?;
-        crate::ready(&mut probe).await?;
+        crate::ready(&mut probe, crate::channel::Protocol::Raw).await?;
         probes.push(probe);
     }
     let payload = "e".repeat(64);
