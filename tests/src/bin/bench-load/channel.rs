@@ -53,7 +53,10 @@ pub(crate) fn main(args: &[String]) -> std::process::ExitCode {
         }
         let mut json = serde_json::Map::new();
         report(&samples, &mut json);
-        let path = Path::new(out).join("channels.json");
+        let out = Path::new(out);
+        std::fs::create_dir_all(out)
+            .map_err(|e| Failure::Failed(format!("{}: {e}", out.display())))?;
+        let path = out.join("channels.json");
         let text =
             serde_json::to_string_pretty(&json).map_err(|e| Failure::Failed(e.to_string()))?;
         std::fs::write(&path, text)
