@@ -4,17 +4,19 @@
 use std::any::Any;
 use std::collections::HashMap;
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 /// The peer's context on a channel route.
 pub(super) struct Session {
     /// What the route's `upgrade` attached.
     pub(super) app: Option<Box<dyn Any + Send + Sync>>,
+    /// The client said hello: read on every frame, without the lock.
+    opened: AtomicBool,
     state: Mutex<State>,
 }
 
 #[derive(Default)]
 struct State {
-    opened: bool,
     /// From `hello`, for the topics `open` subscribes to; cleared once `open` has run.
     resume: HashMap<String, String>,
     last_id: Option<u64>,
@@ -31,6 +33,7 @@ impl Session {
     pub(super) fn new(app: Option<Box<dyn Any + Send + Sync>>) -> Session {
         Session {
             app,
+            opened: AtomicBool::new(false),
             state: Mutex::default(),
         }
     }
@@ -41,17 +44,17 @@ impl Session {
 
     /// Marks the channel open, with what the client resumes; false when it was open already.
     pub(super) fn open(&self, resume: HashMap<String, String>) -> bool {
-        let mut state = self.state();
-        if state.opened {
+        // Hooks of one peer run one at a time, so nothing opens it between the check and the set.
+        if self.is_open() {
             return false;
         }
-        state.opened = true;
-        state.resume = resume;
+        self.state().resume = resume;
+        self.opened.store(true, Ordering::Release);
         true
     }
 
     pub(super) fn is_open(&self) -> bool {
-        self.state().opened
+        self.opened.load(Ordering::Acquire)
     }
 
     /// `open` has run: later subscriptions start live.

@@ -4,14 +4,9 @@
 
 use nitrous::channel::{Channel, ChannelPeer};
 use nitrous::ws::{AllowedOrigins, Options};
-use serde::{Deserialize, Serialize};
 
-/// What the publisher sends and the subscribers get, as in `typed_echo.rs`.
-#[derive(Serialize, Deserialize)]
-pub struct Text {
-    /// What was said.
-    pub text: String,
-}
+/// What the publisher sends and the subscribers get: the echo's message.
+pub use super::typed_echo::Text;
 
 /// The typed fan-out channel.
 #[derive(Default)]
