@@ -241,14 +241,14 @@ impl std::fmt::Debug for Replay {
 pub(crate) trait Deliver: Send + Sync {
     /// Delivers to this instance's subscribers of `topic`.
     fn deliver(&self, topic: &str, payload: Payload, event: Option<Arc<str>>);
-    /// Delivers a message of a retained topic's shared history, with its offset there;
-    /// `sender` is the publishing peer's id when this instance published it (it is not sent its
-    /// own message).
+    /// Delivers a message of a retained topic's shared history, with its offset there; `own`
+    /// when this instance published it, so its publishing peer (the envelope's sender) is not
+    /// sent its own message.
     fn deliver_at(&self, topic: &str, offset: Offset, envelope: Envelope, own: bool);
     /// Delivers, here only, a retained topic's message the broker could not take.
     fn undelivered(&self, topic: &str, envelope: Envelope);
-    /// The broker reconnected: what was published meanwhile may be missing here.
-    fn reconnected(&self);
+    /// Whether `topic` is retained (its history is the broker's).
+    fn is_retained(&self, topic: &str) -> bool;
     /// The topics with local subscribers.
     fn topics(&self) -> Vec<String>;
 }
@@ -306,12 +306,11 @@ impl Inbox {
         }
     }
 
-    /// The broker reconnected after losing its connection: this instance may have missed
-    /// messages, so its resumes ask the broker's history again.
-    pub fn reconnected(&self) {
-        if let Some(hub) = self.hub.upgrade() {
-            hub.reconnected();
-        }
+    /// Whether `topic` is retained: after a reconnect, a broker that keeps history delivers
+    /// what such a topic's history got meanwhile (from the last message it delivered), so live
+    /// subscribers miss nothing.
+    pub fn is_retained(&self, topic: &str) -> bool {
+        self.hub.upgrade().is_some_and(|hub| hub.is_retained(topic))
     }
 
     /// This instance's id, which it puts in what it publishes.

@@ -543,9 +543,8 @@ impl Deliver for HubInner {
         );
     }
 
-    fn reconnected(&self) {
-        // Resumes always read the broker's history; what live subscribers missed meanwhile is
-        // not replayed to them (they were connected, so they do not resume).
+    fn is_retained(&self, topic: &str) -> bool {
+        self.capacity(topic).is_some()
     }
 
     fn topics(&self) -> Vec<String> {

@@ -1,0 +1,78 @@
+//! Where the Redis server is, how channels are named, and the bounds and timeouts that keep a slow
+//! or lost Redis from growing memory or holding up delivery.
+
+use std::time::Duration;
+
+/// Where the Redis server is and how channels are named.
+#[derive(Clone, Debug)]
+pub struct RedisConfig {
+    pub(super) url: String,
+    pub(super) channel_prefix: String,
+    pub(super) stream_ttl: Option<Duration>,
+    pub(super) replay_timeout: Duration,
+    pub(super) command_timeout: Duration,
+    pub(super) queue_limit: usize,
+}
+
+/// The default of [`RedisConfig::queue_limit`]: 32 MiB.
+pub const DEFAULT_QUEUE_LIMIT: usize = 32 * 1024 * 1024;
+
+impl RedisConfig {
+    /// `redis://host:port[/db]` (or `rediss://` with the `redis-tls` feature); channels are
+    /// prefixed `nitrous:`.
+    pub fn new(url: impl Into<String>) -> RedisConfig {
+        RedisConfig {
+            url: url.into(),
+            channel_prefix: "nitrous:".to_owned(),
+            stream_ttl: Some(Duration::from_secs(24 * 60 * 60)),
+            replay_timeout: Duration::from_secs(2),
+            command_timeout: Duration::from_secs(2),
+            queue_limit: DEFAULT_QUEUE_LIMIT,
+        }
+    }
+
+    /// How long a retained topic's stream lives after its last message (default 24 h), so an
+    /// app with a topic per document does not keep every document's history forever; `None`
+    /// keeps streams until they are deleted.
+    pub fn stream_ttl(mut self, ttl: Option<Duration>) -> RedisConfig {
+        self.stream_ttl = ttl;
+        self
+    }
+
+    /// How long a resume waits for a stream to be read (default 2 s) before its subscriber is
+    /// told of a gap and goes on live.
+    pub fn replay_timeout(mut self, timeout: Duration) -> RedisConfig {
+        self.replay_timeout = timeout;
+        self
+    }
+
+    /// How long connecting, a batch of publishes, a subscription or a health check may take
+    /// (default 2 s). Past it the connection counts as lost: it is dropped and made anew with
+    /// backoff, so a Redis that is connected but stalled (a long `SAVE`, a paused VM) is treated
+    /// like one that is down. It is also how long a retained topic's message can wait before
+    /// this instance's subscribers get it without Redis.
+    pub fn command_timeout(mut self, timeout: Duration) -> RedisConfig {
+        self.command_timeout = timeout.max(Duration::from_millis(1));
+        self
+    }
+
+    /// How many bytes of messages may wait for Redis (default [`DEFAULT_QUEUE_LIMIT`], 32 MiB).
+    /// A publish that does not fit while Redis is slow does not reach the other instances
+    /// (this instance's subscribers still get it, a retained topic's without an offset); such
+    /// messages are counted ([`RedisBroker::stats`](super::RedisBroker::stats)) and logged.
+    pub fn queue_limit(mut self, bytes: usize) -> RedisConfig {
+        self.queue_limit = bytes;
+        self
+    }
+
+    /// The prefix of every channel name, to share one Redis between apps.
+    pub fn channel_prefix(mut self, prefix: impl Into<String>) -> RedisConfig {
+        self.channel_prefix = prefix.into();
+        self
+    }
+
+    /// The channel (and, for a retained topic, the stream) that carries `topic`.
+    pub(super) fn channel(&self, topic: &str) -> String {
+        format!("{}{topic}", self.channel_prefix)
+    }
+}
