@@ -121,10 +121,14 @@ impl Link {
     ) -> Result<Link, String> {
         let timeout = config.command_timeout;
         let pubsub = timed(timeout, "connect", client.get_async_pubsub()).await?;
+        // redis-rs's own bound on each answer, beside ours: a resume's read may take longer.
+        let answers = redis::AsyncConnectionConfig::new()
+            .set_connection_timeout(Some(timeout))
+            .set_response_timeout(Some(timeout.max(config.replay_timeout)));
         let publisher = timed(
             timeout,
             "connect",
-            client.get_multiplexed_async_connection(),
+            client.get_multiplexed_async_connection_with_config(&answers),
         )
         .await?;
         let (sink, stream) = pubsub.split();
@@ -240,10 +244,10 @@ impl Link {
         inbound: &mut Inbound,
         inbox: &Inbox,
         memory: &mut Memory,
+        refused: &mut Refusals,
     ) -> Ended {
         let mut health = tokio::time::interval(HEALTH_INTERVAL);
         health.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        let mut refused = Refusals::new(inbound);
         // A command taken while batching, to run next.
         let mut deferred: Option<Command> = None;
         loop {
@@ -475,19 +479,14 @@ fn size(command: &Command) -> usize {
     }
 }
 
-/// Logs messages the full queue refused, at most once per health check.
-struct Refusals {
+/// Logs messages the full queue refused: at most once per health check, and when a link ends.
+#[derive(Default)]
+pub(super) struct Refusals {
     reported: u64,
 }
 
 impl Refusals {
-    fn new(inbound: &Inbound) -> Refusals {
-        Refusals {
-            reported: inbound.stats().refused(),
-        }
-    }
-
-    fn report(&mut self, inbound: &Inbound, config: &RedisConfig) {
+    pub(super) fn report(&mut self, inbound: &Inbound, config: &RedisConfig) {
         let refused = inbound.stats().refused();
         if refused > self.reported {
             tracing::warn!(

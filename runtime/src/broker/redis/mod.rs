@@ -54,7 +54,7 @@ mod streams;
 use std::time::{Duration, Instant};
 
 pub use config::{DEFAULT_QUEUE_LIMIT, RedisConfig};
-use link::{Ended, Link, Memory, serve_locally};
+use link::{Ended, Link, Memory, Refusals, serve_locally};
 pub use outbox::BrokerStats;
 use outbox::{Command, Inbound, Outbox};
 pub use streams::REPLAY_LIMIT;
@@ -203,6 +203,7 @@ async fn run(config: RedisConfig, mut inbound: Inbound, inbox: Inbox) {
     };
     let mut memory = Memory::default();
     let mut outage = Outage::default();
+    let mut refused = Refusals::default();
     let mut backoff = FIRST_BACKOFF;
     loop {
         let connecting = Link::connect(&client, &config);
@@ -214,12 +215,14 @@ async fn run(config: RedisConfig, mut inbound: Inbound, inbox: Inbox) {
                 Ok(topics) => {
                     outage.over(&config, &inbound, topics);
                     backoff = FIRST_BACKOFF;
-                    link.run(&config, &mut inbound, &inbox, &mut memory).await
+                    link.run(&config, &mut inbound, &inbox, &mut memory, &mut refused)
+                        .await
                 }
                 Err(e) => Ended::Lost(e),
             },
             Err(e) => Ended::Lost(e),
         };
+        refused.report(&inbound, &config);
         match ended {
             Ended::HubGone => return,
             Ended::Lost(reason) => outage.begin(&config, &inbound, &reason),
