@@ -1,5 +1,5 @@
 //! The system packages the tests need, Debian's: Chromium for the browser tests, `redis-server`
-//! for the scale-out tests. `cargo xtask ci` installs the missing ones with `apt-get`, so on a
+//! for the scale-out tests, `openssl` for the certificates of the TLS one. `cargo xtask ci` installs the missing ones with `apt-get`, so on a
 //! fresh machine it is the whole set-up (never a tool's own browser download).
 
 use std::path::Path;
@@ -17,6 +17,7 @@ type Present = fn() -> bool;
 const PACKAGES: &[(&str, Present)] = &[
     ("chromium", || Path::new(CHROMIUM).exists()),
     ("redis-server", || on_path("redis-server")),
+    ("openssl", || on_path("openssl")),
 ];
 
 /// Installs the missing packages: as root with `apt-get`, else through `sudo -n`.

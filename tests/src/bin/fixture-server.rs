@@ -5,7 +5,8 @@
 //! `NITROUS_HEADER_TIMEOUT_MS` and `NITROUS_SHUTDOWN_GRACE_MS`. `NITROUS_RETAIN` names retained
 //! topics: `news=200,todos:*=50`. Stops on Ctrl-C / SIGTERM.
 //!
-//! With Redis, `NITROUS_REDIS_QUEUE_BYTES` sets the broker's queue limit, `GET /broker-stats`
+//! With Redis, `NITROUS_REDIS_QUEUE_BYTES` sets the broker's queue limit, `NITROUS_REDIS_CA`
+//! names the PEM file of the CA a `rediss://` server's certificate is signed by, `GET /broker-stats`
 //! answers its counts as JSON, and nitrous's logs go to stderr (`RUST_LOG` filters them; warnings
 //! and the broker's info by default), for the Redis fault tests to read.
 
@@ -33,6 +34,11 @@ async fn main() -> std::io::Result<()> {
         Ok(url) => {
             logs_to_stderr();
             let mut config = RedisConfig::new(url);
+            if let Ok(path) = std::env::var("NITROUS_REDIS_CA") {
+                let pem =
+                    std::fs::read(&path).unwrap_or_else(|e| panic!("NITROUS_REDIS_CA {path}: {e}"));
+                config = config.tls_root_certificate(pem);
+            }
             if let Ok(bytes) = std::env::var("NITROUS_REDIS_QUEUE_BYTES") {
                 config = config.queue_limit(bytes.parse().expect("NITROUS_REDIS_QUEUE_BYTES"));
             }

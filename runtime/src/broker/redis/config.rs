@@ -12,6 +12,9 @@ pub struct RedisConfig {
     pub(super) replay_timeout: Duration,
     pub(super) command_timeout: Duration,
     pub(super) queue_limit: usize,
+    /// PEM: the CA that signed the server's certificate, instead of the usual roots.
+    #[cfg(feature = "redis-tls")]
+    pub(super) tls_root: Option<Vec<u8>>,
 }
 
 /// The default of [`RedisConfig::queue_limit`]: 32 MiB.
@@ -20,6 +23,9 @@ pub const DEFAULT_QUEUE_LIMIT: usize = 32 * 1024 * 1024;
 impl RedisConfig {
     /// `redis://host:port[/db]` (or `rediss://` with the `redis-tls` feature); channels are
     /// prefixed `nitrous:`.
+    ///
+    /// With `rediss://`, the broker installs rustls's ring provider as the process's default
+    /// when it starts, unless the app installed one before [`Hub::with_broker`](crate::Hub::with_broker).
     pub fn new(url: impl Into<String>) -> RedisConfig {
         RedisConfig {
             url: url.into(),
@@ -28,6 +34,8 @@ impl RedisConfig {
             replay_timeout: Duration::from_secs(2),
             command_timeout: Duration::from_secs(2),
             queue_limit: DEFAULT_QUEUE_LIMIT,
+            #[cfg(feature = "redis-tls")]
+            tls_root: None,
         }
     }
 
@@ -69,6 +77,43 @@ impl RedisConfig {
     pub fn channel_prefix(mut self, prefix: impl Into<String>) -> RedisConfig {
         self.channel_prefix = prefix.into();
         self
+    }
+
+    /// With a `rediss://` URL, trusts the certificate authority in `pem` (a self-hosted Redis
+    /// with its own CA) instead of the Mozilla and system roots. Feature `redis-tls`.
+    #[cfg(feature = "redis-tls")]
+    pub fn tls_root_certificate(mut self, pem: impl Into<Vec<u8>>) -> RedisConfig {
+        self.tls_root = Some(pem.into());
+        self
+    }
+
+    /// A client for the URL: `rediss://` with the `redis-tls` feature, refused clearly without.
+    pub(super) fn client(&self) -> Result<redis::Client, String> {
+        let tls = self.url.starts_with("rediss://");
+        #[cfg(feature = "redis-tls")]
+        if tls {
+            // redis-rs asks rustls for the process's crypto provider, which is ambiguous (a
+            // panic) when the app's tree turns on both ring and aws-lc-rs: unless the app
+            // installed one, ring is. (Its lack of post-quantum key exchange is what the
+            // deprecation is about.)
+            #[allow(deprecated)]
+            let _ = rustls::crypto::ring::default_provider().install_default();
+            if let Some(root) = &self.tls_root {
+                let certificates = redis::TlsCertificates {
+                    client_tls: None,
+                    root_cert: Some(root.clone()),
+                };
+                return redis::Client::build_with_tls(self.url.as_str(), certificates)
+                    .map_err(|e| e.to_string());
+            }
+        }
+        #[cfg(not(feature = "redis-tls"))]
+        if tls {
+            return Err(
+                "a rediss:// URL needs TLS: turn on nitrous's `redis-tls` feature".to_owned(),
+            );
+        }
+        redis::Client::open(self.url.as_str()).map_err(|e| e.to_string())
     }
 
     /// The channel (and, for a retained topic, the stream) that carries `topic`.

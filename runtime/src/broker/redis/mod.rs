@@ -191,10 +191,10 @@ const MAX_BACKOFF: Duration = Duration::from_secs(5);
 /// The broker's task: a link to Redis while there is one; without one, back off and connect
 /// again, serving what the hub sends meanwhile here only. Ends when the hub is gone.
 async fn run(config: RedisConfig, mut inbound: Inbound, inbox: Inbox) {
-    let client = match redis::Client::open(config.url.as_str()) {
+    let client = match config.client() {
         Ok(client) => client,
         Err(e) => {
-            tracing::error!(url = %config.url, "nitrous: invalid Redis URL ({e}); topics stay local");
+            tracing::error!(url = %config.url, "nitrous: cannot use this Redis URL ({e}); topics stay local");
             while let Some(command) = inbound.recv().await {
                 serve_locally(command, &inbound, &inbox);
             }

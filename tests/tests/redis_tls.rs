@@ -1,0 +1,188 @@
+//! `rediss://`: two nitrous processes share a topic through a `redis-server` that speaks only TLS,
+//! its certificate signed by a CA the test makes (`openssl`), which the instances are told to
+//! trust (`RedisConfig::tls_root_certificate`). An instance that does not trust it shares
+//! nothing, and still serves its own subscribers.
+//!
+//! Needs `redis-server` built with TLS (Debian's is) and `openssl` on the PATH (`cargo xtask ci`
+//! installs both).
+
+mod support;
+
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use futures_util::SinkExt;
+use support::process::{Process, fixture_command, fixture_server, start};
+use support::ws::{next, text};
+use tokio_tungstenite::tungstenite::Message;
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn openssl(dir: &Path, args: &[&str]) {
+    let status = Command::new("openssl")
+        .args(args)
+        .current_dir(dir)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .expect("openssl is not on the PATH: install Debian's openssl (`cargo xtask ci` does)");
+    assert!(status.success(), "openssl {args:?}");
+}
+
+/// A CA (`ca.crt`) and a certificate for 127.0.0.1 signed by it (`redis.crt`, `redis.key`).
+fn certificates(dir: &Path) {
+    openssl(
+        dir,
+        &[
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            "ca.key",
+            "-out",
+            "ca.crt",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=nitrous test CA",
+        ],
+    );
+    openssl(
+        dir,
+        &[
+            "req",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            "redis.key",
+            "-out",
+            "redis.csr",
+            "-subj",
+            "/CN=127.0.0.1",
+        ],
+    );
+    std::fs::write(dir.join("san.ext"), "subjectAltName=IP:127.0.0.1\n").unwrap();
+    openssl(
+        dir,
+        &[
+            "x509",
+            "-req",
+            "-in",
+            "redis.csr",
+            "-CA",
+            "ca.crt",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-out",
+            "redis.crt",
+            "-days",
+            "1",
+            "-extfile",
+            "san.ext",
+        ],
+    );
+}
+
+/// A `redis-server` that listens with TLS only, on `port`.
+fn tls_redis(dir: &Path, port: u16) -> Process {
+    let mut command = Command::new("redis-server");
+    command
+        .args([
+            "--port",
+            "0",
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+        ])
+        .args(["--tls-port", &port.to_string(), "--tls-auth-clients", "no"])
+        .arg("--tls-cert-file")
+        .arg(dir.join("redis.crt"))
+        .arg("--tls-key-file")
+        .arg(dir.join("redis.key"))
+        .arg("--tls-ca-cert-file")
+        .arg(dir.join("ca.crt"));
+    start(command, |line| {
+        line.contains("Ready to accept connections")
+            .then(String::new)
+    })
+    .0
+}
+
+fn instance(port: u16, ca: Option<&Path>) -> (Process, String) {
+    let mut command = fixture_command();
+    command.env("NITROUS_REDIS_URL", format!("rediss://127.0.0.1:{port}"));
+    if let Some(ca) = ca {
+        command.env("NITROUS_REDIS_CA", ca);
+    }
+    fixture_server(command)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn instances_share_a_topic_through_redis_over_tls() {
+    let dir = std::env::temp_dir().join(format!("nitrous-tls-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    certificates(&dir);
+    let port = free_port();
+    let _redis = tls_redis(&dir, port);
+    let ca = dir.join("ca.crt");
+    let (_one, one) = instance(port, Some(&ca));
+    let (_two, two) = instance(port, Some(&ca));
+    let connect = |addr: String| async move {
+        let mut client = tokio_tungstenite::connect_async(format!("ws://{addr}/ws/relay"))
+            .await
+            .expect("connect")
+            .0;
+        assert_eq!(text(&mut client).await, "ready");
+        client
+    };
+    let (mut a, mut b) = (connect(one).await, connect(two.clone()).await);
+    // Until b's instance has subscribed through Redis, a's messages reach nobody there.
+    let mut crossed = false;
+    for n in 0..100 {
+        a.send(Message::text(format!("over tls {n}")))
+            .await
+            .unwrap();
+        if let Ok(message) = tokio::time::timeout(Duration::from_millis(100), next(&mut b)).await {
+            assert!(
+                matches!(&message, Message::Text(t) if t.starts_with("over tls")),
+                "{message:?}"
+            );
+            crossed = true;
+            break;
+        }
+    }
+    assert!(
+        crossed,
+        "a message crossed between the instances through TLS"
+    );
+
+    // Without the CA, the server's certificate is not trusted: nothing crosses, and the
+    // instance still serves its own subscribers.
+    let (_three, three) = instance(port, None);
+    let mut c = connect(three.clone()).await;
+    let mut d = connect(three).await;
+    c.send(Message::text("local")).await.unwrap();
+    assert_eq!(text(&mut d).await, "local", "local delivery goes on");
+    assert!(
+        tokio::time::timeout(Duration::from_millis(500), next(&mut b))
+            .await
+            .is_err(),
+        "nothing crosses from an instance that does not trust the server"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
