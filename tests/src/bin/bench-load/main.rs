@@ -10,10 +10,14 @@
 //! fan-out through `impl Channel` routes, on one process, in the same rounds; `bench-load channels
 //! [--quick] OUT_DIR` runs only that comparison.
 //!
+//! `bench-load latency [--quick]` runs only the retained topic's local latency with Redis
+//! ([`latency`]), beside a plain topic's, and prints both.
+//!
 //! `bench-load rooms [--quick] OUT_DIR` runs the rooms-at-scale workload instead ([`rooms`]), whose
 //! client processes are this binary too (`bench-load room-client ...`, [`room_clients`]).
 
 mod channel;
+mod latency;
 mod many_topics;
 mod process;
 mod room_clients;
@@ -52,11 +56,12 @@ fn main() -> std::process::ExitCode {
         Some("rooms") => return rooms::main(&args[1..]),
         Some("room-client") => return room_clients::main(&args[1..]),
         Some("channels") => return channel::main(&args[1..]),
+        Some("latency") => return latency::main(&args[1..]),
         _ => {}
     }
     let Some((quick, out)) = quick_and_out(&args) else {
         eprintln!(
-            "usage: bench-load [--quick] OUT_DIR | bench-load rooms [--quick] OUT_DIR | bench-load channels [--quick] OUT_DIR"
+            "usage: bench-load [--quick] OUT_DIR | bench-load rooms [--quick] OUT_DIR | bench-load channels [--quick] OUT_DIR | bench-load latency [--quick]"
         );
         return std::process::ExitCode::from(2);
     };
@@ -236,6 +241,31 @@ const STREAMS_CPU: Figure = figure(
     "µs",
     false,
 );
+const PACED_PLAIN_P50: Figure = figure(
+    "1,000 msg/s to 100 on one instance with Redis, plain topic: latency p50",
+    "ms",
+    false,
+);
+const PACED_PLAIN_P99: Figure = figure(
+    "1,000 msg/s to 100 on one instance with Redis, plain topic: latency p99",
+    "ms",
+    false,
+);
+const PACED_RETAINED_P50: Figure = figure(
+    "1,000 msg/s to 100 on one instance with Redis, retained topic: latency p50",
+    "ms",
+    false,
+);
+const PACED_RETAINED_P99: Figure = figure(
+    "1,000 msg/s to 100 on one instance with Redis, retained topic: latency p99",
+    "ms",
+    false,
+);
+const PACED_LOST: Figure = figure(
+    "1,000 msg/s to 100 on one instance with Redis: lost (plain + retained)",
+    "",
+    false,
+);
 const STREAMS_LOST: Figure = figure(
     "fan-out across 2 instances via Redis Streams (retained): lost",
     "",
@@ -334,6 +364,13 @@ fn run(sizes: Sizes) -> Result<(Samples, channel::Samples), Failure> {
             record(STREAMS_P99, Server::Nitrous, cross.p99);
             record(STREAMS_CPU, Server::Nitrous, cross.cpu);
             record(STREAMS_LOST, Server::Nitrous, cross.lost);
+        }
+        if let Some((plain, retained)) = latency::round(&runtime, sizes)? {
+            record(PACED_PLAIN_P50, Server::Nitrous, plain.p50);
+            record(PACED_PLAIN_P99, Server::Nitrous, plain.p99);
+            record(PACED_RETAINED_P50, Server::Nitrous, retained.p50);
+            record(PACED_RETAINED_P99, Server::Nitrous, retained.p99);
+            record(PACED_LOST, Server::Nitrous, plain.lost + retained.lost);
         }
     }
     Ok((samples, channels))
@@ -661,12 +698,29 @@ fn cross_instance(
     sizes: Sizes,
     retain: bool,
 ) -> Result<Option<FanOut>, Failure> {
+    let Some((_redis, port)) = redis_server()? else {
+        return Ok(None);
+    };
+    let one = Server::Nitrous.start(Some(port), retain)?;
+    let two = Server::Nitrous.start(Some(port), retain)?;
+    let run = runtime.block_on(fan_out(
+        &one.addr,
+        &two.addr,
+        two.pid(),
+        sizes,
+        Protocol::Raw,
+    ))?;
+    Ok(Some(run))
+}
+
+/// A `redis-server` for the bench on a free port, and the port; `None` when it is not installed.
+fn redis_server() -> Result<Option<(process::Server, u16)>, Failure> {
     if std::process::Command::new("redis-server")
         .arg("--version")
         .output()
         .is_err()
     {
-        eprintln!("bench: no redis-server on the PATH; skipping the cross-instance figure");
+        eprintln!("bench: no redis-server on the PATH; skipping the figures through Redis");
         return Ok(None);
     }
     let port = std::net::TcpListener::bind("127.0.0.1:0")
@@ -684,20 +738,11 @@ fn cross_instance(
         "--appendonly",
         "no",
     ]);
-    let _redis = process::Server::start_command(command, |line| {
+    let redis = process::Server::start_command(command, |line| {
         line.contains("Ready to accept connections")
             .then(String::new)
     })?;
-    let one = Server::Nitrous.start(Some(port), retain)?;
-    let two = Server::Nitrous.start(Some(port), retain)?;
-    let run = runtime.block_on(fan_out(
-        &one.addr,
-        &two.addr,
-        two.pid(),
-        sizes,
-        Protocol::Raw,
-    ))?;
-    Ok(Some(run))
+    Ok(Some((redis, port)))
 }
 
 async fn connect(url: &str) -> Result<Client, Failure> {
