@@ -4,7 +4,7 @@
 //! [`RedisConfig::command_timeout`](super::RedisConfig::command_timeout): a Redis that stalls
 //! loses its link like one that closes it.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::future::Future;
 use std::time::Duration;
 
@@ -171,9 +171,10 @@ impl Link {
             )
             .await?;
         }
+        let here: HashSet<&String> = topics.iter().collect();
         memory
             .floors
-            .retain(|topic, _| topics.contains(topic) && inbox.is_retained(topic));
+            .retain(|topic, _| here.contains(topic) && inbox.is_retained(topic));
         for topic in topics.iter().filter(|topic| inbox.is_retained(topic)) {
             match memory.floors.get(topic).copied() {
                 Some(floor) => {
