@@ -9,12 +9,13 @@ mod support;
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use eventsource_stream::Eventsource;
 use futures_util::{SinkExt, Stream, StreamExt};
+use nitrous_support::{Process, Signal};
 use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
@@ -29,29 +30,25 @@ const WAIT: Duration = Duration::from_secs(10);
 
 /// `cargo nitrous dev` running, with every line it (and cargo, and the app) prints.
 struct Dev {
-    child: Child,
+    /// Killed and reaped when the test ends, however it ends.
+    process: Process,
     lines: mpsc::UnboundedReceiver<String>,
     log: Arc<Mutex<Vec<String>>>,
 }
 
-impl Drop for Dev {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 impl Dev {
     fn start(app: &Path) -> Dev {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_cargo-nitrous"))
-            .args(["nitrous", "dev", "--addr", "127.0.0.1:0"])
-            .current_dir(app)
-            .env("CARGO_TARGET_DIR", support::apps_target())
-            .env("CARGO_NET_OFFLINE", "true")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("run cargo-nitrous");
+        let mut process = Process::spawn(
+            Command::new(env!("CARGO_BIN_EXE_cargo-nitrous"))
+                .args(["nitrous", "dev", "--addr", "127.0.0.1:0"])
+                .current_dir(app)
+                .env("CARGO_TARGET_DIR", support::apps_target())
+                .env("CARGO_NET_OFFLINE", "true")
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped()),
+        )
+        .expect("run cargo-nitrous");
+        let child = process.child_mut();
         let (send, lines) = mpsc::unbounded_channel();
         let log = Arc::new(Mutex::new(Vec::new()));
         let stdout = child.stdout.take().unwrap();
@@ -69,7 +66,11 @@ impl Dev {
                 }
             });
         }
-        Dev { child, lines, log }
+        Dev {
+            process,
+            lines,
+            log,
+        }
     }
 
     /// Everything printed so far, for a failure's message.
@@ -79,8 +80,8 @@ impl Dev {
 
     /// Waits for the dev loop to exit; kills it and fails after `limit`.
     fn exit_within(&mut self, limit: Duration) -> std::process::ExitStatus {
-        let pid = nix::unistd::Pid::from_raw(self.child.id() as i32);
-        let child = &mut self.child;
+        let pid = nix::unistd::Pid::from_raw(self.process.pid() as i32);
+        let child = self.process.child_mut();
         std::thread::scope(|scope| {
             let (exited, exit) = std::sync::mpsc::channel();
             scope.spawn(move || {
@@ -403,8 +404,7 @@ async fn an_edit_is_swapped_in_under_connected_clients_and_a_broken_edit_keeps_t
     eprintln!("{} requests, none failed", seen.len());
 
     // SIGTERM stops the dev loop and the app.
-    let pid = nix::unistd::Pid::from_raw(dev.child.id() as i32);
-    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).unwrap();
+    dev.process.signal(Signal::Terminate).unwrap();
     dev.line("nitrous dev: stopping the app", WAIT).await;
     let status = tokio::task::block_in_place(|| dev.exit_within(2 * WAIT));
     assert!(status.success(), "{status}\n{}", dev.printed());

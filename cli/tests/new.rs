@@ -8,20 +8,12 @@ mod support;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
+use nitrous_support::Process;
+
 const WAIT: Duration = Duration::from_secs(10);
-
-/// Kills the app when the test ends, however it ends.
-struct Running(Child);
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 fn get(addr: &str, path: &str) -> String {
     let mut stream = TcpStream::connect(addr).expect("connect");
@@ -70,27 +62,23 @@ fn a_new_app_builds_as_generated_and_serves_http_websocket_and_sse() {
     let target = support::apps_target();
     build_without_warnings(&app, &target, "as generated");
 
-    let mut child = Command::new(target.join("debug/demo-app"))
+    let mut command = Command::new(target.join("debug/demo-app"));
+    command
         .env("NITROUS_ADDR", "127.0.0.1:0")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start the app");
-    let stdout = child.stdout.take().unwrap();
-    let mut logs = log_lines(child.stderr.take().unwrap());
-    let _running = Running(child);
+        .stderr(Stdio::piped());
     // The app prints its route table, then the address; read until the address (it is printed
-    // once the socket is bound, so nothing here waits on time).
+    // once the socket is bound, so nothing here waits on time). Killed when the test ends.
     let mut printed = String::new();
-    let mut lines = BufReader::new(stdout).lines();
-    let addr = loop {
-        let line = lines.next().expect("the app prints its address").unwrap();
-        if let Some(addr) = line.strip_prefix("listening on http://") {
-            break addr.to_owned();
+    let (mut running, addr) = Process::start(command, |line| {
+        let addr = line.strip_prefix("listening on http://").map(str::to_owned);
+        if addr.is_none() {
+            printed.push_str(line);
+            printed.push('\n');
         }
-        printed.push_str(&line);
-        printed.push('\n');
-    };
+        addr
+    })
+    .expect("the app prints its address");
+    let mut logs = log_lines(running.child_mut().stderr.take().unwrap());
 
     let listed = Command::new(env!("CARGO_BIN_EXE_cargo-nitrous"))
         .args(["nitrous", "routes"])

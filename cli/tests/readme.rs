@@ -12,12 +12,13 @@ mod support;
 use std::collections::BTreeMap;
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use command_fds::{CommandFdExt, FdMapping};
 use eventsource_stream::Eventsource;
 use futures_util::{SinkExt, StreamExt};
+use nitrous_support::Process;
 use tokio_tungstenite::tungstenite::Message;
 
 const WAIT: Duration = Duration::from_secs(10);
@@ -164,7 +165,7 @@ fn build(parent: &Path, name: &str, files: &BTreeMap<String, String>, build_rs: 
 /// An app running on a socket this test bound (handed over as `nitrous::listen` takes it), so
 /// requests wait in the kernel until it accepts: no port clash, no wait on time.
 struct Running {
-    child: Child,
+    _process: Process,
     addr: String,
 }
 
@@ -183,20 +184,13 @@ impl Running {
             }])
             .unwrap();
         Running {
-            child: command.spawn().expect("start the app"),
+            _process: Process::spawn(&mut command).expect("start the app"),
             addr,
         }
     }
 
     fn url(&self, path: &str) -> String {
         format!("http://{}{path}", self.addr)
-    }
-}
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 

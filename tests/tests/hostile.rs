@@ -16,9 +16,10 @@ use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
 use nitrous::Hub;
+use nitrous_support::{Process, Signal, peak_rss_kib, rss_kib};
 use nitrous_tests::{AppState, Events, router};
 use support::Server;
-use support::process::{Process, fixture_command, fixture_server, memory_kib};
+use support::fixture::{fixture_command, fixture_server};
 use support::raw::{self, PING, TEXT, exchange, frame, parse_frame, upgrade_request};
 use support::ws::{Client, WAIT, json, say, text};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -68,7 +69,7 @@ async fn a_ping_flood_is_not_read_while_its_pongs_wait_and_other_peers_are_serve
     let mut echo = connect(&addr, "/ws/echo").await;
     say(&mut echo, "warm up").await;
     assert_eq!(text(&mut echo).await, "warm up");
-    let before = memory_kib(server.pid(), "VmRSS");
+    let before = rss_kib(server.pid()).unwrap();
 
     // Pings as fast as the socket takes them, never reading a pong: up to 128 MiB of them, or
     // until the server stops reading and the socket stays full (2 s without progress).
@@ -95,7 +96,7 @@ async fn a_ping_flood_is_not_read_while_its_pongs_wait_and_other_peers_are_serve
     }
     let flooder = flood.await.expect("flood task");
     let written = written.load(Ordering::Relaxed);
-    let after = memory_kib(server.pid(), "VmRSS");
+    let after = rss_kib(server.pid()).unwrap();
     assert!(
         written < LIMIT,
         "the server read all {written} bytes of pings while their pongs went unread"
@@ -179,7 +180,7 @@ async fn a_message_larger_than_the_outbound_limit_fits_an_empty_queue() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_healthy_reader_gets_every_large_message_while_a_stalled_one_is_closed() {
     let (server, addr) = own_server(|_| {});
-    let before = memory_kib(server.pid(), "VmRSS");
+    let before = rss_kib(server.pid()).unwrap();
 
     // The stalled peer joins and never reads again (its welcome names it).
     let (mut stalled, mut welcome) = raw::open(&addr, "/ws/chat").await;
@@ -240,7 +241,7 @@ async fn a_healthy_reader_gets_every_large_message_while_a_stalled_one_is_closed
             stalled_left = true;
         }
     }
-    let peak = memory_kib(server.pid(), "VmHWM");
+    let peak = peak_rss_kib(server.pid()).unwrap();
     let _publisher = sending.await.expect("publisher");
     drain.abort();
     // The stalled peer was closed as a slow consumer (its close frame waits behind what it never
@@ -493,13 +494,9 @@ async fn the_process_exits_on_sigterm_within_the_grace_period() {
     // The partial request is being read when the signal comes.
     let (_, head) = exchange(&addr, b"GET /api/hello HTTP/1.1\r\nHost: x\r\n\r\n").await;
     assert_eq!(head.status, 200);
-    let status = Command::new("kill")
-        .args(["-TERM", &server.pid().to_string()])
-        .status()
-        .expect("kill");
-    assert!(status.success());
+    server.signal(Signal::Terminate).expect("SIGTERM");
     let exited = tokio::task::spawn_blocking(move || {
-        let status = server.0.wait().expect("wait");
+        let status = server.wait().expect("wait");
         (server, status)
     });
     let (_server, status) = tokio::time::timeout(Duration::from_secs(10), exited)
@@ -602,7 +599,7 @@ async fn ten_thousand_peers_vanishing_at_once_do_not_spike_memory() {
     while let Some(peer) = opens.next().await {
         crowd.push(peer);
     }
-    let connected = memory_kib(server.pid(), "VmRSS");
+    let connected = rss_kib(server.pid()).unwrap();
     drop(crowd); // every one of them vanishes, without a close frame
 
     let mut left = 0;
@@ -617,7 +614,7 @@ async fn ten_thousand_peers_vanishing_at_once_do_not_spike_memory() {
             left += 1;
         }
     }
-    let peak = memory_kib(server.pid(), "VmHWM");
+    let peak = peak_rss_kib(server.pid()).unwrap();
     eprintln!("{PEERS} peers: {connected} KiB connected, peak {peak} KiB after they vanished");
     assert!(
         peak * 2 <= connected * 3,

@@ -5,10 +5,12 @@
 //! The first build compiles the app's dependencies into `target/rebuild-test` (kept between runs);
 //! later builds only recompile the app.
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
+
+use nitrous_support::Process;
 
 const MAIN: &str = r#"nitrous::routes!();
 
@@ -77,20 +79,10 @@ impl App {
     /// Starts the built app, waits for the address it prints, and returns the status line of each
     /// `GET` of `paths`.
     fn statuses(&self, paths: &[&str]) -> Vec<u16> {
-        let mut child = Command::new(self.target.join("debug/rebuild-app"))
-            .stdout(Stdio::piped())
-            .spawn()
-            .expect("start the app");
-        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            let mut line = String::new();
-            BufReader::new(child.stdout.as_mut().expect("stdout"))
-                .read_line(&mut line)
-                .unwrap();
-            let addr = line.trim().to_owned();
-            paths.iter().map(|path| status(&addr, path)).collect()
-        }));
-        stop(&mut child);
-        result.unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+        let app = Command::new(self.target.join("debug/rebuild-app"));
+        let (_app, addr) =
+            Process::start(app, |line| Some(line.trim().to_owned())).expect("the app");
+        paths.iter().map(|path| status(&addr, path)).collect()
     }
 }
 
@@ -98,11 +90,6 @@ impl Drop for App {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.dir);
     }
-}
-
-fn stop(child: &mut Child) {
-    let _ = child.kill();
-    let _ = child.wait();
 }
 
 fn status(addr: &str, path: &str) -> u16 {

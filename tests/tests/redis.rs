@@ -8,102 +8,36 @@
 //! stream keeps, get exactly what they missed (or the gap event), with a publisher running through
 //! the handover; and with Redis down, local delivery goes on and a resume is told of the gap.
 //!
-//! Needs `redis-server` on the PATH (Debian's `redis-server` package; `.ci/run` installs it).
+//! Needs `redis-server` on the PATH (Debian's `redis-server` package; `cargo xtask ci` installs it).
 
 mod support;
 
-use std::process::Command;
 use std::time::Duration;
 
 use futures_util::SinkExt;
+use nitrous_support::{Process, RedisServer};
 use serde_json::json;
-use support::process::{Process, fixture_command, fixture_server, start};
+use support::fixture::{fixture_command, fixture_server};
+use support::redis::subscribed;
 use support::ws::{Client, json, next, say};
 use tokio_tungstenite::tungstenite::Message;
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+/// A `redis-server` of this test's own, on a port of its own.
+fn redis_server() -> RedisServer {
+    RedisServer::start().expect("redis-server")
 }
 
-fn redis_server(port: u16) -> Process {
-    redis_server_in(port, None)
-}
-
-/// A `redis-server` on `port`; with `dir`, one that keeps its data there (an append-only file),
-/// as a production Redis does, so a restart keeps the streams.
-fn redis_server_in(port: u16, dir: Option<&std::path::Path>) -> Process {
-    let mut command = Command::new("redis-server");
-    command.args([
-        "--port",
-        &port.to_string(),
-        "--bind",
-        "127.0.0.1",
-        "--save",
-        "",
-    ]);
-    match dir {
-        Some(dir) => command
-            .args(["--appendonly", "yes", "--appendfsync", "always", "--dir"])
-            .arg(dir),
-        None => command.args(["--appendonly", "no"]),
-    };
-    if Command::new("redis-server")
-        .arg("--version")
-        .output()
-        .is_err()
-    {
-        panic!("redis-server is not on the PATH: install Debian's redis-server (`.ci/run` does)");
-    }
-    start(command, |line| {
-        line.contains("Ready to accept connections")
-            .then(String::new)
-    })
-    .0
-}
-
-fn instance(redis_port: u16) -> (Process, String) {
-    instance_retaining(redis_port, "")
+fn instance(redis: &RedisServer) -> (Process, String) {
+    instance_retaining(redis, "")
 }
 
 /// An instance sharing topics through Redis, retaining `retain` (`news=1000,feed=1000`).
-fn instance_retaining(redis_port: u16, retain: &str) -> (Process, String) {
+fn instance_retaining(redis: &RedisServer, retain: &str) -> (Process, String) {
     let mut command = fixture_command();
     command
-        .env(
-            "NITROUS_REDIS_URL",
-            format!("redis://127.0.0.1:{redis_port}"),
-        )
+        .env("NITROUS_REDIS_URL", redis.url())
         .env("NITROUS_RETAIN", retain);
     fixture_server(command)
-}
-
-/// Waits until `count` instances subscribe to `topic`'s channel in Redis: an instance subscribes
-/// when its first local subscriber arrives, asynchronously, so a publish right after could miss.
-async fn subscribed(redis_port: u16, topic: &str, count: i64) {
-    let client = redis::Client::open(format!("redis://127.0.0.1:{redis_port}")).unwrap();
-    let channel = format!("nitrous:{topic}");
-    let check = async {
-        loop {
-            if let Ok(mut connection) = client.get_multiplexed_async_connection().await {
-                let numsub: Result<(String, i64), _> = redis::cmd("PUBSUB")
-                    .arg("NUMSUB")
-                    .arg(&channel)
-                    .query_async(&mut connection)
-                    .await;
-                if numsub.is_ok_and(|(_, n)| n == count) {
-                    return;
-                }
-            }
-            tokio::time::sleep(Duration::from_millis(20)).await; // polling Redis, a bounded wait
-        }
-    };
-    tokio::time::timeout(Duration::from_secs(15), check)
-        .await
-        .unwrap_or_else(|_| panic!("{count} instances never subscribed to {channel}"));
 }
 
 async fn connect(addr: &str, path: &str) -> Client {
@@ -133,15 +67,14 @@ async fn join_chat(addr: &str) -> (Client, String) {
 
 #[tokio::test]
 async fn two_instances_share_topics_through_redis() {
-    let redis_port = free_port();
-    let mut redis = redis_server(redis_port);
-    let (_one, one) = instance(redis_port);
-    let (_two, two) = instance(redis_port);
+    let mut redis = redis_server();
+    let (_one, one) = instance(&redis);
+    let (_two, two) = instance(&redis);
 
     let (mut a, a_name) = join_chat(&one).await;
-    subscribed(redis_port, "chat", 1).await;
+    subscribed(&redis, "chat", 1).await;
     let (mut b, b_name) = join_chat(&two).await;
-    subscribed(redis_port, "chat", 2).await;
+    subscribed(&redis, "chat", 2).await;
     assert_eq!(
         json(&mut a).await["message"],
         format!("{b_name} joined!"),
@@ -193,7 +126,7 @@ async fn two_instances_share_topics_through_redis() {
     assert_eq!(next(&mut r1).await, Message::text("ready"));
     let mut r2 = connect(&two, "/ws/relay").await;
     assert_eq!(next(&mut r2).await, Message::text("ready"));
-    subscribed(redis_port, "relay", 2).await;
+    subscribed(&redis, "relay", 2).await;
     let bytes = vec![0u8, 159, 146, 150, 255];
     r1.send(Message::binary(bytes.clone())).await.unwrap();
     assert_eq!(next(&mut r2).await, Message::binary(bytes));
@@ -201,7 +134,7 @@ async fn two_instances_share_topics_through_redis() {
     assert_eq!(next(&mut r1).await, Message::text("tëxt ✓"));
 
     // Redis dies: local delivery is uninterrupted.
-    drop(redis);
+    redis.stop();
     let (mut c, c_name) = join_chat(&one).await;
     assert_eq!(json(&mut a).await["message"], format!("{c_name} joined!"));
     say(&mut c, "while redis is down").await;
@@ -213,8 +146,8 @@ async fn two_instances_share_topics_through_redis() {
     );
 
     // Redis comes back on the same port: both instances resubscribe and delivery crosses again.
-    redis = redis_server(redis_port);
-    subscribed(redis_port, "chat", 2).await;
+    redis.restart().expect("redis-server again");
+    subscribed(&redis, "chat", 2).await;
     say(&mut b, "after the outage").await;
     assert_eq!(json(&mut b).await["message"], "after the outage");
     assert_eq!(json(&mut a).await["message"], "after the outage");
@@ -222,7 +155,6 @@ async fn two_instances_share_topics_through_redis() {
     say(&mut a, "and back").await;
     json(&mut a).await;
     assert_eq!(json(&mut b).await["message"], "and back");
-    drop(redis);
 }
 
 /// Publishes `body` on `topic` through instance `addr`'s HTTP route.
@@ -279,12 +211,11 @@ async fn numbers_until(events: &mut Events, last: u64) -> (Vec<u64>, String) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_event_stream_resumes_on_another_instance_with_exactly_what_it_missed() {
-    let redis_port = free_port();
-    let _redis = redis_server(redis_port);
-    let (_a, a) = instance_retaining(redis_port, "news=1000");
-    let (_b, b) = instance_retaining(redis_port, "news=1000");
+    let redis = redis_server();
+    let (_a, a) = instance_retaining(&redis, "news=1000");
+    let (_b, b) = instance_retaining(&redis, "news=1000");
     let mut on_b = news(&b, None).await;
-    subscribed(redis_port, "news", 1).await;
+    subscribed(&redis, "news", 1).await;
     for n in 1..=100 {
         publish(&a, "news", n).await;
     }
@@ -308,13 +239,12 @@ async fn an_event_stream_resumes_on_another_instance_with_exactly_what_it_missed
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_page_resumes_its_websocket_on_another_instance_with_exactly_what_it_missed() {
-    let redis_port = free_port();
-    let _redis = redis_server(redis_port);
-    let (_a, a) = instance_retaining(redis_port, "feed=1000");
-    let (_b, b) = instance_retaining(redis_port, "feed=1000");
+    let redis = redis_server();
+    let (_a, a) = instance_retaining(&redis, "feed=1000");
+    let (_b, b) = instance_retaining(&redis, "feed=1000");
     let mut page = connect(&b, "/ws/resumable").await;
     assert_eq!(next(&mut page).await, Message::text("subscribed"));
-    subscribed(redis_port, "feed", 1).await;
+    subscribed(&redis, "feed", 1).await;
     for n in 1..=100 {
         publish(&a, "feed", n).await;
     }
@@ -343,12 +273,11 @@ async fn a_page_resumes_its_websocket_on_another_instance_with_exactly_what_it_m
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_resume_during_a_running_publisher_loses_and_doubles_nothing_twenty_times() {
-    let redis_port = free_port();
-    let _redis = redis_server(redis_port);
-    let (_a, a) = instance_retaining(redis_port, "news=100000");
-    let (_b, b) = instance_retaining(redis_port, "news=100000");
+    let redis = redis_server();
+    let (_a, a) = instance_retaining(&redis, "news=100000");
+    let (_b, b) = instance_retaining(&redis, "news=100000");
     let mut current = news(&b, None).await;
-    subscribed(redis_port, "news", 1).await;
+    subscribed(&redis, "news", 1).await;
     let mut next_number = 1u64;
     let mut on_b = true;
     for round in 0..20 {
@@ -379,12 +308,11 @@ async fn a_resume_during_a_running_publisher_loses_and_doubles_nothing_twenty_ti
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_client_resumes_across_a_kill_and_restart_of_its_instance() {
-    let redis_port = free_port();
-    let _redis = redis_server(redis_port);
-    let (_a, a) = instance_retaining(redis_port, "news=1000");
-    let (b_process, b) = instance_retaining(redis_port, "news=1000");
+    let redis = redis_server();
+    let (_a, a) = instance_retaining(&redis, "news=1000");
+    let (b_process, b) = instance_retaining(&redis, "news=1000");
     let mut on_b = news(&b, None).await;
-    subscribed(redis_port, "news", 1).await;
+    subscribed(&redis, "news", 1).await;
     for n in 1..=100 {
         publish(&a, "news", n).await;
     }
@@ -394,7 +322,7 @@ async fn a_client_resumes_across_a_kill_and_restart_of_its_instance() {
     for n in 101..=130 {
         publish(&a, "news", n).await;
     }
-    let (_b_again, b_again) = instance_retaining(redis_port, "news=1000");
+    let (_b_again, b_again) = instance_retaining(&redis, "news=1000");
     let mut back = news(&b_again, Some(&last)).await;
     let (numbers, _) = numbers_until(&mut back, 130).await;
     assert_eq!(numbers, (41..=130).collect::<Vec<_>>());
@@ -402,11 +330,10 @@ async fn a_client_resumes_across_a_kill_and_restart_of_its_instance() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_client_older_than_the_stream_keeps_gets_the_gap_event() {
-    let redis_port = free_port();
-    let _redis = redis_server(redis_port);
-    let (_a, a) = instance_retaining(redis_port, "news=5");
+    let redis = redis_server();
+    let (_a, a) = instance_retaining(&redis, "news=5");
     let mut first = news(&a, None).await;
-    subscribed(redis_port, "news", 1).await;
+    subscribed(&redis, "news", 1).await;
     publish(&a, "news", 1).await;
     let oldest = event(&mut first).await.id;
     drop(first);
@@ -437,13 +364,12 @@ async fn a_client_older_than_the_stream_keeps_gets_the_gap_event() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn with_redis_down_local_delivery_goes_on_a_resume_is_told_and_numbering_goes_on() {
-    let redis_port = free_port();
-    let dir = std::env::temp_dir().join(format!("nitrous-redis-{redis_port}"));
-    std::fs::create_dir_all(&dir).unwrap();
-    let redis = redis_server_in(redis_port, Some(&dir));
-    let (_a, a) = instance_retaining(redis_port, "news=1000");
+    // Its data in an append-only file, as a production Redis keeps it, so a restart keeps the
+    // stream and its numbering.
+    let mut redis = RedisServer::start_with_aof().expect("redis-server");
+    let (_a, a) = instance_retaining(&redis, "news=1000");
     let mut live = news(&a, None).await;
-    subscribed(redis_port, "news", 1).await;
+    subscribed(&redis, "news", 1).await;
     for n in 1..=3 {
         publish(&a, "news", n).await;
     }
@@ -454,7 +380,7 @@ async fn with_redis_down_local_delivery_goes_on_a_resume_is_told_and_numbering_g
         ids.push(nitrous::Offset::parse(&event.id).expect("a stream id"));
     }
 
-    drop(redis);
+    redis.stop();
     publish(&a, "news", "during").await;
     let during = event(&mut live).await;
     assert_eq!(during.data, "during", "local delivery goes on");
@@ -468,8 +394,8 @@ async fn with_redis_down_local_delivery_goes_on_a_resume_is_told_and_numbering_g
     let gap = event(&mut resumed).await;
     assert_eq!(gap.event, nitrous::sse::REPLAY_GAP_EVENT, "{gap:?}");
 
-    let _redis = redis_server_in(redis_port, Some(&dir));
-    subscribed(redis_port, "news", 1).await;
+    redis.restart().expect("redis-server again");
+    subscribed(&redis, "news", 1).await;
     publish(&a, "news", "after").await;
     let after = event(&mut live).await;
     assert_eq!(after.data, "after");
@@ -480,5 +406,4 @@ async fn with_redis_down_local_delivery_goes_on_a_resume_is_told_and_numbering_g
         ids[2]
     );
     assert_eq!(event(&mut resumed).await.data, "after");
-    let _ = std::fs::remove_dir_all(&dir);
 }

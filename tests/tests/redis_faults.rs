@@ -12,46 +12,17 @@ mod support;
 
 use std::collections::HashSet;
 use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use futures_util::{SinkExt, StreamExt};
+use nitrous_support::{Process, RedisServer, rss_kib};
 use serde_json::Value;
-use support::process::{Process, fixture_command, fixture_server, memory_kib, start};
+use support::fixture::{fixture_command, fixture_server};
+use support::redis::subscribed;
 use support::ws::{Client, next, text};
 use tokio_tungstenite::tungstenite::Message;
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-fn redis_server_in(port: u16, dir: Option<&std::path::Path>) -> Process {
-    let mut command = Command::new("redis-server");
-    command.args([
-        "--port",
-        &port.to_string(),
-        "--bind",
-        "127.0.0.1",
-        "--save",
-        "",
-    ]);
-    match dir {
-        Some(dir) => command
-            .args(["--appendonly", "yes", "--appendfsync", "always", "--dir"])
-            .arg(dir),
-        None => command.args(["--appendonly", "no"]),
-    };
-    start(command, |line| {
-        line.contains("Ready to accept connections")
-            .then(String::new)
-    })
-    .0
-}
 
 /// An instance sharing topics through Redis, and what it logs.
 struct Instance {
@@ -61,20 +32,17 @@ struct Instance {
 }
 
 impl Instance {
-    fn start(redis_port: u16, env: &[(&str, &str)]) -> Instance {
+    fn start(redis: &RedisServer, env: &[(&str, &str)]) -> Instance {
         let mut command = fixture_command();
         command
-            .env(
-                "NITROUS_REDIS_URL",
-                format!("redis://127.0.0.1:{redis_port}"),
-            )
+            .env("NITROUS_REDIS_URL", redis.url())
             .env("RUST_LOG", "warn,nitrous::broker=info")
             .stderr(Stdio::piped());
         for (name, value) in env {
             command.env(name, value);
         }
         let (mut process, addr) = fixture_server(command);
-        let stderr = process.0.stderr.take().expect("stderr");
+        let stderr = process.child_mut().stderr.take().expect("stderr");
         let log = Arc::new(Mutex::new(String::new()));
         let kept = log.clone();
         std::thread::spawn(move || {
@@ -89,7 +57,7 @@ impl Instance {
     }
 
     fn rss_kib(&self) -> u64 {
-        memory_kib(self.process.pid(), "VmRSS")
+        rss_kib(self.process.pid()).unwrap()
     }
 
     fn logged(&self, what: &str) -> bool {
@@ -113,30 +81,6 @@ impl Instance {
     }
 }
 
-/// Waits until `count` instances subscribe to `topic`'s channel in Redis.
-async fn subscribed(redis_port: u16, topic: &str, count: i64) {
-    let client = redis::Client::open(format!("redis://127.0.0.1:{redis_port}")).unwrap();
-    let channel = format!("nitrous:{topic}");
-    let check = async {
-        loop {
-            if let Ok(mut connection) = client.get_multiplexed_async_connection().await {
-                let numsub: Result<(String, i64), _> = redis::cmd("PUBSUB")
-                    .arg("NUMSUB")
-                    .arg(&channel)
-                    .query_async(&mut connection)
-                    .await;
-                if numsub.is_ok_and(|(_, n)| n == count) {
-                    return;
-                }
-            }
-            tokio::time::sleep(Duration::from_millis(20)).await; // polling Redis, a bounded wait
-        }
-    };
-    tokio::time::timeout(Duration::from_secs(20), check)
-        .await
-        .unwrap_or_else(|_| panic!("{count} instances never subscribed to {channel}"));
-}
-
 /// Polls `condition` every 20 ms until it holds, for at most `limit`.
 async fn until<F: std::future::Future<Output = bool>>(
     limit: Duration,
@@ -148,16 +92,6 @@ async fn until<F: std::future::Future<Output = bool>>(
         assert!(Instant::now() < deadline, "{what}: not within {limit:?}");
         tokio::time::sleep(Duration::from_millis(20)).await; // polling, a bounded wait
     }
-}
-
-/// Sends a signal to a process (`STOP`, `CONT`).
-fn signal(pid: u32, signal: &str) {
-    let status = Command::new("kill")
-        .arg(format!("-{signal}"))
-        .arg(pid.to_string())
-        .status()
-        .expect("kill");
-    assert!(status.success(), "kill -{signal} {pid}");
 }
 
 /// The local ports of process `pid`'s TCP connections to `port` (from its socket descriptors and
@@ -194,9 +128,9 @@ fn ports_to(pid: u32, port: u16) -> Vec<u16> {
 }
 
 /// Kills every connection the process `pid` has to Redis, with `CLIENT KILL`; returns how many.
-async fn kill_connections_of(redis_port: u16, pid: u32) -> usize {
-    let ports = ports_to(pid, redis_port);
-    let client = redis::Client::open(format!("redis://127.0.0.1:{redis_port}")).unwrap();
+async fn kill_connections_of(redis: &RedisServer, pid: u32) -> usize {
+    let ports = ports_to(pid, redis.port());
+    let client = redis::Client::open(redis.url()).unwrap();
     let mut connection = client.get_multiplexed_async_connection().await.unwrap();
     let mut killed = 0;
     for port in ports {
@@ -220,26 +154,22 @@ async fn a_stalled_redis_bounds_memory_counts_what_it_drops_and_comes_back() {
     const MESSAGES: u32 = 3200;
     const SIZE: usize = 64 * 1024; // 3200 x 64 KiB: 200 MiB
     const WINDOW: u32 = 8; // the publisher stays this far ahead of the local subscriber
-    let redis_port = free_port();
-    let redis = redis_server_in(redis_port, None);
-    let a = Instance::start(
-        redis_port,
-        &[("NITROUS_REDIS_QUEUE_BYTES", &QUEUE.to_string())],
-    );
-    let b = Instance::start(redis_port, &[]);
+    let mut redis = RedisServer::start().expect("redis-server");
+    let a = Instance::start(&redis, &[("NITROUS_REDIS_QUEUE_BYTES", &QUEUE.to_string())]);
+    let b = Instance::start(&redis, &[]);
     let mut publisher = a.connect("/ws/relay").await;
     let mut local = a.connect("/ws/relay").await;
     let mut remote = b.connect("/ws/relay").await;
     for client in [&mut publisher, &mut local, &mut remote] {
         assert_eq!(text(client).await, "ready");
     }
-    subscribed(redis_port, "relay", 2).await;
+    subscribed(&redis, "relay", 2).await;
     publisher.send(Message::text("warm")).await.unwrap();
     assert_eq!(text(&mut local).await, "warm");
     assert_eq!(text(&mut remote).await, "warm", "the instances talk");
     let (a_before, b_before) = (a.rss_kib(), b.rss_kib());
 
-    signal(redis.pid(), "STOP");
+    redis.pause().expect("SIGSTOP");
     let stopped = Instant::now();
     // The local subscriber reads on its own task and tells how far it got.
     let (read, mut progress) = tokio::sync::watch::channel(0u32);
@@ -262,8 +192,8 @@ async fn a_stalled_redis_bounds_memory_counts_what_it_drops_and_comes_back() {
         std::thread::spawn(move || {
             while sampling.load(std::sync::atomic::Ordering::Relaxed) {
                 let mut peak = peak.lock().unwrap();
-                peak.0 = peak.0.max(memory_kib(a_pid, "VmRSS"));
-                peak.1 = peak.1.max(memory_kib(b_pid, "VmRSS"));
+                peak.0 = peak.0.max(rss_kib(a_pid).unwrap());
+                peak.1 = peak.1.max(rss_kib(b_pid).unwrap());
                 drop(peak);
                 std::thread::sleep(Duration::from_millis(20)); // a sampling period
             }
@@ -298,7 +228,7 @@ async fn a_stalled_redis_bounds_memory_counts_what_it_drops_and_comes_back() {
     sampling.store(false, std::sync::atomic::Ordering::Relaxed);
     sampler.join().unwrap();
     let (a_peak, b_peak) = *peak.lock().unwrap();
-    signal(redis.pid(), "CONT");
+    redis.resume().expect("SIGCONT");
     let woke = Instant::now();
 
     let bound_kib = (QUEUE as u64 + (1 << 20)) / 1024 + 24 * 1024;
@@ -420,8 +350,8 @@ fn steady_publisher(addr: String, count: u32) -> tokio::task::JoinHandle<()> {
 }
 
 /// What a retained topic's stream holds, oldest first: each entry's text.
-async fn stream_texts(redis_port: u16, topic: &str) -> Vec<String> {
-    let client = redis::Client::open(format!("redis://127.0.0.1:{redis_port}")).unwrap();
+async fn stream_texts(redis: &RedisServer, topic: &str) -> Vec<String> {
+    let client = redis::Client::open(redis.url()).unwrap();
     let mut connection = client.get_multiplexed_async_connection().await.unwrap();
     let reply: redis::streams::StreamRangeReply = redis::cmd("XRANGE")
         .arg(format!("nitrous:{topic}"))
@@ -446,17 +376,16 @@ async fn stream_texts(redis_port: u16, topic: &str) -> Vec<String> {
 /// order, with the stream's offsets.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_killed_connection_loses_nothing_on_a_retained_topic() {
-    let redis_port = free_port();
-    let _redis = redis_server_in(redis_port, None);
+    let redis = RedisServer::start().expect("redis-server");
     let retain = [("NITROUS_RETAIN", "feed=100000")];
-    let a = Instance::start(redis_port, &retain);
-    let b = Instance::start(redis_port, &retain);
+    let a = Instance::start(&redis, &retain);
+    let b = Instance::start(&redis, &retain);
     let mut listener = feed(&a).await;
-    subscribed(redis_port, "feed", 1).await;
+    subscribed(&redis, "feed", 1).await;
     let publishing = steady_publisher(b.addr.clone(), 300);
     for _ in 0..3 {
         tokio::time::sleep(Duration::from_millis(600)).await; // the pace of the faults
-        let killed = kill_connections_of(redis_port, a.process.pid()).await;
+        let killed = kill_connections_of(&redis, a.process.pid()).await;
         assert!(
             killed >= 2,
             "a's pub/sub and publishing connections: {killed}"
@@ -486,22 +415,17 @@ async fn a_killed_connection_loses_nothing_on_a_retained_topic() {
 /// while it was down is counted by the publishing instance.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_redis_restart_with_its_append_only_file_loses_nothing_the_stream_holds() {
-    let redis_port = free_port();
-    let dir = std::env::temp_dir().join(format!("nitrous-faults-{redis_port}"));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    let redis = redis_server_in(redis_port, Some(&dir));
+    let mut redis = RedisServer::start_with_aof().expect("redis-server");
     let retain = [("NITROUS_RETAIN", "feed=100000")];
-    let a = Instance::start(redis_port, &retain);
-    let b = Instance::start(redis_port, &retain);
+    let a = Instance::start(&redis, &retain);
+    let b = Instance::start(&redis, &retain);
     let mut listener = feed(&a).await;
-    subscribed(redis_port, "feed", 1).await;
+    subscribed(&redis, "feed", 1).await;
     let publishing = steady_publisher(b.addr.clone(), 300);
     tokio::time::sleep(Duration::from_millis(800)).await; // the fault comes mid-way
-    drop(redis);
-    let _redis = redis_server_in(redis_port, Some(&dir));
+    redis.restart().expect("redis-server again");
     publishing.await.unwrap();
-    subscribed(redis_port, "feed", 1).await;
+    subscribed(&redis, "feed", 1).await;
     // The stream's last message, as a marker that everything before it was delivered.
     let client = reqwest::Client::new();
     let reply = client
@@ -513,7 +437,7 @@ async fn a_redis_restart_with_its_append_only_file_loses_nothing_the_stream_hold
     assert!(reply.status().is_success());
     let read = read_until(&mut listener, "end").await;
     let texts: Vec<String> = read.iter().map(|(text, _)| text.clone()).collect();
-    let stream = stream_texts(redis_port, "feed").await;
+    let stream = stream_texts(&redis, "feed").await;
     assert_eq!(texts, stream, "what the stream holds, once, in order");
     let numbers: Vec<u32> = texts[..texts.len() - 1]
         .iter()
@@ -528,5 +452,4 @@ async fn a_redis_restart_with_its_append_only_file_loses_nothing_the_stream_hold
         "b counted each message it could not append: {} in the stream, {unsent} counted",
         numbers.len()
     );
-    let _ = std::fs::remove_dir_all(&dir);
 }

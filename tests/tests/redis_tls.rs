@@ -13,17 +13,10 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use futures_util::SinkExt;
-use support::process::{Process, fixture_command, fixture_server, start};
+use nitrous_support::{Process, RedisServer};
+use support::fixture::{fixture_command, fixture_server};
 use support::ws::{next, text};
 use tokio_tungstenite::tungstenite::Message;
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 fn openssl(dir: &Path, args: &[&str]) {
     let status = Command::new("openssl")
@@ -94,37 +87,9 @@ fn certificates(dir: &Path) {
     );
 }
 
-/// A `redis-server` that listens with TLS only, on `port`.
-fn tls_redis(dir: &Path, port: u16) -> Process {
-    let mut command = Command::new("redis-server");
-    command
-        .args([
-            "--port",
-            "0",
-            "--bind",
-            "127.0.0.1",
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-        ])
-        .args(["--tls-port", &port.to_string(), "--tls-auth-clients", "no"])
-        .arg("--tls-cert-file")
-        .arg(dir.join("redis.crt"))
-        .arg("--tls-key-file")
-        .arg(dir.join("redis.key"))
-        .arg("--tls-ca-cert-file")
-        .arg(dir.join("ca.crt"));
-    start(command, |line| {
-        line.contains("Ready to accept connections")
-            .then(String::new)
-    })
-    .0
-}
-
-fn instance(port: u16, ca: Option<&Path>) -> (Process, String) {
+fn instance(redis: &RedisServer, ca: Option<&Path>) -> (Process, String) {
     let mut command = fixture_command();
-    command.env("NITROUS_REDIS_URL", format!("rediss://127.0.0.1:{port}"));
+    command.env("NITROUS_REDIS_URL", redis.url());
     if let Some(ca) = ca {
         command.env("NITROUS_REDIS_CA", ca);
     }
@@ -137,11 +102,11 @@ async fn instances_share_a_topic_through_redis_over_tls() {
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     certificates(&dir);
-    let port = free_port();
-    let _redis = tls_redis(&dir, port);
     let ca = dir.join("ca.crt");
-    let (_one, one) = instance(port, Some(&ca));
-    let (_two, two) = instance(port, Some(&ca));
+    let redis = RedisServer::start_tls(&dir.join("redis.crt"), &dir.join("redis.key"), &ca)
+        .expect("redis-server with TLS");
+    let (_one, one) = instance(&redis, Some(&ca));
+    let (_two, two) = instance(&redis, Some(&ca));
     let connect = |addr: String| async move {
         let mut client = tokio_tungstenite::connect_async(format!("ws://{addr}/ws/relay"))
             .await
@@ -173,7 +138,7 @@ async fn instances_share_a_topic_through_redis_over_tls() {
 
     // Without the CA, the server's certificate is not trusted: nothing crosses, and the
     // instance still serves its own subscribers.
-    let (_three, three) = instance(port, None);
+    let (_three, three) = instance(&redis, None);
     let mut c = connect(three.clone()).await;
     let mut d = connect(three).await;
     c.send(Message::text("local")).await.unwrap();

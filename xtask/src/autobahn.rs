@@ -7,6 +7,8 @@
 use std::path::Path;
 use std::process::Command;
 
+use nitrous_support::Process;
+
 use crate::{Failure, cargo, process, workspace_root};
 
 const KOSOKU: &str = "kosoku==0.1.0";
@@ -29,18 +31,18 @@ pub(crate) fn run() -> Result<(), Failure> {
         "--bin",
         "fixture-server",
     ]))?;
-    let mut server = process::Server::start(
-        &workspace_root().join("target/debug/fixture-server"),
-        &["0"],
-        |line| Some(line.trim().to_owned()).filter(|l| !l.is_empty()),
-    )?;
+    let mut fixture = Command::new(workspace_root().join("target/debug/fixture-server"));
+    fixture.arg("0");
+    let (mut server, addr) = Process::start(fixture, |line| {
+        Some(line.trim().to_owned()).filter(|l| !l.is_empty())
+    })?;
     let outcome = ROUTES.iter().try_for_each(|(route, folder)| {
         eprintln!("autobahn: {route}");
         let report = dir.join(folder);
         let _ = std::fs::remove_dir_all(&report);
         let mut command = Command::new(&kosoku);
         command
-            .arg(format!("{}{route}", server.addr))
+            .arg(format!("{addr}{route}"))
             .args(["-p", "2", "-o"])
             .arg(&report);
         for case in CASES {
@@ -59,7 +61,7 @@ pub(crate) fn run() -> Result<(), Failure> {
             other => other,
         })
     });
-    server.stop();
+    server.kill();
     outcome
 }
 

@@ -13,10 +13,12 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, mpsc};
 use std::time::{Duration, Instant};
+
+use nitrous_support::{Process, Signal};
 
 use crate::{Failure, cargo, process, workspace_root};
 
@@ -81,15 +83,16 @@ pub(crate) fn run(args: &[String]) -> Result<(), Failure> {
     let build = || process::run_command(cargo().args(["build", "--quiet", "--package", "chat"]));
     build()?;
     let start = || {
-        process::Server::start(
-            &root.join("target/debug/chat"),
-            &["--addr", &addr],
-            |line| line.starts_with("chat: listening on ").then(String::new),
-        )
+        let mut command = Command::new(root.join("target/debug/chat"));
+        command.args(["--addr", &addr]);
+        Process::start(command, |line| {
+            line.starts_with("chat: listening on ").then(String::new)
+        })
+        .map(|(app, _)| app)
     };
     let mut app = start()?;
     let by_hand = measure(&addr, &page, edits, |_| {
-        app.interrupt();
+        let _ = app.stop_with(Signal::Interrupt); // Ctrl-C, as a user stops it
         build()?;
         app = start()?;
         Ok(())
@@ -319,20 +322,20 @@ impl Drop for Page {
 
 /// `cargo nitrous dev -p chat` and the lines it prints.
 struct Dev {
-    child: Child,
+    process: Process,
     lines: mpsc::Receiver<String>,
 }
 
 impl Dev {
     fn start(root: &Path) -> Result<Dev, Failure> {
-        let mut child = Command::new(root.join("target/debug/cargo-nitrous"))
-            .args(["nitrous", "dev", "-p", "chat", "--addr", "127.0.0.1:0"])
-            .current_dir(root)
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .map_err(|e| Failure::Failed(format!("cargo-nitrous: {e}")))?;
-        let stderr = child.stderr.take().expect("piped");
+        let mut process = Process::spawn(
+            Command::new(root.join("target/debug/cargo-nitrous"))
+                .args(["nitrous", "dev", "-p", "chat", "--addr", "127.0.0.1:0"])
+                .current_dir(root)
+                .stdout(Stdio::null())
+                .stderr(Stdio::piped()),
+        )?;
+        let stderr = process.child_mut().stderr.take().expect("piped");
         let (send, lines) = mpsc::channel();
         std::thread::spawn(move || {
             for line in BufReader::new(stderr).lines() {
@@ -342,7 +345,7 @@ impl Dev {
                 }
             }
         });
-        Ok(Dev { child, lines })
+        Ok(Dev { process, lines })
     }
 
     /// The next line starting with `prefix`, within `limit`.
@@ -366,11 +369,6 @@ impl Dev {
 impl Drop for Dev {
     /// SIGTERM, so the dev loop stops its app too (a killed one would leave the app running).
     fn drop(&mut self) {
-        if let Ok(None) = self.child.try_wait() {
-            let _ = Command::new("kill")
-                .args(["-TERM", &self.child.id().to_string()])
-                .status();
-            let _ = self.child.wait();
-        }
+        let _ = self.process.stop_with(Signal::Terminate);
     }
 }

@@ -8,6 +8,8 @@
 
 use std::process::Command;
 
+use nitrous_support::Process;
+
 use crate::{Failure, cargo, process, system, workspace_root};
 
 pub(crate) fn run() -> Result<(), Failure> {
@@ -49,19 +51,17 @@ pub(crate) fn run() -> Result<(), Failure> {
             .arg(root.join("examples/chat/Cargo.toml")),
     )?;
     let chat = root.join("target/debug/chat");
-    let server = process::Server::start(&chat, &["--addr", "127.0.0.1:0"], |line| {
+    let mut command = Command::new(&chat);
+    command.args(["--addr", "127.0.0.1:0"]);
+    let (server, addr) = Process::start(command, |line| {
         line.strip_prefix("chat: listening on ")
             .and_then(|rest| rest.split_whitespace().next())
             .map(str::to_owned)
     })?;
-    eprintln!("e2e: chat app at {}", server.addr);
+    eprintln!("e2e: chat app at {addr}");
 
     let python = venv.join("bin/python");
-    process::run_command(
-        Command::new(python)
-            .arg(e2e.join("clients.py"))
-            .arg(&server.addr),
-    )?;
+    process::run_command(Command::new(python).arg(e2e.join("clients.py")).arg(&addr))?;
     let screenshot = root.join("target/e2e/chat.png");
     drop(server);
     // The browser tests start (and restart) the app themselves, to see the page reconnect. One

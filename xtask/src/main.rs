@@ -64,6 +64,12 @@ enum Failure {
     Exit(u8),
 }
 
+impl From<nitrous_support::Error> for Failure {
+    fn from(error: nitrous_support::Error) -> Failure {
+        Failure::Failed(error.to_string())
+    }
+}
+
 /// The workspace root: xtask's own folder's parent.
 fn workspace_root() -> PathBuf {
     let xtask = PathBuf::from(env!("CARGO_MANIFEST_DIR"));

@@ -2,9 +2,10 @@
 
 #![allow(dead_code)] // each test binary uses its own part of the support module
 
+pub(crate) mod fixture;
 pub(crate) mod log;
-pub(crate) mod process;
 pub(crate) mod raw;
+pub(crate) mod redis;
 pub(crate) mod ws;
 
 use std::net::SocketAddr;

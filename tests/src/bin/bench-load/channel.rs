@@ -284,8 +284,8 @@ pub(crate) fn round(
     round: usize,
     samples: &mut Samples,
 ) -> Result<(), Failure> {
-    let server = Server::Nitrous.start(None, false)?;
-    let (addr, pid) = (server.addr.clone(), server.pid());
+    let (server, addr) = Server::Nitrous.start(None, false)?;
+    let pid = server.pid();
     let mut order = PROTOCOLS;
     order.rotate_left((round - 1) % PROTOCOLS.len());
     let load = Load {

@@ -64,12 +64,12 @@ pub(crate) fn round(
     runtime: &tokio::runtime::Runtime,
     sizes: Sizes,
 ) -> Result<Option<(Latency, Latency)>, Failure> {
-    let Some((_redis, port)) = redis_server()? else {
+    let Some(redis) = redis_server()? else {
         return Ok(None);
     };
     let run = |retain: bool| {
-        let server = Server::Nitrous.start(Some(port), retain)?;
-        runtime.block_on(paced(&server.addr, sizes.fan_subscribers, seconds(sizes)))
+        let (_server, addr) = Server::Nitrous.start(Some(&redis), retain)?;
+        runtime.block_on(paced(&addr, sizes.fan_subscribers, seconds(sizes)))
     };
     let plain = run(false)?;
     let retained = run(true)?;

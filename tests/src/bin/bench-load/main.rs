@@ -19,7 +19,6 @@
 mod channel;
 mod latency;
 mod many_topics;
-mod process;
 mod room_clients;
 mod rooms;
 
@@ -28,6 +27,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use futures_util::{SinkExt, StreamExt};
+use nitrous_support::{Process, RedisServer};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
@@ -40,6 +40,12 @@ use crate::channel::Protocol;
 #[derive(Debug)]
 enum Failure {
     Failed(String),
+}
+
+impl From<nitrous_support::Error> for Failure {
+    fn from(error: nitrous_support::Error) -> Failure {
+        Failure::Failed(error.to_string())
+    }
 }
 
 /// Where the server binaries are: beside this one.
@@ -114,28 +120,36 @@ impl Server {
         }
     }
 
-    /// Starts the server; nitrous's shares topics through the Redis on `redis`, and with
-    /// `retain` keeps the fan-out topic's history (in Redis Streams, with Redis).
-    fn start(self, redis: Option<u16>, retain: bool) -> Result<process::Server, Failure> {
+    /// Starts the server; returns it and the address it serves. Nitrous's shares topics through
+    /// `redis`, and with `retain` keeps the fan-out topic's history (in Redis Streams, with Redis).
+    fn start(
+        self,
+        redis: Option<&RedisServer>,
+        retain: bool,
+    ) -> Result<(Process, String), Failure> {
         let bin = bin_dir();
-        let ready = |line: &str| Some(line.trim().to_owned()).filter(|l| !l.is_empty());
-        match self {
-            Server::Nitrous => {
-                let mut command = std::process::Command::new(bin.join("bench-nitrous"));
-                if let Some(port) = redis {
-                    command.env("NITROUS_REDIS_URL", format!("redis://127.0.0.1:{port}"));
-                }
-                if retain {
-                    command.env("NITROUS_RETAIN", "fan=1000");
-                }
-                process::Server::start_command(command, ready)
+        let mut command = match self {
+            Server::Nitrous => std::process::Command::new(bin.join("bench-nitrous")),
+            Server::AxumTuned | Server::AxumDefault => {
+                std::process::Command::new(bin.join("bench-axum"))
             }
-            Server::AxumTuned => {
-                process::Server::start(&bin.join("bench-axum"), &["--tuned"], ready)
-            }
-            Server::AxumDefault => process::Server::start(&bin.join("bench-axum"), &[], ready),
+        };
+        if self == Server::AxumTuned {
+            command.arg("--tuned");
         }
+        if let Some(redis) = redis {
+            command.env("NITROUS_REDIS_URL", redis.url());
+        }
+        if retain {
+            command.env("NITROUS_RETAIN", "fan=1000");
+        }
+        Ok(Process::start(command, address)?)
     }
+}
+
+/// A server's first line that says something: its address.
+fn address(line: &str) -> Option<String> {
+    Some(line.trim().to_owned()).filter(|l| !l.is_empty())
 }
 
 /// How much load: `--quick` only checks that everything runs.
@@ -299,9 +313,8 @@ fn run(sizes: Sizes) -> Result<(Samples, channel::Samples), Failure> {
     for round in 1..=sizes.rounds {
         for server in Server::ALL {
             eprintln!("bench: round {round}/{}: {}", sizes.rounds, server.name());
-            let running = server.start(None, false)?;
+            let (running, addr) = server.start(None, false)?;
             let pid = running.pid();
-            let addr = running.addr.clone();
             let small = Load {
                 clients: sizes.echo_clients,
                 messages: sizes.echo_messages,
@@ -331,20 +344,15 @@ fn run(sizes: Sizes) -> Result<(Samples, channel::Samples), Failure> {
             drop(running);
             if server == Server::Nitrous {
                 // What retaining the topic costs: the same fan-out, each message kept and numbered.
-                let running = server.start(None, true)?;
-                let fan = runtime.block_on(fan_out(
-                    &running.addr,
-                    &running.addr,
-                    running.pid(),
-                    sizes,
-                    Protocol::Raw,
-                ))?;
+                let (running, addr) = server.start(None, true)?;
+                let fan =
+                    runtime.block_on(fan_out(&addr, &addr, running.pid(), sizes, Protocol::Raw))?;
                 record(RETAINED_RATE, server, fan.rate);
                 record(RETAINED_CPU, server, fan.cpu);
             }
             // A fresh process for the memory figures, so earlier load does not count.
-            let running = server.start(None, false)?;
-            let idle = runtime.block_on(idle(&running.addr.clone(), running.pid(), sizes))?;
+            let (running, addr) = server.start(None, false)?;
+            let idle = runtime.block_on(idle(&addr, running.pid(), sizes))?;
             record(IDLE_RSS, server, idle.per_connection);
             record(IDLE_AFTER, server, idle.after_close);
             record(IDLE_AGAIN, server, idle.second_wave);
@@ -698,51 +706,22 @@ fn cross_instance(
     sizes: Sizes,
     retain: bool,
 ) -> Result<Option<FanOut>, Failure> {
-    let Some((_redis, port)) = redis_server()? else {
+    let Some(redis) = redis_server()? else {
         return Ok(None);
     };
-    let one = Server::Nitrous.start(Some(port), retain)?;
-    let two = Server::Nitrous.start(Some(port), retain)?;
-    let run = runtime.block_on(fan_out(
-        &one.addr,
-        &two.addr,
-        two.pid(),
-        sizes,
-        Protocol::Raw,
-    ))?;
+    let (_one, one) = Server::Nitrous.start(Some(&redis), retain)?;
+    let (two, two_addr) = Server::Nitrous.start(Some(&redis), retain)?;
+    let run = runtime.block_on(fan_out(&one, &two_addr, two.pid(), sizes, Protocol::Raw))?;
     Ok(Some(run))
 }
 
-/// A `redis-server` for the bench on a free port, and the port; `None` when it is not installed.
-fn redis_server() -> Result<Option<(process::Server, u16)>, Failure> {
-    if std::process::Command::new("redis-server")
-        .arg("--version")
-        .output()
-        .is_err()
-    {
+/// A `redis-server` for the bench; `None` when it is not installed.
+fn redis_server() -> Result<Option<RedisServer>, Failure> {
+    if !RedisServer::installed() {
         eprintln!("bench: no redis-server on the PATH; skipping the figures through Redis");
         return Ok(None);
     }
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map_err(|e| Failure::Failed(e.to_string()))?
-        .port();
-    let mut command = std::process::Command::new("redis-server");
-    command.args([
-        "--port",
-        &port.to_string(),
-        "--bind",
-        "127.0.0.1",
-        "--save",
-        "",
-        "--appendonly",
-        "no",
-    ]);
-    let redis = process::Server::start_command(command, |line| {
-        line.contains("Ready to accept connections")
-            .then(String::new)
-    })?;
-    Ok(Some((redis, port)))
+    Ok(Some(RedisServer::start()?))
 }
 
 async fn connect(url: &str) -> Result<Client, Failure> {
@@ -901,16 +880,9 @@ fn clock_ticks() -> f64 {
     100.0
 }
 
-/// Resident memory of process `pid` in KiB (`VmRSS` in `/proc/PID/status`).
+/// Resident memory of process `pid` in KiB, as the figures hold it.
 fn rss_kib(pid: u32) -> Result<f64, Failure> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .map_err(|e| Failure::Failed(format!("/proc/{pid}/status: {e}")))?;
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.split_whitespace().next())
-        .and_then(|v| v.parse::<f64>().ok())
-        .ok_or_else(|| Failure::Failed(format!("no VmRSS for {pid}")))
+    Ok(nitrous_support::rss_kib(pid)? as f64)
 }
 
 /// Median, min and max.

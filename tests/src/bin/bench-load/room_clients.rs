@@ -17,11 +17,12 @@
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Write};
 use std::net::{IpAddr, SocketAddr};
-use std::process::{Child, ChildStdin, Command, Stdio};
+use std::process::{ChildStdin, Command, Stdio};
 use std::sync::{Arc, Mutex, mpsc};
 use std::time::{Duration, Instant};
 
 use futures_util::StreamExt;
+use nitrous_support::Process;
 use tokio::sync::{Notify, oneshot};
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
@@ -36,7 +37,8 @@ const PATIENCE: Duration = Duration::from_secs(20);
 
 /// A client process, seen from the workload: stopped (and reaped) on drop.
 pub(crate) struct ClientProcess {
-    child: Child,
+    /// Killed and reaped with this.
+    _process: Process,
     stdin: ChildStdin,
     /// Its replies, each with when it was read.
     replies: mpsc::Receiver<(String, Instant)>,
@@ -46,15 +48,14 @@ impl ClientProcess {
     pub(crate) fn start(url: &str, source: IpAddr) -> Result<ClientProcess, Failure> {
         let exe = std::env::current_exe()
             .map_err(|e| Failure::Failed(format!("where is bench-load: {e}")))?;
-        let mut child = Command::new(exe)
-            .args(["room-client", url, &source.to_string()])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .spawn()
-            .map_err(|e| Failure::Failed(format!("cannot start a room client: {e}")))?;
+        let mut process = Process::spawn(
+            Command::new(exe)
+                .args(["room-client", url, &source.to_string()])
+                .stdin(Stdio::piped())
+                .stdout(Stdio::piped()),
+        )?;
+        let child = process.child_mut();
         let (Some(stdin), Some(stdout)) = (child.stdin.take(), child.stdout.take()) else {
-            let _ = child.kill();
-            let _ = child.wait();
             return Err(Failure::Failed("a room client has no pipes".to_owned()));
         };
         let (tx, replies) = mpsc::channel();
@@ -66,7 +67,7 @@ impl ClientProcess {
             }
         });
         Ok(ClientProcess {
-            child,
+            _process: process,
             stdin,
             replies,
         })
@@ -86,13 +87,6 @@ impl ClientProcess {
                 patience.as_secs()
             ))
         })
-    }
-}
-
-impl Drop for ClientProcess {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 

@@ -25,7 +25,7 @@ use tokio_tungstenite::tungstenite::Message;
 
 use crate::many_topics::{self, ManyTopics};
 use crate::room_clients::ClientProcess;
-use crate::{Failure, cpu_seconds, percentile, process, rss_kib};
+use crate::{Failure, cpu_seconds, percentile, rss_kib};
 
 /// Open files kept free under a process's limit: the server's own (listener, epoll, stdio), the
 /// probes', the HTTP requests' that count the room, and headroom.
@@ -139,9 +139,8 @@ fn run(plan: Plan) -> Result<Rooms, Failure> {
         .enable_all()
         .build()
         .map_err(|e| Failure::Failed(format!("tokio: {e}")))?;
-    let ready = |line: &str| Some(line.trim().to_owned()).filter(|l| !l.is_empty());
-    let server = process::Server::start(&crate::bin_dir().join("bench-nitrous"), &[], ready)?;
-    let (pid, addr) = (server.pid(), server.addr.clone());
+    let (server, addr) = crate::Server::Nitrous.start(None, false)?;
+    let pid = server.pid();
 
     let server_limit = open_file_limit(&format!("/proc/{pid}/limits"))?;
     // The client processes inherit this one's limit.
