@@ -175,36 +175,101 @@ fn precedence_orders_static_then_param_then_catch_all() {
 
 // ---- properties over generated trees ----
 
-/// One folder level: static, param or group.
-fn folder() -> impl Strategy<Value = String> {
+/// A folder level: a segment (text or a param), or a group, which adds none.
+#[derive(Clone, Debug)]
+enum Folder {
+    Segment(Segment),
+    Group(String),
+}
+
+/// A file name without its method suffix: `index`, which adds no segment, or a segment.
+#[derive(Clone, Debug)]
+enum File {
+    Index,
+    Segment(Segment),
+}
+
+fn folder() -> impl Strategy<Value = Folder> {
     prop_oneof![
-        "[a-z][a-z0-9-]{0,5}",
-        "[a-z][a-z0-9_]{0,4}".prop_map(|n| format!("[{n}]")),
-        "[a-z]{1,4}".prop_map(|n| format!("({n})")),
+        "[a-z][a-z0-9-]{0,5}".prop_map(|text| Folder::Segment(Segment::Static(text))),
+        "[a-z][a-z0-9_]{0,4}".prop_map(|name| Folder::Segment(Segment::Param(name))),
+        "[a-z]{1,4}".prop_map(Folder::Group),
     ]
 }
 
-/// A file name: static, index, param or catch-all, with an optional method suffix.
-fn file() -> impl Strategy<Value = String> {
-    let name = prop_oneof![
-        "[a-z][a-z0-9-]{0,5}",
-        Just("index".to_owned()),
-        "[a-z][a-z0-9_]{0,4}".prop_map(|n| format!("[{n}]")),
-        "[a-z][a-z0-9_]{0,4}".prop_map(|n| format!("[...{n}]")),
-        Just("[...]".to_owned()),
+fn file() -> impl Strategy<Value = File> {
+    let segment = prop_oneof![
+        "[a-z][a-z0-9-]{0,5}"
+            .prop_filter("`mod.rs` is refused", |text| text != "mod")
+            .prop_map(Segment::Static),
+        "[a-z][a-z0-9_]{0,4}".prop_map(Segment::Param),
+        "[a-z][a-z0-9_]{0,4}".prop_map(Segment::CatchAll),
+        Just(Segment::CatchAll("_".to_owned())),
     ];
-    let suffix = prop::option::of(prop::sample::select(Method::ALL.to_vec()));
-    (name, suffix).prop_map(|(name, suffix)| match suffix {
-        Some(m) => format!("{name}.{}.rs", m.suffix()),
-        None => format!("{name}.rs"),
+    prop_oneof![Just(File::Index), segment.prop_map(File::Segment)]
+}
+
+/// How a segment is written in a path, and the name its module is called after.
+fn written(segment: &Segment) -> (String, String) {
+    match segment {
+        Segment::Static(text) => (text.clone(), text.clone()),
+        Segment::Param(name) => (format!("[{name}]"), name.clone()),
+        Segment::CatchAll(name) if name == "_" => ("[...]".to_owned(), "catch_all".to_owned()),
+        Segment::CatchAll(name) => (format!("[...{name}]"), name.clone()),
+    }
+}
+
+/// A valid route file, written as a path, with the route its parts say it is: each folder's
+/// segment (none for a group) then the file's (none for `index`), the method of its suffix, and
+/// a module per folder and for the file, the file's with the method appended.
+fn tree() -> impl Strategy<Value = (String, route::RouteFile)> {
+    let method = prop::option::of(prop::sample::select(Method::ALL.to_vec()));
+    (prop::collection::vec(folder(), 0..5), file(), method).prop_map(|(folders, file, method)| {
+        let mut parts = Vec::new();
+        let mut segments = Vec::new();
+        let mut module = Vec::new();
+        for folder in folders {
+            let (part, name) = match folder {
+                Folder::Segment(segment) => {
+                    let written = written(&segment);
+                    segments.push(segment);
+                    written
+                }
+                Folder::Group(name) => (format!("({name})"), name),
+            };
+            parts.push(part);
+            module.push(route::module_ident(&name));
+        }
+        let (stem, name) = match file {
+            File::Index => ("index".to_owned(), "index".to_owned()),
+            File::Segment(segment) => {
+                let written = written(&segment);
+                segments.push(segment);
+                written
+            }
+        };
+        let (file, name) = match method {
+            Some(m) => (
+                format!("{stem}.{}.rs", m.suffix()),
+                format!("{name}_{}", m.suffix()),
+            ),
+            None => (format!("{stem}.rs"), name),
+        };
+        parts.push(file);
+        module.push(route::module_ident(&name));
+        let rel = parts.join("/");
+        let route = route::RouteFile {
+            rel: rel.clone(),
+            segments,
+            method,
+            module,
+        };
+        (rel, route)
     })
 }
 
 fn valid_path() -> impl Strategy<Value = String> {
-    (prop::collection::vec(folder(), 0..5), file()).prop_map(|(mut parts, file)| {
-        parts.push(file);
-        parts.join("/")
-    })
+    tree().prop_map(|(rel, _)| rel)
 }
 
 /// The documented ways two files reach one route: a `(group)` folder adds nothing, and
@@ -229,10 +294,8 @@ proptest! {
     }
 
     #[test]
-    fn every_valid_tree_maps_deterministically(rel in valid_path()) {
-        let first = route::parse(&rel);
-        prop_assert!(first.is_ok(), "{rel}: {first:?}");
-        prop_assert_eq!(first, route::parse(&rel));
+    fn every_valid_tree_maps_to_the_route_its_parts_say((rel, route) in tree()) {
+        prop_assert_eq!(route::parse(&rel), Ok(route));
     }
 
     #[test]
