@@ -131,7 +131,8 @@ impl fmt::Display for RouteTable {
     }
 }
 
-/// Writes `METHOD PATH KIND FILE` rows in aligned columns (shared with `cargo xtask routes`).
+/// Writes `METHOD PATH KIND FILE` rows in aligned columns (shared with `cargo nitrous routes`,
+/// through `listing`).
 pub(crate) fn write_table<'a>(
     f: &mut dyn fmt::Write,
     rows: impl Iterator<Item = [&'a str; 4]> + Clone,

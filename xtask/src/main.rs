@@ -1,4 +1,4 @@
-//! `cargo xtask ci | autobahn | e2e | client | routes | bench | dev-loop`: the project's script runner.
+//! `cargo xtask ci | autobahn | e2e | client | bench | dev-loop`: the project's script runner.
 
 mod autobahn;
 mod bench;
@@ -7,7 +7,6 @@ mod client;
 mod dev_loop;
 mod e2e;
 mod process;
-mod routes;
 mod system;
 
 use std::path::PathBuf;
@@ -18,8 +17,6 @@ const USAGE: &str = "usage:
   cargo xtask autobahn                            the Autobahn TestSuite (1-7, 9, 10) against /ws/echo
   cargo xtask e2e                                 the chat example in Chromium and in Python clients
   cargo xtask client                              the browser client's tests (client/: tsc, node --test)
-  cargo xtask routes [CRATE_DIR] [--dir DIR] [--prefix P]
-                                                  print a crate's route table without building it
   cargo xtask dev-loop [--edits N]                edit-to-serving time of `cargo nitrous dev` on the chat example
   cargo xtask bench [--quick] [--scale]           the benchmarks of BENCHMARKS.md (re-runs itself in release);
                                                   --scale: only the rooms at scale";
@@ -28,7 +25,6 @@ fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
         Some("ci") if args.len() == 1 => ci::run(),
-        Some("routes") => routes::run(&args[1..]),
         Some("bench") => bench::run(&args[1..]),
         Some("autobahn") if args.len() == 1 => autobahn::run(),
         Some("e2e") if args.len() == 1 => e2e::run(),
