@@ -106,6 +106,7 @@ impl fmt::Debug for Hub {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Hub")
             .field("topics", &self.topic_count())
+            .field("kept_topics", &self.kept_topic_count())
             .finish()
     }
 }
@@ -328,6 +329,20 @@ impl Hub {
             .map(|s| {
                 let shard = s.read().unwrap_or_else(|poisoned| poisoned.into_inner());
                 shard.values().filter(|t| t.member_count() > 0).count()
+            })
+            .sum()
+    }
+
+    /// How many topics this hub holds: each with a subscriber here, and each retained one, with
+    /// or without (up to [`MAX_IDLE_RETAINED`] idle ones). [`Hub::topic_count`] counts only those
+    /// with subscribers.
+    pub fn kept_topic_count(&self) -> usize {
+        let shards = self.inner.shards.iter();
+        shards
+            .map(|s| {
+                s.read()
+                    .unwrap_or_else(|poisoned| poisoned.into_inner())
+                    .len()
             })
             .sum()
     }

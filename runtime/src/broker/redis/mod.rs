@@ -188,8 +188,8 @@ impl Broker for RedisBroker {
 const FIRST_BACKOFF: Duration = Duration::from_millis(100);
 const MAX_BACKOFF: Duration = Duration::from_secs(5);
 
-/// The broker's task: a link to Redis while there is one; without one, back off and connect
-/// again, serving what the hub sends meanwhile here only. Ends when the hub is gone.
+/// The broker's task: a link to Redis while there is one; without one, back off (serving what
+/// the hub sends meanwhile here only) and connect again. Ends when the hub is gone.
 async fn run(config: RedisConfig, mut inbound: Inbound, inbox: Inbox) {
     let client = match config.client() {
         Ok(client) => client,
@@ -206,11 +206,9 @@ async fn run(config: RedisConfig, mut inbound: Inbound, inbox: Inbox) {
     let mut refused = Refusals::default();
     let mut backoff = FIRST_BACKOFF;
     loop {
-        let connecting = Link::connect(&client, &config);
-        let Some(connected) = locally(&mut inbound, &inbox, connecting).await else {
-            return;
-        };
-        let ended = match connected {
+        // What the hub sends meanwhile waits in the queue (a resume right after start-up is
+        // served from the stream): connecting takes at most `command_timeout`.
+        let ended = match Link::connect(&client, &config).await {
             Ok(mut link) => match link.open(&config, &inbound, &inbox, &mut memory).await {
                 Ok(topics) => {
                     outage.over(&config, &inbound, topics);
