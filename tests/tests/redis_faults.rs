@@ -420,12 +420,14 @@ async fn a_redis_restart_with_its_append_only_file_loses_nothing_the_stream_hold
     let a = Instance::start(&redis, &retain);
     let b = Instance::start(&redis, &retain);
     let mut listener = feed(&a).await;
-    subscribed(&redis, "feed", 1).await;
+    // b's own subscriber tells when b is back: an instance subscribes once it has reconnected.
+    let _on_b = feed(&b).await;
+    subscribed(&redis, "feed", 2).await;
     let publishing = steady_publisher(b.addr.clone(), 300);
     tokio::time::sleep(Duration::from_millis(800)).await; // the fault comes mid-way
     redis.restart().expect("redis-server again");
     publishing.await.unwrap();
-    subscribed(&redis, "feed", 1).await;
+    subscribed(&redis, "feed", 2).await;
     // The stream's last message, as a marker that everything before it was delivered.
     let client = reqwest::Client::new();
     let reply = client
