@@ -234,6 +234,32 @@ fn idle_retained_topics_are_let_go_past_the_bound() {
 }
 
 #[test]
+fn retained_topics_with_subscribers_past_the_bound_cost_no_scan_and_are_let_go_once_idle() {
+    let hub = Hub::new();
+    hub.retain("doc:*", 1);
+    let max = super::MAX_IDLE_RETAINED;
+    let reader = Reader::new();
+    for n in 0..max + 100 {
+        hub.subscribe(&format!("doc:{n}"), reader.clone());
+    }
+    let scans = || hub.inner.scans.load(std::sync::atomic::Ordering::Relaxed);
+    assert_eq!(scans(), 0, "none of them is idle: nothing to scan for");
+    // Left, they are idle: past the bound, the ones idle longest go.
+    for n in 0..max + 100 {
+        hub.unsubscribe(&format!("doc:{n}"), reader.id);
+    }
+    assert!(scans() > 0);
+    let kept: usize = hub
+        .inner
+        .shards
+        .iter()
+        .map(|s| s.read().unwrap().len())
+        .sum();
+    assert!(kept <= max, "{kept}");
+    assert!(kept >= max * 8 / 10, "{kept}");
+}
+
+#[test]
 fn an_event_name_travels_with_the_message() {
     let hub = Hub::new();
     let reader = Reader::new();

@@ -73,6 +73,8 @@ pub(crate) struct Topic {
     offers: Mutex<Offers>,
     /// The hub's broker delivers this topic here (it has had members since it last had none).
     upstream: AtomicBool,
+    /// The hub counts it among its idle retained topics.
+    counted_idle: AtomicBool,
 }
 
 struct State {
@@ -108,12 +110,18 @@ impl Topic {
                 reached: Vec::new(),
             }),
             upstream: AtomicBool::new(false),
+            counted_idle: AtomicBool::new(false),
         }
     }
 
     /// Records whether the broker delivers this topic here; returns whether that changed.
     pub(crate) fn set_upstream(&self, on: bool) -> bool {
         self.upstream.swap(on, Ordering::AcqRel) != on
+    }
+
+    /// Records whether the hub counts this topic as idle; returns whether that changed.
+    pub(crate) fn set_counted_idle(&self, idle: bool) -> bool {
+        self.counted_idle.swap(idle, Ordering::AcqRel) != idle
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {
