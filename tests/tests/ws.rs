@@ -425,6 +425,29 @@ async fn a_panicking_hook_calls_error_closes_with_1011_and_the_server_carries_on
 }
 
 #[tokio::test]
+async fn a_panicking_topic_hook_calls_error_too() {
+    let (server, events) = start().await;
+    let mut client = connect(&server, "/ws/probe?name=t").await;
+    text(&mut client).await;
+    say(&mut client, "sub news").await;
+    say(&mut client, "topics").await;
+    assert_eq!(text(&mut client).await, "news");
+    let mut other = connect(&server, "/ws/probe?name=o").await;
+    text(&mut other).await;
+    say(&mut other, "pub news panic").await;
+    assert_eq!(closed(&mut client).await.0, 1011);
+    assert_eq!(
+        events.wait_for("error t").await,
+        "error t the `topic` hook panicked: probe's topic hook asked to panic"
+    );
+    assert_eq!(
+        events.wait_for("close t").await,
+        "close t 1011 internal error"
+    );
+    server.stop().await;
+}
+
+#[tokio::test]
 async fn invalid_utf8_closes_with_1007() {
     let (server, events) = start().await;
     let mut client = connect(&server, "/ws/probe?name=u").await;

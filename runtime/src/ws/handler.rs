@@ -21,9 +21,11 @@ use crate::payload::Payload;
 /// that file's route a WebSocket endpoint; every hook is optional.
 ///
 /// Hooks of one peer run in order, one at a time: `upgrade`, `open`, then `message` per message
-/// in arrival order, then `close`. A hook that panics calls `error` and closes that peer with 1011;
-/// the server carries on. `close` always runs once, with the code and reason (1006 when the
-/// client vanished without a close frame).
+/// in arrival order, then `close`. When `open`, `message`, `topic` or `topic_gap` panics, the
+/// peer is closed with 1011 and `error` is called; the server carries on. A panic in `close` or
+/// in `error` itself is logged (at error level) and goes no further: `error` is not called for
+/// it. `close` always runs once, with the code and reason (1006 when the client vanished
+/// without a close frame).
 ///
 /// The value is built once per router: `#[derive(Default)]` for a stateless handler, or
 /// `impl axum::extract::FromRef<AppState> for T` to build it from the router state.
@@ -86,13 +88,14 @@ pub trait WebSocketHandler: Send + Sync + 'static {
         async {}
     }
 
-    /// The connection closed; `close` says how.
+    /// The connection closed; `close` says how. The last hook: a panic in it is logged.
     fn close(&self, peer: &Peer, close: Close) -> impl Future<Output = ()> + Send {
         let _ = (peer, close);
         async {}
     }
 
-    /// A hook failed or the connection broke; `close` follows.
+    /// A hook failed or the connection broke; `close` follows. A panic in it is logged, not
+    /// reported to it again.
     fn error(&self, peer: &Peer, error: Error) -> impl Future<Output = ()> + Send {
         let _ = (peer, error);
         async {}
@@ -442,9 +445,9 @@ impl Close {
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum Error {
-    /// A hook panicked; the message is the panic's.
+    /// A hook panicked (the peer is closed with 1011); the message is the panic's.
     HookPanicked {
-        /// Which hook: `open`, `message`, `close` or `error`.
+        /// Which hook: `open`, `message`, `topic` or `topic_gap`.
         hook: &'static str,
         /// The panic's message.
         message: String,

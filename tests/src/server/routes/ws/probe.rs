@@ -7,7 +7,8 @@ use std::time::Duration;
 use nitrous::axum::extract::FromRef;
 use nitrous::axum::http::{HeaderName, HeaderValue, StatusCode};
 use nitrous::ws::{
-    Close, Error, Message, Options, Peer, Refusal, Upgrade, UpgradeRequest, WebSocketHandler,
+    Close, Error, Message, Options, Peer, Refusal, TopicMessage, Upgrade, UpgradeRequest,
+    WebSocketHandler,
 };
 
 use crate::{AppState, Events};
@@ -129,6 +130,13 @@ impl WebSocketHandler for Probe {
     async fn close(&self, peer: &Peer, close: Close) {
         let name = peer.context::<Who>().map_or("?", |w| w.name.as_str());
         self.events.push(format!("close {name} {} {}", close.code, close.reason));
+    }
+
+    fn topic(&self, _peer: &Peer, message: TopicMessage<'_>) -> Option<nitrous::Payload> {
+        if message.text() == "panic" {
+            panic!("probe's topic hook asked to panic");
+        }
+        Some(message.payload().clone())
     }
 
     async fn error(&self, peer: &Peer, error: Error) {
