@@ -244,8 +244,10 @@ impl Hub {
             && let Some(capacity) = self.inner.capacity(topic)
         {
             broker.append(topic, envelope, capacity);
-            let members = self.subscriber_count(topic);
-            return members.saturating_sub(usize::from(publish.origin.is_some()));
+            return self
+                .inner
+                .topic(topic)
+                .map_or(0, |t| t.member_count_but(publish.origin));
         }
         broker.publish(topic, envelope);
         self.inner.publish_local(topic, publish)

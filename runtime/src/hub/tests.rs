@@ -381,6 +381,28 @@ fn with_a_broker_that_keeps_history_every_instance_sees_one_numbering() {
 }
 
 #[test]
+fn a_publish_through_a_broker_that_keeps_history_counts_every_member_but_its_publisher() {
+    let memory = Arc::new(Memory::default());
+    let hub = Hub::with_broker(memory.clone());
+    hub.retain("news", 10);
+    let (reader, publisher) = (Reader::new(), Reader::new());
+    hub.subscribe("news", reader.clone());
+    let from = |origin: &Reader| Publish {
+        payload: Payload::text("x"),
+        origin: Some(origin.id),
+        event: None,
+    };
+    assert_eq!(
+        hub.publish_entry("news", from(&publisher)),
+        1,
+        "a publisher that is not subscribed is not taken off the count"
+    );
+    hub.subscribe("news", publisher.clone());
+    assert_eq!(hub.publish_entry("news", from(&publisher)), 1);
+    assert_eq!(hub.publish("news", "x").unwrap(), 2);
+}
+
+#[test]
 fn a_resume_the_mirror_cannot_serve_is_fetched_and_published_meanwhile_goes_once() {
     let memory = Arc::new(Memory::default());
     let a = Hub::with_broker(memory.clone());

@@ -146,6 +146,15 @@ impl Topic {
         self.lock().roster.len()
     }
 
+    /// How many members take entries, not counting `publisher` (who is not offered its own).
+    pub(crate) fn member_count_but(&self, publisher: Option<SubscriberId>) -> usize {
+        let state = self.lock();
+        let member = publisher
+            .and_then(|id| state.roster.get(id))
+            .is_some_and(|subscription| !subscription.is_refused());
+        state.roster.len() - usize::from(member)
+    }
+
     /// A retained topic with no members: when it last had a message (a stamp).
     pub(crate) fn idle_since(&self) -> Option<u64> {
         let state = self.lock();
