@@ -13,7 +13,7 @@ use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, Uri};
 use axum::response::{IntoResponse, Response};
 use serde::de::DeserializeOwned;
 
-use super::{Message, Options, Peer};
+use super::{Close, Message, Options, Peer};
 use crate::offset::Offset;
 use crate::payload::Payload;
 
@@ -420,24 +420,6 @@ impl fmt::Debug for Upgrade {
             .field("headers", &self.headers)
             .field("context", &self.context.is_some())
             .finish()
-    }
-}
-
-/// How a connection closed: the close frame's code and reason, or 1006 with no frame.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Close {
-    /// The close code (1000 normal, 1001 going away, 1006 cut without a close frame, ...).
-    pub code: u16,
-    /// The close reason; may be empty.
-    pub reason: String,
-}
-
-impl Close {
-    pub(crate) fn new(code: u16, reason: impl Into<String>) -> Close {
-        Close {
-            code,
-            reason: reason.into(),
-        }
     }
 }
 
