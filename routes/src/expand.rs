@@ -493,54 +493,75 @@ fn socket(
     let ws = paths::ws();
     let ty: syn::Path = syn::parse_str(ty).expect("classify accepts only plain type paths");
     let ty = quote!(#module::#ty);
-    // Without a state only `Default` can build it: say so in words, rather than through the
-    // specialisation's unsatisfied bounds.
+    // Built from the state when the type has `FromRef`, else with `Default` (autoref
+    // specialisation: `(&&&Build::new()).build(s)`). The third level is generated here, so its
+    // bound's message can name the file and the state: rustc reports it at the `routes!` call.
     let shown_state = state.to_string().replace(' ', "");
-    let stateless = shown_state == "()";
-    let build = if stateless {
-        quote!(|_: &()| -> #ty { #ws::build_stateless::<#ty>() })
+    let from_ref_trait = paths::from_ref();
+    let (message, label, notes, third_bound, third_build) = if shown_state == "()" {
+        // Without a state only `Default` can build it: say so in words.
+        (
+            format!(
+                "the WebSocket handler `{{Self}}` in {file} cannot be built: the router has no state, so nitrous builds it with `Default`"
+            ),
+            "`{Self}` does not implement `Default`".to_owned(),
+            [
+                "derive it (`#[derive(Default)] pub struct {Self}`), or implement `Default`"
+                    .to_owned(),
+                "to build it from the app's state instead, `impl nitrous::axum::extract::FromRef<AppState> for {Self}` and write `nitrous::routes!(state = AppState)`".to_owned(),
+            ],
+            quote!(::core::default::Default),
+            quote!({
+                let _ = state;
+                <T as ::core::default::Default>::default()
+            }),
+        )
     } else {
-        // The third level of the specialisation is generated here, so its bound's message can
-        // name the file: rustc reports it at the `routes!` call.
-        let message = format!(
-            "the WebSocket handler `{{Self}}` in {file} cannot be built: the router state is `{shown_state}`, and `{{Self}}` implements neither `FromRef<{shown_state}>` (built from the state) nor `Default` (built without it)"
-        );
-        let label = format!("`{{Self}}` (in {file}) needs `FromRef<{shown_state}>` or `Default`");
-        let from_ref = format!(
-            "a handler that holds state: `impl nitrous::axum::extract::FromRef<{shown_state}> for {{Self}}` in {file}, taking what it needs from the state (`fn from_ref(state: &{shown_state}) -> Self`)"
-        );
-        let default = "a handler without state: `#[derive(Default)]` on it".to_owned();
-        let from_ref_trait = paths::from_ref();
-        quote! {
-            |state: &#state| -> #ty {
-                #[allow(unused_imports)]
-                use #ws::{BuildDefault as _, BuildFromState as _};
-                // Reached only when the two levels above fail, so its bound fails too: rustc
-                // reports it with this message, and the `FromRef` it lacks.
-                #[diagnostic::on_unimplemented(message = #message, label = #label, note = #from_ref, note = #default)]
-                trait FromRefOrDefault {
-                    fn build(state: &#state) -> Self;
-                }
-                impl<T: #from_ref_trait<#state>> FromRefOrDefault for T {
-                    fn build(state: &#state) -> T {
-                        T::from_ref(state)
-                    }
-                }
-                trait BuildNeither<T> {
-                    fn build(&self, state: &#state) -> T
-                    where
-                        T: FromRefOrDefault;
-                }
-                impl<T> BuildNeither<T> for #ws::Build<T, #state> {
-                    fn build(&self, state: &#state) -> T
-                    where
-                        T: FromRefOrDefault,
-                    {
-                        <T as FromRefOrDefault>::build(state)
-                    }
-                }
-                (&&&#ws::Build::<#ty, #state>::new()).build(state)
+        (
+            format!(
+                "the WebSocket handler `{{Self}}` in {file} cannot be built: the router state is `{shown_state}`, and `{{Self}}` implements neither `FromRef<{shown_state}>` (built from the state) nor `Default` (built without it)"
+            ),
+            format!("`{{Self}}` (in {file}) needs `FromRef<{shown_state}>` or `Default`"),
+            [
+                format!(
+                    "a handler that holds state: `impl nitrous::axum::extract::FromRef<{shown_state}> for {{Self}}` in {file}, taking what it needs from the state (`fn from_ref(state: &{shown_state}) -> Self`)"
+                ),
+                "a handler without state: `#[derive(Default)]` on it".to_owned(),
+            ],
+            quote!(#from_ref_trait<#state>),
+            quote!(T::from_ref(state)),
+        )
+    };
+    let [first_note, second_note] = notes;
+    let build = quote! {
+        |state: &#state| -> #ty {
+            #[allow(unused_imports)]
+            use #ws::{BuildDefault as _, BuildFromState as _};
+            // Reached only when the two levels above fail, so its bound fails too: rustc
+            // reports it with this message.
+            #[diagnostic::on_unimplemented(message = #message, label = #label, note = #first_note, note = #second_note)]
+            trait FromRefOrDefault {
+                fn build(state: &#state) -> Self;
             }
+            impl<T: #third_bound> FromRefOrDefault for T {
+                fn build(state: &#state) -> T {
+                    #third_build
+                }
+            }
+            trait BuildNeither<T> {
+                fn build(&self, state: &#state) -> T
+                where
+                    T: FromRefOrDefault;
+            }
+            impl<T> BuildNeither<T> for #ws::Build<T, #state> {
+                fn build(&self, state: &#state) -> T
+                where
+                    T: FromRefOrDefault,
+                {
+                    <T as FromRefOrDefault>::build(state)
+                }
+            }
+            (&&&#ws::Build::<#ty, #state>::new()).build(state)
         }
     };
     // A channel is served by the runtime's handler around it, which learns whether it answers

@@ -26,9 +26,7 @@ pub mod types {
 }
 /// WebSocket route glue: `route`, `route_or`, and the `Build` specialisation.
 pub mod ws {
-    pub use crate::ws::endpoint::{
-        Build, BuildDefault, BuildFromState, build_stateless, route, route_or,
-    };
+    pub use crate::ws::endpoint::{Build, BuildDefault, BuildFromState, route, route_or};
 }
 pub use axum::Router;
 pub use axum::extract::FromRef;

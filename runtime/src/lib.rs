@@ -28,7 +28,7 @@ pub use offset::{NotAnOffset, Offset};
 pub use payload::{IntoPayload, Json, Payload, PayloadError};
 pub use serve::{
     BODY_TIMEOUT, HEADER_TIMEOUT, MAX_HEADER_BYTES, SESSION_GRACE, Serve, WRITE_TIMEOUT, listen,
-    serve, serve_with_shutdown, shutdown_signal,
+    serve, shutdown_signal,
 };
 /// The ts-rs that `cargo nitrous types` uses: `#[derive(nitrous::ts_rs::TS)]` with `#[ts(crate = "nitrous::ts_rs")]`, or depend on `ts-rs` 12 yourself.
 pub use ts_rs;

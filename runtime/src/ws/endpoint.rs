@@ -296,33 +296,10 @@ where
     })
 }
 
-/// A handler of a router without state: built with `Default`.
-#[diagnostic::on_unimplemented(
-    message = "the WebSocket handler `{Self}` cannot be built: the router has no state, so nitrous builds it with `Default`",
-    label = "`{Self}` does not implement `Default`",
-    note = "derive it (`#[derive(Default)] pub struct {Self}`), or implement `Default`",
-    note = "to build it from the app's state instead, `impl nitrous::axum::extract::FromRef<AppState> for {Self}` and write `nitrous::routes!(state = AppState)`"
-)]
-pub trait Stateless {
-    /// The handler.
-    fn build() -> Self;
-}
-
-impl<T: Default> Stateless for T {
-    fn build() -> T {
-        T::default()
-    }
-}
-
-/// Builds a handler of a router without state.
-pub fn build_stateless<T: Stateless>() -> T {
-    T::build()
-}
-
 /// Picks how a handler is built, in generated code where `T` and `S` are concrete: from the state
-/// when `T: FromRef<S>`, else `T::default()`, else the generated code's own third level, whose
-/// bound fails with a message naming the route file (autoref specialisation:
-/// `(&&&Build::new()).build(s)`).
+/// when `T: FromRef<S>`, else `T::default()` (the one way for a router without state), else the
+/// generated code's own third level, whose bound fails with a message naming the route file
+/// (autoref specialisation: `(&&&Build::new()).build(s)`).
 #[derive(Debug)]
 pub struct Build<T, S>(PhantomData<fn(&S) -> T>);
 

@@ -136,43 +136,6 @@ pub trait WebSocketHandler: Send + Sync + 'static {
     }
 }
 
-/// The per-peer context a WebSocket handler attaches in `upgrade` and reads in its other hooks,
-/// declared once, so that attaching or reading a value of another type does not compile:
-/// [`Upgrade::context_of`] and [`Peer::context_of`] take the handler's type and give its
-/// `Context`. (`Upgrade::context` and `Peer::context::<T>()` remain for an untyped value; reading
-/// one with the wrong `T` gives `None`.)
-///
-/// ```
-/// use nitrous::ws::{Peer, PeerContext, Refusal, Upgrade, UpgradeRequest, WebSocketHandler};
-///
-/// pub struct User {
-///     name: String,
-/// }
-///
-/// #[derive(Default)]
-/// pub struct Lists;
-///
-/// impl PeerContext for Lists {
-///     type Context = User;
-/// }
-///
-/// impl WebSocketHandler for Lists {
-///     async fn upgrade(&self, _request: &UpgradeRequest) -> Result<Upgrade, Refusal> {
-///         Ok(Upgrade::accept().context_of::<Self>(User { name: "ada".into() }))
-///     }
-///
-///     async fn open(&self, peer: &Peer) {
-///         if let Some(user) = peer.context_of::<Self>() {
-///             peer.send(format!("hello {}", user.name));
-///         }
-///     }
-/// }
-/// ```
-pub trait PeerContext: WebSocketHandler {
-    /// What `upgrade` attaches to each peer.
-    type Context: Any + Send + Sync;
-}
-
 /// A message of one of the peer's topics, on its way to the peer ([`WebSocketHandler::topic`]).
 #[derive(Clone, Copy, Debug)]
 pub struct TopicMessage<'a> {
@@ -399,17 +362,34 @@ impl Upgrade {
         self
     }
 
-    /// Attaches a per-peer value, read in later hooks with [`Peer::context`]. The handler's
-    /// declared [`PeerContext`] with [`Upgrade::context_of`] is checked by the compiler.
+    /// Attaches a per-peer value, read in later hooks by its type with [`Peer::context`], as
+    /// axum's `Extension<T>` is.
+    ///
+    /// ```
+    /// use nitrous::ws::{Peer, Refusal, Upgrade, UpgradeRequest, WebSocketHandler};
+    ///
+    /// pub struct User {
+    ///     name: String,
+    /// }
+    ///
+    /// #[derive(Default)]
+    /// pub struct Lists;
+    ///
+    /// impl WebSocketHandler for Lists {
+    ///     async fn upgrade(&self, _request: &UpgradeRequest) -> Result<Upgrade, Refusal> {
+    ///         Ok(Upgrade::accept().context(User { name: "ada".into() }))
+    ///     }
+    ///
+    ///     async fn open(&self, peer: &Peer) {
+    ///         if let Some(user) = peer.context::<User>() {
+    ///             peer.send(format!("hello {}", user.name));
+    ///         }
+    ///     }
+    /// }
+    /// ```
     pub fn context<T: Any + Send + Sync>(mut self, context: T) -> Upgrade {
         self.context = Some(Box::new(context));
         self
-    }
-
-    /// Attaches the peer's context as handler `H` declares it ([`PeerContext`]): a value of
-    /// another type does not compile. Read it with [`Peer::context_of`].
-    pub fn context_of<H: PeerContext>(self, context: H::Context) -> Upgrade {
-        self.context(context)
     }
 }
 

@@ -30,7 +30,7 @@ pub(crate) type WireMessage = tungstenite::Message;
 
 pub use close::{Close, CloseCode, InvalidCloseCode};
 pub use handler::{
-    Error, PeerContext, Refusal, TopicGap, TopicMessage, Upgrade, UpgradeRequest, WebSocketHandler,
+    Error, Refusal, TopicGap, TopicMessage, Upgrade, UpgradeRequest, WebSocketHandler,
 };
 pub use message::Message;
 pub use options::{AllowedOrigins, Options};

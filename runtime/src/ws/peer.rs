@@ -524,15 +524,8 @@ impl Peer {
         param(&self.shared.params, name)
     }
 
-    /// The context handler `H` declares ([`PeerContext`](super::PeerContext)) and its `upgrade`
-    /// attached with [`Upgrade::context_of`](super::Upgrade::context_of); `None` when `upgrade`
-    /// attached none. Its type comes from `H`, so a wrong one does not compile.
-    pub fn context_of<H: super::PeerContext>(&self) -> Option<&H::Context> {
-        self.context::<H::Context>()
-    }
-
-    /// The context the `upgrade` hook attached with [`super::Upgrade::context`], if it is a `T`
-    /// (`None` for another `T`: [`Peer::context_of`] checks the type at compile time).
+    /// The context the `upgrade` hook attached with [`Upgrade::context`](super::Upgrade::context),
+    /// if it is a `T` (`None` when it attached none, or a value of another type).
     pub fn context<T: Any>(&self) -> Option<&T> {
         self.shared
             .context
