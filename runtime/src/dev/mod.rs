@@ -25,7 +25,6 @@ use futures_util::StreamExt;
 
 use crate::sse::extract::{OnShutdown, respond};
 use crate::sse::{Event, EventStream};
-use crate::ws::CloseCode;
 
 /// The variable `cargo nitrous dev` sets for the app it runs.
 pub(crate) const ENV: &str = "NITROUS_DEV";
@@ -42,6 +41,12 @@ const SCRIPT_TAG: &str = "<script src=\"/__nitrous/dev.js\"></script>";
 /// The largest HTML page the script tag is added to; a larger one is served as it is.
 const MAX_INJECTED_PAGE: usize = 16 << 20;
 
+/// The close code of a shutdown in dev: Service Restart, the app comes back at once.
+const SERVICE_RESTART: u16 = 1012;
+
+/// The close code of a shutdown otherwise: Going Away.
+const GOING_AWAY: u16 = 1001;
+
 /// Whether this process runs under `cargo nitrous dev` (`NITROUS_DEV=1`), read once.
 pub(crate) fn enabled() -> bool {
     static ENABLED: OnceLock<bool> = OnceLock::new();
@@ -49,12 +54,11 @@ pub(crate) fn enabled() -> bool {
 }
 
 /// The close code and reason every WebSocket peer gets when the server shuts down.
-pub(crate) fn shutdown_close() -> (CloseCode, &'static str) {
+pub(crate) fn shutdown_close() -> (u16, &'static str) {
     if enabled() {
-        // Service Restart: the app comes back at once.
-        (CloseCode::SERVICE_RESTART, "server restarting")
+        (SERVICE_RESTART, "server restarting")
     } else {
-        (CloseCode::GOING_AWAY, "server shutting down")
+        (GOING_AWAY, "server shutting down")
     }
 }
 

@@ -99,7 +99,7 @@ impl Closer for PeerSet {
     fn shut_down(&self) {
         let (code, reason) = crate::dev::shutdown_close();
         for peer in self.read().unwrap_or_else(|p| p.into_inner()).values() {
-            peer.close(code, reason);
+            peer.shared.close(code, reason);
         }
     }
 }

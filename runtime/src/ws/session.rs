@@ -57,7 +57,7 @@ pub(crate) fn run<T: WebSocketHandler>(
     let guard = shutdown.map(|shutdown| {
         if shutdown.is_started() {
             let (code, reason) = crate::dev::shutdown_close();
-            peer.close(code, reason);
+            peer.shared.close(code, reason);
         }
         shutdown.enter()
     });
