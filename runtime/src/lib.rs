@@ -1,6 +1,6 @@
 #![doc = include_str!("../docs/lib.md")]
 
-mod arguments;
+pub mod arguments;
 pub mod broker;
 pub mod channel;
 mod dev;
@@ -8,6 +8,7 @@ mod hub;
 mod layered;
 mod offset;
 pub mod payload;
+mod register;
 mod serve;
 mod shutdown;
 pub mod sse;
