@@ -205,6 +205,15 @@ fn retention_by_pattern_numbers_topics_made_at_their_first_publish() {
     );
 }
 
+/// How many topics the hub keeps, with subscribers or without.
+fn kept_topics(hub: &Hub) -> usize {
+    hub.inner
+        .shards
+        .iter()
+        .map(|s| s.read().unwrap().len())
+        .sum()
+}
+
 #[test]
 fn idle_retained_topics_are_let_go_past_the_bound() {
     let hub = Hub::new();
@@ -212,12 +221,7 @@ fn idle_retained_topics_are_let_go_past_the_bound() {
     for n in 0..super::MAX_IDLE_RETAINED + 1 {
         hub.publish(&format!("doc:{n}"), "x").unwrap();
     }
-    let kept: usize = hub
-        .inner
-        .shards
-        .iter()
-        .map(|s| s.read().unwrap().len())
-        .sum();
+    let kept = kept_topics(&hub);
     assert!(kept <= super::MAX_IDLE_RETAINED, "{kept}");
     assert!(kept >= super::MAX_IDLE_RETAINED * 8 / 10, "{kept}");
     // The newest is kept; the oldest went.
@@ -249,12 +253,7 @@ fn retained_topics_with_subscribers_past_the_bound_cost_no_scan_and_are_let_go_o
         hub.unsubscribe(&format!("doc:{n}"), reader.id);
     }
     assert!(scans() > 0);
-    let kept: usize = hub
-        .inner
-        .shards
-        .iter()
-        .map(|s| s.read().unwrap().len())
-        .sum();
+    let kept = kept_topics(&hub);
     assert!(kept <= max, "{kept}");
     assert!(kept >= max * 8 / 10, "{kept}");
 }
