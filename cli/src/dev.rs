@@ -2,8 +2,8 @@
 //! to the sources rebuild it and swap the new build in under its clients.
 //!
 //! The swap, step by step: the listening socket is bound here once and handed to every build of
-//! the app as descriptor 3 (`LISTEN_FDS=1`; `nitrous::listen` takes it), so connections queue in
-//! the kernel while no process accepts, and nothing is refused. The new build starts beside the
+//! the app as its standard input (as inetd does; `nitrous::listen` takes it), so connections
+//! queue in the kernel while no process accepts, and nothing is refused. The new build starts beside the
 //! old one, with `NITROUS_DEV=1` and its own `NOTIFY_SOCKET`; once it sends `READY=1` (from
 //! `nitrous::serve`), the old one gets SIGTERM: it stops accepting, closes its WebSocket peers
 //! with 1012 (Service Restart), ends its event streams, answers what is in flight and exits. A
@@ -12,13 +12,13 @@
 use std::collections::BTreeSet;
 use std::io::{BufRead, BufReader};
 use std::net::{SocketAddr, TcpListener};
+use std::os::fd::OwnedFd;
 use std::os::unix::net::UnixDatagram;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use command_fds::{CommandFdExt, FdMapping};
 use serde_json::Value;
 
 use crate::Failure;
@@ -449,17 +449,14 @@ impl Dev {
             .map_err(|e| format!("cannot hand over the listening socket: {e}"))?;
         let mut command = Command::new(executable);
         command
-            .env("LISTEN_FDS", "1")
+            .stdin(OwnedFd::from(socket))
+            // A socket handed to this process is not the app's.
+            .env_remove("LISTEN_FDS")
             .env_remove("LISTEN_PID")
             .env_remove("LISTEN_FDNAMES")
             .env("NOTIFY_SOCKET", &notify_path)
             .env("NITROUS_DEV", "1")
-            .env("NITROUS_ADDR", self.addr.to_string())
-            .fd_mappings(vec![FdMapping {
-                parent_fd: socket.into(),
-                child_fd: 3,
-            }])
-            .map_err(|_| "cannot map the listening socket to descriptor 3".to_owned())?;
+            .env("NITROUS_ADDR", self.addr.to_string());
         let mut child = command
             .spawn()
             .map_err(|e| format!("cannot start {}: {e}", executable.display()))?;

@@ -1,5 +1,6 @@
 //! `#[nitrous::get]` and its siblings: markers that `routes!` reads from the file's syntax. The
-//! attribute itself checks the function at its own span and returns it unchanged.
+//! attribute itself checks the function at its own span and returns it unchanged, beside the
+//! function that `routes!` registers it with.
 
 use nitrous_routes::paths;
 use proc_macro2::TokenStream;
@@ -7,66 +8,110 @@ use quote::{ToTokens, quote, quote_spanned};
 use syn::spanned::Spanned;
 
 /// `item`, unchanged, with an error beside it for each way it is not a handler `routes!` can call,
-/// and a check of each argument against the router's state.
+/// and the function `routes!` registers it with, which checks each argument and the output.
 pub(crate) fn attribute(name: &str, args: TokenStream, item: TokenStream) -> TokenStream {
     let errors = check(name, &args, &item);
-    let checks = if errors.is_empty() {
-        syn::parse2::<Signature>(item.clone())
-            .map(|s| argument_checks(&s.sig))
-            .unwrap_or_default()
-    } else {
-        TokenStream::new()
-    };
+    let registration = syn::parse2::<Signature>(item.clone())
+        .map(|s| {
+            if errors.is_empty() {
+                registration(&s.sig, Output::Checked)
+            } else {
+                skipped_registration(&s.sig.ident)
+            }
+        })
+        .unwrap_or_default();
     let mut out = item;
     for error in errors {
         out.extend(error.to_compile_error());
     }
-    out.extend(checks);
+    out.extend(registration);
     out.into_token_stream()
 }
 
-/// A check that each argument is an extractor on the router's state, spanned at the argument's
-/// type, so that a mistake is reported there in words (axum's `#[debug_handler]` does the same).
+/// Whether the handler's output is checked to be a response.
+pub(crate) enum Output {
+    Checked,
+    /// The attribute made it one (`#[nitrous::sse]`).
+    Known,
+}
+
+/// The function `routes!` registers the handler `sig` with: each argument checked to be an
+/// extractor on the router's state, and the output a response, each check spanned at its type, so
+/// a mistake is reported there in words (as axum's `#[debug_handler]` does), and the handler
+/// registered only once every check passed, so the router adds no second error.
 /// The state is `super::__NitrousState`, which `routes!` declares beside every route module.
 ///
 /// `State<T>` arguments are left to `routes!`, which reports a missing `state = T` once for the
-/// whole call; a generic handler is left to rustc.
-pub(crate) fn argument_checks(sig: &syn::Signature) -> TokenStream {
-    if !sig.generics.params.is_empty() {
-        return TokenStream::new();
-    }
-    let types: Vec<&syn::Type> = sig
-        .inputs
-        .iter()
-        .filter_map(|input| match input {
-            syn::FnArg::Typed(arg) => Some(&*arg.ty),
-            syn::FnArg::Receiver(_) => None,
-        })
-        .collect();
+/// whole call; a generic handler's are left to rustc.
+pub(crate) fn registration(sig: &syn::Signature, output: Output) -> TokenStream {
     let private = paths::private();
-    let last = types.len().saturating_sub(1);
-    let calls = types
-        .iter()
-        .enumerate()
-        .filter(|(_, ty)| !is_state(ty))
-        .map(|(i, ty)| {
-            if i == last {
-                quote_spanned!(ty.span()=> #private::last_argument::<#ty, super::__NitrousState, _>();)
+    let mut checks: Vec<TokenStream> = Vec::new();
+    if sig.generics.params.is_empty() {
+        let types: Vec<&syn::Type> = sig
+            .inputs
+            .iter()
+            .filter_map(|input| match input {
+                syn::FnArg::Typed(arg) => Some(&*arg.ty),
+                syn::FnArg::Receiver(_) => None,
+            })
+            .collect();
+        let last = types.len().saturating_sub(1);
+        for (i, ty) in types.iter().enumerate() {
+            if is_state(ty) {
+                continue;
+            }
+            let check = if i == last {
+                quote_spanned!(ty.span()=> <#ty as #private::LastArgument<super::__NitrousState, _>>::CHECKED)
             } else {
-                quote_spanned!(ty.span()=> #private::head_argument::<#ty, super::__NitrousState>();)
-            }
-        })
-        .collect::<TokenStream>();
-    if calls.is_empty() {
-        return TokenStream::new();
+                quote_spanned!(ty.span()=> <#ty as #private::HeadArgument<super::__NitrousState, _>>::CHECKED)
+            };
+            checks.push(check);
+        }
+        if let (Output::Checked, syn::ReturnType::Type(_, ty)) = (output, &sig.output) {
+            checks.push(quote_spanned!(ty.span()=> <#ty as #private::HandlerOutput<_>>::CHECKED));
+        }
     }
+    let checked = checks
+        .into_iter()
+        .rev()
+        .reduce(|passed, check| quote!(#private::both(#check, #passed)))
+        .unwrap_or_else(|| quote!(#private::Checked::NOTHING));
+    let handler = &sig.ident;
+    let register =
+        quote_spanned!(handler.span()=> #private::Passed::register(#checked, to, #handler));
+    // A handler without arguments needs nothing of the state: any router takes it (and the
+    // attribute works outside a route module, where there is no `super::__NitrousState`).
+    registration_function(handler, sig.inputs.is_empty(), register)
+}
+
+/// The registration function of a handler its attribute reported: it registers nothing, so the
+/// attribute's error is the only one.
+pub(crate) fn skipped_registration(handler: &syn::Ident) -> TokenStream {
+    registration_function(handler, true, quote!(to.skip()))
+}
+
+/// `pub fn __nitrous_route_{handler}(to: R) -> MethodRouter<S> { body }`, on the router's state
+/// (`super::__NitrousState`) or, `any_state`, on every state.
+fn registration_function(handler: &syn::Ident, any_state: bool, body: TokenStream) -> TokenStream {
+    let private = paths::private();
+    let function = paths::registration(&handler.to_string());
+    let (generics, state) = if any_state {
+        (
+            quote!(<S: ::core::clone::Clone + ::core::marker::Send + ::core::marker::Sync + 'static, R: #private::Register<S>>),
+            quote!(S),
+        )
+    } else {
+        (
+            quote!(<R: #private::Register<super::__NitrousState>>),
+            quote!(super::__NitrousState),
+        )
+    };
     quote! {
-        const _: () = {
-            #[allow(dead_code, clippy::all)]
-            fn __nitrous_arguments() {
-                #calls
-            }
-        };
+        #[doc(hidden)]
+        #[allow(dead_code, non_snake_case, clippy::all)]
+        pub fn #function #generics(to: R) -> #private::MethodRouter<#state> {
+            #body
+        }
     }
 }
 

@@ -80,10 +80,10 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
     });
     let shutdown = syn::Ident::new("__nitrous_shutdown", Span::mixed_site());
     let private = paths::private();
-    let checks = handler::argument_checks(&sig);
+    let registration = handler::registration(&sig, handler::Output::Known);
     quote! {
         #data_alias
-        #checks
+        #registration
         #(#docs)*
         // The shutdown signal comes first: only the last extractor may read the body.
         #vis async fn #name(#shutdown: #private::SseShutdown, #(#outer_args),*) -> #private::Response {

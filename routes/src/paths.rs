@@ -45,19 +45,26 @@ pub fn ws() -> TokenStream {
     quote!(::nitrous::__private::ws)
 }
 
-/// `axum::routing::any` for a handler: a route that answers every method.
-pub fn any() -> TokenStream {
-    quote!(::nitrous::__private::any)
-}
-
-/// `MethodRouter::on` for a handler, as a function (its bound's message says where to look).
+/// Where a handler goes, for its registration function: `On::new(router, filter)`.
 pub fn on() -> TokenStream {
-    quote!(::nitrous::__private::on)
+    quote!(::nitrous::__private::On)
 }
 
-/// `MethodRouter::fallback` for a handler, as a function.
+/// `Fallback::new(router)`: every method the route's other handlers do not answer.
 pub fn fallback() -> TokenStream {
-    quote!(::nitrous::__private::fallback)
+    quote!(::nitrous::__private::Fallback)
+}
+
+/// `Any::new()`: a route that answers every method.
+pub fn any() -> TokenStream {
+    quote!(::nitrous::__private::Any)
+}
+
+/// The function a handler attribute emits beside handler `name` (a raw identifier's name without
+/// its `r#`), which `routes!` calls with where the handler goes.
+pub fn registration(name: &str) -> proc_macro2::Ident {
+    let name = name.strip_prefix("r#").unwrap_or(name);
+    quote::format_ident!("__nitrous_route_{}", name)
 }
 
 /// The layer that gives every generated router its own hub.

@@ -1,8 +1,9 @@
 //! The one door for code that `nitrous::routes!` generates. Not public API: names here change
 //! without notice. The macro names these paths from one table, `routes/src/paths.rs` (crate `nitrous-routes`).
 
-pub use crate::arguments::{any, fallback, head_argument, last_argument, on};
+pub use crate::arguments::{Checked, HandlerOutput, HeadArgument, LastArgument};
 use crate::hub::Hub;
+pub use crate::register::{Any, Fallback, On, Passed, Register, both};
 
 /// The hub layer every generated router carries: the router's own hub, used unless an outer
 /// `hub.layer()` put the app's in first.
@@ -24,11 +25,9 @@ pub mod types {
         Bindings, ChannelRoute, ChannelTypes, Declared, EventRoute, Ts, Undeclared, export,
     };
 }
-/// WebSocket route glue: `route`, `route_or`, and the `Build` specialisation.
+/// WebSocket route glue: `route`, `OrSocket`, and the `Build` specialisation.
 pub mod ws {
-    pub use crate::ws::endpoint::{
-        Build, BuildDefault, BuildFromState, build_stateless, route, route_or,
-    };
+    pub use crate::ws::endpoint::{Build, BuildDefault, BuildFromState, OrSocket, route};
 }
 pub use axum::Router;
 pub use axum::extract::FromRef;

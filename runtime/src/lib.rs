@@ -1,6 +1,6 @@
 #![doc = include_str!("../docs/lib.md")]
 
-mod arguments;
+pub mod arguments;
 pub mod broker;
 pub mod channel;
 mod dev;
@@ -8,6 +8,7 @@ mod hub;
 mod layered;
 mod offset;
 pub mod payload;
+mod register;
 mod serve;
 mod shutdown;
 pub mod sse;
@@ -28,7 +29,7 @@ pub use offset::{NotAnOffset, Offset};
 pub use payload::{IntoPayload, Json, Payload, PayloadError};
 pub use serve::{
     BODY_TIMEOUT, HEADER_TIMEOUT, MAX_HEADER_BYTES, SESSION_GRACE, Serve, WRITE_TIMEOUT, listen,
-    serve, serve_with_shutdown, shutdown_signal,
+    serve, shutdown_signal,
 };
 /// The ts-rs that `cargo nitrous types` uses: `#[derive(nitrous::ts_rs::TS)]` with `#[ts(crate = "nitrous::ts_rs")]`, or depend on `ts-rs` 12 yourself.
 pub use ts_rs;

@@ -287,6 +287,35 @@ async fn hooks_run_in_order_and_close_gets_the_code_and_reason() {
 }
 
 #[tokio::test]
+async fn a_close_frame_on_the_wire_is_always_a_valid_one() {
+    let (server, events) = start().await;
+    // A reason over the 123 bytes a close frame holds is cut at a character's boundary.
+    let mut client = connect(&server, "/ws/probe?name=long").await;
+    text(&mut client).await;
+    let reason = "é".repeat(100); // 200 bytes
+    say(&mut client, &format!("close 4000 {reason}")).await;
+    let (code, sent) = closed(&mut client).await;
+    assert_eq!(code, 4000);
+    assert_eq!(sent, "é".repeat(61), "123 bytes hold 61 of them");
+    assert_eq!(
+        events.wait_for("close long").await,
+        format!("close long 4000 {sent}"),
+        "the hook is told what was sent"
+    );
+    // A code that only reports how a connection closed is refused, and the peer stays open.
+    let mut client = connect(&server, "/ws/probe?name=odd").await;
+    text(&mut client).await;
+    say(&mut client, "close 1006 gone").await;
+    assert_eq!(
+        text(&mut client).await,
+        "close code 1006 cannot be sent: it only reports how a connection closed, and is never sent"
+    );
+    say(&mut client, "close 1000 bye").await;
+    assert_eq!(closed(&mut client).await, (1000, "bye".to_owned()));
+    server.stop().await;
+}
+
+#[tokio::test]
 async fn hooks_of_one_peer_never_overlap_and_keep_message_order() {
     let (server, events) = start().await;
     let mut client = connect(&server, "/ws/probe?name=o").await;
@@ -425,6 +454,29 @@ async fn a_panicking_hook_calls_error_closes_with_1011_and_the_server_carries_on
 }
 
 #[tokio::test]
+async fn a_panicking_topic_hook_calls_error_too() {
+    let (server, events) = start().await;
+    let mut client = connect(&server, "/ws/probe?name=t").await;
+    text(&mut client).await;
+    say(&mut client, "sub news").await;
+    say(&mut client, "topics").await;
+    assert_eq!(text(&mut client).await, "news");
+    let mut other = connect(&server, "/ws/probe?name=o").await;
+    text(&mut other).await;
+    say(&mut other, "pub news panic").await;
+    assert_eq!(closed(&mut client).await.0, 1011);
+    assert_eq!(
+        events.wait_for("error t").await,
+        "error t the `topic` hook panicked: probe's topic hook asked to panic"
+    );
+    assert_eq!(
+        events.wait_for("close t").await,
+        "close t 1011 internal error"
+    );
+    server.stop().await;
+}
+
+#[tokio::test]
 async fn invalid_utf8_closes_with_1007() {
     let (server, events) = start().await;
     let mut client = connect(&server, "/ws/probe?name=u").await;
@@ -477,7 +529,7 @@ async fn a_slow_consumer_is_closed_with_1008_and_others_are_unaffected() {
     drop(slow);
     assert_eq!(
         (
-            nitrous::ws::SLOW_CONSUMER_CODE,
+            nitrous::ws::SLOW_CONSUMER_CODE.get(),
             nitrous::ws::SLOW_CONSUMER_REASON
         ),
         (1008, "slow consumer: outbound buffer full")

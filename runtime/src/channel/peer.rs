@@ -9,7 +9,7 @@ use super::session::Session;
 use super::{Channel, frame};
 use crate::Hub;
 use crate::payload::Payload;
-use crate::ws::{Peer, PeerId};
+use crate::ws::{CloseCode, Peer, PeerId};
 
 /// A channel's peer: sends and publishes the channel's `Out` type, and subscribes to topics that
 /// resume by themselves when the client reconnects. [`ChannelPeer::peer`] reaches the rest
@@ -94,9 +94,9 @@ impl<'a, C: Channel> ChannelPeer<'a, C> {
         self.peer.topics()
     }
 
-    /// Closes the channel with `code` (1000, or 4000–4999 for your own; the client does not
-    /// come back after 1008 or a 4xxx code) and `reason`.
-    pub fn close(&self, code: u16, reason: &str) {
+    /// Closes the channel with `code` ([`CloseCode::NORMAL`], or 4000–4999 for your own: the
+    /// client does not come back after 1008 or a 4xxx code) and `reason`, as [`Peer::close`].
+    pub fn close(&self, code: CloseCode, reason: &str) {
         self.peer.close(code, reason);
     }
 }

@@ -17,10 +17,11 @@ use std::sync::OnceLock;
 use std::time::Duration;
 
 use axum::Router;
-use axum::body::Body;
+use axum::body::{Body, Bytes};
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use futures_util::StreamExt;
 
 use crate::sse::extract::{OnShutdown, respond};
 use crate::sse::{Event, EventStream};
@@ -41,10 +42,10 @@ const SCRIPT_TAG: &str = "<script src=\"/__nitrous/dev.js\"></script>";
 const MAX_INJECTED_PAGE: usize = 16 << 20;
 
 /// The close code of a shutdown in dev: Service Restart, the app comes back at once.
-pub(crate) const SERVICE_RESTART: u16 = 1012;
+const SERVICE_RESTART: u16 = 1012;
 
-/// The close code of a shutdown otherwise.
-pub(crate) const GOING_AWAY: u16 = 1001;
+/// The close code of a shutdown otherwise: Going Away.
+const GOING_AWAY: u16 = 1001;
 
 /// Whether this process runs under `cargo nitrous dev` (`NITROUS_DEV=1`), read once.
 pub(crate) fn enabled() -> bool {
@@ -113,22 +114,42 @@ async fn inject(response: Response) -> Response {
         return response;
     }
     let (mut parts, body) = response.into_parts();
-    let page = match axum::body::to_bytes(body, MAX_INJECTED_PAGE).await {
-        Ok(page) => page,
-        Err(error) => {
-            tracing::warn!("nitrous dev: an HTML response could not be read whole: {error}");
-            return (
-                axum::http::StatusCode::INTERNAL_SERVER_ERROR,
-                "nitrous dev: this page could not be read to add the reload script",
-            )
-                .into_response();
+    // Read up to the bound; a larger page, or one that fails to read, goes out as it is: what was
+    // read, then the rest of the body (or its error) as it comes.
+    let mut body = body.into_data_stream();
+    let mut read: Vec<Bytes> = Vec::new();
+    let mut size = 0;
+    while let Some(chunk) = body.next().await {
+        match chunk {
+            Ok(chunk) => {
+                size += chunk.len();
+                read.push(chunk);
+                if size > MAX_INJECTED_PAGE {
+                    return as_it_is(parts, read, body);
+                }
+            }
+            Err(error) => {
+                let failed = futures_util::stream::once(async { Err(error) });
+                return as_it_is(parts, read, failed);
+            }
         }
-    };
+    }
+    let page = read.concat();
     let page = with_script_tag(&page);
     parts
         .headers
         .insert(header::CONTENT_LENGTH, HeaderValue::from(page.len() as u64));
     Response::from_parts(parts, Body::from(page))
+}
+
+/// A response whose body is what was `read` of it, then the `rest`.
+fn as_it_is(
+    parts: axum::http::response::Parts,
+    read: Vec<Bytes>,
+    rest: impl futures_util::Stream<Item = Result<Bytes, axum::Error>> + Send + 'static,
+) -> Response {
+    let read = futures_util::stream::iter(read.into_iter().map(Ok));
+    Response::from_parts(parts, Body::from_stream(read.chain(rest)))
 }
 
 /// `page` with the script tag before its last `</body>`, or at its end.
@@ -178,6 +199,27 @@ mod tests {
             String::from_utf8(with_script_tag(b"<p>no body tag")).unwrap(),
             format!("<p>no body tag{SCRIPT_TAG}")
         );
+    }
+
+    #[tokio::test]
+    async fn a_page_too_large_to_add_the_script_to_is_served_as_it_is() {
+        let page = format!(
+            "<html><body>{}</body></html>",
+            "x".repeat(MAX_INJECTED_PAGE)
+        );
+        let response = ([(header::CONTENT_TYPE, "text/html")], page.clone()).into_response();
+        let response = inject(response).await;
+        assert_eq!(response.status(), axum::http::StatusCode::OK);
+        let served = axum::body::to_bytes(response.into_body(), usize::MAX)
+            .await
+            .unwrap();
+        assert!(served == page.as_bytes(), "served as it is");
+        // A page within the bound gets the script.
+        let response = ([(header::CONTENT_TYPE, "text/html")], "<body></body>").into_response();
+        let served = axum::body::to_bytes(inject(response).await.into_body(), usize::MAX)
+            .await
+            .unwrap();
+        assert_eq!(served, format!("<body>{SCRIPT_TAG}</body>").as_bytes());
     }
 
     #[test]

@@ -85,10 +85,15 @@ struct HubInner {
     shards: [Shard; SHARDS],
     /// Which topics are retained, and how many messages each keeps ([`Hub::retain`]).
     retention: Retention,
-    /// How many retained topics there are.
-    retained: AtomicUsize,
+    /// How many retained topics have no subscriber, as last noted ([`HubInner::note_idle`]):
+    /// the scan that lets go of idle topics runs only when this passes [`MAX_IDLE_RETAINED`], so
+    /// retained topics that have subscribers cost no scan however many there are.
+    idle: AtomicUsize,
     /// Whether any route reaches this hub ([`split`]).
     reach: split::Reach,
+    /// How many times the idle retained topics were scanned.
+    #[cfg(test)]
+    scans: AtomicUsize,
 }
 
 /// How many retained topics without subscribers a hub keeps. Past it, the ones idle longest are
@@ -148,8 +153,10 @@ impl Hub {
                 broker,
                 shards: std::array::from_fn(|_| RwLock::new(HashMap::new())),
                 retention: Retention::default(),
-                retained: AtomicUsize::new(0),
+                idle: AtomicUsize::new(0),
                 reach,
+                #[cfg(test)]
+                scans: AtomicUsize::new(0),
             }),
         }
     }
@@ -207,10 +214,8 @@ impl Hub {
             let shard = shard.read().unwrap_or_else(|p| p.into_inner());
             for (name, topic) in shard.iter() {
                 if let Some(capacity) = self.inner.capacity(name) {
-                    if !topic.is_retained() {
-                        self.inner.retained.fetch_add(1, Ordering::Relaxed);
-                    }
                     topic.retain(capacity, self.inner.mirrored());
+                    self.inner.note_idle(topic);
                 }
             }
         }
@@ -240,8 +245,10 @@ impl Hub {
             && let Some(capacity) = self.inner.capacity(topic)
         {
             broker.append(topic, envelope, capacity);
-            let members = self.subscriber_count(topic);
-            return members.saturating_sub(usize::from(publish.origin.is_some()));
+            return self
+                .inner
+                .topic(topic)
+                .map_or(0, |t| t.member_count_but(publish.origin));
         }
         broker.publish(topic, envelope);
         self.inner.publish_local(topic, publish)
@@ -276,6 +283,7 @@ impl Hub {
             }
         };
         let pending = entry.subscribe(&name, subscriber, resume);
+        self.inner.note_idle(&entry);
         if entry.member_count() > 0
             && entry.set_upstream(true)
             && let Some(broker) = &self.inner.broker
@@ -301,14 +309,19 @@ impl Hub {
         if entry.unsubscribe(id) > 0 {
             return;
         }
-        if !entry.is_retained() {
+        if entry.is_retained() {
+            self.inner.note_idle(&entry);
+        } else {
             shard.remove(topic);
+            self.inner.forget_idle(&entry);
         }
         if entry.set_upstream(false)
             && let Some(broker) = &self.inner.broker
         {
             broker.unsubscribe(topic);
         }
+        drop(shard);
+        self.inner.mind_idle_topics();
     }
 
     /// How many subscribers `topic` has.
@@ -442,13 +455,13 @@ impl HubInner {
         ));
     }
 
-    /// A new topic, retained if a rule names it (the caller holds its shard's lock, and calls
+    /// A new topic, retained if a rule names it (the caller holds its shard's lock, notes the
+    /// topic once it has its first subscriber or none ([`HubInner::note_idle`]), and calls
     /// [`HubInner::mind_idle_topics`] once it has let go).
     fn new_topic(&self, name: &str) -> Arc<Topic> {
         let topic = Arc::new(Topic::new());
         if let Some(capacity) = self.capacity(name) {
             topic.retain(capacity, self.mirrored());
-            self.retained.fetch_add(1, Ordering::Relaxed);
         }
         topic
     }
@@ -460,6 +473,7 @@ impl HubInner {
                 return topic.clone();
             }
             let topic = self.new_topic(name);
+            self.note_idle(&topic);
             shard.insert(Arc::from(name), topic.clone());
             topic
         };
@@ -467,16 +481,40 @@ impl HubInner {
         topic
     }
 
+    /// Counts `topic` among the idle retained topics (retained, no subscriber), or no longer, as
+    /// it is now. Called under its shard's lock wherever that can change: a subscribe, an
+    /// unsubscribe, a topic made or newly retained. (A publish that drops a topic's last
+    /// subscriber for falling behind leaves it to that subscriber's unsubscribe, which follows.)
+    fn note_idle(&self, topic: &Topic) {
+        let idle = topic.idle_since().is_some();
+        if topic.set_counted_idle(idle) {
+            if idle {
+                self.idle.fetch_add(1, Ordering::Relaxed);
+            } else {
+                self.idle.fetch_sub(1, Ordering::Relaxed);
+            }
+        }
+    }
+
+    /// `topic` left the hub: it counts as idle no more.
+    fn forget_idle(&self, topic: &Topic) {
+        if topic.set_counted_idle(false) {
+            self.idle.fetch_sub(1, Ordering::Relaxed);
+        }
+    }
+
     /// Lets go of idle retained topics once there are too many.
     fn mind_idle_topics(&self) {
-        if self.retained.load(Ordering::Relaxed) > MAX_IDLE_RETAINED {
+        if self.idle.load(Ordering::Relaxed) > MAX_IDLE_RETAINED {
             self.let_go_of_idle_topics();
         }
     }
 
-    /// Past [`MAX_IDLE_RETAINED`] retained topics, lets go of the tenth of the idle ones that
-    /// have been quiet longest (one scan pays for many creations).
+    /// Past [`MAX_IDLE_RETAINED`] idle retained topics, lets go of the tenth of them that have
+    /// been quiet longest (one scan pays for many topics going idle).
     fn let_go_of_idle_topics(&self) {
+        #[cfg(test)]
+        self.scans.fetch_add(1, Ordering::Relaxed);
         let mut idle: Vec<(u64, usize, Arc<str>)> = Vec::new();
         for (at, shard) in self.shards.iter().enumerate() {
             let shard = shard.read().unwrap_or_else(|p| p.into_inner());
@@ -494,9 +532,10 @@ impl HubInner {
         for (_, at, name) in idle.into_iter().take(excess) {
             let mut shard = self.shards[at].write().unwrap_or_else(|p| p.into_inner());
             // Still idle (a subscriber may have come meanwhile)?
-            if shard.get(&name).is_some_and(|t| t.idle_since().is_some()) {
-                shard.remove(&name);
-                self.retained.fetch_sub(1, Ordering::Relaxed);
+            if shard.get(&name).is_some_and(|t| t.idle_since().is_some())
+                && let Some(topic) = shard.remove(&name)
+            {
+                self.forget_idle(&topic);
             }
         }
     }

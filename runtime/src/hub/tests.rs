@@ -205,6 +205,15 @@ fn retention_by_pattern_numbers_topics_made_at_their_first_publish() {
     );
 }
 
+/// How many topics the hub keeps, with subscribers or without.
+fn kept_topics(hub: &Hub) -> usize {
+    hub.inner
+        .shards
+        .iter()
+        .map(|s| s.read().unwrap().len())
+        .sum()
+}
+
 #[test]
 fn idle_retained_topics_are_let_go_past_the_bound() {
     let hub = Hub::new();
@@ -212,12 +221,7 @@ fn idle_retained_topics_are_let_go_past_the_bound() {
     for n in 0..super::MAX_IDLE_RETAINED + 1 {
         hub.publish(&format!("doc:{n}"), "x").unwrap();
     }
-    let kept: usize = hub
-        .inner
-        .shards
-        .iter()
-        .map(|s| s.read().unwrap().len())
-        .sum();
+    let kept = kept_topics(&hub);
     assert!(kept <= super::MAX_IDLE_RETAINED, "{kept}");
     assert!(kept >= super::MAX_IDLE_RETAINED * 8 / 10, "{kept}");
     // The newest is kept; the oldest went.
@@ -231,6 +235,27 @@ fn idle_retained_topics_are_let_go_past_the_bound() {
     let reader = Reader::new();
     hub.subscribe_from("doc:0", reader.clone(), Resume::Unknown);
     assert!(reader.read().is_empty());
+}
+
+#[test]
+fn retained_topics_with_subscribers_past_the_bound_cost_no_scan_and_are_let_go_once_idle() {
+    let hub = Hub::new();
+    hub.retain("doc:*", 1);
+    let max = super::MAX_IDLE_RETAINED;
+    let reader = Reader::new();
+    for n in 0..max + 100 {
+        hub.subscribe(&format!("doc:{n}"), reader.clone());
+    }
+    let scans = || hub.inner.scans.load(std::sync::atomic::Ordering::Relaxed);
+    assert_eq!(scans(), 0, "none of them is idle: nothing to scan for");
+    // Left, they are idle: past the bound, the ones idle longest go.
+    for n in 0..max + 100 {
+        hub.unsubscribe(&format!("doc:{n}"), reader.id);
+    }
+    assert!(scans() > 0);
+    let kept = kept_topics(&hub);
+    assert!(kept <= max, "{kept}");
+    assert!(kept >= max * 8 / 10, "{kept}");
 }
 
 #[test]
@@ -352,6 +377,28 @@ fn with_a_broker_that_keeps_history_every_instance_sees_one_numbering() {
         offsets(&on_b.read_all()),
         "the same order and offsets on both"
     );
+}
+
+#[test]
+fn a_publish_through_a_broker_that_keeps_history_counts_every_member_but_its_publisher() {
+    let memory = Arc::new(Memory::default());
+    let hub = Hub::with_broker(memory.clone());
+    hub.retain("news", 10);
+    let (reader, publisher) = (Reader::new(), Reader::new());
+    hub.subscribe("news", reader.clone());
+    let from = |origin: &Reader| Publish {
+        payload: Payload::text("x"),
+        origin: Some(origin.id),
+        event: None,
+    };
+    assert_eq!(
+        hub.publish_entry("news", from(&publisher)),
+        1,
+        "a publisher that is not subscribed is not taken off the count"
+    );
+    hub.subscribe("news", publisher.clone());
+    assert_eq!(hub.publish_entry("news", from(&publisher)), 1);
+    assert_eq!(hub.publish("news", "x").unwrap(), 2);
 }
 
 #[test]

@@ -73,6 +73,8 @@ pub(crate) struct Topic {
     offers: Mutex<Offers>,
     /// The hub's broker delivers this topic here (it has had members since it last had none).
     upstream: AtomicBool,
+    /// The hub counts it among its idle retained topics.
+    counted_idle: AtomicBool,
 }
 
 struct State {
@@ -108,12 +110,18 @@ impl Topic {
                 reached: Vec::new(),
             }),
             upstream: AtomicBool::new(false),
+            counted_idle: AtomicBool::new(false),
         }
     }
 
     /// Records whether the broker delivers this topic here; returns whether that changed.
     pub(crate) fn set_upstream(&self, on: bool) -> bool {
         self.upstream.swap(on, Ordering::AcqRel) != on
+    }
+
+    /// Records whether the hub counts this topic as idle; returns whether that changed.
+    pub(crate) fn set_counted_idle(&self, idle: bool) -> bool {
+        self.counted_idle.swap(idle, Ordering::AcqRel) != idle
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {
@@ -136,6 +144,15 @@ impl Topic {
 
     pub(crate) fn member_count(&self) -> usize {
         self.lock().roster.len()
+    }
+
+    /// How many members take entries, not counting `publisher` (who is not offered its own).
+    pub(crate) fn member_count_but(&self, publisher: Option<SubscriberId>) -> usize {
+        let state = self.lock();
+        let member = publisher
+            .and_then(|id| state.roster.get(id))
+            .is_some_and(|subscription| !subscription.is_refused());
+        state.roster.len() - usize::from(member)
     }
 
     /// A retained topic with no members: when it last had a message (a stamp).

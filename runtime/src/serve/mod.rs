@@ -54,18 +54,6 @@ pub fn serve(listener: TcpListener, router: Router) -> Serve {
     }
 }
 
-/// [`serve`] with your own shutdown signal: `serve(listener, router).with_shutdown(signal)`.
-pub async fn serve_with_shutdown<F>(
-    listener: TcpListener,
-    router: Router,
-    signal: F,
-) -> io::Result<()>
-where
-    F: Future<Output = ()> + Send + 'static,
-{
-    serve(listener, router).with_shutdown(signal).await
-}
-
 /// A server to `.await`, from [`serve`]; its settings can be changed first.
 ///
 /// | setting | default | what a client sees when it is exceeded |
@@ -142,8 +130,23 @@ pub const WRITE_TIMEOUT: Duration = Duration::from_secs(30);
 pub const SESSION_GRACE: Duration = Duration::from_secs(10);
 
 impl Serve {
-    /// Stops when `signal` completes instead of on Ctrl-C or SIGTERM.
-    pub fn with_shutdown<F>(mut self, signal: F) -> Serve
+    /// Stops when `signal` completes instead of on Ctrl-C or SIGTERM (axum's name, and the same
+    /// graceful shutdown as on a signal).
+    ///
+    /// ```no_run
+    /// # async fn run(router: nitrous::axum::Router) -> std::io::Result<()> {
+    /// let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    /// let listener = tokio::net::TcpListener::bind("127.0.0.1:3000").await?;
+    /// // later: stop.send(()) shuts the server down
+    /// # drop(stop);
+    /// nitrous::serve(listener, router)
+    ///     .with_graceful_shutdown(async {
+    ///         let _ = stopped.await;
+    ///     })
+    ///     .await
+    /// # }
+    /// ```
+    pub fn with_graceful_shutdown<F>(mut self, signal: F) -> Serve
     where
         F: Future<Output = ()> + Send + 'static,
     {

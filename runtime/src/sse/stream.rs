@@ -198,14 +198,13 @@ impl EventStream {
     /// (or than its queue holds at once), or whose id is not one of this topic's offsets (an
     /// earlier process's, say), gets a [`REPLAY_GAP_EVENT`] event first, then what there is.
     pub fn subscribe_from(&self, hub: &Hub, topic: &str, last_event_id: Option<&str>) {
+        let mut topics = self.shared.topics.lock().unwrap_or_else(|p| p.into_inner());
+        // Under the lock that `shut` takes to leave every topic, after it marked the stream
+        // closed: a stream closed meanwhile is never left subscribed.
         if self.is_closed() {
             return;
         }
-        self.shared
-            .topics
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .push((hub.clone(), Arc::from(topic)));
+        topics.push((hub.clone(), Arc::from(topic)));
         let resume = Resume::from_client(last_event_id);
         hub.subscribe_from(topic, self.shared.clone(), resume);
     }

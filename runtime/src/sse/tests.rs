@@ -127,6 +127,30 @@ async fn a_topic_delivery_to_a_full_stream_closes_it() {
 }
 
 #[test]
+fn a_stream_closed_while_it_subscribes_is_left_in_no_topic() {
+    // `close` from one thread while another subscribes: whichever comes first, the hub keeps
+    // no subscriber of a closed stream (a subscriber left behind would be kept, in Redis too,
+    // until the process ends).
+    let hub = Hub::new();
+    for round in 0..2_000 {
+        let stream = EventStream::new();
+        let start = Arc::new(std::sync::Barrier::new(2));
+        let closer = {
+            let (stream, start) = (stream.clone(), start.clone());
+            std::thread::spawn(move || {
+                start.wait();
+                stream.close();
+            })
+        };
+        start.wait();
+        stream.subscribe(&hub, "t");
+        closer.join().unwrap();
+        assert_eq!(hub.subscriber_count("t"), 0, "round {round}");
+    }
+    assert!(hub.topics().is_empty());
+}
+
+#[test]
 fn event_encoding() {
     assert_eq!(&Event::data("a\nb").encode()[..], b"data: a\ndata: b\n\n");
     assert_eq!(&Event::data("").encode()[..], b"data: \n\n");

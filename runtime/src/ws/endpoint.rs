@@ -1,5 +1,5 @@
 //! The axum side of a WebSocket route: the origin check, the `upgrade` hook, and the hand-off to a
-//! session. `routes!` names [`route`] and [`route_or`] through `__private`.
+//! session. `routes!` names [`route`] and [`OrSocket`] through `__private`.
 
 use std::marker::PhantomData;
 use std::net::SocketAddr;
@@ -24,6 +24,7 @@ use super::peer::{PeerParts, PeerSet};
 use super::upgrade::{self, Conn};
 use super::{Options, Peer, UpgradeRequest, WebSocketHandler, session};
 use crate::hub::Hub;
+use crate::register::Register;
 use crate::shutdown::Shutdown;
 
 /// Why a cross-origin upgrade was refused, what was compared, and the two ways to allow it.
@@ -274,8 +275,34 @@ where
     })
 }
 
+/// Where the GET handler in a WebSocket route's file goes: [`route`], with the handler answering
+/// GET requests that are not upgrades ([`Register`] for the handler attributes' registration).
+#[derive(Debug)]
+pub struct OrSocket<S, T>(fn(&S) -> T);
+
+impl<S, T> OrSocket<S, T> {
+    /// Beside the socket whose handler `build` makes.
+    pub fn new(build: fn(&S) -> T) -> OrSocket<S, T> {
+        OrSocket(build)
+    }
+}
+
+impl<S, T> Register<S> for OrSocket<S, T>
+where
+    S: Clone + Send + Sync + 'static,
+    T: WebSocketHandler,
+{
+    fn register<H: Handler<X, S>, X: 'static>(self, http: H) -> MethodRouter<S> {
+        route_or(self.0, http)
+    }
+
+    fn skip(self) -> MethodRouter<S> {
+        route(self.0)
+    }
+}
+
 /// [`route`], with `http` answering GET requests that are not upgrades.
-pub fn route_or<S, T, H, X>(build: fn(&S) -> T, http: H) -> MethodRouter<S>
+fn route_or<S, T, H, X>(build: fn(&S) -> T, http: H) -> MethodRouter<S>
 where
     S: Clone + Send + Sync + 'static,
     T: WebSocketHandler,
@@ -296,33 +323,10 @@ where
     })
 }
 
-/// A handler of a router without state: built with `Default`.
-#[diagnostic::on_unimplemented(
-    message = "the WebSocket handler `{Self}` cannot be built: the router has no state, so nitrous builds it with `Default`",
-    label = "`{Self}` does not implement `Default`",
-    note = "derive it (`#[derive(Default)] pub struct {Self}`), or implement `Default`",
-    note = "to build it from the app's state instead, `impl nitrous::axum::extract::FromRef<AppState> for {Self}` and write `nitrous::routes!(state = AppState)`"
-)]
-pub trait Stateless {
-    /// The handler.
-    fn build() -> Self;
-}
-
-impl<T: Default> Stateless for T {
-    fn build() -> T {
-        T::default()
-    }
-}
-
-/// Builds a handler of a router without state.
-pub fn build_stateless<T: Stateless>() -> T {
-    T::build()
-}
-
 /// Picks how a handler is built, in generated code where `T` and `S` are concrete: from the state
-/// when `T: FromRef<S>`, else `T::default()`, else the generated code's own third level, whose
-/// bound fails with a message naming the route file (autoref specialisation:
-/// `(&&&Build::new()).build(s)`).
+/// when `T: FromRef<S>`, else `T::default()` (the one way for a router without state), else the
+/// generated code's own third level, whose bound fails with a message naming the route file
+/// (autoref specialisation: `(&&&Build::new()).build(s)`).
 #[derive(Debug)]
 pub struct Build<T, S>(PhantomData<fn(&S) -> T>);
 

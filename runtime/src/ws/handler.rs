@@ -13,7 +13,7 @@ use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, Uri};
 use axum::response::{IntoResponse, Response};
 use serde::de::DeserializeOwned;
 
-use super::{Message, Options, Peer};
+use super::{Close, Message, Options, Peer};
 use crate::offset::Offset;
 use crate::payload::Payload;
 
@@ -21,9 +21,11 @@ use crate::payload::Payload;
 /// that file's route a WebSocket endpoint; every hook is optional.
 ///
 /// Hooks of one peer run in order, one at a time: `upgrade`, `open`, then `message` per message
-/// in arrival order, then `close`. A hook that panics calls `error` and closes that peer with 1011;
-/// the server carries on. `close` always runs once, with the code and reason (1006 when the
-/// client vanished without a close frame).
+/// in arrival order, then `close`. When `open`, `message`, `topic` or `topic_gap` panics, the
+/// peer is closed with 1011 and `error` is called; the server carries on. A panic in `close` or
+/// in `error` itself is logged (at error level) and goes no further: `error` is not called for
+/// it. `close` always runs once, with the code and reason (1006 when the client vanished
+/// without a close frame).
 ///
 /// The value is built once per router: `#[derive(Default)]` for a stateless handler, or
 /// `impl axum::extract::FromRef<AppState> for T` to build it from the router state.
@@ -86,13 +88,14 @@ pub trait WebSocketHandler: Send + Sync + 'static {
         async {}
     }
 
-    /// The connection closed; `close` says how.
+    /// The connection closed; `close` says how. The last hook: a panic in it is logged.
     fn close(&self, peer: &Peer, close: Close) -> impl Future<Output = ()> + Send {
         let _ = (peer, close);
         async {}
     }
 
-    /// A hook failed or the connection broke; `close` follows.
+    /// A hook failed or the connection broke; `close` follows. A panic in it is logged, not
+    /// reported to it again.
     fn error(&self, peer: &Peer, error: Error) -> impl Future<Output = ()> + Send {
         let _ = (peer, error);
         async {}
@@ -131,43 +134,6 @@ pub trait WebSocketHandler: Send + Sync + 'static {
         let _ = peer;
         Some(gap.default_frame())
     }
-}
-
-/// The per-peer context a WebSocket handler attaches in `upgrade` and reads in its other hooks,
-/// declared once, so that attaching or reading a value of another type does not compile:
-/// [`Upgrade::context_of`] and [`Peer::context_of`] take the handler's type and give its
-/// `Context`. (`Upgrade::context` and `Peer::context::<T>()` remain for an untyped value; reading
-/// one with the wrong `T` gives `None`.)
-///
-/// ```
-/// use nitrous::ws::{Peer, PeerContext, Refusal, Upgrade, UpgradeRequest, WebSocketHandler};
-///
-/// pub struct User {
-///     name: String,
-/// }
-///
-/// #[derive(Default)]
-/// pub struct Lists;
-///
-/// impl PeerContext for Lists {
-///     type Context = User;
-/// }
-///
-/// impl WebSocketHandler for Lists {
-///     async fn upgrade(&self, _request: &UpgradeRequest) -> Result<Upgrade, Refusal> {
-///         Ok(Upgrade::accept().context_of::<Self>(User { name: "ada".into() }))
-///     }
-///
-///     async fn open(&self, peer: &Peer) {
-///         if let Some(user) = peer.context_of::<Self>() {
-///             peer.send(format!("hello {}", user.name));
-///         }
-///     }
-/// }
-/// ```
-pub trait PeerContext: WebSocketHandler {
-    /// What `upgrade` attaches to each peer.
-    type Context: Any + Send + Sync;
 }
 
 /// A message of one of the peer's topics, on its way to the peer ([`WebSocketHandler::topic`]).
@@ -396,17 +362,34 @@ impl Upgrade {
         self
     }
 
-    /// Attaches a per-peer value, read in later hooks with [`Peer::context`]. The handler's
-    /// declared [`PeerContext`] with [`Upgrade::context_of`] is checked by the compiler.
+    /// Attaches a per-peer value, read in later hooks by its type with [`Peer::context`], as
+    /// axum's `Extension<T>` is.
+    ///
+    /// ```
+    /// use nitrous::ws::{Peer, Refusal, Upgrade, UpgradeRequest, WebSocketHandler};
+    ///
+    /// pub struct User {
+    ///     name: String,
+    /// }
+    ///
+    /// #[derive(Default)]
+    /// pub struct Lists;
+    ///
+    /// impl WebSocketHandler for Lists {
+    ///     async fn upgrade(&self, _request: &UpgradeRequest) -> Result<Upgrade, Refusal> {
+    ///         Ok(Upgrade::accept().context(User { name: "ada".into() }))
+    ///     }
+    ///
+    ///     async fn open(&self, peer: &Peer) {
+    ///         if let Some(user) = peer.context::<User>() {
+    ///             peer.send(format!("hello {}", user.name));
+    ///         }
+    ///     }
+    /// }
+    /// ```
     pub fn context<T: Any + Send + Sync>(mut self, context: T) -> Upgrade {
         self.context = Some(Box::new(context));
         self
-    }
-
-    /// Attaches the peer's context as handler `H` declares it ([`PeerContext`]): a value of
-    /// another type does not compile. Read it with [`Peer::context_of`].
-    pub fn context_of<H: PeerContext>(self, context: H::Context) -> Upgrade {
-        self.context(context)
     }
 }
 
@@ -420,31 +403,13 @@ impl fmt::Debug for Upgrade {
     }
 }
 
-/// How a connection closed: the close frame's code and reason, or 1006 with no frame.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Close {
-    /// The close code (1000 normal, 1001 going away, 1006 cut without a close frame, ...).
-    pub code: u16,
-    /// The close reason; may be empty.
-    pub reason: String,
-}
-
-impl Close {
-    pub(crate) fn new(code: u16, reason: impl Into<String>) -> Close {
-        Close {
-            code,
-            reason: reason.into(),
-        }
-    }
-}
-
 /// What went wrong with a peer; the `error` hook gets it.
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum Error {
-    /// A hook panicked; the message is the panic's.
+    /// A hook panicked (the peer is closed with 1011); the message is the panic's.
     HookPanicked {
-        /// Which hook: `open`, `message`, `close` or `error`.
+        /// Which hook: `open`, `message`, `topic` or `topic_gap`.
         hook: &'static str,
         /// The panic's message.
         message: String,

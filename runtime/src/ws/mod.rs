@@ -13,6 +13,7 @@
 //! }
 //! ```
 
+mod close;
 pub(crate) mod endpoint;
 mod handler;
 mod headers;
@@ -27,9 +28,9 @@ mod upgrade;
 /// A frame as tungstenite reads and writes it.
 pub(crate) type WireMessage = tungstenite::Message;
 
+pub use close::{Close, CloseCode, InvalidCloseCode};
 pub use handler::{
-    Close, Error, PeerContext, Refusal, TopicGap, TopicMessage, Upgrade, UpgradeRequest,
-    WebSocketHandler,
+    Error, Refusal, TopicGap, TopicMessage, Upgrade, UpgradeRequest, WebSocketHandler,
 };
 pub use message::Message;
 pub use options::{AllowedOrigins, Options};

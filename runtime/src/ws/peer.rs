@@ -9,10 +9,11 @@ use std::sync::{Arc, Mutex, RwLock};
 
 use axum::http::HeaderMap;
 
-use super::Close;
+use super::close::frame_reason;
 use super::headers::RequestHeaders;
 use super::outbox::{Outbound, Outbox, cost};
 use super::topics::Topics;
+use super::{Close, CloseCode};
 use crate::hub::{
     Cursor, Entry, Hub, Offer, Owed, Publish, Resume, Subscriber, SubscriberId, SubscriptionKey,
     entry_cost,
@@ -74,7 +75,7 @@ impl fmt::Display for SendError {
 impl std::error::Error for SendError {}
 
 /// The close code a slow consumer gets (policy violation), with [`SLOW_CONSUMER_REASON`].
-pub const SLOW_CONSUMER_CODE: u16 = 1008;
+pub const SLOW_CONSUMER_CODE: CloseCode = CloseCode::POLICY_VIOLATION;
 /// The close reason a slow consumer gets.
 pub const SLOW_CONSUMER_REASON: &str = "slow consumer: outbound buffer full";
 
@@ -98,7 +99,7 @@ impl Closer for PeerSet {
     fn shut_down(&self) {
         let (code, reason) = crate::dev::shutdown_close();
         for peer in self.read().unwrap_or_else(|p| p.into_inner()).values() {
-            peer.close(code, reason);
+            peer.shared.close(code, reason);
         }
     }
 }
@@ -162,7 +163,7 @@ impl PeerShared {
         if !self.is_closing() {
             tracing::warn!(peer = %self.id, buffered = self.buffered.load(Ordering::Acquire), limit = self.max_buffered, "nitrous: closing a slow consumer");
         }
-        self.close(SLOW_CONSUMER_CODE, SLOW_CONSUMER_REASON);
+        self.close(SLOW_CONSUMER_CODE.get(), SLOW_CONSUMER_REASON);
     }
 
     /// Closed as a slow consumer: what is queued will not be written.
@@ -210,11 +211,13 @@ impl PeerShared {
         let _ = self.outbound.push(Outbound::Ping);
     }
 
-    /// Starts the closing handshake, once; later sends fail with [`SendError::Closed`].
+    /// Starts the closing handshake, once; later sends fail with [`SendError::Closed`]. The
+    /// reason is cut to what a close frame holds.
     pub(crate) fn close(&self, code: u16, reason: &str) {
         if self.closing.swap(true, Ordering::AcqRel) {
             return;
         }
+        let reason = frame_reason(reason);
         self.record_close(Close::new(code, reason));
         let _ = self.outbound.push(Outbound::Close(code, reason.to_owned()));
     }
@@ -472,9 +475,21 @@ impl Peer {
     }
 
     /// Closes the connection with `code` and `reason` (the closing handshake); the `close` hook
-    /// runs when it completes. Messages queued before are sent first.
-    pub fn close(&self, code: u16, reason: &str) {
-        self.shared.close(code, reason);
+    /// runs when it completes, told the same code and reason. Messages queued before are sent
+    /// first. A reason longer than a close frame holds ([`CloseCode::MAX_REASON_BYTES`], 123
+    /// bytes) is cut at a character's boundary. A second close does nothing.
+    ///
+    /// ```
+    /// # use nitrous::ws::{CloseCode, Peer};
+    /// # fn kick(peer: &Peer) {
+    /// peer.close(CloseCode::POLICY_VIOLATION, "no spam, please");
+    /// // an application's own code (3000-4999), checked at compile time:
+    /// const KICKED: CloseCode = CloseCode::new(4001).unwrap();
+    /// peer.close(KICKED, "kicked by a moderator");
+    /// # }
+    /// ```
+    pub fn close(&self, code: CloseCode, reason: &str) {
+        self.shared.close(code.get(), reason);
     }
 
     /// Drops the connection at once, without a closing handshake; the `close` hook gets 1006.
@@ -509,15 +524,8 @@ impl Peer {
         param(&self.shared.params, name)
     }
 
-    /// The context handler `H` declares ([`PeerContext`](super::PeerContext)) and its `upgrade`
-    /// attached with [`Upgrade::context_of`](super::Upgrade::context_of); `None` when `upgrade`
-    /// attached none. Its type comes from `H`, so a wrong one does not compile.
-    pub fn context_of<H: super::PeerContext>(&self) -> Option<&H::Context> {
-        self.context::<H::Context>()
-    }
-
-    /// The context the `upgrade` hook attached with [`super::Upgrade::context`], if it is a `T`
-    /// (`None` for another `T`: [`Peer::context_of`] checks the type at compile time).
+    /// The context the `upgrade` hook attached with [`Upgrade::context`](super::Upgrade::context),
+    /// if it is a `T` (`None` when it attached none, or a value of another type).
     pub fn context<T: Any>(&self) -> Option<&T> {
         self.shared
             .context

@@ -57,7 +57,7 @@ pub(crate) fn run<T: WebSocketHandler>(
     let guard = shutdown.map(|shutdown| {
         if shutdown.is_started() {
             let (code, reason) = crate::dev::shutdown_close();
-            peer.close(code, reason);
+            peer.shared.close(code, reason);
         }
         shutdown.enter()
     });
@@ -84,6 +84,7 @@ pub(crate) fn run<T: WebSocketHandler>(
         if let Ended::Closed = ended {
             session.finish().await;
         }
+        session.report_frames_fault().await;
         let Session {
             handler, peer, io, ..
         } = session;
@@ -235,6 +236,7 @@ impl<T: WebSocketHandler> Session<T> {
             self.fail(fault).await;
         }
         loop {
+            self.report_frames_fault().await;
             let shared = &*self.peer.shared;
             let close_timeout = self.options.close_timeout;
             let frames = HandlerFrames {
@@ -330,6 +332,14 @@ impl<T: WebSocketHandler> Session<T> {
             self.fail(fault).await;
         }
         self.io.seen(); // a long hook is not a silent peer
+    }
+
+    /// A `topic` or `topic_gap` hook panicked as the writer asked it about a message (the peer
+    /// is closing with 1011 already): the `error` hook is told.
+    async fn report_frames_fault(&mut self) {
+        if let Some(fault) = self.io.writer.fault.take() {
+            self.report(*fault).await;
+        }
     }
 
     /// A hook failed: report it, then close with 1011.
@@ -547,6 +557,8 @@ struct Writer {
     stopped: bool,
     /// Closed as a slow consumer: what was waiting is dropped, but for the close frame.
     abandoned: bool,
+    /// A `topic` or `topic_gap` hook panicked (the first one), for the `error` hook.
+    fault: Option<Box<Error>>,
 }
 
 impl Writer {
@@ -622,8 +634,13 @@ impl Writer {
                 // What the entries moved past had counted: written (or skipped), owed no more.
                 peer.release(self.reading.take_released().bytes);
                 match said {
-                    Some(payload) => return Some(frame(payload)),
-                    None => continue, // the handler sends nothing for it
+                    Ok(Some(payload)) => return Some(frame(payload)),
+                    Ok(None) => continue, // the handler sends nothing for it
+                    // The peer is closing; the session hands the panic to `error`.
+                    Err(fault) => {
+                        self.fault.get_or_insert(Box::new(fault));
+                        continue;
+                    }
                 }
             }
             peer.release(self.reading.take_released().bytes);
@@ -677,39 +694,42 @@ impl Writer {
 
 /// What the writer asks the handler about a topic's messages on their way to the peer.
 trait Frames: Sync {
-    fn message(&self, message: TopicMessage<'_>) -> Option<Payload>;
-    fn gap(&self, gap: TopicGap<'_>) -> Option<Payload>;
+    fn message(&self, message: TopicMessage<'_>) -> Result<Option<Payload>, Error>;
+    fn gap(&self, gap: TopicGap<'_>) -> Result<Option<Payload>, Error>;
 }
 
 /// The handler's `topic` and `topic_gap` hooks for one peer. They are user code run on the
-/// session's task: a panic is caught, logged, and closes the peer with 1011.
+/// session's task: a panic is caught, logged, closes the peer with 1011 and is returned, for the
+/// session to hand to the `error` hook.
 struct HandlerFrames<'a, T> {
     handler: &'a T,
     peer: &'a Peer,
 }
 
 impl<T: WebSocketHandler> HandlerFrames<'_, T> {
-    fn guarded(&self, hook: &str, call: impl FnOnce() -> Option<Payload>) -> Option<Payload> {
-        match std::panic::catch_unwind(AssertUnwindSafe(call)) {
-            Ok(said) => said,
-            Err(panic) => {
-                let message = panic_message(&panic);
-                tracing::error!(
-                    "nitrous: the `{hook}` hook panicked: {message}; closing the peer with 1011"
-                );
-                self.peer.shared.close(code::INTERNAL, "internal error");
-                None
-            }
-        }
+    fn guarded(
+        &self,
+        hook: &'static str,
+        call: impl FnOnce() -> Option<Payload>,
+    ) -> Result<Option<Payload>, Error> {
+        std::panic::catch_unwind(AssertUnwindSafe(call)).map_err(|panic| {
+            let fault = Error::HookPanicked {
+                hook,
+                message: panic_message(&panic),
+            };
+            tracing::error!("nitrous: {fault}; closing the peer with 1011");
+            self.peer.shared.close(code::INTERNAL, "internal error");
+            fault
+        })
     }
 }
 
 impl<T: WebSocketHandler> Frames for HandlerFrames<'_, T> {
-    fn message(&self, message: TopicMessage<'_>) -> Option<Payload> {
+    fn message(&self, message: TopicMessage<'_>) -> Result<Option<Payload>, Error> {
         self.guarded("topic", || self.handler.topic(self.peer, message))
     }
 
-    fn gap(&self, gap: TopicGap<'_>) -> Option<Payload> {
+    fn gap(&self, gap: TopicGap<'_>) -> Result<Option<Payload>, Error> {
         self.guarded("topic_gap", || self.handler.topic_gap(self.peer, gap))
     }
 }

@@ -1,4 +1,4 @@
-//! A fixture router served by `nitrous::serve_with_shutdown` on a real socket at `127.0.0.1:0`.
+//! A fixture router served by `nitrous::serve(..).with_graceful_shutdown(..)` on a real socket at `127.0.0.1:0`.
 
 #![allow(dead_code)] // each test binary uses its own part of the support module
 
@@ -30,9 +30,10 @@ impl Server {
             .expect("bind 127.0.0.1:0");
         let addr = listener.local_addr().expect("local address");
         let (stop, stopped) = oneshot::channel::<()>();
-        let task = tokio::spawn(nitrous::serve_with_shutdown(listener, router, async {
+        let served = nitrous::serve(listener, router).with_graceful_shutdown(async {
             let _ = stopped.await;
-        }));
+        });
+        let task = tokio::spawn(served.into_future());
         Server { addr, stop, task }
     }
 

@@ -7,7 +7,8 @@ use std::time::Duration;
 use nitrous::axum::extract::FromRef;
 use nitrous::axum::http::{HeaderName, HeaderValue, StatusCode};
 use nitrous::ws::{
-    Close, Error, Message, Options, Peer, Refusal, Upgrade, UpgradeRequest, WebSocketHandler,
+    Close, CloseCode, Error, Message, Options, Peer, Refusal, TopicMessage, Upgrade, UpgradeRequest,
+    WebSocketHandler,
 };
 
 use crate::{AppState, Events};
@@ -83,7 +84,10 @@ impl WebSocketHandler for Probe {
             "kind" => peer.send(if message.is_binary() { "binary" } else { "text" }),
             "close" => {
                 let (code, reason) = arg.split_once(' ').unwrap_or((arg, ""));
-                peer.close(code.parse().unwrap_or(1000), reason);
+                match CloseCode::try_from(code.parse::<u16>().unwrap_or(1000)) {
+                    Ok(code) => peer.close(code, reason),
+                    Err(refused) => peer.send(refused.to_string()),
+                }
             }
             "interleave" => {
                 // Topic messages and sends, then a close: they arrive in this order.
@@ -92,7 +96,7 @@ impl WebSocketHandler for Probe {
                 peer.send("2");
                 let _ = hub.publish(arg, "3");
                 peer.send("4");
-                peer.close(1000, "done");
+                peer.close(CloseCode::NORMAL, "done");
             }
             "terminate" => peer.terminate(),
             "buffered" => peer.send(peer.buffered_amount().to_string()),
@@ -129,6 +133,13 @@ impl WebSocketHandler for Probe {
     async fn close(&self, peer: &Peer, close: Close) {
         let name = peer.context::<Who>().map_or("?", |w| w.name.as_str());
         self.events.push(format!("close {name} {} {}", close.code, close.reason));
+    }
+
+    fn topic(&self, _peer: &Peer, message: TopicMessage<'_>) -> Option<nitrous::Payload> {
+        if message.text() == "panic" {
+            panic!("probe's topic hook asked to panic");
+        }
+        Some(message.payload().clone())
     }
 
     async fn error(&self, peer: &Peer, error: Error) {
