@@ -102,7 +102,7 @@ pub(crate) fn run(args: &[String]) -> Result<(), Failure> {
         "--bin",
         "bench-hub",
     ]))?;
-    let release = workspace_root().join("target/release");
+    let release = crate::target_dir()?.join("release");
     let bench = |binary: &str, mode: Option<&str>| {
         let mut command = std::process::Command::new(release.join(binary));
         command.args(mode);

@@ -3,10 +3,9 @@
 //! example is built first and its binary passed as `CHAT_BIN`, so `client/test/server.test.mjs`
 //! runs the client against the real server (and `redis-server`) rather than skipping.
 
-use std::path::PathBuf;
 use std::process::Command;
 
-use crate::{Failure, cargo, process, workspace_root};
+use crate::{Failure, cargo, process, target_dir, workspace_root};
 
 pub(crate) fn run() -> Result<(), Failure> {
     let client = workspace_root().join("client");
@@ -31,26 +30,4 @@ pub(crate) fn run() -> Result<(), Failure> {
             .current_dir(&client)
             .env("CHAT_BIN", &chat),
     )
-}
-
-/// Where cargo puts what it builds, as `cargo metadata` says: `CARGO_TARGET_DIR`,
-/// `build.target-dir` in a config file, or the workspace's `target/`.
-fn target_dir() -> Result<PathBuf, Failure> {
-    let output = cargo()
-        .args(["metadata", "--format-version", "1", "--no-deps"])
-        .output()
-        .map_err(|e| Failure::Failed(format!("cannot run cargo metadata: {e}")))?;
-    if !output.status.success() {
-        return Err(Failure::Failed(format!(
-            "cargo metadata failed ({}): {}",
-            output.status,
-            String::from_utf8_lossy(&output.stderr)
-        )));
-    }
-    let metadata: serde_json::Value = serde_json::from_slice(&output.stdout)
-        .map_err(|e| Failure::Failed(format!("cargo metadata: {e}")))?;
-    metadata["target_directory"]
-        .as_str()
-        .map(PathBuf::from)
-        .ok_or_else(|| Failure::Failed("cargo metadata names no target_directory".to_owned()))
 }

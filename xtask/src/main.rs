@@ -78,3 +78,25 @@ fn cargo() -> std::process::Command {
     command.current_dir(workspace_root());
     command
 }
+
+/// Where cargo puts what it builds, as `cargo metadata` says: `CARGO_TARGET_DIR`,
+/// `build.target-dir` in a config file, or the workspace's `target/`.
+fn target_dir() -> Result<PathBuf, Failure> {
+    let output = cargo()
+        .args(["metadata", "--format-version", "1", "--no-deps"])
+        .output()
+        .map_err(|e| Failure::Failed(format!("cannot run cargo metadata: {e}")))?;
+    if !output.status.success() {
+        return Err(Failure::Failed(format!(
+            "cargo metadata failed ({}): {}",
+            output.status,
+            String::from_utf8_lossy(&output.stderr)
+        )));
+    }
+    let metadata: serde_json::Value = serde_json::from_slice(&output.stdout)
+        .map_err(|e| Failure::Failed(format!("cargo metadata: {e}")))?;
+    metadata["target_directory"]
+        .as_str()
+        .map(PathBuf::from)
+        .ok_or_else(|| Failure::Failed("cargo metadata names no target_directory".to_owned()))
+}
