@@ -3,9 +3,12 @@
 //! Every workload in [`WORKLOADS`] returns rows; they are printed as one table and written to
 //! `target/bench/{workload}.json`. Today one workload: how long the `routes!` expansion (scan,
 //! parse, validate, generate) takes for 500 route files. Then the tests crate's bench binaries,
-//! built in release, print their own tables: `bench-load` (nitrous beside axum), `bench-load
-//! rooms` (one room of as many WebSocket connections as the open-file limit allows) and
-//! `bench-hub` (the hub alone, up to a million members). `--scale` runs only the last two.
+//! built in release, print their own tables: `bench-load` (nitrous beside axum and Bun, which
+//! [`bun`] installs under `target/bench/bun`), `bench-load rooms` (one room of as many WebSocket
+//! connections as the open-file limit allows) and `bench-hub` (the hub alone, up to a million
+//! members). `--scale` runs only the last two.
+
+mod bun;
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -103,9 +106,18 @@ pub(crate) fn run(args: &[String]) -> Result<(), Failure> {
         "bench-hub",
     ]))?;
     let release = crate::target_dir()?.join("release");
+    // Bun, the baseline beside axum in `bench-load`'s table; without npm, the table goes without.
+    let bun = if scope == Scope::All {
+        bun::ensure(&out)?
+    } else {
+        None
+    };
     let bench = |binary: &str, mode: Option<&str>| {
         let mut command = std::process::Command::new(release.join(binary));
         command.args(mode);
+        if let Some(bun) = bun.as_ref().filter(|_| binary == "bench-load") {
+            command.env(BUN_ENV, bun);
+        }
         if effort == Effort::Quick {
             command.arg("--quick");
         }
@@ -124,6 +136,9 @@ pub(crate) fn run(args: &[String]) -> Result<(), Failure> {
         ))
     }
 }
+
+/// The variable that gives `bench-load` the `bun` binary (its `BUN_ENV`).
+const BUN_ENV: &str = "NITROUS_BENCH_BUN";
 
 /// Timing an unoptimised build says nothing: run this command's release build instead.
 fn rerun_in_release(args: &[String]) -> Result<(), Failure> {

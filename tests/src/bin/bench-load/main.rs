@@ -1,8 +1,9 @@
 //! The load half of `cargo xtask bench` (which builds this in release beside `bench-nitrous` and
-//! `bench-axum`, then runs `bench-load [--quick] OUT_DIR`): the same protocol served by nitrous
-//! and by two hand-written axum apps (default settings; tuned), driven by one load generator
-//! (tokio-tungstenite clients, loopback only, every loop bounded), alternating servers round by
-//! round. Server CPU and memory come from the server process's own accounting in `/proc`, so a
+//! `bench-axum`, then runs `bench-load [--quick] OUT_DIR`): the same protocol served by nitrous,
+//! by two hand-written axum apps (default settings; tuned) and by a Bun app
+//! (`tests/bench-bun/server.js`, run by the `bun` that [`BUN_ENV`] names), driven by one load
+//! generator (tokio-tungstenite clients, loopback only, every loop bounded), alternating servers
+//! round by round. Server CPU and memory come from the server process's own accounting in `/proc`, so a
 //! busy client does not flatter the server. Prints the side-by-side table and writes every sample
 //! to `OUT_DIR/load.json`.
 //!
@@ -101,22 +102,47 @@ fn finish(who: &str, outcome: Result<PathBuf, Failure>) -> std::process::ExitCod
     }
 }
 
+/// The variable naming the `bun` binary that runs the Bun server (xtask installs it and sets this);
+/// without it, the bench runs without Bun.
+const BUN_ENV: &str = "NITROUS_BENCH_BUN";
+
+/// The Bun server: the bench's protocol as a `Bun.serve` app.
+const BUN_SERVER: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/bench-bun/server.js");
+
+/// The `bun` binary [`BUN_ENV`] names, if it does.
+fn bun() -> Option<PathBuf> {
+    std::env::var_os(BUN_ENV)
+        .filter(|path| !path.is_empty())
+        .map(PathBuf::from)
+}
+
 /// The servers compared, in the order each round runs them.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 enum Server {
     Nitrous,
     AxumTuned,
     AxumDefault,
+    Bun,
 }
 
 impl Server {
-    const ALL: [Server; 3] = [Server::Nitrous, Server::AxumTuned, Server::AxumDefault];
+    /// The servers each round runs: Bun too when [`BUN_ENV`] names it (said once when not).
+    fn compared() -> Vec<Server> {
+        let mut servers = vec![Server::Nitrous, Server::AxumTuned, Server::AxumDefault];
+        if bun().is_some() {
+            servers.push(Server::Bun);
+        } else {
+            eprintln!("bench: {BUN_ENV} is not set (cargo xtask bench sets it); skipping Bun");
+        }
+        servers
+    }
 
     fn name(self) -> &'static str {
         match self {
             Server::Nitrous => "nitrous",
             Server::AxumTuned => "axum tuned",
             Server::AxumDefault => "axum default",
+            Server::Bun => "bun",
         }
     }
 
@@ -132,6 +158,12 @@ impl Server {
             Server::Nitrous => std::process::Command::new(bin.join("bench-nitrous")),
             Server::AxumTuned | Server::AxumDefault => {
                 std::process::Command::new(bin.join("bench-axum"))
+            }
+            Server::Bun => {
+                let bun = bun().ok_or_else(|| Failure::Failed(format!("{BUN_ENV} is not set")))?;
+                let mut command = std::process::Command::new(bun);
+                command.arg(BUN_SERVER);
+                command
             }
         };
         if self == Server::AxumTuned {
@@ -310,8 +342,9 @@ fn run(sizes: Sizes) -> Result<(Samples, channel::Samples), Failure> {
             .or_default()
             .push(value);
     };
+    let servers = Server::compared();
     for round in 1..=sizes.rounds {
-        for server in Server::ALL {
+        for &server in &servers {
             eprintln!("bench: round {round}/{}: {}", sizes.rounds, server.name());
             let (running, addr) = server.start(None, false)?;
             let pid = running.pid();
@@ -899,8 +932,8 @@ fn summary(values: &[f64]) -> (f64, f64, f64) {
 /// Prints the side-by-side table and writes every sample to `out`.
 fn report(samples: &Samples, channels: &channel::Samples, out: &Path) -> Result<PathBuf, Failure> {
     println!(
-        "\n{:<52} {:>22} {:>22} {:>22} {:>9} {:>9}",
-        "figure", "nitrous", "axum tuned", "axum default", "n/tuned", "n/default"
+        "\n{:<52} {:>22} {:>22} {:>22} {:>22} {:>9} {:>9} {:>9}",
+        "figure", "nitrous", "axum tuned", "axum default", "bun", "n/tuned", "n/default", "n/bun"
     );
     let mut json = serde_json::Map::new();
     for (figure, by_server) in samples {
@@ -917,6 +950,7 @@ fn report(samples: &Samples, channels: &channel::Samples, out: &Path) -> Result<
         let (n, n_median) = cell(Server::Nitrous);
         let (t, t_median) = cell(Server::AxumTuned);
         let (d, d_median) = cell(Server::AxumDefault);
+        let (b, b_median) = cell(Server::Bun);
         let ratio = |base: Option<f64>| match (n_median, base) {
             (Some(n), Some(b)) if b != 0.0 => format!("{:.2}x", n / b),
             _ => "-".to_owned(),
@@ -927,9 +961,10 @@ fn report(samples: &Samples, channels: &channel::Samples, out: &Path) -> Result<
             format!("{} [{}]", figure.name, figure.unit)
         };
         println!(
-            "{label:<52} {n:>22} {t:>22} {d:>22} {:>9} {:>9}",
+            "{label:<52} {n:>22} {t:>22} {d:>22} {b:>22} {:>9} {:>9} {:>9}",
             ratio(t_median),
-            ratio(d_median)
+            ratio(d_median),
+            ratio(b_median)
         );
         let mut entry = serde_json::Map::new();
         entry.insert("unit".into(), figure.unit.into());
