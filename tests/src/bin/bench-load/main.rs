@@ -258,6 +258,7 @@ const IDLE_RSS: Figure = figure("idle: RSS per connection", "KiB", false);
 const IDLE_AFTER: Figure = figure("idle: RSS after close, over start", "KiB", false);
 const IDLE_AGAIN: Figure = figure("idle: a second wave's RSS over the first's", "KiB", false);
 const HANDSHAKES: Figure = figure("idle: handshakes/s", "/s", true);
+const HANDSHAKE_CPU: Figure = figure("idle: server CPU per handshake, by schedstat", "µs", false);
 const SSE_RATE: Figure = figure("sse: events/s", "ev/s", true);
 const SSE_CPU: Figure = figure("sse: server CPU per event", "µs", false);
 const CROSS_RATE: Figure = figure(
@@ -390,6 +391,7 @@ fn run(sizes: Sizes) -> Result<(Samples, channel::Samples), Failure> {
             record(IDLE_AFTER, server, idle.after_close);
             record(IDLE_AGAIN, server, idle.second_wave);
             record(HANDSHAKES, server, idle.handshakes);
+            record(HANDSHAKE_CPU, server, idle.handshake_cpu);
         }
         eprintln!(
             "bench: round {round}/{}: nitrous, typed channels and raw routes",
@@ -598,10 +600,12 @@ struct Idle {
     after_close: f64,
     second_wave: f64,
     handshakes: f64,
+    /// Server CPU per handshake in µs, by the scheduler's nanoseconds ([`Cpu`]).
+    handshake_cpu: f64,
 }
 
-/// K open, silent connections: the server's RSS per connection, the handshake rate, and the RSS
-/// once they have closed.
+/// K open, silent connections: the server's RSS per connection, the handshake rate and its CPU
+/// per handshake, and the RSS once they have closed.
 async fn idle(addr: &str, pid: u32, sizes: Sizes) -> Result<Idle, Failure> {
     let url = format!("ws://{addr}/ws/echo");
     // One connection first, so one-time allocations do not count per connection.
@@ -616,18 +620,23 @@ async fn idle(addr: &str, pid: u32, sizes: Sizes) -> Result<Idle, Failure> {
         after_close: first.settled_rss - start_rss,
         second_wave: second.open_rss - first.open_rss,
         handshakes: first.handshakes,
+        handshake_cpu: first.handshake_cpu,
     })
 }
 
 /// One wave of idle connections: what it cost while open, and what was left once it closed.
 struct Wave {
     handshakes: f64,
+    /// Server CPU per handshake while opening, in µs by the scheduler's nanoseconds (a wave of
+    /// 10,000 at some 50 µs each is 50 ticks of 10 ms: too coarse to compare servers).
+    handshake_cpu: f64,
     open_rss: f64,
     settled_rss: f64,
 }
 
 /// Opens `count` silent connections, 64 handshakes at a time, then closes them all.
 async fn wave(url: &str, pid: u32, count: usize) -> Result<Wave, Failure> {
+    let cpu_before = Cpu::read(pid)?;
     let start = Instant::now();
     let mut open = Vec::with_capacity(count);
     let mut pending = futures_util::stream::iter(0..count)
@@ -637,6 +646,7 @@ async fn wave(url: &str, pid: u32, count: usize) -> Result<Wave, Failure> {
         open.push(client?);
     }
     let handshakes = count as f64 / start.elapsed().as_secs_f64();
+    let handshake_cpu = Cpu::read(pid)?.since(cpu_before).exact / count as f64 * 1e6;
     let open_rss = rss_kib(pid)?;
     for mut client in open {
         let _ = client.close(None).await;
@@ -653,6 +663,7 @@ async fn wave(url: &str, pid: u32, count: usize) -> Result<Wave, Failure> {
     }
     Ok(Wave {
         handshakes,
+        handshake_cpu,
         open_rss,
         settled_rss,
     })
