@@ -247,11 +247,17 @@ const ECHO_RATE: Figure = figure("echo: messages/s", "msg/s", true);
 const ECHO_P50: Figure = figure("echo: round trip p50", "µs", false);
 const ECHO_P99: Figure = figure("echo: round trip p99", "µs", false);
 const ECHO_CPU: Figure = figure("echo: server CPU per message", "µs", false);
+const ECHO_CPU_NS: Figure = figure("echo: server CPU per message, by schedstat", "µs", false);
 const LARGE_RATE: Figure = figure("echo 16 KiB: messages/s", "msg/s", true);
 const LARGE_CPU: Figure = figure("echo 16 KiB: server CPU per message", "µs", false);
 const FAN_RATE: Figure = figure("fan-out: deliveries/s", "del/s", true);
 const FAN_P99: Figure = figure("fan-out: publish-to-delivery p99", "ms", false);
 const FAN_CPU: Figure = figure("fan-out: server CPU per delivery", "µs", false);
+const FAN_CPU_NS: Figure = figure(
+    "fan-out: server CPU per delivery, by schedstat",
+    "µs",
+    false,
+);
 const FAN_LOST: Figure = figure("fan-out: lost deliveries", "", false);
 
 const IDLE_RSS: Figure = figure("idle: RSS per connection", "KiB", false);
@@ -359,6 +365,7 @@ fn run(sizes: Sizes) -> Result<(Samples, channel::Samples), Failure> {
             record(ECHO_P50, server, chat.p50);
             record(ECHO_P99, server, chat.p99);
             record(ECHO_CPU, server, chat.cpu);
+            record(ECHO_CPU_NS, server, chat.cpu_ns);
             let large = Load {
                 clients: sizes.large_clients,
                 messages: sizes.large_messages,
@@ -371,6 +378,7 @@ fn run(sizes: Sizes) -> Result<(Samples, channel::Samples), Failure> {
             record(FAN_RATE, server, fan.rate);
             record(FAN_P99, server, fan.p99);
             record(FAN_CPU, server, fan.cpu);
+            record(FAN_CPU_NS, server, fan.cpu_ns);
             record(FAN_LOST, server, fan.lost);
             let sse = runtime.block_on(sse(&addr, pid, sizes))?;
             record(SSE_RATE, server, sse.rate);
