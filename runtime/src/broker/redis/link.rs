@@ -138,14 +138,9 @@ impl Link {
             publisher,
             append: append_script(),
         };
-        let load = link.append.prepare_invoke();
-        timed(
-            timeout,
-            "load the append script",
-            load.load_async(&mut link.publisher),
-        )
-        .await?;
-        drop(load);
+        let invocation = link.append.prepare_invoke();
+        let load = invocation.load_async(&mut link.publisher);
+        timed(timeout, "load the append script", load).await?;
         Ok(link)
     }
 
@@ -454,12 +449,12 @@ impl Link {
 /// `first` and what else is queued to go out, in order, up to a batch's bounds; a command of
 /// another kind met on the way is left in `deferred`.
 fn gather(first: Command, inbound: &mut Inbound, deferred: &mut Option<Command>) -> Vec<Command> {
-    let mut bytes = size(&first);
+    let mut bytes = first.message_len();
     let mut batch = vec![first];
     while batch.len() < SEND_BATCH && bytes < SEND_BATCH_BYTES {
         match inbound.try_recv() {
             Some(next @ (Command::Publish { .. } | Command::Append { .. })) => {
-                bytes += size(&next);
+                bytes += next.message_len();
                 batch.push(next);
             }
             Some(other) => {
@@ -470,14 +465,6 @@ fn gather(first: Command, inbound: &mut Inbound, deferred: &mut Option<Command>)
         }
     }
     batch
-}
-
-fn size(command: &Command) -> usize {
-    match command {
-        Command::Publish { bytes, .. } => bytes.len(),
-        Command::Append { envelope, .. } => envelope.payload().as_bytes().len(),
-        Command::Replay(_) | Command::Subscriptions => 0,
-    }
 }
 
 /// Logs messages the full queue refused: at most once per health check, and when a link ends.

@@ -32,16 +32,23 @@ pub(super) enum Command {
 const OVERHEAD: usize = 128;
 
 impl Command {
+    /// The message it carries, in bytes: what a batch is bounded by.
+    pub(super) fn message_len(&self) -> usize {
+        match self {
+            Command::Publish { bytes, .. } => bytes.len(),
+            Command::Append { envelope, .. } => envelope.payload().as_bytes().len(),
+            Command::Replay(_) | Command::Subscriptions => 0,
+        }
+    }
+
+    /// What it takes of the queue.
     fn cost(&self) -> usize {
-        OVERHEAD
-            + match self {
-                Command::Publish { topic, bytes } => topic.len() + bytes.len(),
-                Command::Append {
-                    topic, envelope, ..
-                } => topic.len() + envelope.payload().as_bytes().len(),
-                Command::Replay(replay) => replay.topic().len(),
-                Command::Subscriptions => 0,
-            }
+        let topic = match self {
+            Command::Publish { topic, .. } | Command::Append { topic, .. } => topic.len(),
+            Command::Replay(replay) => replay.topic().len(),
+            Command::Subscriptions => 0,
+        };
+        OVERHEAD + topic + self.message_len()
     }
 }
 
