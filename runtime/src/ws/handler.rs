@@ -449,3 +449,17 @@ impl fmt::Display for Error {
 }
 
 impl std::error::Error for Error {}
+
+impl Error {
+    /// A hook's panic, with the panic's message when it has one (a `&str` or a `String`).
+    pub(crate) fn hook_panicked(hook: &'static str, panic: &(dyn std::any::Any + Send)) -> Error {
+        let message = if let Some(s) = panic.downcast_ref::<&str>() {
+            (*s).to_owned()
+        } else if let Some(s) = panic.downcast_ref::<String>() {
+            s.clone()
+        } else {
+            "(a non-string panic payload)".to_owned()
+        };
+        Error::HookPanicked { hook, message }
+    }
+}

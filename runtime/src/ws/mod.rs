@@ -17,6 +17,8 @@ mod close;
 pub(crate) mod endpoint;
 mod handler;
 mod headers;
+mod heartbeat;
+mod io;
 mod message;
 mod options;
 mod outbox;
@@ -24,6 +26,7 @@ mod peer;
 mod session;
 mod topics;
 mod upgrade;
+mod writer;
 
 /// A frame as tungstenite reads and writes it.
 pub(crate) type WireMessage = tungstenite::Message;

@@ -1,30 +1,23 @@
 //! One connection's life, on one task: it reads and runs the hooks in order, and between and
 //! during hooks drains the peer's queue into the socket, flushing once per batch.
 
-use std::any::Any;
-use std::collections::VecDeque;
 use std::fmt;
 use std::future::{Future, poll_fn};
 use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context, Poll, ready};
-use std::time::Duration;
 
-use futures_util::future::{CatchUnwind, Either};
-use futures_util::{FutureExt, SinkExt, StreamExt};
-use tokio::time::{Instant, Sleep};
+use futures_util::future::Either;
+use futures_util::{FutureExt, SinkExt};
+use tokio::time::Instant;
 use tracing::Instrument;
 use tungstenite::protocol::CloseFrame;
 
-use super::outbox::Outbound;
-use super::peer::PeerShared;
+use super::heartbeat::Due;
+use super::io::{Event, Io};
 use super::upgrade::Socket;
-use super::{
-    Close, Error, Message, Options, Peer, TopicGap, TopicMessage, WebSocketHandler, WireMessage,
-};
-use crate::hub::{Reading, Said, SubscriptionKey};
-use crate::payload::{Payload, Repr};
+use super::writer::HandlerFrames;
+use super::{Close, Error, Message, Options, Peer, WebSocketHandler, WireMessage};
 use crate::shutdown::{SessionGuard, Shutdown};
 
 /// Close codes nitrous sends.
@@ -61,14 +54,7 @@ pub(crate) fn run<T: WebSocketHandler>(
         }
         shutdown.enter()
     });
-    let io = Io {
-        socket,
-        writer: Writer::default(),
-        closing_deadline: None,
-        heartbeat: options
-            .heartbeat
-            .map(|(interval, timeout)| Heartbeat::new(interval, timeout)),
-    };
+    let io = Io::new(socket, options.heartbeat);
     let mut session = Session {
         handler,
         peer,
@@ -97,8 +83,8 @@ pub(crate) fn run<T: WebSocketHandler>(
         tracing::info!(code = close.code, reason = %close.reason, "close");
         let hook = AssertUnwindSafe(handler.close(&peer, close)).catch_unwind();
         if let Err(panic) = hook.await {
-            let message = panic_message(&panic);
-            tracing::error!("nitrous: the `close` hook panicked: {message}");
+            let fault = Error::hook_panicked("close", &*panic);
+            tracing::error!("nitrous: {fault}");
         }
     };
     // Entering a span on every poll costs even when no subscriber wants it (and with `tracing`'s
@@ -137,71 +123,6 @@ struct Session<T> {
     io: Io,
     /// Keeps a graceful shutdown waiting for this session.
     _guard: Option<SessionGuard>,
-}
-
-/// The connection itself and what the session waits on besides the hooks.
-struct Io {
-    socket: Socket,
-    writer: Writer,
-    /// Set once the peer is closing: the closing handshake must end by then.
-    closing_deadline: Option<Pin<Box<Sleep>>>,
-    heartbeat: Option<Heartbeat>,
-}
-
-/// Pings every `interval`, and cuts a peer silent for `silence` (the interval plus the timeout).
-/// One timer serves both: it fires at the next ping or at the silence deadline, whichever comes
-/// first, and hearing from the peer only moves `last_seen` (the timer is re-armed when it fires).
-struct Heartbeat {
-    interval: Duration,
-    silence: Duration,
-    next_ping: Instant,
-    last_seen: Instant,
-    timer: Pin<Box<Sleep>>,
-}
-
-impl Heartbeat {
-    fn new(interval: Duration, timeout: Duration) -> Heartbeat {
-        let now = Instant::now();
-        let silence = interval + timeout;
-        Heartbeat {
-            interval,
-            silence,
-            next_ping: now + interval,
-            last_seen: now,
-            timer: Box::pin(tokio::time::sleep_until(now + interval.min(silence))),
-        }
-    }
-
-    /// The timer fired: whether the peer has been silent too long; if not, whether to ping now.
-    /// Re-arms the timer.
-    fn due(&mut self, now: Instant) -> Due {
-        let deadline = self.last_seen + self.silence;
-        if now >= deadline {
-            return Due::Silent;
-        }
-        let ping = now >= self.next_ping;
-        if ping {
-            self.next_ping = now + self.interval;
-        }
-        self.timer.as_mut().reset(self.next_ping.min(deadline));
-        if ping { Due::Ping } else { Due::Nothing }
-    }
-}
-
-enum Due {
-    Silent,
-    Ping,
-    Nothing,
-}
-
-/// What woke the session up.
-enum Event {
-    Frame(Option<Result<WireMessage, tungstenite::Error>>),
-    Terminate,
-    ClosingTimedOut,
-    Heartbeat,
-    /// The writer stopped (a close frame went out, or the socket failed).
-    WriterStopped,
 }
 
 impl<T: WebSocketHandler> Session<T> {
@@ -411,343 +332,5 @@ impl<T: WebSocketHandler> Session<T> {
             }
             None => Some(Ended::Cut(Close::new(code::ABNORMAL, ""))),
         }
-    }
-}
-
-impl Io {
-    /// In order: a `terminate`, the closing deadline, the writer (what is queued goes out), the
-    /// next frame, then the heartbeat's timer. The waker is registered before the queue and the flags
-    /// are looked at, so a push or a `terminate` from another task is never missed.
-    fn poll_event(
-        &mut self,
-        cx: &mut Context<'_>,
-        peer: &PeerShared,
-        close_timeout: Duration,
-        frames: &dyn Frames,
-    ) -> Poll<Event> {
-        peer.outbound.register(cx.waker());
-        if peer.terminate_requested() {
-            return Poll::Ready(Event::Terminate);
-        }
-        if self.closing_deadline.is_none() && peer.is_closing() {
-            self.closing_deadline = Some(Box::pin(tokio::time::sleep(close_timeout)));
-        }
-        if let Some(deadline) = &mut self.closing_deadline
-            && deadline.as_mut().poll(cx).is_ready()
-        {
-            return Poll::Ready(Event::ClosingTimedOut);
-        }
-        if self
-            .writer
-            .poll(cx, &mut self.socket, peer, frames)
-            .is_ready()
-        {
-            return Poll::Ready(Event::WriterStopped);
-        }
-        if let Poll::Ready(frame) = self.socket.poll_next_unpin(cx) {
-            return Poll::Ready(Event::Frame(frame));
-        }
-        // After the read: a frame that arrived with the deadline (a pong) counts. A closing peer
-        // has its own deadline; pings would only race it.
-        if self.closing_deadline.is_none()
-            && let Some(heartbeat) = &mut self.heartbeat
-            && heartbeat.timer.as_mut().poll(cx).is_ready()
-        {
-            return Poll::Ready(Event::Heartbeat);
-        }
-        Poll::Pending
-    }
-
-    /// After the read side ended: writes until the writer stops, then flushes.
-    fn poll_finish(
-        &mut self,
-        cx: &mut Context<'_>,
-        peer: &PeerShared,
-        frames: &dyn Frames,
-    ) -> Poll<()> {
-        peer.outbound.register(cx.waker());
-        if !self.writer.stopped {
-            ready!(self.writer.poll(cx, &mut self.socket, peer, frames));
-        }
-        self.socket.poll_flush_unpin(cx).map(|_| ())
-    }
-
-    /// Runs a hook to its end, writing what it (or anyone) queues meanwhile; reading waits, so
-    /// hooks run one at a time, in order. A panic is caught and returned.
-    fn drive<'a, F: Future<Output = ()>>(
-        &'a mut self,
-        peer: &'a PeerShared,
-        frames: &'a dyn Frames,
-        name: &'static str,
-        hook: F,
-    ) -> Drive<'a, F> {
-        Drive {
-            hook: AssertUnwindSafe(hook).catch_unwind(),
-            io: self,
-            peer,
-            frames,
-            name,
-        }
-    }
-
-    /// The peer was heard from (only a heartbeat asks).
-    fn seen(&mut self) {
-        if let Some(heartbeat) = &mut self.heartbeat {
-            heartbeat.last_seen = Instant::now();
-        }
-    }
-}
-
-pin_project_lite::pin_project! {
-    /// A hook running, and the writer beside it. A plain future rather than an `async fn`, which
-    /// would store the hook's future twice (as its argument and pinned).
-    struct Drive<'a, F> {
-        #[pin]
-        hook: CatchUnwind<AssertUnwindSafe<F>>,
-        io: &'a mut Io,
-        peer: &'a PeerShared,
-        frames: &'a dyn Frames,
-        name: &'static str,
-    }
-}
-
-impl<F: Future<Output = ()>> Future for Drive<'_, F> {
-    type Output = Result<(), Error>;
-
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let this = self.project();
-        // While the hook runs, its own sends need not wake this task: what it queued is written
-        // right after it returns.
-        this.peer.outbound.unregister();
-        if let Poll::Ready(outcome) = this.hook.poll(cx) {
-            let name = *this.name;
-            return Poll::Ready(outcome.map_err(|panic| Error::HookPanicked {
-                hook: name,
-                message: panic_message(&panic),
-            }));
-        }
-        this.peer.outbound.register(cx.waker());
-        // The writer's end is noticed by the session's loop, after the hook.
-        let _ = this
-            .io
-            .writer
-            .poll(cx, &mut this.io.socket, this.peer, *this.frames);
-        Poll::Pending
-    }
-}
-
-/// The write side: drains the peer's queue and its topics' logs into the socket, everything
-/// waiting at once, and flushes once per batch: a burst costs one write, not one per message.
-/// Queue items and topic entries go out in stamp order.
-#[derive(Default)]
-struct Writer {
-    /// Taken from the peer's queue, stamped.
-    batch: VecDeque<(u64, Outbound)>,
-    /// One cursor per topic subscribed to (or left, until what it owed is read).
-    reading: Reading,
-    /// Subscriptions whose cursors have something to read again, taken from the queue.
-    ready: Vec<SubscriptionKey>,
-    /// A frame taken from the queue that the socket had no room for yet.
-    pending: Option<WireMessage>,
-    /// Frames went to the socket since its last flush.
-    unflushed: bool,
-    /// A close frame (or the client's close) was the last item: flush, then stop.
-    last: bool,
-    /// Nothing more will be written.
-    stopped: bool,
-    /// Closed as a slow consumer: what was waiting is dropped, but for the close frame.
-    abandoned: bool,
-    /// A `topic` or `topic_gap` hook panicked (the first one), for the `error` hook.
-    fault: Option<Box<Error>>,
-}
-
-impl Writer {
-    /// `Pending` while there is nothing to write or the socket is full; `Ready` once, when the
-    /// writer stops (its last item is flushed, or the socket failed).
-    fn poll(
-        &mut self,
-        cx: &mut Context<'_>,
-        socket: &mut Socket,
-        peer: &PeerShared,
-        frames: &dyn Frames,
-    ) -> Poll<()> {
-        if self.stopped {
-            return Poll::Pending;
-        }
-        if !self.abandoned && peer.is_slow() {
-            self.abandon();
-        }
-        loop {
-            if self.pending.is_none() && !self.last {
-                self.pending = self.next(peer, frames);
-            }
-            if let Some(frame) = self.pending.take() {
-                match socket.poll_ready_unpin(cx) {
-                    Poll::Pending => {
-                        self.pending = Some(frame);
-                        return Poll::Pending;
-                    }
-                    Poll::Ready(Ok(())) if socket.start_send_unpin(frame).is_ok() => {
-                        self.unflushed = true;
-                        continue;
-                    }
-                    Poll::Ready(_) => return self.fail(cx, socket, peer),
-                }
-            }
-            if self.unflushed || self.last {
-                match ready!(socket.poll_flush_unpin(cx)) {
-                    Ok(()) => self.unflushed = false,
-                    Err(_) => return self.fail(cx, socket, peer),
-                }
-            }
-            if self.last {
-                return self.stop(peer);
-            }
-            return Poll::Pending;
-        }
-    }
-
-    /// The next frame to write: the earliest of the queue's next item and the topics' next
-    /// entries.
-    fn next(&mut self, peer: &PeerShared, frames: &dyn Frames) -> Option<WireMessage> {
-        loop {
-            peer.outbound.take_all(&mut self.batch, &mut self.ready);
-            for key in self.ready.drain(..) {
-                self.reading.ready(key);
-            }
-            let queued = self.batch.front().map(|(stamp, _)| *stamp);
-            if let Some((topic, said)) = self.reading.take_before(queued) {
-                let said = match said {
-                    Said::Gap(gap) => frames.gap(TopicGap {
-                        topic,
-                        after: gap.after,
-                        resumed_at: gap.resumed_at,
-                    }),
-                    Said::Entry(entry) => frames.message(TopicMessage {
-                        topic,
-                        offset: entry.offset,
-                        event: entry.event.as_deref(),
-                        payload: &entry.payload,
-                        framed: &entry.framed,
-                    }),
-                };
-                // What the entries moved past had counted: written (or skipped), owed no more.
-                peer.release(self.reading.take_released().bytes);
-                match said {
-                    Ok(Some(payload)) => return Some(frame(payload)),
-                    Ok(None) => continue, // the handler sends nothing for it
-                    // The peer is closing; the session hands the panic to `error`.
-                    Err(fault) => {
-                        self.fault.get_or_insert(Box::new(fault));
-                        continue;
-                    }
-                }
-            }
-            peer.release(self.reading.take_released().bytes);
-            match self.batch.pop_front()?.1 {
-                Outbound::Frame(payload) => {
-                    peer.written(&payload);
-                    return Some(frame(payload));
-                }
-                Outbound::Ping => return Some(WireMessage::Ping(Default::default())),
-                Outbound::Close(code, reason) => {
-                    self.last = true;
-                    return Some(WireMessage::Close(Some(CloseFrame {
-                        code: code.into(),
-                        reason: reason.into(),
-                    })));
-                }
-                Outbound::Finish => {
-                    self.last = true;
-                    return None;
-                }
-                Outbound::Subscribe(cursor) => self.reading.add(cursor),
-            }
-        }
-    }
-
-    /// A slow consumer's queue and topics are dropped at once (the memory they hold is what
-    /// made it one); its close frame, queued last, still goes out if the socket takes it.
-    fn abandon(&mut self) {
-        self.abandoned = true;
-        self.reading.clear();
-        self.pending = None;
-        self.batch
-            .retain(|(_, item)| matches!(item, Outbound::Close(..)));
-    }
-
-    /// The socket refused a write. Still flush: tungstenite may hold its reply to the client's
-    /// close frame.
-    fn fail(&mut self, cx: &mut Context<'_>, socket: &mut Socket, peer: &PeerShared) -> Poll<()> {
-        let _ = socket.poll_flush_unpin(cx);
-        self.stop(peer)
-    }
-
-    fn stop(&mut self, peer: &PeerShared) -> Poll<()> {
-        self.stopped = true;
-        self.batch = VecDeque::new();
-        self.reading.clear();
-        peer.outbound.stop();
-        Poll::Ready(())
-    }
-}
-
-/// What the writer asks the handler about a topic's messages on their way to the peer.
-trait Frames: Sync {
-    fn message(&self, message: TopicMessage<'_>) -> Result<Option<Payload>, Error>;
-    fn gap(&self, gap: TopicGap<'_>) -> Result<Option<Payload>, Error>;
-}
-
-/// The handler's `topic` and `topic_gap` hooks for one peer. They are user code run on the
-/// session's task: a panic is caught, logged, closes the peer with 1011 and is returned, for the
-/// session to hand to the `error` hook.
-struct HandlerFrames<'a, T> {
-    handler: &'a T,
-    peer: &'a Peer,
-}
-
-impl<T: WebSocketHandler> HandlerFrames<'_, T> {
-    fn guarded(
-        &self,
-        hook: &'static str,
-        call: impl FnOnce() -> Option<Payload>,
-    ) -> Result<Option<Payload>, Error> {
-        std::panic::catch_unwind(AssertUnwindSafe(call)).map_err(|panic| {
-            let fault = Error::HookPanicked {
-                hook,
-                message: panic_message(&panic),
-            };
-            tracing::error!("nitrous: {fault}; closing the peer with 1011");
-            self.peer.shared.close(code::INTERNAL, "internal error");
-            fault
-        })
-    }
-}
-
-impl<T: WebSocketHandler> Frames for HandlerFrames<'_, T> {
-    fn message(&self, message: TopicMessage<'_>) -> Result<Option<Payload>, Error> {
-        self.guarded("topic", || self.handler.topic(self.peer, message))
-    }
-
-    fn gap(&self, gap: TopicGap<'_>) -> Result<Option<Payload>, Error> {
-        self.guarded("topic_gap", || self.handler.topic_gap(self.peer, gap))
-    }
-}
-
-/// A payload as a data frame: text or binary, its bytes shared.
-fn frame(payload: Payload) -> WireMessage {
-    match payload.0 {
-        Repr::Text(text) => WireMessage::Text(text),
-        Repr::Binary(bytes) => WireMessage::Binary(bytes),
-    }
-}
-
-fn panic_message(panic: &Box<dyn Any + Send>) -> String {
-    if let Some(s) = panic.downcast_ref::<&str>() {
-        (*s).to_owned()
-    } else if let Some(s) = panic.downcast_ref::<String>() {
-        s.clone()
-    } else {
-        "(a non-string panic payload)".to_owned()
     }
 }

@@ -1,0 +1,220 @@
+//! The write side of a session: the peer's queue and its topics' logs, into the socket.
+
+use std::collections::VecDeque;
+use std::panic::AssertUnwindSafe;
+use std::task::{Context, Poll, ready};
+
+use futures_util::SinkExt;
+use tungstenite::protocol::CloseFrame;
+
+use super::outbox::Outbound;
+use super::peer::PeerShared;
+use super::upgrade::Socket;
+use super::{CloseCode, Error, Peer, TopicGap, TopicMessage, WebSocketHandler, WireMessage};
+use crate::hub::{Reading, Said, SubscriptionKey};
+use crate::payload::{Payload, Repr};
+
+/// The write side: drains the peer's queue and its topics' logs into the socket, everything
+/// waiting at once, and flushes once per batch: a burst costs one write, not one per message.
+/// Queue items and topic entries go out in stamp order.
+#[derive(Default)]
+pub(super) struct Writer {
+    /// Taken from the peer's queue, stamped.
+    batch: VecDeque<(u64, Outbound)>,
+    /// One cursor per topic subscribed to (or left, until what it owed is read).
+    reading: Reading,
+    /// Subscriptions whose cursors have something to read again, taken from the queue.
+    ready: Vec<SubscriptionKey>,
+    /// A frame taken from the queue that the socket had no room for yet.
+    pending: Option<WireMessage>,
+    /// Frames went to the socket since its last flush.
+    unflushed: bool,
+    /// A close frame (or the client's close) was the last item: flush, then stop.
+    last: bool,
+    /// Nothing more will be written.
+    pub(super) stopped: bool,
+    /// Closed as a slow consumer: what was waiting is dropped, but for the close frame.
+    abandoned: bool,
+    /// A `topic` or `topic_gap` hook panicked (the first one), for the `error` hook.
+    pub(super) fault: Option<Box<Error>>,
+}
+
+impl Writer {
+    /// `Pending` while there is nothing to write or the socket is full; `Ready` once, when the
+    /// writer stops (its last item is flushed, or the socket failed).
+    pub(super) fn poll(
+        &mut self,
+        cx: &mut Context<'_>,
+        socket: &mut Socket,
+        peer: &PeerShared,
+        frames: &dyn Frames,
+    ) -> Poll<()> {
+        if self.stopped {
+            return Poll::Pending;
+        }
+        if !self.abandoned && peer.is_slow() {
+            self.abandon();
+        }
+        loop {
+            if self.pending.is_none() && !self.last {
+                self.pending = self.next(peer, frames);
+            }
+            if let Some(frame) = self.pending.take() {
+                match socket.poll_ready_unpin(cx) {
+                    Poll::Pending => {
+                        self.pending = Some(frame);
+                        return Poll::Pending;
+                    }
+                    Poll::Ready(Ok(())) if socket.start_send_unpin(frame).is_ok() => {
+                        self.unflushed = true;
+                        continue;
+                    }
+                    Poll::Ready(_) => return self.fail(cx, socket, peer),
+                }
+            }
+            if self.unflushed || self.last {
+                match ready!(socket.poll_flush_unpin(cx)) {
+                    Ok(()) => self.unflushed = false,
+                    Err(_) => return self.fail(cx, socket, peer),
+                }
+            }
+            if self.last {
+                return self.stop(peer);
+            }
+            return Poll::Pending;
+        }
+    }
+
+    /// The next frame to write: the earliest of the queue's next item and the topics' next
+    /// entries.
+    fn next(&mut self, peer: &PeerShared, frames: &dyn Frames) -> Option<WireMessage> {
+        loop {
+            peer.outbound.take_all(&mut self.batch, &mut self.ready);
+            for key in self.ready.drain(..) {
+                self.reading.ready(key);
+            }
+            let queued = self.batch.front().map(|(stamp, _)| *stamp);
+            if let Some((topic, said)) = self.reading.take_before(queued) {
+                let said = match said {
+                    Said::Gap(gap) => frames.gap(TopicGap {
+                        topic,
+                        after: gap.after,
+                        resumed_at: gap.resumed_at,
+                    }),
+                    Said::Entry(entry) => frames.message(TopicMessage {
+                        topic,
+                        offset: entry.offset,
+                        event: entry.event.as_deref(),
+                        payload: &entry.payload,
+                        framed: &entry.framed,
+                    }),
+                };
+                // What the entries moved past had counted: written (or skipped), owed no more.
+                peer.release(self.reading.take_released().bytes);
+                match said {
+                    Ok(Some(payload)) => return Some(frame(payload)),
+                    Ok(None) => continue, // the handler sends nothing for it
+                    // The peer is closing; the session hands the panic to `error`.
+                    Err(fault) => {
+                        self.fault.get_or_insert(Box::new(fault));
+                        continue;
+                    }
+                }
+            }
+            peer.release(self.reading.take_released().bytes);
+            match self.batch.pop_front()?.1 {
+                Outbound::Frame(payload) => {
+                    peer.written(&payload);
+                    return Some(frame(payload));
+                }
+                Outbound::Ping => return Some(WireMessage::Ping(Default::default())),
+                Outbound::Close(code, reason) => {
+                    self.last = true;
+                    return Some(WireMessage::Close(Some(CloseFrame {
+                        code: code.into(),
+                        reason: reason.into(),
+                    })));
+                }
+                Outbound::Finish => {
+                    self.last = true;
+                    return None;
+                }
+                Outbound::Subscribe(cursor) => self.reading.add(cursor),
+            }
+        }
+    }
+
+    /// A slow consumer's queue and topics are dropped at once (the memory they hold is what
+    /// made it one); its close frame, queued last, still goes out if the socket takes it.
+    fn abandon(&mut self) {
+        self.abandoned = true;
+        self.reading.clear();
+        self.pending = None;
+        self.batch
+            .retain(|(_, item)| matches!(item, Outbound::Close(..)));
+    }
+
+    /// The socket refused a write. Still flush: tungstenite may hold its reply to the client's
+    /// close frame.
+    fn fail(&mut self, cx: &mut Context<'_>, socket: &mut Socket, peer: &PeerShared) -> Poll<()> {
+        let _ = socket.poll_flush_unpin(cx);
+        self.stop(peer)
+    }
+
+    fn stop(&mut self, peer: &PeerShared) -> Poll<()> {
+        self.stopped = true;
+        self.batch = VecDeque::new();
+        self.reading.clear();
+        peer.outbound.stop();
+        Poll::Ready(())
+    }
+}
+
+/// What the writer asks the handler about a topic's messages on their way to the peer.
+pub(super) trait Frames: Sync {
+    fn message(&self, message: TopicMessage<'_>) -> Result<Option<Payload>, Error>;
+    fn gap(&self, gap: TopicGap<'_>) -> Result<Option<Payload>, Error>;
+}
+
+/// The handler's `topic` and `topic_gap` hooks for one peer. They are user code run on the
+/// session's task: a panic is caught, logged, closes the peer with 1011 and is returned, for the
+/// session to hand to the `error` hook.
+pub(super) struct HandlerFrames<'a, T> {
+    pub(super) handler: &'a T,
+    pub(super) peer: &'a Peer,
+}
+
+impl<T: WebSocketHandler> HandlerFrames<'_, T> {
+    fn guarded(
+        &self,
+        hook: &'static str,
+        call: impl FnOnce() -> Option<Payload>,
+    ) -> Result<Option<Payload>, Error> {
+        std::panic::catch_unwind(AssertUnwindSafe(call)).map_err(|panic| {
+            let fault = Error::hook_panicked(hook, &*panic);
+            tracing::error!("nitrous: {fault}; closing the peer with 1011");
+            self.peer
+                .shared
+                .close(CloseCode::INTERNAL_ERROR.get(), "internal error");
+            fault
+        })
+    }
+}
+
+impl<T: WebSocketHandler> Frames for HandlerFrames<'_, T> {
+    fn message(&self, message: TopicMessage<'_>) -> Result<Option<Payload>, Error> {
+        self.guarded("topic", || self.handler.topic(self.peer, message))
+    }
+
+    fn gap(&self, gap: TopicGap<'_>) -> Result<Option<Payload>, Error> {
+        self.guarded("topic_gap", || self.handler.topic_gap(self.peer, gap))
+    }
+}
+
+/// A payload as a data frame: text or binary, its bytes shared.
+fn frame(payload: Payload) -> WireMessage {
+    match payload.0 {
+        Repr::Text(text) => WireMessage::Text(text),
+        Repr::Binary(bytes) => WireMessage::Binary(bytes),
+    }
+}
