@@ -6,7 +6,8 @@
 //! built in release, print their own tables: `bench-load` (nitrous beside axum and Bun, which
 //! [`bun`] installs under `target/bench/bun`), `bench-load rooms` (one room of as many WebSocket
 //! connections as the open-file limit allows) and `bench-hub` (the hub alone, up to a million
-//! members). `--scale` runs only the last two.
+//! members). `--scale` runs only the last two; `--profile` only `bench-load profile` (where each
+//! server's CPU goes, workload by workload, by `perf`).
 
 mod bun;
 
@@ -41,6 +42,8 @@ enum Effort {
 enum Scope {
     All,
     Scale,
+    /// Only `bench-load profile`: where each server's CPU goes, by `perf`.
+    Profile,
 }
 
 fn parse(args: &[String]) -> Result<(Effort, Scope), Failure> {
@@ -49,9 +52,10 @@ fn parse(args: &[String]) -> Result<(Effort, Scope), Failure> {
         match arg.as_str() {
             "--quick" => effort = Effort::Quick,
             "--scale" => scope = Scope::Scale,
+            "--profile" => scope = Scope::Profile,
             _ => {
                 return Err(Failure::Usage(format!(
-                    "bench takes only --quick and --scale, got {args:?}"
+                    "bench takes only --quick, --scale and --profile, got {args:?}"
                 )));
             }
         }
@@ -107,7 +111,7 @@ pub(crate) fn run(args: &[String]) -> Result<(), Failure> {
     ]))?;
     let release = crate::target_dir()?.join("release");
     // Bun, the baseline beside axum in `bench-load`'s table; without npm, the table goes without.
-    let bun = if scope == Scope::All {
+    let bun = if scope != Scope::Scale {
         bun::ensure(&out)?
     } else {
         None
@@ -123,6 +127,10 @@ pub(crate) fn run(args: &[String]) -> Result<(), Failure> {
         }
         crate::process::run_command(command.arg(&out))
     };
+    if scope == Scope::Profile {
+        crate::system::ensure_perf()?;
+        return bench("bench-load", Some("profile"));
+    }
     if scope == Scope::All {
         bench("bench-load", None)?;
     }

@@ -1,6 +1,7 @@
 //! The system packages the tests need, Debian's: Chromium for the browser tests, `redis-server`
 //! for the scale-out tests, `openssl` for the certificates of the TLS one. `cargo xtask ci` installs the missing ones with `apt-get`, so on a
-//! fresh machine it is the whole set-up (never a tool's own browser download).
+//! fresh machine it is the whole set-up (never a tool's own browser download). `perf`, for
+//! `cargo xtask bench --profile` only, is installed the same way when that runs.
 
 use std::path::Path;
 use std::process::Command;
@@ -20,9 +21,19 @@ const PACKAGES: &[(&str, Present)] = &[
     ("openssl", || on_path("openssl")),
 ];
 
-/// Installs the missing packages: as root with `apt-get`, else through `sudo -n`.
+/// Installs the missing packages the tests need.
 pub(crate) fn ensure() -> Result<(), Failure> {
-    let missing: Vec<&str> = PACKAGES
+    install(PACKAGES)
+}
+
+/// Installs `perf` for `cargo xtask bench --profile` when it is missing.
+pub(crate) fn ensure_perf() -> Result<(), Failure> {
+    install(&[("linux-perf", || on_path("perf"))])
+}
+
+/// Installs the missing ones of `packages`: as root with `apt-get`, else through `sudo -n`.
+fn install(packages: &[(&str, Present)]) -> Result<(), Failure> {
+    let missing: Vec<&str> = packages
         .iter()
         .filter(|(_, present)| !present())
         .map(|(name, _)| *name)
@@ -33,7 +44,7 @@ pub(crate) fn ensure() -> Result<(), Failure> {
     let by_hand = format!("apt-get install -y {}", missing.join(" "));
     if !on_path("apt-get") {
         return Err(Failure::Failed(format!(
-            "the tests need {} and this machine has no apt-get: install them (Debian: `{by_hand}`)",
+            "xtask needs {} and this machine has no apt-get: install them (Debian: `{by_hand}`)",
             missing.join(" and ")
         )));
     }
@@ -52,13 +63,13 @@ pub(crate) fn ensure() -> Result<(), Failure> {
         command.args(args).env("DEBIAN_FRONTEND", "noninteractive");
         process::run_command(&mut command).map_err(|e| match e {
             Failure::Failed(why) => Failure::Failed(format!(
-                "{why}\nxtask ci: could not install {} (as root, or with `sudo` without a password); install them by hand: `{by_hand}`",
+                "{why}\nxtask: could not install {} (as root, or with `sudo` without a password); install them by hand: `{by_hand}`",
                 missing.join(" and ")
             )),
             other => other,
         })
     };
-    eprintln!("xtask ci: installing {} (apt-get)", missing.join(", "));
+    eprintln!("xtask: installing {} (apt-get)", missing.join(", "));
     apt(&["update", "-qq"])?;
     let mut install = vec!["install", "-y", "-qq"];
     install.extend(&missing);

@@ -14,12 +14,16 @@
 //! `bench-load latency [--quick]` runs only the retained topic's local latency with Redis
 //! ([`latency`]), beside a plain topic's, and prints both.
 //!
+//! `bench-load profile [--quick] OUT_DIR` profiles each server's CPU per workload with `perf`
+//! ([`profile`]).
+//!
 //! `bench-load rooms [--quick] OUT_DIR` runs the rooms-at-scale workload instead ([`rooms`]), whose
 //! client processes are this binary too (`bench-load room-client ...`, [`room_clients`]).
 
 mod channel;
 mod latency;
 mod many_topics;
+mod profile;
 mod room_clients;
 mod rooms;
 
@@ -64,11 +68,12 @@ fn main() -> std::process::ExitCode {
         Some("room-client") => return room_clients::main(&args[1..]),
         Some("channels") => return channel::main(&args[1..]),
         Some("latency") => return latency::main(&args[1..]),
+        Some("profile") => return profile::main(&args[1..]),
         _ => {}
     }
     let Some((quick, out)) = quick_and_out(&args) else {
         eprintln!(
-            "usage: bench-load [--quick] OUT_DIR | bench-load rooms [--quick] OUT_DIR | bench-load channels [--quick] OUT_DIR | bench-load latency [--quick]"
+            "usage: bench-load [--quick] OUT_DIR | bench-load rooms [--quick] OUT_DIR | bench-load channels [--quick] OUT_DIR | bench-load latency [--quick] | bench-load profile [--quick] OUT_DIR"
         );
         return std::process::ExitCode::from(2);
     };
