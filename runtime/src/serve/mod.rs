@@ -19,7 +19,6 @@ use hyper::server::conn::http1;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
-use tokio::task::JoinSet;
 use tokio::time::Instant;
 use tower::ServiceExt;
 
@@ -215,8 +214,10 @@ impl Serve {
             router
         };
         let router = router.layer(Extension(sessions));
-        let (stop_connections, stopping) = watch::channel(false);
-        let mut connections = JoinSet::new();
+        // Every connection holds a receiver: the sender's `closed` is the moment the last one ended.
+        // (A `JoinSet` would wake this loop as each connection ends, which costs a thread wake-up
+        // per WebSocket handshake, whose connection task ends at the upgrade.)
+        let (stage_sender, stage) = watch::channel(Stage::Serving);
         let mut http = http1::Builder::new();
         http.timer(TokioTimer::new())
             .header_read_timeout(limits.header_timeout)
@@ -242,7 +243,6 @@ impl Serve {
                         }
                     }
                 },
-                Some(_) = connections.join_next(), if !connections.is_empty() => continue,
             };
             let connection = connection(
                 &http,
@@ -250,27 +250,26 @@ impl Serve {
                 remote,
                 &limits,
                 router.clone(),
-                stopping.clone(),
+                stage.clone(),
             );
-            connections.spawn(connection);
+            tokio::spawn(connection);
         }
+        drop(stage);
         let deadline = Instant::now() + grace;
         drop(listener);
         listen::notify(listen::State::Stopping);
         // WebSocket peers get 1001 (1012 in dev), event streams end; connections answer what is in flight and
         // close.
         trigger.start();
-        stop_connections.send_replace(true);
-        let drained = tokio::time::timeout_at(deadline, async {
-            while connections.join_next().await.is_some() {}
-        })
-        .await;
+        stage_sender.send_replace(Stage::Stopping);
+        let drained = tokio::time::timeout_at(deadline, stage_sender.closed()).await;
         if drained.is_err() {
             tracing::warn!(
-                left = connections.len(),
+                left = stage_sender.receiver_count(),
                 "nitrous: connections still open after the shutdown grace period; dropping them"
             );
-            connections.shutdown().await;
+            stage_sender.send_replace(Stage::Dropped);
+            stage_sender.closed().await;
         }
         let left = trigger.drained_until(deadline).await;
         if left > 0 {
@@ -304,7 +303,7 @@ fn connection(
     remote: SocketAddr,
     limits: &Limits,
     router: Router,
-    mut stopping: watch::Receiver<bool>,
+    mut stage: watch::Receiver<Stage>,
 ) -> impl Future<Output = ()> + Send + 'static {
     let body_timeout = limits.body_timeout;
     let requested = std::sync::Arc::new(tokio::sync::Notify::new());
@@ -322,19 +321,26 @@ fn connection(
     let conn = http.serve_connection(io, service).with_upgrades();
     async move {
         tokio::pin!(conn);
-        let outcome = tokio::select! {
-            outcome = conn.as_mut() => outcome,
-            () = async { let _ = stopping.wait_for(|stop| *stop).await; } => {
-                // A request seen before (or within the grace) left a permit: no wait.
-                let first = tokio::time::timeout(FIRST_REQUEST_GRACE, requested.notified());
-                tokio::select! {
-                    outcome = conn.as_mut() => outcome,
-                    _ = first => {
-                        conn.as_mut().graceful_shutdown();
-                        conn.await
+        let mut dropped = stage.clone();
+        let serve = async {
+            tokio::select! {
+                outcome = conn.as_mut() => outcome,
+                () = reached(&mut stage, Stage::Stopping) => {
+                    // A request seen before (or within the grace) left a permit: no wait.
+                    let first = tokio::time::timeout(FIRST_REQUEST_GRACE, requested.notified());
+                    tokio::select! {
+                        outcome = conn.as_mut() => outcome,
+                        _ = first => {
+                            conn.as_mut().graceful_shutdown();
+                            conn.await
+                        }
                     }
                 }
             }
+        };
+        let outcome = tokio::select! {
+            outcome = serve => outcome,
+            () = reached(&mut dropped, Stage::Dropped) => return,
         };
         if let Err(error) = outcome {
             // A header timeout, a malformed request, a client gone mid-request: the client's
@@ -342,6 +348,22 @@ fn connection(
             tracing::debug!(%remote, "nitrous: connection ended: {error}");
         }
     }
+}
+
+/// Where the server is in its life, as its connections see it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum Stage {
+    Serving,
+    /// Shutting down: answer what is in flight, then close.
+    Stopping,
+    /// The grace period is over: what is left is dropped.
+    Dropped,
+}
+
+/// Waits until the server is at `stage` or past it; a server that is gone (its future dropped)
+/// is past every stage.
+async fn reached(receiver: &mut watch::Receiver<Stage>, stage: Stage) {
+    let _ = receiver.wait_for(|now| *now >= stage).await;
 }
 
 /// How long, after the shutdown signal, a connection that has not sent a request yet may take to

@@ -1,4 +1,5 @@
-//! `bench-load profile [--quick] OUT_DIR`: where each server's CPU goes, workload by workload.
+//! `bench-load profile [--quick] OUT_DIR [WORKLOAD...]`: where each server's CPU goes, workload
+//! by workload (all four unless some are named).
 //! Each server (nitrous, tuned axum, Bun) runs each workload of the main bench once, with
 //! `perf record` attached to it for the workload alone (started disabled and switched on and off
 //! through its control FIFO, so neither the server's start nor the clients' set-up count). The VM
@@ -41,6 +42,10 @@ impl Workload {
         Workload::Handshakes,
         Workload::Sse,
     ];
+
+    fn named(name: &str) -> Option<Workload> {
+        Workload::ALL.into_iter().find(|w| w.name() == name)
+    }
 
     fn name(self) -> &'static str {
         match self {
@@ -98,16 +103,30 @@ impl Workload {
     }
 }
 
+/// `[--quick] OUT_DIR [WORKLOAD...]`: every workload unless some are named.
 pub(crate) fn main(args: &[String]) -> std::process::ExitCode {
+    let named = args
+        .iter()
+        .rev()
+        .take_while(|arg| Workload::named(arg).is_some())
+        .count();
+    let (args, names) = args.split_at(args.len() - named);
     let Some((quick, out)) = quick_and_out(args) else {
-        eprintln!("usage: bench-load profile [--quick] OUT_DIR");
+        eprintln!("usage: bench-load profile [--quick] OUT_DIR [echo|fan-out|handshakes|sse ...]");
         return std::process::ExitCode::from(2);
     };
     let sizes = if quick { Sizes::QUICK } else { Sizes::FULL };
-    finish("bench-load profile", profile(sizes, Path::new(out)))
+    let mut workloads: Vec<Workload> = names.iter().filter_map(|n| Workload::named(n)).collect();
+    if workloads.is_empty() {
+        workloads = Workload::ALL.to_vec();
+    }
+    finish(
+        "bench-load profile",
+        profile(sizes, &workloads, Path::new(out)),
+    )
 }
 
-fn profile(sizes: Sizes, out: &Path) -> Result<PathBuf, Failure> {
+fn profile(sizes: Sizes, workloads: &[Workload], out: &Path) -> Result<PathBuf, Failure> {
     let dir = out.join("profile");
     std::fs::create_dir_all(&dir)
         .map_err(|e| Failure::Failed(format!("{}: {e}", dir.display())))?;
@@ -117,7 +136,7 @@ fn profile(sizes: Sizes, out: &Path) -> Result<PathBuf, Failure> {
         servers.push(Server::Bun);
     }
     let mut summary = String::new();
-    for workload in Workload::ALL {
+    for &workload in workloads {
         let mut parts: BTreeMap<Server, BTreeMap<&'static str, f64>> = BTreeMap::new();
         let mut per_unit: BTreeMap<Server, BTreeMap<&'static str, f64>> = BTreeMap::new();
         for &server in &servers {
@@ -414,8 +433,10 @@ fn table(
     out
 }
 
-/// The events `perf stat` counts: system calls, and the scheduler's switches between threads.
-const COUNTED: &str = "raw_syscalls:sys_enter,context-switches,cpu-migrations";
+/// The events `perf stat` counts: CPU time, system calls, the scheduler's switches between
+/// threads, and page faults (memory touched for the first time).
+const COUNTED: &str =
+    "task-clock,raw_syscalls:sys_enter,context-switches,cpu-migrations,page-faults";
 
 /// `perf stat -x,`'s output: each event's count by [`COUNTED`]'s names.
 fn read_counts(path: &Path) -> Result<BTreeMap<&'static str, f64>, Failure> {
@@ -431,13 +452,16 @@ fn read_counts(path: &Path) -> Result<BTreeMap<&'static str, f64>, Failure> {
         let Ok(count) = count.parse::<f64>() else {
             continue;
         };
-        let name = match *event {
-            "raw_syscalls:sys_enter" => "system calls",
-            "context-switches" => "context switches",
-            "cpu-migrations" => "migrations between CPUs",
+        let (name, scale) = match *event {
+            // In milliseconds; shown in µs.
+            "task-clock" => ("CPU (µs)", 1e3),
+            "raw_syscalls:sys_enter" => ("system calls", 1.0),
+            "context-switches" => ("context switches", 1.0),
+            "cpu-migrations" => ("migrations between CPUs", 1.0),
+            "page-faults" => ("page faults", 1.0),
             _ => continue,
         };
-        counts.insert(name, count);
+        counts.insert(name, count * scale);
     }
     Ok(counts)
 }
