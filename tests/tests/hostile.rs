@@ -481,6 +481,29 @@ fn shutdown_ends_within_the_grace_period_whatever_the_clients_do() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dropping_the_served_future_stops_the_server_and_its_connections() {
+    // The accept loop runs as a task of its own: dropping what the app awaits must still stop it.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    let served = nitrous::serve(listener, router().with_state(AppState::default()));
+    let task = tokio::spawn(async move { served.await });
+    // A kept-alive connection, served once and idle.
+    let (mut kept, head) = exchange(&addr, b"GET /api/hello HTTP/1.1\r\nHost: x\r\n\r\n").await;
+    assert_eq!(head.status, 200);
+    task.abort();
+    assert!(task.await.unwrap_err().is_cancelled());
+    // The end of the stream (or a reset: either way, closed) within the wait.
+    let mut rest = Vec::new();
+    let _ = tokio::time::timeout(WAIT, kept.read_to_end(&mut rest))
+        .await
+        .expect("the kept-alive connection closes once the server is dropped");
+    assert!(
+        TcpStream::connect(&addr).await.is_err(),
+        "the listener is closed once the server is dropped"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_process_exits_on_sigterm_within_the_grace_period() {
     let (mut server, addr) = own_server(|command| {
         command.env("NITROUS_SHUTDOWN_GRACE_MS", "1000");
