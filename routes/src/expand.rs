@@ -7,12 +7,16 @@ use proc_macro2::{Span, TokenStream};
 use quote::{format_ident, quote};
 
 use crate::args::Args;
+use crate::middleware::{self, Chain};
 use crate::paths;
 use crate::scan;
 use crate::validate::{self, Kind, Route, Serve, Table, Target};
 
 /// The default routes folder, relative to the crate.
 pub const DEFAULT_DIR: &str = "src/server/routes";
+
+/// The middleware folder a routes folder named `routes` implies: its sibling of this name.
+pub const MIDDLEWARE_DIR: &str = "middleware";
 
 /// What the expansion needs to know about the crate that calls the macro.
 #[derive(Debug)]
@@ -48,6 +52,7 @@ pub fn routes(input: TokenStream, context: &Context) -> syn::Result<TokenStream>
         root,
         shown_root,
         table,
+        middleware,
         errors,
     } = read_folder(&args, context)?;
 
@@ -57,7 +62,7 @@ pub fn routes(input: TokenStream, context: &Context) -> syn::Result<TokenStream>
     // handlers' checks, so neither `main`'s `router().with_state(state)` nor a handler that
     // extracts the state adds a second error to the one that says what to write.
     let state = match &args.state {
-        None if !errors.is_empty() => needed_state(&table).unwrap_or(state),
+        None if !errors.is_empty() => needed_state(&table, middleware.as_ref()).unwrap_or(state),
         _ => state,
     };
     // The router's state, named where the call wrote it and passed down to every route module:
@@ -73,14 +78,17 @@ pub fn routes(input: TokenStream, context: &Context) -> syn::Result<TokenStream>
             #modules
         }
     };
+    if let Some(middleware) = &middleware {
+        out.extend(middleware_modules(middleware));
+    }
     if errors.is_empty() {
-        out.extend(router(&table, &state, &shown_root));
-        let watched = watched_dir(&root, &context.manifest_dir);
-        out.extend(
-            watched
-                .map(|dir| build_script_advice(&context.build_script, &dir))
-                .unwrap_or_default(),
-        );
+        out.extend(router(&table, &state, &shown_root, middleware.as_ref()));
+        // The folders whose new files cargo must see: both, when the crate has middleware.
+        let folders = std::iter::once(&root).chain(middleware.as_ref().map(|m| &m.root));
+        let watched: Vec<String> = folders
+            .filter_map(|folder| watched_dir(folder, &context.manifest_dir))
+            .collect();
+        out.extend(build_script_advice(&context.build_script, &watched));
     } else {
         out.extend(stub(&state));
         for error in errors {
@@ -99,48 +107,128 @@ pub struct Folder {
     pub shown_root: String,
     /// The routes, sorted as the router prefers them.
     pub table: Table,
+    /// The middleware folder, when the call names one or the routes folder implies one that exists.
+    pub middleware: Option<MiddlewareFolder>,
     /// Every problem found, each a whole message; the table is only served when there are none.
     pub errors: Vec<String>,
 }
 
-/// Resolves `dir`, scans it and builds the route table. Fails (spanned at `dir`) only when the
-/// folder cannot be read at all; problems with route files land in [`Folder::errors`].
+/// A middleware folder, read and checked.
+#[derive(Debug)]
+pub struct MiddlewareFolder {
+    /// The folder on disk.
+    pub root: PathBuf,
+    /// The folder as the call names it (or as it is implied), for messages and the table.
+    pub shown_root: String,
+    /// Its files, in the order they run.
+    pub chain: Chain,
+}
+
+/// Resolves `dir` (and the middleware folder), scans it and builds the route table and the
+/// middleware chain. Fails (spanned at `dir` or `middleware`) only when a folder cannot be read at
+/// all; problems with route and middleware files land in [`Folder::errors`].
 pub fn read_folder(args: &Args, context: &Context) -> syn::Result<Folder> {
-    let (root, shown_root) = resolve_dir(args, context)?;
-    let found = scan::scan(&root).map_err(|e| {
-        syn::Error::new(
-            args.dir.as_ref().map_or_else(Span::call_site, |d| d.span()),
-            format!(
-                "{e}: nitrous looks for route files in `{shown_root}` ({}); create it, or name another folder with `routes!(dir = \"...\")`",
-                root.display()
-            ),
-        )
-    })?;
+    let (root, shown_root) = match &args.dir {
+        Some(dir) => resolve(dir, context)?,
+        None => (
+            context.manifest_dir.join(DEFAULT_DIR),
+            DEFAULT_DIR.to_owned(),
+        ),
+    };
+    let found = scan_folder(&root, &shown_root, "route", "dir", args.dir.as_ref())?;
     let prefix = match &args.prefix {
         Some(prefix) => prefix.value(),
         None if scan::has_api_folder(&root) => String::new(),
         None => "/api".to_owned(),
     };
     let (table, mut errors) = validate::build_table(found, &shown_root, &prefix);
+    let middleware = match middleware_dir(args, context, &root, &shown_root)? {
+        Some((root, shown_root)) => {
+            let found = scan_folder(
+                &root,
+                &shown_root,
+                "middleware",
+                "middleware",
+                args.middleware.as_ref(),
+            )?;
+            let (chain, chain_errors) = middleware::build_chain(found, &shown_root);
+            errors.extend(chain_errors);
+            Some(MiddlewareFolder {
+                root,
+                shown_root,
+                chain,
+            })
+        }
+        None => None,
+    };
     if args.state.is_none() {
-        errors.extend(missing_state(&table, &shown_root));
+        errors.extend(missing_state(&table, &shown_root, middleware.as_ref()));
     }
     Ok(Folder {
         root,
         shown_root,
         table,
+        middleware,
         errors,
     })
 }
 
-/// One error when route files need a state and the call gives none: `State<T>` arguments and
-/// WebSocket handlers built with `FromRef<T>` only work on a `Router<T>`.
-fn missing_state(table: &Table, shown_root: &str) -> Option<String> {
-    let mut uses = table.files.iter().flat_map(|file| {
-        file.states
-            .iter()
-            .map(move |need| (format!("{shown_root}/{}", file.rel), need))
-    });
+/// Every file of the `what` folder (`route`, `middleware`) at `root`, or an error spanned at the
+/// argument that named it (`dir`, `middleware`).
+fn scan_folder(
+    root: &Path,
+    shown_root: &str,
+    what: &str,
+    argument: &str,
+    named: Option<&syn::LitStr>,
+) -> syn::Result<Vec<scan::Found>> {
+    let folder = if what == "route" { "routes" } else { what };
+    scan::scan(root, folder).map_err(|e| {
+        syn::Error::new(
+            named.map_or_else(Span::call_site, |d| d.span()),
+            format!(
+                "{e}: nitrous looks for {what} files in `{shown_root}` ({}); create it, or name another folder with `routes!({argument} = \"...\")`",
+                root.display()
+            ),
+        )
+    })
+}
+
+/// The middleware folder: the one the call names, else `middleware` beside a routes folder named
+/// `routes` (`src/server/middleware` beside `src/server/routes`) when it exists.
+fn middleware_dir(
+    args: &Args,
+    context: &Context,
+    routes_root: &Path,
+    routes_shown: &str,
+) -> syn::Result<Option<(PathBuf, String)>> {
+    if let Some(dir) = &args.middleware {
+        return resolve(dir, context).map(Some);
+    }
+    if routes_root.file_name().is_none_or(|name| name != "routes") {
+        return Ok(None);
+    }
+    let Some(root) = routes_root
+        .parent()
+        .map(|parent| parent.join(MIDDLEWARE_DIR))
+    else {
+        return Ok(None);
+    };
+    let shown = match routes_shown.trim_end_matches('/').rsplit_once('/') {
+        Some((parent, _)) => format!("{parent}/{MIDDLEWARE_DIR}"),
+        None => MIDDLEWARE_DIR.to_owned(),
+    };
+    Ok(root.is_dir().then_some((root, shown)))
+}
+
+/// One error when route or middleware files need a state and the call gives none: `State<T>`
+/// arguments and WebSocket handlers built with `FromRef<T>` only work on a `Router<T>`.
+fn missing_state(
+    table: &Table,
+    shown_root: &str,
+    middleware: Option<&MiddlewareFolder>,
+) -> Option<String> {
+    let mut uses = state_uses(table, shown_root, middleware);
     let (file, first) = uses.next()?;
     let more = uses.count();
     let others = match more {
@@ -154,10 +242,31 @@ fn missing_state(table: &Table, shown_root: &str) -> Option<String> {
     ))
 }
 
-/// The state type the first `State<T>` (or `FromRef<T>`) in the route files names, when it can be
-/// named from the `routes!` call too (not relative to its route module).
-fn needed_state(table: &Table) -> Option<TokenStream> {
-    let ty = table.files.iter().flat_map(|f| &f.states).next()?;
+/// What needs the router's state, in route files, then in middleware files: (file, use).
+fn state_uses<'a>(
+    table: &'a Table,
+    shown_root: &'a str,
+    middleware: Option<&'a MiddlewareFolder>,
+) -> impl Iterator<Item = (String, &'a crate::classify::StateUse)> {
+    let routes = table.files.iter().flat_map(move |file| {
+        file.states
+            .iter()
+            .map(move |need| (format!("{shown_root}/{}", file.rel), need))
+    });
+    let middleware = middleware.into_iter().flat_map(|folder| {
+        folder.chain.files.iter().flat_map(move |file| {
+            file.states
+                .iter()
+                .map(move |need| (format!("{}/{}", folder.shown_root, file.rel), need))
+        })
+    });
+    routes.chain(middleware)
+}
+
+/// The state type the first `State<T>` (or `FromRef<T>`) in the route and middleware files names,
+/// when it can be named from the `routes!` call too (not relative to its module).
+fn needed_state(table: &Table, middleware: Option<&MiddlewareFolder>) -> Option<TokenStream> {
+    let (_, ty) = state_uses(table, "", middleware).next()?;
     let path: syn::Path = syn::parse_str(&ty.ty).ok()?;
     let first = path.segments.first()?.ident.to_string();
     (first != "self" && first != "super").then(|| quote!(#path))
@@ -177,14 +286,9 @@ pub fn stub(state: &TokenStream) -> TokenStream {
     }
 }
 
-/// The folder to scan, and how to name it in messages.
-fn resolve_dir(args: &Args, context: &Context) -> syn::Result<(PathBuf, String)> {
-    let Some(dir) = &args.dir else {
-        return Ok((
-            context.manifest_dir.join(DEFAULT_DIR),
-            DEFAULT_DIR.to_owned(),
-        ));
-    };
+/// A folder the call names, on disk and as messages name it: relative to the crate, or, when it
+/// starts with `./` or `../`, to the file that calls the macro.
+fn resolve(dir: &syn::LitStr, context: &Context) -> syn::Result<(PathBuf, String)> {
     let value = dir.value();
     let shown = value.trim_end_matches('/').to_owned();
     if value.starts_with("./") || value.starts_with("../") {
@@ -269,6 +373,39 @@ fn path_literal(path: &Path) -> String {
     path.to_string_lossy().into_owned()
 }
 
+/// `mod middleware`: one module per middleware file, beside `mod routes`; nothing without files.
+fn middleware_modules(folder: &MiddlewareFolder) -> TokenStream {
+    let mut seen = std::collections::BTreeSet::new();
+    let files: Vec<TokenStream> = folder
+        .chain
+        .files
+        .iter()
+        // `build_chain` reports two files on one module; keep the first.
+        .filter(|file| file.module.as_ref().is_some_and(|m| seen.insert(m)))
+        .map(|file| {
+            let ident = format_ident!("{}", file.module.as_deref().unwrap_or_default());
+            let path = path_literal(&file.path);
+            let doc = format!("The middleware file `{}/{}`.", folder.shown_root, file.rel);
+            quote!(#[doc = #doc] #[path = #path] pub mod #ident;)
+        })
+        .collect();
+    if files.is_empty() {
+        return TokenStream::new();
+    }
+    let doc = format!(
+        "Middleware modules generated by `nitrous::routes!` from `{}`; `ROUTES.middleware()` lists the order they run in.",
+        folder.shown_root
+    );
+    quote! {
+        #[doc = #doc]
+        pub mod middleware {
+            #[allow(dead_code)]
+            type __NitrousState = super::__NitrousRouterState;
+            #(#files)*
+        }
+    }
+}
+
 /// The module path of a file's items from the crate module that calls the macro.
 fn module_path(table: &Table, file: usize) -> TokenStream {
     let module = table.files[file]
@@ -288,17 +425,40 @@ fn module_path(table: &Table, file: usize) -> TokenStream {
     quote!(self::routes #(::#idents)*)
 }
 
-fn router(table: &Table, state: &TokenStream, shown_root: &str) -> TokenStream {
+fn router(
+    table: &Table,
+    state: &TokenStream,
+    shown_root: &str,
+    middleware: Option<&MiddlewareFolder>,
+) -> TokenStream {
     let router = paths::router();
     let layered = paths::layered();
     let top = table.routes.iter().map(|r| r.layer).max().unwrap_or(0);
-    let mut body = TokenStream::new();
+    let chain = middleware.map(|m| Chain::functions(&m.chain).collect::<Vec<_>>());
+    let chain = chain.filter(|chain| !chain.is_empty());
+    // Every route goes behind the chain, a `const` of the middleware's layers, first first.
+    let (declare_chain, through) = match &chain {
+        Some(chain) => {
+            let middleware = paths::middleware();
+            let layers = chain.iter().map(|(file, function)| {
+                let module = format_ident!("{}", file.module.as_deref().unwrap_or_default());
+                let layer = paths::middleware_layer(function);
+                quote!(self::middleware::#module::#layer)
+            });
+            (
+                quote!(const CHAIN: &[#middleware::Layer<#state>] = &[#(#layers),*];),
+                Some(quote!(CHAIN)),
+            )
+        }
+        None => (TokenStream::new(), None),
+    };
+    let mut body = declare_chain;
     for layer in (0..=top).rev() {
         let routes = table
             .routes
             .iter()
             .filter(|r| r.layer == layer)
-            .map(|r| route(table, r, state, shown_root));
+            .map(|r| route(table, r, state, shown_root, through.as_ref()));
         let this = quote!(#router::<#state>::new() #(#routes)*);
         body.extend(if layer == top {
             quote!(let layer = #this;)
@@ -316,6 +476,15 @@ fn router(table: &Table, state: &TokenStream, shown_root: &str) -> TokenStream {
             .map(move |e| row(table, r, e, shown_root))
     });
     let route_table = paths::route_table();
+    let mut routes_table = quote!(#route_table::new(&[#(#rows),*]));
+    if let (Some(chain), Some(folder)) = (&chain, middleware) {
+        let info = paths::middleware_info();
+        let rows = chain.iter().map(|(file, function)| {
+            let shown = format!("{}/{}", folder.shown_root, file.rel);
+            quote!(#info::new(#function, #shown))
+        });
+        routes_table.extend(quote!(.with_middleware(&[#(#rows),*])));
+    }
     let own_hub_layer = paths::own_hub_layer();
     let typescript = typescript_test(table, shown_root);
     quote! {
@@ -326,7 +495,7 @@ fn router(table: &Table, state: &TokenStream, shown_root: &str) -> TokenStream {
             layer.layer(#own_hub_layer())
         }
         #[doc = #table_doc]
-        pub static ROUTES: #route_table = #route_table::new(&[#(#rows),*]);
+        pub static ROUTES: #route_table = #routes_table;
         #typescript
     }
 }
@@ -429,9 +598,33 @@ fn typescript_test(table: &Table, shown_root: &str) -> TokenStream {
     }
 }
 
-fn route(table: &Table, route: &Route, state: &TokenStream, shown_root: &str) -> TokenStream {
-    let filter = paths::method_filter();
+/// `.route(path, ..)` with the route's method router, behind `chain` when there is one.
+fn route(
+    table: &Table,
+    route: &Route,
+    state: &TokenStream,
+    shown_root: &str,
+    chain: Option<&TokenStream>,
+) -> TokenStream {
     let path = &route.path;
+    let method_router = method_router(table, route, state, shown_root);
+    match chain {
+        Some(chain) => {
+            let middleware = paths::middleware();
+            quote!(.route(#path, #middleware::through(#method_router, #chain)))
+        }
+        None => quote!(.route(#path, #method_router)),
+    }
+}
+
+/// The method router of a route: its handlers, its WebSocket handler.
+fn method_router(
+    table: &Table,
+    route: &Route,
+    state: &TokenStream,
+    shown_root: &str,
+) -> TokenStream {
+    let filter = paths::method_filter();
     // A file that answers every method alone: axum's `any`, whose responses carry no `Allow`
     // header (a `MethodRouter` fallback adds an empty one, naming no method).
     if let [endpoint] = route.endpoints.as_slice()
@@ -441,7 +634,7 @@ fn route(table: &Table, route: &Route, state: &TokenStream, shown_root: &str) ->
         let module = module_path(table, endpoint.file);
         let register = paths::registration(handler);
         let any = paths::any();
-        return quote!(.route(#path, #module::#register(#any::new())));
+        return quote!(#module::#register(#any::new()));
     }
     let mut base = {
         let method_router = paths::method_router();
@@ -479,13 +672,11 @@ fn route(table: &Table, route: &Route, state: &TokenStream, shown_root: &str) ->
         }
     }
     let (on, fallback) = (paths::on(), paths::fallback());
-    let method_router = adds
-        .into_iter()
+    adds.into_iter()
         .fold(base, |inner, (register, methods)| match methods {
             Some(methods) => quote!(#register(#on::new(#inner, #methods))),
             None => quote!(#register(#fallback::new(#inner))),
-        });
-    quote!(.route(#path, #method_router))
+        })
 }
 
 /// A WebSocket route: built from the state by `FromRef` when the type has it, else `Default`.
@@ -631,17 +822,36 @@ fn watched_dir(root: &Path, manifest_dir: &Path) -> Option<String> {
 }
 
 /// A warning (through `#[deprecated]`, the one warning a proc macro can raise on stable Rust) when
-/// cargo will not notice added or removed route files.
-fn build_script_advice(build_script: &BuildScript, shown_root: &str) -> TokenStream {
-    let line = format!("cargo::rerun-if-changed={shown_root}");
-    let advice = match build_script {
+/// cargo will not notice added or removed files in the folders `routes!` reads: `dirs`, relative
+/// to the crate (the routes folder, and the middleware folder when there is one).
+fn build_script_advice(build_script: &BuildScript, dirs: &[String]) -> TokenStream {
+    let unwatched: Vec<&String> = match build_script {
         BuildScript::Unknown => return TokenStream::new(),
-        BuildScript::Found(text) if text.contains(&line) => return TokenStream::new(),
-        BuildScript::Found(_) => format!(
-            "nitrous: build.rs does not tell cargo to watch `{shown_root}`, so a new route file is not seen until something else rebuilds the crate; add `println!(\"{line}\");` to `fn main` in build.rs"
-        ),
+        BuildScript::Found(text) => dirs.iter().filter(|dir| !watches(text, dir)).collect(),
+        BuildScript::Missing => dirs.iter().collect(),
+    };
+    if unwatched.is_empty() {
+        return TokenStream::new();
+    }
+    let lines: Vec<String> = unwatched
+        .iter()
+        .map(|dir| format!("println!(\"cargo::rerun-if-changed={dir}\");"))
+        .collect();
+    let folders: Vec<String> = unwatched.iter().map(|dir| format!("`{dir}`")).collect();
+    let files = if dirs.len() > 1 {
+        "a new route or middleware file"
+    } else {
+        "a new route file"
+    };
+    let advice = match build_script {
         BuildScript::Missing => format!(
-            "nitrous: this crate has no build.rs, so cargo does not see a new route file until something else rebuilds the crate; add a build.rs beside Cargo.toml containing `fn main() {{ println!(\"{line}\"); }}`"
+            "nitrous: this crate has no build.rs, so cargo does not see {files} until something else rebuilds the crate; add a build.rs beside Cargo.toml containing `fn main() {{ {} }}`",
+            lines.join(" ")
+        ),
+        _ => format!(
+            "nitrous: build.rs does not tell cargo to watch {}, so {files} is not seen until something else rebuilds the crate; add `{}` to `fn main` in build.rs",
+            folders.join(" and "),
+            lines.join(" ")
         ),
     };
     quote! {
@@ -652,4 +862,23 @@ fn build_script_advice(build_script: &BuildScript, shown_root: &str) -> TokenStr
             nitrous_add_the_build_rs_line_so_new_route_files_are_seen
         };
     }
+}
+
+/// Whether a build script's `cargo::rerun-if-changed=PATH` lines watch `dir`: one names it, or a
+/// folder that holds it (`src/server` holds `src/server/routes` and `src/server/middleware`).
+fn watches(build_script: &str, dir: &str) -> bool {
+    const LINE: &str = "cargo::rerun-if-changed=";
+    build_script.match_indices(LINE).any(|(at, _)| {
+        let rest = &build_script[at + LINE.len()..];
+        let end = rest
+            .find(|c: char| c == '"' || c == '\\' || c == ')' || c.is_whitespace())
+            .unwrap_or(rest.len());
+        let watched = rest[..end].trim_start_matches("./").trim_end_matches('/');
+        watched.is_empty()
+            || watched == "."
+            || dir == watched
+            || dir
+                .strip_prefix(watched)
+                .is_some_and(|r| r.starts_with('/'))
+    })
 }
