@@ -7,16 +7,11 @@ use proc_macro2::{Span, TokenStream};
 use quote::{format_ident, quote};
 
 use crate::args::Args;
-use crate::middleware::{self, Chain};
+use crate::build_script;
+pub use crate::build_script::BuildScript;
+use crate::folder::{Folder, MiddlewareFolder, needed_state, read_folder};
 use crate::paths;
-use crate::scan;
 use crate::validate::{self, Kind, Route, Serve, Table, Target};
-
-/// The default routes folder, relative to the crate.
-pub const DEFAULT_DIR: &str = "src/server/routes";
-
-/// The middleware folder a routes folder named `routes` implies: its sibling of this name.
-pub const MIDDLEWARE_DIR: &str = "middleware";
 
 /// What the expansion needs to know about the crate that calls the macro.
 #[derive(Debug)]
@@ -27,17 +22,6 @@ pub struct Context {
     pub call_dir: Option<PathBuf>,
     /// The calling crate's build script, for the rebuild-tracking advice.
     pub build_script: BuildScript,
-}
-
-/// How new and removed route files reach cargo (see DESIGN.md section 4).
-#[derive(Debug)]
-pub enum BuildScript {
-    /// The crate has no build script: cargo will not notice new files.
-    Missing,
-    /// `build.rs` at the crate root, with its text.
-    Found(String),
-    /// A build script elsewhere (`package.build`), or no way to tell: say nothing.
-    Unknown,
 }
 
 /// Expands `routes!(input)`. Argument errors fail the whole call; problems with route files are
@@ -86,9 +70,9 @@ pub fn routes(input: TokenStream, context: &Context) -> syn::Result<TokenStream>
         // The folders whose new files cargo must see: both, when the crate has middleware.
         let folders = std::iter::once(&root).chain(middleware.as_ref().map(|m| &m.root));
         let watched: Vec<String> = folders
-            .filter_map(|folder| watched_dir(folder, &context.manifest_dir))
+            .filter_map(|folder| build_script::watched_dir(folder, &context.manifest_dir))
             .collect();
-        out.extend(build_script_advice(&context.build_script, &watched));
+        out.extend(build_script::advice(&context.build_script, &watched));
     } else {
         out.extend(stub(&state));
         for error in errors {
@@ -96,180 +80,6 @@ pub fn routes(input: TokenStream, context: &Context) -> syn::Result<TokenStream>
         }
     }
     Ok(out)
-}
-
-/// A routes folder, read and checked: what `routes!` expands and `cargo nitrous routes` lists.
-#[derive(Debug)]
-pub struct Folder {
-    /// The folder on disk.
-    pub root: PathBuf,
-    /// The folder as the call names it, for messages and the table's file column.
-    pub shown_root: String,
-    /// The routes, sorted as the router prefers them.
-    pub table: Table,
-    /// The middleware folder, when the call names one or the routes folder implies one that exists.
-    pub middleware: Option<MiddlewareFolder>,
-    /// Every problem found, each a whole message; the table is only served when there are none.
-    pub errors: Vec<String>,
-}
-
-/// A middleware folder, read and checked.
-#[derive(Debug)]
-pub struct MiddlewareFolder {
-    /// The folder on disk.
-    pub root: PathBuf,
-    /// The folder as the call names it (or as it is implied), for messages and the table.
-    pub shown_root: String,
-    /// Its files, in the order they run.
-    pub chain: Chain,
-}
-
-/// Resolves `dir` (and the middleware folder), scans it and builds the route table and the
-/// middleware chain. Fails (spanned at `dir` or `middleware`) only when a folder cannot be read at
-/// all; problems with route and middleware files land in [`Folder::errors`].
-pub fn read_folder(args: &Args, context: &Context) -> syn::Result<Folder> {
-    let (root, shown_root) = match &args.dir {
-        Some(dir) => resolve(dir, context)?,
-        None => (
-            context.manifest_dir.join(DEFAULT_DIR),
-            DEFAULT_DIR.to_owned(),
-        ),
-    };
-    let found = scan_folder(&root, &shown_root, "route", "dir", args.dir.as_ref())?;
-    let prefix = match &args.prefix {
-        Some(prefix) => prefix.value(),
-        None if scan::has_api_folder(&root) => String::new(),
-        None => "/api".to_owned(),
-    };
-    let (table, mut errors) = validate::build_table(found, &shown_root, &prefix);
-    let middleware = match middleware_dir(args, context, &root, &shown_root)? {
-        Some((root, shown_root)) => {
-            let found = scan_folder(
-                &root,
-                &shown_root,
-                "middleware",
-                "middleware",
-                args.middleware.as_ref(),
-            )?;
-            let (chain, chain_errors) = middleware::build_chain(found, &shown_root);
-            errors.extend(chain_errors);
-            Some(MiddlewareFolder {
-                root,
-                shown_root,
-                chain,
-            })
-        }
-        None => None,
-    };
-    if args.state.is_none() {
-        errors.extend(missing_state(&table, &shown_root, middleware.as_ref()));
-    }
-    Ok(Folder {
-        root,
-        shown_root,
-        table,
-        middleware,
-        errors,
-    })
-}
-
-/// Every file of the `what` folder (`route`, `middleware`) at `root`, or an error spanned at the
-/// argument that named it (`dir`, `middleware`).
-fn scan_folder(
-    root: &Path,
-    shown_root: &str,
-    what: &str,
-    argument: &str,
-    named: Option<&syn::LitStr>,
-) -> syn::Result<Vec<scan::Found>> {
-    let folder = if what == "route" { "routes" } else { what };
-    scan::scan(root, folder).map_err(|e| {
-        syn::Error::new(
-            named.map_or_else(Span::call_site, |d| d.span()),
-            format!(
-                "{e}: nitrous looks for {what} files in `{shown_root}` ({}); create it, or name another folder with `routes!({argument} = \"...\")`",
-                root.display()
-            ),
-        )
-    })
-}
-
-/// The middleware folder: the one the call names, else `middleware` beside a routes folder named
-/// `routes` (`src/server/middleware` beside `src/server/routes`) when it exists.
-fn middleware_dir(
-    args: &Args,
-    context: &Context,
-    routes_root: &Path,
-    routes_shown: &str,
-) -> syn::Result<Option<(PathBuf, String)>> {
-    if let Some(dir) = &args.middleware {
-        return resolve(dir, context).map(Some);
-    }
-    if routes_root.file_name().is_none_or(|name| name != "routes") {
-        return Ok(None);
-    }
-    let Some(root) = routes_root
-        .parent()
-        .map(|parent| parent.join(MIDDLEWARE_DIR))
-    else {
-        return Ok(None);
-    };
-    let shown = match routes_shown.trim_end_matches('/').rsplit_once('/') {
-        Some((parent, _)) => format!("{parent}/{MIDDLEWARE_DIR}"),
-        None => MIDDLEWARE_DIR.to_owned(),
-    };
-    Ok(root.is_dir().then_some((root, shown)))
-}
-
-/// One error when route or middleware files need a state and the call gives none: `State<T>`
-/// arguments and WebSocket handlers built with `FromRef<T>` only work on a `Router<T>`.
-fn missing_state(
-    table: &Table,
-    shown_root: &str,
-    middleware: Option<&MiddlewareFolder>,
-) -> Option<String> {
-    let mut uses = state_uses(table, shown_root, middleware);
-    let (file, first) = uses.next()?;
-    let more = uses.count();
-    let others = match more {
-        0 => String::new(),
-        1 => " (and one more use)".to_owned(),
-        n => format!(" (and {n} more uses)"),
-    };
-    Some(format!(
-        "`routes!()` has no state, but {file} needs one: {}{others}. Name the state type in the call, `nitrous::routes!(state = {});`, and give the router its value: `router().with_state(state)`",
-        first.by, first.ty
-    ))
-}
-
-/// What needs the router's state, in route files, then in middleware files: (file, use).
-fn state_uses<'a>(
-    table: &'a Table,
-    shown_root: &'a str,
-    middleware: Option<&'a MiddlewareFolder>,
-) -> impl Iterator<Item = (String, &'a crate::classify::StateUse)> {
-    let routes = table.files.iter().flat_map(move |file| {
-        file.states
-            .iter()
-            .map(move |need| (format!("{shown_root}/{}", file.rel), need))
-    });
-    let middleware = middleware.into_iter().flat_map(|folder| {
-        folder.chain.files.iter().flat_map(move |file| {
-            file.states
-                .iter()
-                .map(move |need| (format!("{}/{}", folder.shown_root, file.rel), need))
-        })
-    });
-    routes.chain(middleware)
-}
-
-/// The state type the first `State<T>` (or `FromRef<T>`) in the route and middleware files names,
-/// when it can be named from the `routes!` call too (not relative to its module).
-fn needed_state(table: &Table, middleware: Option<&MiddlewareFolder>) -> Option<TokenStream> {
-    let (_, ty) = state_uses(table, "", middleware).next()?;
-    let path: syn::Path = syn::parse_str(&ty.ty).ok()?;
-    let first = path.segments.first()?.ident.to_string();
-    (first != "self" && first != "super").then(|| quote!(#path))
 }
 
 /// An empty `router()` and `ROUTES`, emitted beside errors so no follow-on error appears.
@@ -284,23 +94,6 @@ pub fn stub(state: &TokenStream) -> TokenStream {
         #[doc = "Stub route table: `nitrous::routes!` reported errors."]
         pub static ROUTES: #table = #table::new(&[]);
     }
-}
-
-/// A folder the call names, on disk and as messages name it: relative to the crate, or, when it
-/// starts with `./` or `../`, to the file that calls the macro.
-fn resolve(dir: &syn::LitStr, context: &Context) -> syn::Result<(PathBuf, String)> {
-    let value = dir.value();
-    let shown = value.trim_end_matches('/').to_owned();
-    if value.starts_with("./") || value.starts_with("../") {
-        let Some(call_dir) = &context.call_dir else {
-            return Err(syn::Error::new(
-                dir.span(),
-                "cannot tell which file calls `routes!`, so a `./` folder cannot be resolved; name the folder relative to the crate root",
-            ));
-        };
-        return Ok((call_dir.join(&value), shown));
-    }
-    Ok((context.manifest_dir.join(&value), shown))
 }
 
 /// A node of the module tree: a folder, a file, or a file beside a folder of the same name.
@@ -434,7 +227,7 @@ fn router(
     let router = paths::router();
     let layered = paths::layered();
     let top = table.routes.iter().map(|r| r.layer).max().unwrap_or(0);
-    let chain = middleware.map(|m| Chain::functions(&m.chain).collect::<Vec<_>>());
+    let chain = middleware.map(|m| m.chain.functions().collect::<Vec<_>>());
     let chain = chain.filter(|chain| !chain.is_empty());
     // Every route goes behind the chain, a `const` of the middleware's layers, first first.
     let (declare_chain, through) = match &chain {
@@ -806,79 +599,4 @@ fn row(
         Kind::Channel => quote!(#kind::Channel),
     };
     quote!(#info::new(#method, #path, #kind, #file))
-}
-
-/// The routes folder relative to the crate root, as build.rs names it; `None` outside the crate.
-fn watched_dir(root: &Path, manifest_dir: &Path) -> Option<String> {
-    let relative = root.strip_prefix(manifest_dir).ok()?;
-    let parts: Vec<String> = relative
-        .components()
-        .map(|c| match c {
-            std::path::Component::Normal(part) => Some(part.to_string_lossy().into_owned()),
-            _ => None,
-        })
-        .collect::<Option<_>>()?;
-    Some(parts.join("/"))
-}
-
-/// A warning (through `#[deprecated]`, the one warning a proc macro can raise on stable Rust) when
-/// cargo will not notice added or removed files in the folders `routes!` reads: `dirs`, relative
-/// to the crate (the routes folder, and the middleware folder when there is one).
-fn build_script_advice(build_script: &BuildScript, dirs: &[String]) -> TokenStream {
-    let unwatched: Vec<&String> = match build_script {
-        BuildScript::Unknown => return TokenStream::new(),
-        BuildScript::Found(text) => dirs.iter().filter(|dir| !watches(text, dir)).collect(),
-        BuildScript::Missing => dirs.iter().collect(),
-    };
-    if unwatched.is_empty() {
-        return TokenStream::new();
-    }
-    let lines: Vec<String> = unwatched
-        .iter()
-        .map(|dir| format!("println!(\"cargo::rerun-if-changed={dir}\");"))
-        .collect();
-    let folders: Vec<String> = unwatched.iter().map(|dir| format!("`{dir}`")).collect();
-    let files = if dirs.len() > 1 {
-        "a new route or middleware file"
-    } else {
-        "a new route file"
-    };
-    let advice = match build_script {
-        BuildScript::Missing => format!(
-            "nitrous: this crate has no build.rs, so cargo does not see {files} until something else rebuilds the crate; add a build.rs beside Cargo.toml containing `fn main() {{ {} }}`",
-            lines.join(" ")
-        ),
-        _ => format!(
-            "nitrous: build.rs does not tell cargo to watch {}, so {files} is not seen until something else rebuilds the crate; add `{}` to `fn main` in build.rs",
-            folders.join(" and "),
-            lines.join(" ")
-        ),
-    };
-    quote! {
-        const _: () = {
-            #[deprecated(note = #advice)]
-            #[allow(non_upper_case_globals)]
-            const nitrous_add_the_build_rs_line_so_new_route_files_are_seen: () = ();
-            nitrous_add_the_build_rs_line_so_new_route_files_are_seen
-        };
-    }
-}
-
-/// Whether a build script's `cargo::rerun-if-changed=PATH` lines watch `dir`: one names it, or a
-/// folder that holds it (`src/server` holds `src/server/routes` and `src/server/middleware`).
-fn watches(build_script: &str, dir: &str) -> bool {
-    const LINE: &str = "cargo::rerun-if-changed=";
-    build_script.match_indices(LINE).any(|(at, _)| {
-        let rest = &build_script[at + LINE.len()..];
-        let end = rest
-            .find(|c: char| c == '"' || c == '\\' || c == ')' || c.is_whitespace())
-            .unwrap_or(rest.len());
-        let watched = rest[..end].trim_start_matches("./").trim_end_matches('/');
-        watched.is_empty()
-            || watched == "."
-            || dir == watched
-            || dir
-                .strip_prefix(watched)
-                .is_some_and(|r| r.starts_with('/'))
-    })
 }

@@ -10,7 +10,9 @@
 //! - [`validate`]: the route table, with every problem found;
 //! - [`middleware`]: the middleware folder: a file's name to its place in the chain, and the chain;
 //! - [`args`]: the arguments of `routes!(...)`;
+//! - [`folder`]: the folders a call reads, resolved, scanned and checked;
 //! - [`expand`]: the code `routes!` generates, naming paths from [`paths`];
+//! - [`build_script`]: whether cargo sees new files, and the `build.rs` line to add when not;
 //! - [`listing`]: a crate's route table from its sources, as `cargo nitrous routes` prints it;
 //!
 //! and, always, [`table`]: the route table as an app carries it (`static ROUTES`) and prints it,
@@ -22,9 +24,13 @@
 #[cfg(feature = "model")]
 pub mod args;
 #[cfg(feature = "model")]
+pub mod build_script;
+#[cfg(feature = "model")]
 pub mod classify;
 #[cfg(feature = "model")]
 pub mod expand;
+#[cfg(feature = "model")]
+pub mod folder;
 #[cfg(feature = "model")]
 pub mod listing;
 #[cfg(feature = "model")]

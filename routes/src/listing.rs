@@ -7,7 +7,8 @@ use std::path::{Path, PathBuf};
 use proc_macro2::{TokenStream, TokenTree};
 
 use crate::args::Args;
-use crate::expand::{self, BuildScript, Context};
+use crate::expand::{BuildScript, Context};
+use crate::folder;
 use crate::table::write_tables;
 use crate::validate::Kind;
 
@@ -84,7 +85,7 @@ pub fn list(
         call_dir: call_dir.map(Path::to_path_buf),
         build_script: BuildScript::Unknown,
     };
-    let folder = expand::read_folder(&args, &context).map_err(ListError::Call)?;
+    let folder = folder::read_folder(&args, &context).map_err(ListError::Call)?;
     if !folder.errors.is_empty() {
         return Err(ListError::Routes(folder.errors));
     }

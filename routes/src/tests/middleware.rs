@@ -6,6 +6,7 @@ use quote::quote;
 
 use crate::args::Args;
 use crate::expand::{self, BuildScript, Context};
+use crate::folder::{self, Folder};
 use crate::middleware::{self, MiddlewareName};
 
 fn name(rel: &str) -> MiddlewareName {
@@ -71,9 +72,9 @@ fn context() -> Context {
     }
 }
 
-fn folder(input: proc_macro2::TokenStream) -> expand::Folder {
+fn folder(input: proc_macro2::TokenStream) -> Folder {
     let args: Args = syn::parse2(input).expect("arguments parse");
-    expand::read_folder(&args, &context()).expect("the folders exist")
+    folder::read_folder(&args, &context()).expect("the folders exist")
 }
 
 #[test]
@@ -100,7 +101,7 @@ fn a_routes_folder_named_routes_implies_the_middleware_folder_beside_it() {
 #[test]
 fn a_middleware_folder_named_in_the_call_must_exist() {
     let args: Args = syn::parse2(quote!(dir = "basic/routes", middleware = "nowhere")).unwrap();
-    let error = expand::read_folder(&args, &context()).expect_err("no such folder");
+    let error = folder::read_folder(&args, &context()).expect_err("no such folder");
     let message = error.to_string();
     assert!(
         message.contains("the middleware folder does not exist")
