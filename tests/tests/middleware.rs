@@ -93,7 +93,13 @@ async fn without_a_known_token_http_sse_and_websocket_routes_are_refused_alike()
     // by the middleware first, and is a 405 only for a known user.
     let post = |token| send(&server, reqwest::Method::POST, "/api/me", token);
     assert_eq!(post(None).await.status(), 401);
-    assert_eq!(post(Some(TOKEN)).await.status(), 405);
+    let not_allowed = post(Some(TOKEN)).await;
+    assert_eq!(not_allowed.status(), 405);
+    assert_eq!(
+        not_allowed.headers()["allow"],
+        "GET,HEAD",
+        "the route's own answer"
+    );
     // A path no route matches is not the router's: the app's fallback answers it, without the
     // chain (here axum's default, 404).
     assert_eq!(get(&server, "/api/nothing-here", None).await.status(), 404);
