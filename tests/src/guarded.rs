@@ -1,8 +1,8 @@
 //! An app with a middleware folder: `middleware/1.auth.rs` refuses a request without a known
-//! bearer token and attaches its [`User`], `2.request_id.rs` numbers requests from the state,
-//! and `10.timing.rs` adds a `server-timing` header. Each also writes its name on the request's
-//! [`Trail`], so a route can tell the order they ran in (by number: 1, 2, 10; by text it would be
-//! 1, 10, 2).
+//! bearer token and attaches its [`User`], `2.request_id.rs` numbers requests from the state, and
+//! `10.timing.rs` adds a `server-timing` header naming the matched path. Each also writes its name
+//! on the request's [`Trail`], so a route can tell the order they ran in (by number: 1, 2, 10; by
+//! text it would be 1, 10, 2).
 
 use std::collections::HashMap;
 use std::sync::Arc;

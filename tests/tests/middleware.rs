@@ -175,7 +175,8 @@ async fn middleware_read_the_routers_state_and_add_response_headers() {
         let response = get(&server, path, Some(TOKEN)).await;
         assert_eq!(response.status(), 200);
         let timing = response.headers()["server-timing"].to_str().unwrap();
-        assert!(timing.starts_with("route;dur="), "{timing}");
+        let named = format!("route;desc=\"{path}\";dur=");
+        assert!(timing.starts_with(&named), "the matched path: {timing}");
         ids.push(
             response.headers()["x-request-id"]
                 .to_str()
