@@ -174,9 +174,10 @@ fn middleware_modules(folder: &MiddlewareFolder) -> TokenStream {
         .files
         .iter()
         // `build_chain` reports two files on one module; keep the first.
-        .filter(|file| file.module.as_ref().is_some_and(|m| seen.insert(m)))
-        .map(|file| {
-            let ident = format_ident!("{}", file.module.as_deref().unwrap_or_default());
+        .filter_map(|file| Some((file, file.module.as_deref()?)))
+        .filter(|(_, module)| seen.insert(*module))
+        .map(|(file, module)| {
+            let ident = format_ident!("{}", module);
             let path = path_literal(&file.path);
             let doc = format!("The middleware file `{}/{}`.", folder.shown_root, file.rel);
             quote!(#[doc = #doc] #[path = #path] pub mod #ident;)
@@ -227,15 +228,15 @@ fn router(
     let router = paths::router();
     let layered = paths::layered();
     let top = table.routes.iter().map(|r| r.layer).max().unwrap_or(0);
-    let chain = middleware.map(|m| m.chain.functions().collect::<Vec<_>>());
+    let chain = middleware.map(|m| m.chain.links().collect::<Vec<_>>());
     let chain = chain.filter(|chain| !chain.is_empty());
     // Every route goes behind the chain, a `const` of the middleware's layers, first first.
     let (declare_chain, through) = match &chain {
         Some(chain) => {
             let middleware = paths::middleware();
-            let layers = chain.iter().map(|(file, function)| {
-                let module = format_ident!("{}", file.module.as_deref().unwrap_or_default());
-                let layer = paths::middleware_layer(function);
+            let layers = chain.iter().map(|link| {
+                let module = format_ident!("{}", link.module);
+                let layer = paths::middleware_layer(link.function);
                 quote!(self::middleware::#module::#layer)
             });
             (
@@ -272,8 +273,11 @@ fn router(
     let mut routes_table = quote!(#route_table::new(&[#(#rows),*]));
     if let (Some(chain), Some(folder)) = (&chain, middleware) {
         let info = paths::middleware_info();
-        let rows = chain.iter().map(|(file, function)| {
-            let shown = format!("{}/{}", folder.shown_root, file.rel);
+        let rows = chain.iter().map(|link| {
+            let (function, shown) = (
+                link.function,
+                format!("{}/{}", folder.shown_root, link.file.rel),
+            );
             quote!(#info::new(#function, #shown))
         });
         routes_table.extend(quote!(.with_middleware(&[#(#rows),*])));

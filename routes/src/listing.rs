@@ -114,10 +114,10 @@ pub fn list(
         .middleware
         .iter()
         .flat_map(|m| {
-            m.chain.functions().map(|(file, function)| {
+            m.chain.links().map(|link| {
                 [
-                    function.to_owned(),
-                    format!("{}/{}", m.shown_root, file.rel),
+                    link.function.to_owned(),
+                    format!("{}/{}", m.shown_root, link.file.rel),
                 ]
             })
         })

@@ -127,12 +127,28 @@ pub struct Chain {
     pub files: Vec<File>,
 }
 
+/// One middleware of the chain: its file, the file's module and the function.
+#[derive(Clone, Copy, Debug)]
+pub struct Link<'a> {
+    /// The middleware file.
+    pub file: &'a File,
+    /// Its module under `middleware`.
+    pub module: &'a str,
+    /// The function marked `#[nitrous::middleware]`.
+    pub function: &'a str,
+}
+
 impl Chain {
-    /// The files whose function the chain runs, first to run first, with the function's name.
-    pub fn functions(&self) -> impl Iterator<Item = (&File, &str)> {
-        self.files
-            .iter()
-            .filter_map(|file| Some((file, file.function.as_deref()?)))
+    /// The middleware the chain runs, first to run first: each file with a module and a function
+    /// the router can call.
+    pub fn links(&self) -> impl Iterator<Item = Link<'_>> {
+        self.files.iter().filter_map(|file| {
+            Some(Link {
+                file,
+                module: file.module.as_deref()?,
+                function: file.function.as_deref()?,
+            })
+        })
     }
 }
 
@@ -144,16 +160,26 @@ pub fn build_chain(found: Vec<Found>, shown_root: &str) -> (Chain, Vec<String>) 
     let mut errors = Vec::new();
     let mut files = Vec::new();
     for found in found {
-        let name =
-            parse(&found.rel).map_err(|e| errors.push(format!("{}: {e}", shown(&found.rel))));
+        let (module, order) = match parse(&found.rel) {
+            Ok(name) => (Some(name.module), name.order),
+            Err(problem) => {
+                errors.push(format!("{}: {problem}", shown(&found.rel)));
+                (None, None)
+            }
+        };
         let mut file = File {
             rel: found.rel,
             path: found.path,
-            module: name.as_ref().ok().map(|n| n.module.clone()),
-            order: name.ok().and_then(|n| n.order),
+            module,
+            order,
             function: None,
             states: Vec::new(),
         };
+        // A file without a module is not compiled: its name is all there is to report.
+        if file.module.is_none() {
+            files.push(file);
+            continue;
+        }
         let text = match found.text {
             Ok(text) => text,
             Err(e) => {

@@ -85,8 +85,8 @@ fn a_routes_folder_named_routes_implies_the_middleware_folder_beside_it() {
     assert_eq!(middleware.shown_root, "chained/middleware");
     let chain: Vec<(&str, &str)> = middleware
         .chain
-        .functions()
-        .map(|(file, function)| (file.rel.as_str(), function))
+        .links()
+        .map(|link| (link.file.rel.as_str(), link.function))
         .collect();
     assert_eq!(
         chain,
@@ -112,10 +112,7 @@ fn a_middleware_folder_named_in_the_call_must_exist() {
         dir = "basic/routes",
         middleware = "chained/middleware"
     ));
-    assert_eq!(
-        named.middleware.expect("named").chain.functions().count(),
-        2
-    );
+    assert_eq!(named.middleware.expect("named").chain.links().count(), 2);
 }
 
 #[test]
