@@ -1,4 +1,5 @@
-//! `cargo nitrous new NAME`: a working app, with an HTTP, a WebSocket and an SSE route.
+//! `cargo nitrous new NAME`: a working app, with an HTTP, a WebSocket and an SSE route, and a
+//! middleware.
 
 use std::path::{Path, PathBuf};
 
@@ -8,7 +9,8 @@ const MAIN: &str = include_str!("template/main.rs");
 const HELLO: &str = include_str!("template/hello.get.rs");
 const ECHO: &str = include_str!("template/echo.rs");
 const CLOCK: &str = include_str!("template/clock.rs");
-const BUILD: &str = "//! Tells cargo to rebuild when a route file is added, removed or renamed: `nitrous::routes!`\n//! scans the folder at compile time.\n\nfn main() {\n    println!(\"cargo::rerun-if-changed=src/server/routes\");\n}\n";
+const TIMING: &str = include_str!("template/timing.rs");
+const BUILD: &str = "//! Tells cargo to rebuild when a route or middleware file is added, removed or renamed:\n//! `nitrous::routes!` scans `src/server/routes` and `src/server/middleware` at compile time.\n\nfn main() {\n    println!(\"cargo::rerun-if-changed=src/server\");\n}\n";
 
 /// `cargo nitrous new NAME [--nitrous PATH]`: creates `./NAME`.
 pub(crate) fn run(args: &[String]) -> Result<(), Failure> {
@@ -89,7 +91,7 @@ fn write_app(dir: &Path, name: &str, dependency: &str) -> Result<(), Failure> {
     let manifest = format!(
         "[package]\nname = \"{name}\"\nversion = \"0.1.0\"\nedition = \"2024\"\n\n[dependencies]\n{dependency}\ntokio = {{ version = \"1\", features = [\"rt-multi-thread\", \"macros\", \"net\", \"signal\", \"time\"] }}\n# JSON bodies and messages: #[derive(Deserialize)], json!\nserde = {{ version = \"1\", features = [\"derive\"] }}\nserde_json = \"1\"\n# Logs: RUST_LOG=debug (or warn, or nitrous=debug) picks what shows\ntracing-subscriber = {{ version = \"0.3\", features = [\"env-filter\"] }}\n"
     );
-    let files: [(&str, &str); 7] = [
+    let files: [(&str, &str); 8] = [
         ("Cargo.toml", &manifest),
         (".gitignore", "/target\n"),
         ("build.rs", BUILD),
@@ -97,6 +99,7 @@ fn write_app(dir: &Path, name: &str, dependency: &str) -> Result<(), Failure> {
         ("src/server/routes/hello.get.rs", HELLO),
         ("src/server/routes/ws/echo.rs", ECHO),
         ("src/server/routes/clock.rs", CLOCK),
+        ("src/server/middleware/01.timing.rs", TIMING),
     ];
     for (rel, text) in files {
         let path = dir.join(rel);

@@ -1,6 +1,6 @@
 //! `cargo nitrous dev` on a new app, as a user runs it: a WebSocket client, two event streams and
 //! an HTTP client requesting every 50 ms stay with the app while a route file is edited, broken
-//! and fixed, and while a build that panics at start is refused.
+//! and fixed, while a build that panics at start is refused, and when a middleware file is added.
 //!
 //! The app is built into `target/new-app-test`, beside the one `tests/new.rs` builds, so the
 //! dependencies compile once; the workspace's lock file pins them, so it needs no network.
@@ -20,6 +20,9 @@ use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+
+/// A middleware file added while the dev loop runs.
+const TAG: &str = "use nitrous::axum::extract::Request;\nuse nitrous::axum::http::HeaderValue;\nuse nitrous::axum::middleware::Next;\nuse nitrous::axum::response::Response;\n\n#[nitrous::middleware]\npub async fn tag(request: Request, next: Next) -> Response {\n    let mut response = next.run(request).await;\n    response.headers_mut().insert(\"x-tagged\", HeaderValue::from_static(\"yes\"));\n    response\n}\n";
 
 /// The first build compiles the app's dependencies (when `tests/new.rs` has not yet).
 const FIRST_BUILD: Duration = Duration::from_secs(600);
@@ -375,6 +378,20 @@ async fn an_edit_is_swapped_in_under_connected_clients_and_a_broken_edit_keeps_t
     dev.line("nitrous dev: serving the new build", REBUILD)
         .await;
     assert_eq!(get(&addr, "/api/version").await.text().await.unwrap(), "v3");
+
+    // A new middleware file is picked up as a new route file is: the next build runs it.
+    let before = get(&addr, "/api/version").await;
+    assert!(before.headers().get("x-tagged").is_none());
+    std::fs::write(app.join("src/server/middleware/02.tag.rs"), TAG).unwrap();
+    dev.line("nitrous dev: serving the new build", REBUILD)
+        .await;
+    let tagged = get(&addr, "/api/version").await;
+    assert_eq!(tagged.headers()["x-tagged"], "yes");
+    assert!(
+        tagged.headers().contains_key("server-timing"),
+        "the first one runs too"
+    );
+    assert_eq!(tagged.text().await.unwrap(), "v3");
 
     stop.send_replace(true);
     let seen = poller.await.unwrap();

@@ -1,5 +1,5 @@
 //! `cargo nitrous new x && cd x && cargo run`, as a user runs it: the generated app builds
-//! against this checkout and serves its three routes to real clients.
+//! against this checkout and serves its three routes to real clients, through its middleware.
 //!
 //! The first build compiles the app's dependencies into `target/new-app-test` (kept between
 //! runs); the workspace's lock file pins the versions, so it needs no network.
@@ -103,9 +103,20 @@ fn a_new_app_builds_as_generated_and_serves_http_websocket_and_sse() {
         );
     }
 
+    assert!(
+        printed.lines().any(|l| l
+            .split_whitespace()
+            .eq(["timing", "src/server/middleware/01.timing.rs"])),
+        "the middleware in\n{printed}"
+    );
+
     let hello = get(&addr, "/api/hello");
     assert!(hello.starts_with("HTTP/1.1 200"), "{hello}");
     assert!(hello.ends_with("\r\n\r\nHello from nitrous!"), "{hello}");
+    assert!(
+        hello.contains("\r\nserver-timing: app;dur="),
+        "the timing middleware ran: {hello}"
+    );
 
     let stream = TcpStream::connect(&addr).unwrap();
     stream.set_read_timeout(Some(WAIT)).unwrap();

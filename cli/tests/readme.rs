@@ -261,7 +261,7 @@ async fn the_readme_files_build_into_apps_that_answer_as_documented() {
         .clone();
     assert_eq!(
         apps.keys().collect::<Vec<_>>(),
-        ["news", MAIN_APP, "scaled", "todos"],
+        ["guarded", "news", MAIN_APP, "scaled", "todos"],
         "the README's apps"
     );
 
@@ -334,6 +334,35 @@ async fn the_readme_files_build_into_apps_that_answer_as_documented() {
     assert_eq!(text(&mut list).await, "ada joined groceries");
     assert_eq!(refused(&app, "/ws/groceries").await, 400, "no token");
     assert_eq!(refused(&app, "/ws/groceries?token=bad").await, 401);
+    drop(app);
+
+    // The middleware: auth refuses without a known token and hands the user to the route, and
+    // the second file's header is on what the route answers.
+    let app = Running::start(&binaries["guarded"]);
+    assert_eq!(
+        request(reqwest::Method::GET, &app.url("/api/me")).await,
+        (401, "who are you?".to_owned())
+    );
+    let me = tokio::time::timeout(
+        WAIT,
+        reqwest::Client::new()
+            .get(app.url("/api/me"))
+            .header("authorization", "Bearer secret-ada")
+            .send(),
+    )
+    .await
+    .expect("an answer within 10 s")
+    .expect("the request");
+    assert_eq!(me.status(), 200);
+    assert!(
+        me.headers()["server-timing"]
+            .to_str()
+            .unwrap()
+            .starts_with("app;dur="),
+        "{:?}",
+        me.headers()
+    );
+    assert_eq!(me.text().await.unwrap(), "hello ada");
     drop(app);
 
     // The resumable topic, retained on the hub the router has: a client that reconnects with the

@@ -46,7 +46,18 @@ fn prints_the_fixture_apps_tables_as_their_routes_display_them() {
     );
     assert!(out.status.success(), "{}", text(&out.stderr));
     let printed = text(&out.stdout);
-    let sections: Vec<&str> = printed.split("\n\n").collect();
+    // A section is a heading line (`FILE: routes!(ARGS)`) and the table below it, which may hold
+    // a blank line of its own (before the middleware chain).
+    let mut sections: Vec<(&str, String)> = Vec::new();
+    for line in printed.lines() {
+        if line.starts_with("src/") && line.contains(": routes!(") {
+            sections.push((line, String::new()));
+        } else {
+            let (_, table) = sections.last_mut().expect("a heading line first");
+            table.push_str(line);
+            table.push('\n');
+        }
+    }
     let expected = [
         (
             "src/lib.rs: routes!(state = AppState)",
@@ -64,11 +75,15 @@ fn prints_the_fixture_apps_tables_as_their_routes_display_them() {
             "src/lib.rs: routes!(dir = \"src/api_layout\" , prefix = \"/v2\")",
             nitrous_tests::custom_prefix::ROUTES.to_string(),
         ),
+        (
+            "src/guarded.rs: routes!(dir = \"src/guarded/routes\" , state = GuardedState)",
+            nitrous_tests::guarded::ROUTES.to_string(),
+        ),
     ];
-    let sections: Vec<(&str, &str)> = sections
-        .iter()
-        .map(|section| section.split_once('\n').expect("a heading line"))
-        .collect();
+    assert!(
+        !nitrous_tests::guarded::ROUTES.middleware().is_empty(),
+        "one of them lists a middleware chain"
+    );
     for (heading, table) in expected {
         let found = sections
             .iter()
@@ -86,7 +101,7 @@ fn prints_the_fixture_apps_tables_as_their_routes_display_them() {
         "{}",
         bench.1
     );
-    assert_eq!(sections.len(), 5, "{printed}");
+    assert_eq!(sections.len(), 6, "{printed}");
 }
 
 #[test]
@@ -107,6 +122,58 @@ fn one_call_prints_the_bare_table_found_from_the_current_folder() {
     assert_eq!(
         text(&out.stdout),
         "METHOD  PATH        KIND  FILE\nGET     /api/hello  http  src/server/routes/hello.get.rs\n"
+    );
+}
+
+/// A middleware file that adds nothing but a name to the chain.
+fn middleware(name: &str) -> String {
+    format!(
+        "use nitrous::axum::{{extract::Request, middleware::Next, response::Response}};\n\n#[nitrous::middleware]\npub async fn {name}(request: Request, next: Next) -> Response {{\n    next.run(request).await\n}}\n"
+    )
+}
+
+#[test]
+fn a_middleware_folder_is_listed_after_the_routes_in_the_order_it_runs() {
+    let (auth, log, timing) = (middleware("auth"), middleware("log"), middleware("timing"));
+    let dir = app(
+        "chain",
+        &[
+            ("src/main.rs", "nitrous::routes!();\nfn main() {}\n"),
+            (
+                "src/server/routes/hello.get.rs",
+                "#[nitrous::get]\npub async fn get() -> &'static str { \"hi\" }\n",
+            ),
+            ("src/server/middleware/10.timing.rs", &timing),
+            ("src/server/middleware/2.log.rs", &log),
+            ("src/server/middleware/1.auth.rs", &auth),
+        ],
+    );
+    let out = cargo_nitrous(&dir, &["routes"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(
+        text(&out.stdout),
+        "METHOD  PATH        KIND  FILE\n\
+         GET     /api/hello  http  src/server/routes/hello.get.rs\n\
+         \n\
+         MIDDLEWARE  FILE\n\
+         auth        src/server/middleware/1.auth.rs\n\
+         log         src/server/middleware/2.log.rs\n\
+         timing      src/server/middleware/10.timing.rs\n"
+    );
+
+    // One order key twice fails the command with the macro's error.
+    std::fs::write(
+        dir.join("src/server/middleware/01.twice.rs"),
+        middleware("twice"),
+    )
+    .unwrap();
+    let out = cargo_nitrous(&dir, &["routes"]);
+    std::fs::remove_dir_all(&dir).unwrap();
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("src/server/middleware/01.twice.rs and src/server/middleware/1.auth.rs have the same order key, 1"),
+        "{stderr}"
     );
 }
 

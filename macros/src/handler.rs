@@ -10,7 +10,7 @@ use syn::spanned::Spanned;
 /// `item`, unchanged, with an error beside it for each way it is not a handler `routes!` can call,
 /// and the function `routes!` registers it with, which checks each argument and the output.
 pub(crate) fn attribute(name: &str, args: TokenStream, item: TokenStream) -> TokenStream {
-    let errors = check(name, &args, &item);
+    let errors = check(name, Marks::Handler, &args, &item);
     let registration = syn::parse2::<Signature>(item.clone())
         .map(|s| {
             if errors.is_empty() {
@@ -47,14 +47,7 @@ pub(crate) fn registration(sig: &syn::Signature, output: Output) -> TokenStream 
     let private = paths::private();
     let mut checks: Vec<TokenStream> = Vec::new();
     if sig.generics.params.is_empty() {
-        let types: Vec<&syn::Type> = sig
-            .inputs
-            .iter()
-            .filter_map(|input| match input {
-                syn::FnArg::Typed(arg) => Some(&*arg.ty),
-                syn::FnArg::Receiver(_) => None,
-            })
-            .collect();
+        let types = argument_types(sig);
         let last = types.len().saturating_sub(1);
         for (i, ty) in types.iter().enumerate() {
             if is_state(ty) {
@@ -71,17 +64,34 @@ pub(crate) fn registration(sig: &syn::Signature, output: Output) -> TokenStream 
             checks.push(quote_spanned!(ty.span()=> <#ty as #private::HandlerOutput<_>>::CHECKED));
         }
     }
-    let checked = checks
-        .into_iter()
-        .rev()
-        .reduce(|passed, check| quote!(#private::both(#check, #passed)))
-        .unwrap_or_else(|| quote!(#private::Checked::NOTHING));
+    let checked = all_passed(checks);
     let handler = &sig.ident;
     let register =
         quote_spanned!(handler.span()=> #private::Passed::register(#checked, to, #handler));
     // A handler without arguments needs nothing of the state: any router takes it (and the
     // attribute works outside a route module, where there is no `super::__NitrousState`).
     registration_function(handler, sig.inputs.is_empty(), register)
+}
+
+/// The types of a function's arguments, in order (a receiver has none).
+pub(crate) fn argument_types(sig: &syn::Signature) -> Vec<&syn::Type> {
+    sig.inputs
+        .iter()
+        .filter_map(|input| match input {
+            syn::FnArg::Typed(arg) => Some(&*arg.ty),
+            syn::FnArg::Receiver(_) => None,
+        })
+        .collect()
+}
+
+/// Every check passed: the last one's proof, undecided while any check is.
+pub(crate) fn all_passed(checks: Vec<TokenStream>) -> TokenStream {
+    let private = paths::private();
+    checks
+        .into_iter()
+        .rev()
+        .reduce(|passed, check| quote!(#private::both(#check, #passed)))
+        .unwrap_or_else(|| quote!(#private::Checked::NOTHING))
 }
 
 /// The registration function of a handler its attribute reported: it registers nothing, so the
@@ -116,19 +126,60 @@ fn registration_function(handler: &syn::Ident, any_state: bool, body: TokenStrea
 }
 
 /// `State<T>`, however its path is written.
-fn is_state(ty: &syn::Type) -> bool {
+pub(crate) fn is_state(ty: &syn::Type) -> bool {
     matches!(ty, syn::Type::Path(path) if path.path.segments.last().is_some_and(|s| s.ident == "State"))
 }
 
-/// Every way `item` is not a handler `routes!` can call (a `pub async fn`, no attribute
+/// What an attribute marks, for the words of its messages.
+#[derive(Clone, Copy)]
+pub(crate) enum Marks {
+    /// A route's handler (`#[nitrous::get]`, its siblings, `#[nitrous::sse]`).
+    Handler,
+    /// A middleware (`#[nitrous::middleware]`).
+    Middleware,
+}
+
+impl Marks {
+    /// What the marked functions are called: "handlers".
+    fn plural(self) -> &'static str {
+        match self {
+            Marks::Handler => "handlers",
+            Marks::Middleware => "functions",
+        }
+    }
+
+    /// The file they live in.
+    fn file(self) -> &'static str {
+        match self {
+            Marks::Handler => "a route file",
+            Marks::Middleware => "a middleware file",
+        }
+    }
+
+    /// Where what arguments could say comes from instead.
+    fn named_by(self) -> &'static str {
+        match self {
+            Marks::Handler => "the route comes from the file's path",
+            Marks::Middleware => "its place in the chain comes from the file's name",
+        }
+    }
+}
+
+/// Every way `item` is not a function `routes!` can call (a `pub async fn`, no attribute
 /// arguments); empty when it is one.
-pub(crate) fn check(name: &str, args: &TokenStream, item: &TokenStream) -> Vec<syn::Error> {
+pub(crate) fn check(
+    name: &str,
+    marks: Marks,
+    args: &TokenStream,
+    item: &TokenStream,
+) -> Vec<syn::Error> {
     let mut errors: Vec<syn::Error> = Vec::new();
     if !args.is_empty() {
         errors.push(syn::Error::new_spanned(
             args,
             format!(
-                "`#[nitrous::{name}]` takes no arguments; the route comes from the file's path"
+                "`#[nitrous::{name}]` takes no arguments; {}",
+                marks.named_by()
             ),
         ));
     }
@@ -137,14 +188,18 @@ pub(crate) fn check(name: &str, args: &TokenStream, item: &TokenStream) -> Vec<s
         // parses here; rustc reports that error at its line, and nitrous adds none.)
         Err(_) => errors.push(syn::Error::new_spanned(
             item,
-            format!("`#[nitrous::{name}]` goes on an `async fn` in a route file"),
+            format!(
+                "`#[nitrous::{name}]` goes on an `async fn` in {}",
+                marks.file()
+            ),
         )),
         Ok(Signature { vis, sig }) => {
+            let plural = marks.plural();
             if sig.asyncness.is_none() {
                 errors.push(syn::Error::new_spanned(
                     sig.fn_token,
                     format!(
-                        "`#[nitrous::{name}]` handlers are `async fn`s: write `pub async fn {}`",
+                        "`#[nitrous::{name}]` {plural} are `async fn`s: write `pub async fn {}`",
                         sig.ident
                     ),
                 ));
@@ -153,7 +208,7 @@ pub(crate) fn check(name: &str, args: &TokenStream, item: &TokenStream) -> Vec<s
                 errors.push(syn::Error::new_spanned(
                     sig.fn_token,
                     format!(
-                        "`#[nitrous::{name}]` handlers must be `pub`, since the generated router calls them from outside this module: write `pub async fn {}`",
+                        "`#[nitrous::{name}]` {plural} must be `pub`, since the generated router calls them from outside this module: write `pub async fn {}`",
                         sig.ident
                     ),
                 ));
@@ -164,9 +219,9 @@ pub(crate) fn check(name: &str, args: &TokenStream, item: &TokenStream) -> Vec<s
 }
 
 /// A function's visibility and signature; the body is not parsed.
-struct Signature {
-    vis: syn::Visibility,
-    sig: syn::Signature,
+pub(crate) struct Signature {
+    pub(crate) vis: syn::Visibility,
+    pub(crate) sig: syn::Signature,
 }
 
 impl syn::parse::Parse for Signature {

@@ -1,11 +1,12 @@
 //! Procedural macros of [nitrous](https://docs.rs/nitrous). Use them through `nitrous`:
-//! `nitrous::routes!()`, `#[nitrous::get]` and its siblings.
+//! `nitrous::routes!()`, `#[nitrous::get]` and its siblings, `#[nitrous::middleware]`.
 //!
 //! This crate only adapts `proc_macro` to plain functions on `proc_macro2`: the route model and
 //! the code `routes!` generates are in `nitrous-routes` (shared with `cargo nitrous`), the handler
 //! attributes in the modules here.
 
 mod handler;
+mod middleware;
 mod sse;
 
 use nitrous_routes::{args, expand};
@@ -87,6 +88,19 @@ fn manifest_dir_join(manifest_dir: &std::path::Path, path: &std::path::Path) -> 
 #[proc_macro_attribute]
 pub fn sse(args: TokenStream, item: TokenStream) -> TokenStream {
     sse::expand(args.into(), item.into()).into()
+}
+
+/// Makes a `pub async fn` in a middleware file (`src/server/middleware/01.auth.rs`) the
+/// middleware that runs before every route of the router, in the order of the files' names. It is
+/// an axum `from_fn` function: any extractors (`State<AppState>`, `HeaderMap`, ...), then the
+/// request and `Next`; it returns a response, the route's (`next.run(request).await`) or its own.
+///
+/// It checks that the function is a `pub async fn` and each argument, reporting a mistake at its
+/// argument. The state comes from the `routes!` call that runs the folder, so the attribute works
+/// in middleware files only.
+#[proc_macro_attribute]
+pub fn middleware(args: TokenStream, item: TokenStream) -> TokenStream {
+    middleware::attribute(args.into(), item.into()).into()
 }
 
 macro_rules! handler_attributes {

@@ -23,7 +23,7 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
             }
         }
     };
-    let errors = handler::check("sse", &TokenStream::new(), &item);
+    let errors = handler::check("sse", handler::Marks::Handler, &TokenStream::new(), &item);
     let function = match syn::parse2::<syn::ItemFn>(item.clone()) {
         Ok(function) if errors.is_empty() => function,
         // Not a handler, or not a parsable fn: the item unchanged, with what the checks found

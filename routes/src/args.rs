@@ -1,4 +1,4 @@
-//! The arguments of `routes!(dir = "...", prefix = "...", state = Type)`.
+//! The arguments of `routes!(dir = "...", middleware = "...", prefix = "...", state = Type)`.
 
 use syn::parse::{Parse, ParseStream};
 use syn::punctuated::Punctuated;
@@ -10,6 +10,9 @@ pub struct Args {
     /// The routes folder: relative to the crate (`CARGO_MANIFEST_DIR`), or to the calling file
     /// when it starts with `./` or `../` (as `include!` does).
     pub dir: Option<LitStr>,
+    /// The middleware folder, resolved as `dir` is; by default `middleware` beside the routes
+    /// folder (`src/server/middleware`), used when it exists.
+    pub middleware: Option<LitStr>,
     /// What HTTP and SSE routes are served under; `""` for nothing.
     pub prefix: Option<LitStr>,
     /// The router's state type: `router()` returns `Router<state>`.
@@ -21,6 +24,7 @@ impl std::fmt::Debug for Args {
         use quote::ToTokens;
         f.debug_struct("Args")
             .field("dir", &self.dir.as_ref().map(LitStr::value))
+            .field("middleware", &self.middleware.as_ref().map(LitStr::value))
             .field("prefix", &self.prefix.as_ref().map(LitStr::value))
             .field(
                 "state",
@@ -46,6 +50,8 @@ impl Parse for Args {
             match item {
                 Arg::Dir(key, _) if args.dir.is_some() => push(duplicate(&key)),
                 Arg::Dir(_, value) => args.dir = Some(value),
+                Arg::Middleware(key, _) if args.middleware.is_some() => push(duplicate(&key)),
+                Arg::Middleware(_, value) => args.middleware = Some(value),
                 Arg::Prefix(key, _) if args.prefix.is_some() => push(duplicate(&key)),
                 Arg::Prefix(_, value) => match check_prefix(&value.value()) {
                     Ok(()) => args.prefix = Some(value),
@@ -64,6 +70,7 @@ impl Parse for Args {
 
 enum Arg {
     Dir(syn::Ident, LitStr),
+    Middleware(syn::Ident, LitStr),
     Prefix(syn::Ident, LitStr),
     State(syn::Ident, Box<syn::Type>),
 }
@@ -74,12 +81,13 @@ impl Parse for Arg {
         input.parse::<Token![=]>()?;
         match key.to_string().as_str() {
             "dir" => Ok(Arg::Dir(key, input.parse()?)),
+            "middleware" => Ok(Arg::Middleware(key, input.parse()?)),
             "prefix" => Ok(Arg::Prefix(key, input.parse()?)),
             "state" => Ok(Arg::State(key, Box::new(input.parse()?))),
             _ => Err(syn::Error::new(
                 key.span(),
                 format!(
-                    "unknown argument `{key}`: `routes!` takes `dir = \"src/server/routes\"`, `prefix = \"/api\"` and `state = AppState`"
+                    "unknown argument `{key}`: `routes!` takes `dir = \"src/server/routes\"`, `middleware = \"src/server/middleware\"`, `prefix = \"/api\"` and `state = AppState`"
                 ),
             )),
         }

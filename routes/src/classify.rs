@@ -11,21 +11,25 @@ pub enum Attr {
     Any,
     /// `#[nitrous::sse]`: a GET answering `text/event-stream`.
     Sse,
+    /// `#[nitrous::middleware]`: a middleware, which belongs in the middleware folder.
+    Middleware,
 }
 
 impl Attr {
-    /// The attribute named `name` (the last segment of its path: `get`, `handler`, `sse`).
+    /// The attribute named `name` (the last segment of its path: `get`, `handler`, `sse`,
+    /// `middleware`).
     pub fn from_name(name: &str) -> Option<Attr> {
         match name {
             "handler" => return Some(Attr::Any),
             "sse" => return Some(Attr::Sse),
+            "middleware" => return Some(Attr::Middleware),
             _ => {}
         }
         Method::from_suffix(name).map(Attr::Method)
     }
 }
 
-/// A handler function found in a route file.
+/// A function marked with a nitrous attribute, found in a route or middleware file.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Handler {
     /// Which attribute marks it.
@@ -52,7 +56,7 @@ pub struct Socket {
     pub problem: Option<String>,
 }
 
-/// What one route file serves.
+/// What one route or middleware file holds.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Content {
     /// The marked functions, in file order.
@@ -73,7 +77,7 @@ pub struct StateUse {
     pub ty: String,
 }
 
-/// Reads a route file's top-level items. `None` when the file does not parse: rustc reports the
+/// Reads a route or middleware file's top-level items. `None` when the file does not parse: rustc reports the
 /// syntax error at its line when it compiles the `#[path]` module, so nitrous adds nothing.
 pub fn classify(text: &str) -> Option<Content> {
     let file = syn::parse_file(text).ok()?;

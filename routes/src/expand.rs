@@ -7,12 +7,11 @@ use proc_macro2::{Span, TokenStream};
 use quote::{format_ident, quote};
 
 use crate::args::Args;
+use crate::build_script;
+pub use crate::build_script::BuildScript;
+use crate::folder::{Folder, MiddlewareFolder, needed_state, read_folder};
 use crate::paths;
-use crate::scan;
 use crate::validate::{self, Kind, Route, Serve, Table, Target};
-
-/// The default routes folder, relative to the crate.
-pub const DEFAULT_DIR: &str = "src/server/routes";
 
 /// What the expansion needs to know about the crate that calls the macro.
 #[derive(Debug)]
@@ -23,17 +22,6 @@ pub struct Context {
     pub call_dir: Option<PathBuf>,
     /// The calling crate's build script, for the rebuild-tracking advice.
     pub build_script: BuildScript,
-}
-
-/// How new and removed route files reach cargo (see DESIGN.md section 4).
-#[derive(Debug)]
-pub enum BuildScript {
-    /// The crate has no build script: cargo will not notice new files.
-    Missing,
-    /// `build.rs` at the crate root, with its text.
-    Found(String),
-    /// A build script elsewhere (`package.build`), or no way to tell: say nothing.
-    Unknown,
 }
 
 /// Expands `routes!(input)`. Argument errors fail the whole call; problems with route files are
@@ -48,6 +36,7 @@ pub fn routes(input: TokenStream, context: &Context) -> syn::Result<TokenStream>
         root,
         shown_root,
         table,
+        middleware,
         errors,
     } = read_folder(&args, context)?;
 
@@ -57,7 +46,7 @@ pub fn routes(input: TokenStream, context: &Context) -> syn::Result<TokenStream>
     // handlers' checks, so neither `main`'s `router().with_state(state)` nor a handler that
     // extracts the state adds a second error to the one that says what to write.
     let state = match &args.state {
-        None if !errors.is_empty() => needed_state(&table).unwrap_or(state),
+        None if !errors.is_empty() => needed_state(&table, middleware.as_ref()).unwrap_or(state),
         _ => state,
     };
     // The router's state, named where the call wrote it and passed down to every route module:
@@ -73,14 +62,17 @@ pub fn routes(input: TokenStream, context: &Context) -> syn::Result<TokenStream>
             #modules
         }
     };
+    if let Some(middleware) = &middleware {
+        out.extend(middleware_modules(middleware));
+    }
     if errors.is_empty() {
-        out.extend(router(&table, &state, &shown_root));
-        let watched = watched_dir(&root, &context.manifest_dir);
-        out.extend(
-            watched
-                .map(|dir| build_script_advice(&context.build_script, &dir))
-                .unwrap_or_default(),
-        );
+        out.extend(router(&table, &state, &shown_root, middleware.as_ref()));
+        // The folders whose new files cargo must see: both, when the crate has middleware.
+        let folders = std::iter::once(&root).chain(middleware.as_ref().map(|m| &m.root));
+        let watched: Vec<String> = folders
+            .filter_map(|folder| build_script::watched_dir(folder, &context.manifest_dir))
+            .collect();
+        out.extend(build_script::advice(&context.build_script, &watched));
     } else {
         out.extend(stub(&state));
         for error in errors {
@@ -88,79 +80,6 @@ pub fn routes(input: TokenStream, context: &Context) -> syn::Result<TokenStream>
         }
     }
     Ok(out)
-}
-
-/// A routes folder, read and checked: what `routes!` expands and `cargo nitrous routes` lists.
-#[derive(Debug)]
-pub struct Folder {
-    /// The folder on disk.
-    pub root: PathBuf,
-    /// The folder as the call names it, for messages and the table's file column.
-    pub shown_root: String,
-    /// The routes, sorted as the router prefers them.
-    pub table: Table,
-    /// Every problem found, each a whole message; the table is only served when there are none.
-    pub errors: Vec<String>,
-}
-
-/// Resolves `dir`, scans it and builds the route table. Fails (spanned at `dir`) only when the
-/// folder cannot be read at all; problems with route files land in [`Folder::errors`].
-pub fn read_folder(args: &Args, context: &Context) -> syn::Result<Folder> {
-    let (root, shown_root) = resolve_dir(args, context)?;
-    let found = scan::scan(&root).map_err(|e| {
-        syn::Error::new(
-            args.dir.as_ref().map_or_else(Span::call_site, |d| d.span()),
-            format!(
-                "{e}: nitrous looks for route files in `{shown_root}` ({}); create it, or name another folder with `routes!(dir = \"...\")`",
-                root.display()
-            ),
-        )
-    })?;
-    let prefix = match &args.prefix {
-        Some(prefix) => prefix.value(),
-        None if scan::has_api_folder(&root) => String::new(),
-        None => "/api".to_owned(),
-    };
-    let (table, mut errors) = validate::build_table(found, &shown_root, &prefix);
-    if args.state.is_none() {
-        errors.extend(missing_state(&table, &shown_root));
-    }
-    Ok(Folder {
-        root,
-        shown_root,
-        table,
-        errors,
-    })
-}
-
-/// One error when route files need a state and the call gives none: `State<T>` arguments and
-/// WebSocket handlers built with `FromRef<T>` only work on a `Router<T>`.
-fn missing_state(table: &Table, shown_root: &str) -> Option<String> {
-    let mut uses = table.files.iter().flat_map(|file| {
-        file.states
-            .iter()
-            .map(move |need| (format!("{shown_root}/{}", file.rel), need))
-    });
-    let (file, first) = uses.next()?;
-    let more = uses.count();
-    let others = match more {
-        0 => String::new(),
-        1 => " (and one more use)".to_owned(),
-        n => format!(" (and {n} more uses)"),
-    };
-    Some(format!(
-        "`routes!()` has no state, but {file} needs one: {}{others}. Name the state type in the call, `nitrous::routes!(state = {});`, and give the router its value: `router().with_state(state)`",
-        first.by, first.ty
-    ))
-}
-
-/// The state type the first `State<T>` (or `FromRef<T>`) in the route files names, when it can be
-/// named from the `routes!` call too (not relative to its route module).
-fn needed_state(table: &Table) -> Option<TokenStream> {
-    let ty = table.files.iter().flat_map(|f| &f.states).next()?;
-    let path: syn::Path = syn::parse_str(&ty.ty).ok()?;
-    let first = path.segments.first()?.ident.to_string();
-    (first != "self" && first != "super").then(|| quote!(#path))
 }
 
 /// An empty `router()` and `ROUTES`, emitted beside errors so no follow-on error appears.
@@ -175,28 +94,6 @@ pub fn stub(state: &TokenStream) -> TokenStream {
         #[doc = "Stub route table: `nitrous::routes!` reported errors."]
         pub static ROUTES: #table = #table::new(&[]);
     }
-}
-
-/// The folder to scan, and how to name it in messages.
-fn resolve_dir(args: &Args, context: &Context) -> syn::Result<(PathBuf, String)> {
-    let Some(dir) = &args.dir else {
-        return Ok((
-            context.manifest_dir.join(DEFAULT_DIR),
-            DEFAULT_DIR.to_owned(),
-        ));
-    };
-    let value = dir.value();
-    let shown = value.trim_end_matches('/').to_owned();
-    if value.starts_with("./") || value.starts_with("../") {
-        let Some(call_dir) = &context.call_dir else {
-            return Err(syn::Error::new(
-                dir.span(),
-                "cannot tell which file calls `routes!`, so a `./` folder cannot be resolved; name the folder relative to the crate root",
-            ));
-        };
-        return Ok((call_dir.join(&value), shown));
-    }
-    Ok((context.manifest_dir.join(&value), shown))
 }
 
 /// A node of the module tree: a folder, a file, or a file beside a folder of the same name.
@@ -269,6 +166,40 @@ fn path_literal(path: &Path) -> String {
     path.to_string_lossy().into_owned()
 }
 
+/// `mod middleware`: one module per middleware file, beside `mod routes`; nothing without files.
+fn middleware_modules(folder: &MiddlewareFolder) -> TokenStream {
+    let mut seen = std::collections::BTreeSet::new();
+    let files: Vec<TokenStream> = folder
+        .chain
+        .files
+        .iter()
+        // `build_chain` reports two files on one module; keep the first.
+        .filter_map(|file| Some((file, file.module.as_deref()?)))
+        .filter(|(_, module)| seen.insert(*module))
+        .map(|(file, module)| {
+            let ident = format_ident!("{}", module);
+            let path = path_literal(&file.path);
+            let doc = format!("The middleware file `{}/{}`.", folder.shown_root, file.rel);
+            quote!(#[doc = #doc] #[path = #path] pub mod #ident;)
+        })
+        .collect();
+    if files.is_empty() {
+        return TokenStream::new();
+    }
+    let doc = format!(
+        "Middleware modules generated by `nitrous::routes!` from `{}`; `ROUTES.middleware()` lists the order they run in.",
+        folder.shown_root
+    );
+    quote! {
+        #[doc = #doc]
+        pub mod middleware {
+            #[allow(dead_code)]
+            type __NitrousState = super::__NitrousRouterState;
+            #(#files)*
+        }
+    }
+}
+
 /// The module path of a file's items from the crate module that calls the macro.
 fn module_path(table: &Table, file: usize) -> TokenStream {
     let module = table.files[file]
@@ -288,17 +219,40 @@ fn module_path(table: &Table, file: usize) -> TokenStream {
     quote!(self::routes #(::#idents)*)
 }
 
-fn router(table: &Table, state: &TokenStream, shown_root: &str) -> TokenStream {
+fn router(
+    table: &Table,
+    state: &TokenStream,
+    shown_root: &str,
+    middleware: Option<&MiddlewareFolder>,
+) -> TokenStream {
     let router = paths::router();
     let layered = paths::layered();
     let top = table.routes.iter().map(|r| r.layer).max().unwrap_or(0);
-    let mut body = TokenStream::new();
+    let chain = middleware.map(|m| m.chain.links().collect::<Vec<_>>());
+    let chain = chain.filter(|chain| !chain.is_empty());
+    // Every route goes behind the chain, a `const` of the middleware's layers, first first.
+    let (declare_chain, through) = match &chain {
+        Some(chain) => {
+            let middleware = paths::middleware();
+            let layers = chain.iter().map(|link| {
+                let module = format_ident!("{}", link.module);
+                let layer = paths::middleware_layer(link.function);
+                quote!(self::middleware::#module::#layer)
+            });
+            (
+                quote!(const CHAIN: &[#middleware::Layer<#state>] = &[#(#layers),*];),
+                Some(quote!(CHAIN)),
+            )
+        }
+        None => (TokenStream::new(), None),
+    };
+    let mut body = declare_chain;
     for layer in (0..=top).rev() {
         let routes = table
             .routes
             .iter()
             .filter(|r| r.layer == layer)
-            .map(|r| route(table, r, state, shown_root));
+            .map(|r| route(table, r, state, shown_root, through.as_ref()));
         let this = quote!(#router::<#state>::new() #(#routes)*);
         body.extend(if layer == top {
             quote!(let layer = #this;)
@@ -316,6 +270,18 @@ fn router(table: &Table, state: &TokenStream, shown_root: &str) -> TokenStream {
             .map(move |e| row(table, r, e, shown_root))
     });
     let route_table = paths::route_table();
+    let mut routes_table = quote!(#route_table::new(&[#(#rows),*]));
+    if let (Some(chain), Some(folder)) = (&chain, middleware) {
+        let info = paths::middleware_info();
+        let rows = chain.iter().map(|link| {
+            let (function, shown) = (
+                link.function,
+                format!("{}/{}", folder.shown_root, link.file.rel),
+            );
+            quote!(#info::new(#function, #shown))
+        });
+        routes_table.extend(quote!(.with_middleware(&[#(#rows),*])));
+    }
     let own_hub_layer = paths::own_hub_layer();
     let typescript = typescript_test(table, shown_root);
     quote! {
@@ -326,7 +292,7 @@ fn router(table: &Table, state: &TokenStream, shown_root: &str) -> TokenStream {
             layer.layer(#own_hub_layer())
         }
         #[doc = #table_doc]
-        pub static ROUTES: #route_table = #route_table::new(&[#(#rows),*]);
+        pub static ROUTES: #route_table = #routes_table;
         #typescript
     }
 }
@@ -429,9 +395,33 @@ fn typescript_test(table: &Table, shown_root: &str) -> TokenStream {
     }
 }
 
-fn route(table: &Table, route: &Route, state: &TokenStream, shown_root: &str) -> TokenStream {
-    let filter = paths::method_filter();
+/// `.route(path, ..)` with the route's method router, behind `chain` when there is one.
+fn route(
+    table: &Table,
+    route: &Route,
+    state: &TokenStream,
+    shown_root: &str,
+    chain: Option<&TokenStream>,
+) -> TokenStream {
     let path = &route.path;
+    let method_router = method_router(table, route, state, shown_root);
+    match chain {
+        Some(chain) => {
+            let middleware = paths::middleware();
+            quote!(.route(#path, #middleware::through(#method_router, #chain)))
+        }
+        None => quote!(.route(#path, #method_router)),
+    }
+}
+
+/// The method router of a route: its handlers, its WebSocket handler.
+fn method_router(
+    table: &Table,
+    route: &Route,
+    state: &TokenStream,
+    shown_root: &str,
+) -> TokenStream {
+    let filter = paths::method_filter();
     // A file that answers every method alone: axum's `any`, whose responses carry no `Allow`
     // header (a `MethodRouter` fallback adds an empty one, naming no method).
     if let [endpoint] = route.endpoints.as_slice()
@@ -441,7 +431,7 @@ fn route(table: &Table, route: &Route, state: &TokenStream, shown_root: &str) ->
         let module = module_path(table, endpoint.file);
         let register = paths::registration(handler);
         let any = paths::any();
-        return quote!(.route(#path, #module::#register(#any::new())));
+        return quote!(#module::#register(#any::new()));
     }
     let mut base = {
         let method_router = paths::method_router();
@@ -479,13 +469,11 @@ fn route(table: &Table, route: &Route, state: &TokenStream, shown_root: &str) ->
         }
     }
     let (on, fallback) = (paths::on(), paths::fallback());
-    let method_router = adds
-        .into_iter()
+    adds.into_iter()
         .fold(base, |inner, (register, methods)| match methods {
             Some(methods) => quote!(#register(#on::new(#inner, #methods))),
             None => quote!(#register(#fallback::new(#inner))),
-        });
-    quote!(.route(#path, #method_router))
+        })
 }
 
 /// A WebSocket route: built from the state by `FromRef` when the type has it, else `Default`.
@@ -615,41 +603,4 @@ fn row(
         Kind::Channel => quote!(#kind::Channel),
     };
     quote!(#info::new(#method, #path, #kind, #file))
-}
-
-/// The routes folder relative to the crate root, as build.rs names it; `None` outside the crate.
-fn watched_dir(root: &Path, manifest_dir: &Path) -> Option<String> {
-    let relative = root.strip_prefix(manifest_dir).ok()?;
-    let parts: Vec<String> = relative
-        .components()
-        .map(|c| match c {
-            std::path::Component::Normal(part) => Some(part.to_string_lossy().into_owned()),
-            _ => None,
-        })
-        .collect::<Option<_>>()?;
-    Some(parts.join("/"))
-}
-
-/// A warning (through `#[deprecated]`, the one warning a proc macro can raise on stable Rust) when
-/// cargo will not notice added or removed route files.
-fn build_script_advice(build_script: &BuildScript, shown_root: &str) -> TokenStream {
-    let line = format!("cargo::rerun-if-changed={shown_root}");
-    let advice = match build_script {
-        BuildScript::Unknown => return TokenStream::new(),
-        BuildScript::Found(text) if text.contains(&line) => return TokenStream::new(),
-        BuildScript::Found(_) => format!(
-            "nitrous: build.rs does not tell cargo to watch `{shown_root}`, so a new route file is not seen until something else rebuilds the crate; add `println!(\"{line}\");` to `fn main` in build.rs"
-        ),
-        BuildScript::Missing => format!(
-            "nitrous: this crate has no build.rs, so cargo does not see a new route file until something else rebuilds the crate; add a build.rs beside Cargo.toml containing `fn main() {{ println!(\"{line}\"); }}`"
-        ),
-    };
-    quote! {
-        const _: () = {
-            #[deprecated(note = #advice)]
-            #[allow(non_upper_case_globals)]
-            const nitrous_add_the_build_rs_line_so_new_route_files_are_seen: () = ();
-            nitrous_add_the_build_rs_line_so_new_route_files_are_seen
-        };
-    }
 }

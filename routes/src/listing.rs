@@ -1,5 +1,5 @@
 //! A crate's route table read from its sources, without compiling it: what `cargo nitrous routes`
-//! prints, row for row what the crate's generated `ROUTES` displays.
+//! prints, row for row what the crate's generated `ROUTES` displays (its middleware chain too).
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -7,14 +7,16 @@ use std::path::{Path, PathBuf};
 use proc_macro2::{TokenStream, TokenTree};
 
 use crate::args::Args;
-use crate::expand::{self, BuildScript, Context};
-use crate::table::write_table;
+use crate::expand::{BuildScript, Context};
+use crate::folder;
+use crate::table::write_tables;
 use crate::validate::Kind;
 
 /// The route table of one `routes!` call; `Display` prints it as `ROUTES` does.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Listing {
     rows: Vec<[String; 4]>,
+    middleware: Vec<[String; 2]>,
 }
 
 impl Listing {
@@ -22,13 +24,21 @@ impl Listing {
     pub fn rows(&self) -> &[[String; 4]] {
         &self.rows
     }
+
+    /// `[function, file]` for every middleware, in the order they run.
+    pub fn middleware(&self) -> &[[String; 2]] {
+        &self.middleware
+    }
 }
 
 impl fmt::Display for Listing {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write_table(
+        write_tables(
             f,
             self.rows
+                .iter()
+                .map(|row| row.each_ref().map(String::as_str)),
+            self.middleware
                 .iter()
                 .map(|row| row.each_ref().map(String::as_str)),
         )
@@ -75,7 +85,7 @@ pub fn list(
         call_dir: call_dir.map(Path::to_path_buf),
         build_script: BuildScript::Unknown,
     };
-    let folder = expand::read_folder(&args, &context).map_err(ListError::Call)?;
+    let folder = folder::read_folder(&args, &context).map_err(ListError::Call)?;
     if !folder.errors.is_empty() {
         return Err(ListError::Routes(folder.errors));
     }
@@ -100,7 +110,19 @@ pub fn list(
             })
         })
         .collect();
-    Ok(Listing { rows })
+    let middleware = folder
+        .middleware
+        .iter()
+        .flat_map(|m| {
+            m.chain.links().map(|link| {
+                [
+                    link.function.to_owned(),
+                    format!("{}/{}", m.shown_root, link.file.rel),
+                ]
+            })
+        })
+        .collect();
+    Ok(Listing { rows, middleware })
 }
 
 /// A `routes!(...)` call found in a crate's sources.

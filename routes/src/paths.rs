@@ -67,6 +67,23 @@ pub fn registration(name: &str) -> proc_macro2::Ident {
     quote::format_ident!("__nitrous_route_{}", name)
 }
 
+/// The function a middleware attribute emits beside middleware `name` (a raw identifier's name
+/// without its `r#`), which puts it in the chain.
+pub fn middleware_layer(name: &str) -> proc_macro2::Ident {
+    let name = name.strip_prefix("r#").unwrap_or(name);
+    quote::format_ident!("__nitrous_middleware_{}", name)
+}
+
+/// The middleware chain's glue: `Inner`, `Layer`, `Wrap`, `through`.
+pub fn middleware() -> TokenStream {
+    quote!(::nitrous::__private::middleware)
+}
+
+/// One row of the route table's middleware chain.
+pub fn middleware_info() -> TokenStream {
+    quote!(::nitrous::__private::MiddlewareInfo)
+}
+
 /// The layer that gives every generated router its own hub.
 pub fn own_hub_layer() -> TokenStream {
     quote!(::nitrous::__private::own_hub_layer)

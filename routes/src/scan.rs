@@ -1,11 +1,11 @@
-//! Walks the routes folder in sorted order and reads every route file.
+//! Walks a routes (or middleware) folder in sorted order and reads every file.
 
 use std::path::{Path, PathBuf};
 
-/// A file found under the routes folder.
+/// A file found under the folder.
 #[derive(Debug)]
 pub struct Found {
-    /// `/`-separated path under the routes folder: `users/[id].rs`.
+    /// `/`-separated path under the folder: `users/[id].rs`.
     pub rel: String,
     /// The path the generated `#[path]` attribute names.
     pub path: PathBuf,
@@ -13,11 +13,12 @@ pub struct Found {
     pub text: Result<String, String>,
 }
 
-/// Every file under `root`, sorted by path, skipping names that start with `.` (editor and VCS
-/// files). Fails only when `root` itself cannot be walked.
-pub fn scan(root: &Path) -> Result<Vec<Found>, String> {
+/// Every file under `root`, the `what` folder (`routes`, `middleware`), sorted by path, skipping
+/// names that start with `.` (editor and VCS files). Fails only when `root` itself cannot be
+/// walked.
+pub fn scan(root: &Path, what: &str) -> Result<Vec<Found>, String> {
     if !root.is_dir() {
-        return Err("the routes folder does not exist".to_owned());
+        return Err(format!("the {what} folder does not exist"));
     }
     let mut found = Vec::new();
     let walker = walkdir::WalkDir::new(root)
@@ -27,7 +28,7 @@ pub fn scan(root: &Path) -> Result<Vec<Found>, String> {
             entry.depth() == 0 || !entry.file_name().to_string_lossy().starts_with('.')
         });
     for entry in walker {
-        let entry = entry.map_err(|e| format!("cannot read the routes folder: {e}"))?;
+        let entry = entry.map_err(|e| format!("cannot read the {what} folder: {e}"))?;
         if entry.file_type().is_dir() {
             continue;
         }

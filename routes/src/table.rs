@@ -1,4 +1,5 @@
-//! The route table that `routes!` emits as `ROUTES`: what the router serves, and from which file.
+//! The route table that `routes!` emits as `ROUTES`: what the router serves, and from which file,
+//! and the middleware chain every route runs through.
 
 use std::fmt;
 
@@ -80,35 +81,79 @@ impl RouteInfo {
     }
 }
 
+/// One middleware of the chain every route runs through: its function and its file.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct MiddlewareInfo {
+    name: &'static str,
+    file: &'static str,
+}
+
+impl MiddlewareInfo {
+    #[doc(hidden)]
+    pub const fn new(name: &'static str, file: &'static str) -> Self {
+        MiddlewareInfo { name, file }
+    }
+
+    /// The function marked `#[nitrous::middleware]`: `auth`.
+    pub fn name(&self) -> &'static str {
+        self.name
+    }
+
+    /// The middleware file, relative to the crate: `src/server/middleware/01.auth.rs`.
+    pub fn file(&self) -> &'static str {
+        self.file
+    }
+}
+
 /// Every route of a generated router, sorted as the router prefers them: most specific first
-/// (static before param before catch-all), then by method. `Display` prints an aligned table.
+/// (static before param before catch-all), then by method; and the middleware every route runs
+/// through, in the order they run. `Display` prints both as aligned tables.
 #[derive(Clone, Copy, Debug)]
-pub struct RouteTable(&'static [RouteInfo]);
+pub struct RouteTable {
+    routes: &'static [RouteInfo],
+    middleware: &'static [MiddlewareInfo],
+}
 
 impl RouteTable {
     #[doc(hidden)]
     pub const fn new(routes: &'static [RouteInfo]) -> Self {
-        RouteTable(routes)
+        RouteTable {
+            routes,
+            middleware: &[],
+        }
+    }
+
+    #[doc(hidden)]
+    pub const fn with_middleware(self, middleware: &'static [MiddlewareInfo]) -> Self {
+        RouteTable {
+            routes: self.routes,
+            middleware,
+        }
     }
 
     /// Every route, in the order the router prefers them.
     pub fn routes(&self) -> &'static [RouteInfo] {
-        self.0
+        self.routes
+    }
+
+    /// The middleware folder's chain, first to run first; empty without middleware.
+    pub fn middleware(&self) -> &'static [MiddlewareInfo] {
+        self.middleware
     }
 
     /// How many routes (a method and a path each).
     pub fn len(&self) -> usize {
-        self.0.len()
+        self.routes.len()
     }
 
     /// Whether the routes folder serves nothing.
     pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
+        self.routes.is_empty()
     }
 
     /// The routes, in the order the router prefers them.
     pub fn iter(&self) -> std::slice::Iter<'static, RouteInfo> {
-        self.0.iter()
+        self.routes.iter()
     }
 }
 
@@ -117,27 +162,43 @@ impl IntoIterator for &RouteTable {
     type IntoIter = std::slice::Iter<'static, RouteInfo>;
 
     fn into_iter(self) -> Self::IntoIter {
-        self.0.iter()
+        self.routes.iter()
     }
 }
 
 impl fmt::Display for RouteTable {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let rows = self
-            .0
+        let routes = self
+            .routes
             .iter()
             .map(|r| [r.method, r.path, r.kind.as_str(), r.file]);
-        write_table(f, rows)
+        let middleware = self.middleware.iter().map(|m| [m.name, m.file]);
+        write_tables(f, routes, middleware)
     }
 }
 
-/// Writes `METHOD PATH KIND FILE` rows in aligned columns (shared with `cargo nitrous routes`,
-/// through `listing`).
-pub(crate) fn write_table<'a>(
+/// Writes the `METHOD PATH KIND FILE` rows, then, when there are any, the `MIDDLEWARE FILE` rows
+/// after a blank line, each in aligned columns (shared with `cargo nitrous routes`, through
+/// `listing`).
+pub(crate) fn write_tables<'a>(
     f: &mut dyn fmt::Write,
-    rows: impl Iterator<Item = [&'a str; 4]> + Clone,
+    routes: impl Iterator<Item = [&'a str; 4]> + Clone,
+    middleware: impl Iterator<Item = [&'a str; 2]> + Clone,
 ) -> fmt::Result {
-    let header = ["METHOD", "PATH", "KIND", "FILE"];
+    write_table(f, ["METHOD", "PATH", "KIND", "FILE"], routes)?;
+    if middleware.clone().next().is_none() {
+        return Ok(());
+    }
+    writeln!(f)?;
+    write_table(f, ["MIDDLEWARE", "FILE"], middleware)
+}
+
+/// Writes `header` and `rows` in aligned columns; the last column is not padded.
+fn write_table<'a, const N: usize>(
+    f: &mut dyn fmt::Write,
+    header: [&'a str; N],
+    rows: impl Iterator<Item = [&'a str; N]> + Clone,
+) -> fmt::Result {
     let mut widths = header.map(str::len);
     for row in rows.clone() {
         for (width, cell) in widths.iter_mut().zip(row) {
@@ -145,9 +206,14 @@ pub(crate) fn write_table<'a>(
         }
     }
     for row in std::iter::once(header).chain(rows) {
-        let [method, path, kind, file] = row;
-        let [w0, w1, w2, _] = widths;
-        writeln!(f, "{method:<w0$}  {path:<w1$}  {kind:<w2$}  {file}")?;
+        let last = N - 1;
+        for (i, cell) in row.iter().enumerate() {
+            if i == last {
+                writeln!(f, "{cell}")?;
+            } else {
+                write!(f, "{cell:<width$}  ", width = widths[i])?;
+            }
+        }
     }
     Ok(())
 }

@@ -266,6 +266,13 @@ fn file_endpoints(
     let mut endpoints: Vec<Endpoint> = Vec::new();
     for handler in &content.handlers {
         let serve = match (handler.attr, route.method) {
+            (Attr::Middleware, _) => {
+                errors.push(format!(
+                    "{shown}: `{}` is a middleware, which runs before every route rather than answering one; move it to a file of its own in the middleware folder beside the routes folder (`src/server/middleware/{}.rs`)",
+                    handler.ident, handler.ident
+                ));
+                continue;
+            }
             (Attr::Sse, None | Some(Method::Get)) => Serve::Method(Method::Get),
             (Attr::Sse, Some(suffix)) => {
                 errors.push(format!(

@@ -1,7 +1,10 @@
 //! The one door for code that `nitrous::routes!` generates. Not public API: names here change
 //! without notice. The macro names these paths from one table, `routes/src/paths.rs` (crate `nitrous-routes`).
 
-pub use crate::arguments::{Checked, HandlerOutput, HeadArgument, LastArgument};
+pub use crate::arguments::{
+    Checked, HandlerOutput, HeadArgument, LastArgument, MiddlewareArgument, MiddlewareNext,
+    MiddlewareOutput, MiddlewareRequest, middleware_future,
+};
 use crate::hub::Hub;
 pub use crate::register::{Any, Fallback, On, Passed, Register, both};
 
@@ -12,7 +15,7 @@ pub fn own_hub_layer() -> crate::hub::HubLayer {
 }
 pub use crate::layered::layered;
 pub use crate::sse::extract::{OnShutdown as SseShutdown, respond as sse_respond};
-pub use nitrous_routes::table::{RouteInfo, RouteKind, RouteTable};
+pub use nitrous_routes::table::{MiddlewareInfo, RouteInfo, RouteKind, RouteTable};
 /// Channel route glue: the handler around a channel, and whether it answers requests.
 pub mod channel {
     pub use crate::channel::{
@@ -24,6 +27,10 @@ pub mod types {
     pub use crate::types::{
         Bindings, ChannelRoute, ChannelTypes, Declared, EventRoute, Ts, Undeclared, export,
     };
+}
+/// The middleware chain: `through` puts a route behind it, `Wrap` wraps one middleware around it.
+pub mod middleware {
+    pub use crate::middleware::{Inner, Layer, Wrap, through};
 }
 /// WebSocket route glue: `route`, `OrSocket`, and the `Build` specialisation.
 pub mod ws {

@@ -6,6 +6,7 @@ pub mod channel;
 mod dev;
 mod hub;
 mod layered;
+mod middleware;
 mod offset;
 pub mod payload;
 mod register;
@@ -22,9 +23,9 @@ pub mod __private;
 pub use axum;
 pub use hub::{Hub, HubLayer, MAX_IDLE_RETAINED, WithHub};
 pub use nitrous_macros::{
-    connect, delete, get, handler, head, options, patch, post, put, routes, sse, trace,
+    connect, delete, get, handler, head, middleware, options, patch, post, put, routes, sse, trace,
 };
-pub use nitrous_routes::table::{RouteInfo, RouteKind, RouteTable};
+pub use nitrous_routes::table::{MiddlewareInfo, RouteInfo, RouteKind, RouteTable};
 pub use offset::{NotAnOffset, Offset};
 pub use payload::{IntoPayload, Json, Payload, PayloadError};
 pub use serve::{

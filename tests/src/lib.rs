@@ -103,6 +103,8 @@ impl Events {
     }
 }
 
+pub mod guarded;
+
 /// Analog's newer layout: the routes folder has an `api/` subfolder, so nothing is prefixed.
 pub mod api_layout {
     nitrous::routes!(dir = "src/api_layout");

@@ -1,5 +1,6 @@
 //! `routes!` expands in a scope that shadows the prelude and common crate names: generated code
-//! names only `::nitrous::__private::...` and `::core::...`, so it still compiles and serves.
+//! names only `::nitrous::__private::...` and `::core::...`, so it still compiles and serves, its
+//! middleware chain (`hygiene/middleware`) included.
 
 mod support;
 
@@ -19,6 +20,7 @@ mod shadowed {
     struct Router;
     struct MethodRouter;
     struct String;
+    struct CHAIN;
     mod axum {}
     mod tokio {}
     mod std {}
@@ -39,10 +41,15 @@ async fn the_router_built_in_a_shadowed_scope_serves() {
         support::get(&server.url("/api")).await,
         (200, "hygienic".to_owned())
     );
+    let response = reqwest::get(server.url("/api/7"))
+        .await
+        .expect("a response");
+    assert_eq!(response.headers()["x-hygiene"], "chained");
     assert_eq!(
         support::get(&server.url("/api/7")).await,
         (200, "item 7".to_owned())
     );
     assert_eq!(shadowed::ROUTES.len(), 2);
+    assert_eq!(shadowed::ROUTES.middleware().len(), 1);
     server.stop().await;
 }

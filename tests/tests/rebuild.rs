@@ -1,6 +1,6 @@
 //! Rebuild tracking, end to end: a small app in a temporary folder is built with plain
-//! `cargo build`, route files are added, renamed and removed between builds, and each new build
-//! serves the new route table. No `touch`, no `cargo clean`.
+//! `cargo build`, route and middleware files are added, renamed and removed between builds, and
+//! each new build serves the new route table and chain. No `touch`, no `cargo clean`.
 //!
 //! The first build compiles the app's dependencies into `target/rebuild-test` (kept between runs);
 //! later builds only recompile the app.
@@ -22,8 +22,11 @@ async fn main() -> std::io::Result<()> {
 }
 "#;
 
-const BUILD_RS: &str =
-    "fn main() {\n    println!(\"cargo::rerun-if-changed=src/server/routes\");\n}\n";
+/// Watches the folder that holds both `routes/` and `middleware/`, as the README's build.rs does.
+const BUILD_RS: &str = "fn main() {\n    println!(\"cargo::rerun-if-changed=src/server\");\n}\n";
+
+/// A middleware that refuses every request.
+const DENY: &str = "use nitrous::axum::extract::Request;\nuse nitrous::axum::http::StatusCode;\nuse nitrous::axum::middleware::Next;\n\n#[nitrous::middleware]\npub async fn deny(request: Request, next: Next) -> StatusCode {\n    let _ = (request, next);\n    StatusCode::FORBIDDEN\n}\n";
 
 fn route(text: &str) -> String {
     format!("#[nitrous::get]\npub async fn get() -> &'static str {{\n    \"{text}\"\n}}\n")
@@ -109,7 +112,7 @@ fn status(addr: &str, path: &str) -> u16 {
 }
 
 #[test]
-fn added_renamed_and_removed_route_files_reach_the_next_plain_build() {
+fn added_renamed_and_removed_route_and_middleware_files_reach_the_next_plain_build() {
     let app = App::new();
     app.write("src/server/routes/hello.rs", &route("hello"));
     let warnings = app.build();
@@ -146,6 +149,23 @@ fn added_renamed_and_removed_route_files_reach_the_next_plain_build() {
         app.statuses(&["/api/hello", "/api/nested/renamed"]),
         [404, 200],
         "a removed file is gone"
+    );
+
+    // A new middleware folder and file: the next build runs every route through it.
+    std::fs::create_dir_all(app.dir.join("src/server/middleware")).unwrap();
+    app.write("src/server/middleware/01.deny.rs", DENY);
+    app.build();
+    assert_eq!(
+        app.statuses(&["/api/nested/renamed"]),
+        [403],
+        "an added middleware runs"
+    );
+    std::fs::remove_dir_all(app.dir.join("src/server/middleware")).unwrap();
+    app.build();
+    assert_eq!(
+        app.statuses(&["/api/nested/renamed"]),
+        [200],
+        "a removed middleware is gone"
     );
 
     // Without the build.rs line, the macro says what to add.

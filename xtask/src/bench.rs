@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 use proc_macro2::TokenStream;
 
 use crate::{Failure, workspace_root};
-use nitrous_routes::{expand, listing};
+use nitrous_routes::{expand, folder, listing};
 
 /// A measurement that `bench` runs: its name (also its JSON file's) and the function that runs it.
 struct Workload {
@@ -179,7 +179,7 @@ const GET_AND_POST: &str = "#[nitrous::get]\npub async fn get() -> &'static str 
 /// names, nested folders, `index.rs`, params, catch-alls, method suffixes, groups, a file beside a
 /// folder of its name, two handlers in one file), and returns the number of endpoints they declare.
 pub(crate) fn generate_routes(dir: &Path) -> Result<usize, Failure> {
-    let routes = dir.join(expand::DEFAULT_DIR);
+    let routes = dir.join(folder::DEFAULT_DIR);
     match std::fs::remove_dir_all(&routes) {
         Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
             return Err(Failure::Failed(format!("{}: {e}", routes.display())));

@@ -1,4 +1,5 @@
-//! A nitrous app: every file under `src/server/routes` is a route (see the table it prints).
+//! A nitrous app: every file under `src/server/routes` is a route, and every file under
+//! `src/server/middleware` runs before each of them (see the table it prints).
 //!
 //! `cargo run` listens on `127.0.0.1:3000`; `NITROUS_ADDR=HOST:PORT` picks another address
 //! (port 0: any free port). Ctrl-C stops it gracefully. `cargo nitrous dev` runs it too, and on

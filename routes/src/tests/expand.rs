@@ -56,6 +56,15 @@ fn a_prefix_in_the_call_wins() {
 }
 
 #[test]
+fn a_middleware_folder_puts_every_route_behind_its_chain() {
+    let code = expand(
+        quote!(dir = "chained/routes", state = crate::AppState),
+        BuildScript::Unknown,
+    );
+    insta::assert_snapshot!(code);
+}
+
+#[test]
 fn every_problem_is_reported_beside_a_stub_router() {
     let code = expand(quote!(dir = "errors/routes"), BuildScript::Unknown);
     insta::assert_snapshot!(code);

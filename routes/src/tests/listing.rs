@@ -6,7 +6,7 @@ use quote::quote;
 
 use crate::expand::{self, BuildScript, Context};
 use crate::listing::{self, ListError};
-use crate::table::{RouteInfo, RouteKind, RouteTable};
+use crate::table::{MiddlewareInfo, RouteInfo, RouteKind, RouteTable};
 
 /// `ROUTES` as `routes!(input)` generates it for `crate_dir`, printed as an app prints it.
 fn expanded_table(input: proc_macro2::TokenStream, crate_dir: &Path) -> String {
@@ -25,14 +25,15 @@ fn expanded_table(input: proc_macro2::TokenStream, crate_dir: &Path) -> String {
             _ => None,
         })
         .expect("the expansion has ROUTES");
+    // `RouteTable::new(&[..])`, with `.with_middleware(&[..])` when there is a chain.
+    let (routes, middleware) = match routes {
+        syn::Expr::MethodCall(call) if call.method == "with_middleware" => {
+            (*call.receiver, call.args.into_iter().next())
+        }
+        routes => (routes, None),
+    };
     let syn::Expr::Call(call) = routes else {
         panic!("ROUTES is not RouteTable::new(..)")
-    };
-    let Some(syn::Expr::Reference(reference)) = call.args.into_iter().next() else {
-        panic!("RouteTable::new takes &[..]")
-    };
-    let syn::Expr::Array(array) = *reference.expr else {
-        panic!("RouteTable::new takes &[..]")
     };
     let leak = |s: String| -> &'static str { Box::leak(s.into_boxed_str()) };
     let text = |e: &syn::Expr| match e {
@@ -42,15 +43,10 @@ fn expanded_table(input: proc_macro2::TokenStream, crate_dir: &Path) -> String {
         }) => leak(s.value()),
         other => panic!("not a string: {}", quote!(#other)),
     };
-    let rows: Vec<RouteInfo> = array
-        .elems
-        .iter()
-        .map(|row| {
-            let syn::Expr::Call(call) = row else {
-                panic!("not a call: {}", quote!(#row))
-            };
-            let args: Vec<&syn::Expr> = call.args.iter().collect();
-            let kind = match args[2] {
+    let rows: Vec<RouteInfo> = calls(call.args.into_iter().next())
+        .into_iter()
+        .map(|args| {
+            let kind = match &args[2] {
                 syn::Expr::Path(kind) => kind.path.segments.last().map(|s| s.ident.to_string()),
                 _ => None,
             };
@@ -59,12 +55,40 @@ fn expanded_table(input: proc_macro2::TokenStream, crate_dir: &Path) -> String {
                 Some("WebSocket") => RouteKind::WebSocket,
                 Some("Sse") => RouteKind::Sse,
                 Some("Channel") => RouteKind::Channel,
-                _ => panic!("unknown kind in {}", quote!(#row)),
+                _ => panic!("unknown kind in {}", quote!(#(#args),*)),
             };
-            RouteInfo::new(text(args[0]), text(args[1]), kind, text(args[3]))
+            RouteInfo::new(text(&args[0]), text(&args[1]), kind, text(&args[3]))
         })
         .collect();
-    RouteTable::new(Box::leak(rows.into_boxed_slice())).to_string()
+    let chain: Vec<MiddlewareInfo> = middleware
+        .map(|array| calls(Some(array)))
+        .unwrap_or_default()
+        .into_iter()
+        .map(|args| MiddlewareInfo::new(text(&args[0]), text(&args[1])))
+        .collect();
+    RouteTable::new(Box::leak(rows.into_boxed_slice()))
+        .with_middleware(Box::leak(chain.into_boxed_slice()))
+        .to_string()
+}
+
+/// The arguments of each `Type::new(..)` in `&[..]`.
+fn calls(array: Option<syn::Expr>) -> Vec<Vec<syn::Expr>> {
+    let Some(syn::Expr::Reference(reference)) = array else {
+        panic!("a table takes &[..]")
+    };
+    let syn::Expr::Array(array) = *reference.expr else {
+        panic!("a table takes &[..]")
+    };
+    array
+        .elems
+        .into_iter()
+        .map(|row| {
+            let syn::Expr::Call(call) = row else {
+                panic!("not a call: {}", quote!(#row))
+            };
+            call.args.into_iter().collect()
+        })
+        .collect()
 }
 
 #[test]
@@ -74,6 +98,7 @@ fn lists_what_the_generated_routes_display() {
         quote!(dir = "basic/routes", state = crate::AppState),
         quote!(dir = "api_layout/routes"),
         quote!(dir = "basic/routes", prefix = ""),
+        quote!(dir = "chained/routes", state = crate::AppState),
     ] {
         let listed = listing::list(input.clone(), fixtures, None)
             .unwrap_or_else(|e| panic!("{input}: {e}"))

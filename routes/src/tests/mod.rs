@@ -1,3 +1,4 @@
 mod expand;
 mod listing;
+mod middleware;
 mod route;
