@@ -21,6 +21,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 use tokio::time::Instant;
 use tower::ServiceExt;
+use tracing::Instrument;
 
 use crate::shutdown;
 
@@ -292,7 +293,8 @@ impl IntoFuture for Serve {
     /// had to wake a worker for each one. Under `strace`, 2,000 WebSocket handshakes on two
     /// workers made 12 `futex` calls this way, against 8,013 with the loop on the main thread.
     fn into_future(self) -> Self::IntoFuture {
-        let task = AbortOnDrop(tokio::spawn(self.run()));
+        // In the caller's span, as it was when the loop ran in the caller's future.
+        let task = AbortOnDrop(tokio::spawn(self.run().in_current_span()));
         Box::pin(async move {
             let mut task = task;
             match (&mut task.0).await {
