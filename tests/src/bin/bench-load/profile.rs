@@ -61,7 +61,8 @@ impl Workload {
         match self {
             Workload::Echo => "message",
             Workload::FanOut => "delivery",
-            Workload::Handshakes => "handshake",
+            // The wave closes what it opened, inside the profiled window.
+            Workload::Handshakes => "connection opened and closed",
             Workload::Sse => "event",
         }
     }
