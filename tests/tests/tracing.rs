@@ -91,5 +91,9 @@ async fn the_servers_own_log_lines_are_in_the_span_it_is_awaited_in() {
         .find(|l| l.contains("connections still open after the shutdown grace period"))
         .unwrap_or_else(|| panic!("no grace-period warning in:\n{log}"));
     assert!(warning.contains("app{instance=7}"), "{warning}");
+    assert!(
+        warning.contains("left=1"),
+        "one connection is left: {warning}"
+    );
     drop(partial);
 }

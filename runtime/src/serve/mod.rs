@@ -348,26 +348,24 @@ fn connection(
     let conn = http.serve_connection(io, service).with_upgrades();
     async move {
         tokio::pin!(conn);
-        let mut dropped = stage.clone();
-        let serve = async {
-            tokio::select! {
-                outcome = conn.as_mut() => outcome,
-                () = reached(&mut stage, Stage::Stopping) => {
-                    // A request seen before (or within the grace) left a permit: no wait.
-                    let first = tokio::time::timeout(FIRST_REQUEST_GRACE, requested.notified());
-                    tokio::select! {
-                        outcome = conn.as_mut() => outcome,
-                        _ = first => {
-                            conn.as_mut().graceful_shutdown();
-                            conn.await
+        // One receiver per connection, so the sender's count is the connections'.
+        let outcome = tokio::select! {
+            outcome = conn.as_mut() => outcome,
+            () = reached(&mut stage, Stage::Stopping) => {
+                // A request seen before (or within the grace) left a permit: no wait.
+                let first = tokio::time::timeout(FIRST_REQUEST_GRACE, requested.notified());
+                tokio::select! {
+                    outcome = conn.as_mut() => outcome,
+                    () = reached(&mut stage, Stage::Dropped) => return,
+                    _ = first => {
+                        conn.as_mut().graceful_shutdown();
+                        tokio::select! {
+                            outcome = conn.as_mut() => outcome,
+                            () = reached(&mut stage, Stage::Dropped) => return,
                         }
                     }
                 }
             }
-        };
-        let outcome = tokio::select! {
-            outcome = serve => outcome,
-            () = reached(&mut dropped, Stage::Dropped) => return,
         };
         if let Err(error) = outcome {
             // A header timeout, a malformed request, a client gone mid-request: the client's
