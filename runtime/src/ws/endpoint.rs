@@ -19,9 +19,10 @@ use hyper_util::rt::TokioIo;
 use tokio_tungstenite::WebSocketStream;
 use tungstenite::protocol::{Role, WebSocketConfig};
 
+use super::conn::Conn;
 use super::headers::RequestHeaders;
 use super::peer::{PeerParts, PeerSet};
-use super::upgrade::{self, Conn};
+use super::upgrade;
 use super::{Options, Peer, UpgradeRequest, WebSocketHandler, session};
 use crate::hub::Hub;
 use crate::register::Register;

@@ -13,9 +13,9 @@ use tokio::time::Instant;
 use tracing::Instrument;
 use tungstenite::protocol::CloseFrame;
 
+use super::conn::Socket;
 use super::heartbeat::Due;
 use super::io::{Event, Io};
-use super::upgrade::Socket;
 use super::writer::HandlerFrames;
 use super::{Close, Error, Message, Options, Peer, WebSocketHandler, WireMessage};
 use crate::shutdown::{SessionGuard, Shutdown};

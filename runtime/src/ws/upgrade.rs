@@ -1,23 +1,12 @@
-//! The WebSocket handshake (RFC 6455 §4.2) on hyper's upgrade, and the connection a session reads
-//! and writes: nitrous upgrades connections itself rather than through axum's `WebSocketUpgrade`,
-//! so it chooses the I/O under tungstenite ([`Conn`]) and keeps no wrapper per connection.
-
-use std::cell::RefCell;
-use std::io;
-use std::pin::Pin;
-use std::task::{Context, Poll, ready};
+//! The WebSocket handshake (RFC 6455 §4.2) on hyper's upgrade: nitrous upgrades connections
+//! itself rather than through axum's `WebSocketUpgrade`, so it chooses the I/O under tungstenite
+//! ([`Conn`](super::conn::Conn)) and keeps no wrapper per connection.
 
 use axum::body::Body;
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Version, header};
 use axum::response::{IntoResponse, Response};
-use hyper::upgrade::{OnUpgrade, Upgraded};
-use hyper_util::rt::TokioIo;
-use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
-use tokio_tungstenite::WebSocketStream;
-
-/// A session's connection.
-pub(crate) type Socket = WebSocketStream<Conn<TokioIo<Upgraded>>>;
+use hyper::upgrade::OnUpgrade;
 
 /// A valid handshake request, not answered yet.
 pub(crate) struct Handshake {
@@ -170,179 +159,9 @@ pub(crate) fn is_websocket_key(key: &[u8]) -> bool {
         && &key[22..] == b"=="
 }
 
-/// How much one read from the socket may take at once.
-const SCRATCH: usize = 64 << 10;
-
-thread_local! {
-    /// One read buffer per thread, shared by every connection it serves: a connection's own
-    /// buffer stays small (its idle cost), yet a large message arrives in few reads.
-    static SCRATCH_BUFFER: RefCell<Box<[u8]>> = RefCell::new(vec![0; SCRATCH].into_boxed_slice());
-}
-
-/// The I/O under tungstenite: when a read fills tungstenite's buffer, the rest waiting on the
-/// socket is read at once through the thread's scratch buffer, and only the bytes tungstenite has
-/// no room for yet are kept per connection (and let go once it takes them).
-///
-/// tungstenite reads at most its read buffer's size per call (nitrous keeps that buffer small:
-/// it is held by every idle connection); without this, a 16 KiB message would take many reads
-/// from the socket instead of two.
-///
-/// It also bounds what a ping costs: tungstenite answers every ping with a pong in its write
-/// buffer, which has no limit. Once a pong is owed and the socket refuses writes (the client does
-/// not read), nothing more is read from that client until a write goes through, so a client that
-/// floods pings and never reads their pongs is simply not read (and meets the heartbeat timeout),
-/// while what the server holds for it stays at about one read buffer's worth of pongs. The write
-/// that was refused registered the task for writability, so reading resumes as soon as the
-/// client takes its bytes. (Data replies it does not read are bounded by the outbound queue.)
-#[derive(Debug)]
-pub(crate) struct Conn<S> {
-    inner: S,
-    /// Read from the socket, not yet handed to tungstenite; empty (no allocation) when caught up.
-    spill: Vec<u8>,
-    /// How much of `spill` was handed over.
-    taken: usize,
-    /// The socket's last write was refused.
-    write_blocked: bool,
-    /// A ping was read and its pong may not have gone out yet.
-    pong_owed: bool,
-}
-
-impl<S> Conn<S> {
-    pub(crate) fn new(inner: S) -> Conn<S> {
-        Conn {
-            inner,
-            spill: Vec::new(),
-            taken: 0,
-            write_blocked: false,
-            pong_owed: false,
-        }
-    }
-
-    /// A ping was read: tungstenite writes its pong before it reads on; while that write is
-    /// refused, reading waits.
-    pub(crate) fn owe_pong(&mut self) {
-        self.pong_owed = true;
-    }
-
-    fn wrote(&mut self, result: &Poll<io::Result<usize>>) {
-        match result {
-            Poll::Pending => self.write_blocked = true,
-            Poll::Ready(Ok(n)) if *n > 0 => {
-                self.write_blocked = false;
-                self.pong_owed = false;
-            }
-            Poll::Ready(_) => {}
-        }
-    }
-}
-
-impl<S: AsyncRead + Unpin> AsyncRead for Conn<S> {
-    fn poll_read(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<io::Result<()>> {
-        let this = self.get_mut();
-        if this.pong_owed && this.write_blocked {
-            // The refused write wakes the task (tokio-tungstenite's write waker wakes its reader
-            // too), and tungstenite retries it before it reads again.
-            return Poll::Pending;
-        }
-        if this.taken < this.spill.len() {
-            let rest = &this.spill[this.taken..];
-            let n = rest.len().min(buf.remaining());
-            buf.put_slice(&rest[..n]);
-            this.taken += n;
-            if this.taken == this.spill.len() {
-                this.spill = Vec::new();
-                this.taken = 0;
-            }
-            return Poll::Ready(Ok(()));
-        }
-        // Straight into tungstenite's buffer first: a message that fits costs no copy.
-        let before = buf.filled().len();
-        ready!(Pin::new(&mut this.inner).poll_read(cx, buf))?;
-        if buf.remaining() > 0 || buf.filled().len() == before {
-            return Poll::Ready(Ok(())); // all there was, or the end of the stream
-        }
-        // The buffer is full and more may be waiting: take it in one read, through the thread's
-        // scratch buffer, and keep what does not fit for the next calls.
-        SCRATCH_BUFFER.with(|scratch| {
-            let Ok(mut scratch) = scratch.try_borrow_mut() else {
-                return; // not reentrant in practice; the next call reads on
-            };
-            let mut more = ReadBuf::new(&mut scratch[..]);
-            // Pending (nothing more yet) leaves the task registered for readiness: harmless.
-            if let Poll::Ready(Ok(())) = Pin::new(&mut this.inner).poll_read(cx, &mut more) {
-                this.spill = more.filled().to_vec();
-            }
-        });
-        Poll::Ready(Ok(()))
-    }
-}
-
-impl<S: AsyncWrite + Unpin> AsyncWrite for Conn<S> {
-    fn poll_write(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        let this = self.get_mut();
-        let result = Pin::new(&mut this.inner).poll_write(cx, buf);
-        this.wrote(&result);
-        result
-    }
-
-    fn poll_write_vectored(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        bufs: &[io::IoSlice<'_>],
-    ) -> Poll<io::Result<usize>> {
-        let this = self.get_mut();
-        let result = Pin::new(&mut this.inner).poll_write_vectored(cx, bufs);
-        this.wrote(&result);
-        result
-    }
-
-    fn is_write_vectored(&self) -> bool {
-        self.inner.is_write_vectored()
-    }
-
-    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.get_mut().inner).poll_flush(cx)
-    }
-
-    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.get_mut().inner).poll_shutdown(cx)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-
-    #[tokio::test]
-    async fn small_reads_get_every_byte_in_order_and_keep_nothing_after() {
-        let (mut client, server) = tokio::io::duplex(256 << 10);
-        let sent: Vec<u8> = (0..200_000u32).map(|i| (i % 251) as u8).collect();
-        client.write_all(&sent).await.unwrap();
-        drop(client);
-
-        let mut conn = Conn::new(server);
-        let mut got = Vec::new();
-        let mut chunk = [0u8; 1000];
-        loop {
-            let n = conn.read(&mut chunk).await.unwrap();
-            if n == 0 {
-                break;
-            }
-            got.extend_from_slice(&chunk[..n]);
-        }
-        assert_eq!(got.len(), sent.len());
-        assert!(got == sent, "bytes reordered or changed");
-        assert_eq!(conn.spill.capacity(), 0, "caught up: nothing kept");
-    }
 
     #[test]
     fn tokens_are_found_in_lists_and_any_case() {

@@ -7,9 +7,9 @@ use std::task::{Context, Poll, ready};
 use futures_util::SinkExt;
 use tungstenite::protocol::CloseFrame;
 
+use super::conn::Socket;
 use super::outbox::Outbound;
 use super::peer::PeerShared;
-use super::upgrade::Socket;
 use super::{CloseCode, Error, Peer, TopicGap, TopicMessage, WebSocketHandler, WireMessage};
 use crate::hub::{Reading, Said, SubscriptionKey};
 use crate::payload::{Payload, Repr};
@@ -83,6 +83,11 @@ impl Writer {
             }
             return Poll::Pending;
         }
+    }
+
+    /// Nothing taken and not written, nothing written and not flushed, and not stopping.
+    pub(super) fn is_idle(&self) -> bool {
+        self.pending.is_none() && !self.unflushed && !self.last && !self.stopped
     }
 
     /// The next frame to write: the earliest of the queue's next item and the topics' next
