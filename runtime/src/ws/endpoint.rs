@@ -10,9 +10,9 @@ use axum::extract::{
     ConnectInfo, FromRef, FromRequestParts, MatchedPath, RawPathParams, Request, State,
 };
 use axum::handler::Handler;
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{MethodRouter, get};
+use axum::routing::{MethodFilter, MethodRouter, on};
 use futures_util::FutureExt;
 use hyper::upgrade::OnUpgrade;
 use hyper_util::rt::TokioIo;
@@ -75,10 +75,11 @@ impl<T: WebSocketHandler> Endpoint<T> {
             );
             return (StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE, message).into_response();
         }
-        let host = parts
-            .headers
-            .get(header::HOST)
-            .and_then(|v| v.to_str().ok());
+        // HTTP/2 names the host in the `:authority` of the URI rather than a `Host` header.
+        let host = match parts.headers.get(header::HOST) {
+            Some(host) => host.to_str().ok(),
+            None => parts.uri.authority().map(|authority| authority.as_str()),
+        };
         // An `Origin` that is not one readable value fails the check (it is never taken as absent).
         let mut origins = parts.headers.get_all(header::ORIGIN).iter();
         let origin = match (origins.next(), origins.next()) {
@@ -262,18 +263,24 @@ fn endpoint<T: WebSocketHandler, S>(
         .clone()
 }
 
-/// A GET route that upgrades to a WebSocket session of `T`, built from the router state by
-/// `build` on the first request.
+/// The methods a WebSocket handshake comes as: GET (HTTP/1.1) and CONNECT (HTTP/2, RFC 8441).
+const HANDSHAKE: MethodFilter = MethodFilter::GET.or(MethodFilter::CONNECT);
+
+/// A GET route (and CONNECT, for HTTP/2) that upgrades to a WebSocket session of `T`, built from
+/// the router state by `build` on the first request.
 pub fn route<S, T>(build: fn(&S) -> T) -> MethodRouter<S>
 where
     S: Clone + Send + Sync + 'static,
     T: WebSocketHandler,
 {
     let cell: Cell<T> = Arc::default();
-    get(move |State(state): State<S>, request: Request| {
-        let endpoint = endpoint(&cell, build, &state);
-        async move { endpoint.upgrade(request).await }
-    })
+    on(
+        HANDSHAKE,
+        move |State(state): State<S>, request: Request| {
+            let endpoint = endpoint(&cell, build, &state);
+            async move { endpoint.upgrade(request).await }
+        },
+    )
 }
 
 /// Where the GET handler in a WebSocket route's file goes: [`route`], with the handler answering
@@ -311,17 +318,22 @@ where
     X: 'static,
 {
     let cell: Cell<T> = Arc::default();
-    get(move |State(state): State<S>, request: Request| {
-        let endpoint = endpoint(&cell, build, &state);
-        let http = http.clone();
-        async move {
-            if upgrade::asks_for_websocket(request.headers()) {
-                endpoint.upgrade(request).await
-            } else {
-                http.call(request, state).await
+    on(
+        HANDSHAKE,
+        move |State(state): State<S>, request: Request| {
+            let endpoint = endpoint(&cell, build, &state);
+            let http = http.clone();
+            async move {
+                if request.method() == Method::CONNECT
+                    || upgrade::asks_for_websocket(request.headers())
+                {
+                    endpoint.upgrade(request).await
+                } else {
+                    http.call(request, state).await
+                }
             }
-        }
-    })
+        },
+    )
 }
 
 /// Picks how a handler is built, in generated code where `T` and `S` are concrete: from the state

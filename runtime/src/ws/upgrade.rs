@@ -10,7 +10,8 @@ use hyper::upgrade::OnUpgrade;
 
 /// A valid handshake request, not answered yet.
 pub(crate) struct Handshake {
-    key: HeaderValue,
+    /// HTTP/1.1's `Sec-WebSocket-Key`; HTTP/2's extended CONNECT has none.
+    key: Option<HeaderValue>,
     on_upgrade: OnUpgrade,
 }
 
@@ -38,14 +39,17 @@ impl IntoResponse for Refusal {
     }
 }
 
-/// Checks that `parts` asks for a WebSocket (HTTP/1.1 GET with the upgrade headers, version 13)
-/// and takes hyper's upgrade from it.
+/// Checks that `parts` asks for a WebSocket (an HTTP/1.1 GET with the upgrade headers, or an
+/// HTTP/2 extended CONNECT; version 13) and takes hyper's upgrade from it.
 pub(crate) fn handshake(parts: &mut Parts) -> Result<Handshake, Refusal> {
     let refuse = |status: StatusCode, message: &'static str| Err(Refusal { status, message });
-    if parts.version > Version::HTTP_11 {
+    if parts.version == Version::HTTP_2 {
+        return extended_connect(parts);
+    }
+    if parts.version > Version::HTTP_2 {
         return refuse(
             StatusCode::HTTP_VERSION_NOT_SUPPORTED,
-            "WebSocket upgrades need HTTP/1.1; WebSockets over HTTP/2 are not supported",
+            "WebSockets need HTTP/1.1 or HTTP/2",
         );
     }
     if parts.method != Method::GET {
@@ -66,22 +70,7 @@ pub(crate) fn handshake(parts: &mut Parts) -> Result<Handshake, Refusal> {
             "the `Upgrade` header does not include `websocket`",
         );
     }
-    let mut versions = parts.headers.get_all(header::SEC_WEBSOCKET_VERSION).iter();
-    match (versions.next(), versions.next()) {
-        (None, _) => {
-            return refuse(
-                StatusCode::BAD_REQUEST,
-                "the `Sec-WebSocket-Version` header is missing (this server speaks 13)",
-            );
-        }
-        (Some(version), None) if version.as_bytes().trim_ascii() == b"13" => {}
-        _ => {
-            return refuse(
-                StatusCode::UPGRADE_REQUIRED,
-                "the `Sec-WebSocket-Version` header is not 13, the only version this server speaks",
-            );
-        }
-    }
+    version_13(&parts.headers)?;
     let mut keys = parts.headers.get_all(header::SEC_WEBSOCKET_KEY).iter();
     let key = match (keys.next(), keys.next()) {
         (None, _) => {
@@ -90,7 +79,7 @@ pub(crate) fn handshake(parts: &mut Parts) -> Result<Handshake, Refusal> {
                 "the `Sec-WebSocket-Key` header is missing",
             );
         }
-        (Some(key), None) if is_websocket_key(key.as_bytes()) => key.clone(),
+        (Some(key), None) if is_websocket_key(key.as_bytes()) => Some(key.clone()),
         (Some(_), None) => {
             return refuse(
                 StatusCode::BAD_REQUEST,
@@ -104,28 +93,79 @@ pub(crate) fn handshake(parts: &mut Parts) -> Result<Handshake, Refusal> {
             );
         }
     };
-    let Some(on_upgrade) = parts.extensions.remove::<OnUpgrade>() else {
+    Ok(Handshake {
+        key,
+        on_upgrade: take_upgrade(parts)?,
+    })
+}
+
+/// RFC 8441: a WebSocket on an HTTP/2 stream is a CONNECT request with `:protocol: websocket`
+/// (the server announced `SETTINGS_ENABLE_CONNECT_PROTOCOL`); version 13 as over HTTP/1.1, and
+/// no key.
+fn extended_connect(parts: &mut Parts) -> Result<Handshake, Refusal> {
+    let refuse = |status: StatusCode, message: &'static str| Err(Refusal { status, message });
+    if parts.method != Method::CONNECT {
         return refuse(
-            StatusCode::UPGRADE_REQUIRED,
-            "this connection cannot be upgraded (no upgrade state from the server)",
+            StatusCode::BAD_REQUEST,
+            "a WebSocket over HTTP/2 is an extended CONNECT request (RFC 8441) with `:protocol: websocket`",
         );
-    };
-    Ok(Handshake { key, on_upgrade })
+    }
+    let protocol = parts.extensions.get::<hyper::ext::Protocol>();
+    if !protocol.is_some_and(|p| p.as_str().eq_ignore_ascii_case("websocket")) {
+        return refuse(
+            StatusCode::BAD_REQUEST,
+            "the CONNECT request's `:protocol` is not `websocket`",
+        );
+    }
+    version_13(&parts.headers)?;
+    Ok(Handshake {
+        key: None,
+        on_upgrade: take_upgrade(parts)?,
+    })
+}
+
+/// `Sec-WebSocket-Version: 13`, once.
+fn version_13(headers: &HeaderMap) -> Result<(), Refusal> {
+    let refuse = |status: StatusCode, message: &'static str| Err(Refusal { status, message });
+    let mut versions = headers.get_all(header::SEC_WEBSOCKET_VERSION).iter();
+    match (versions.next(), versions.next()) {
+        (None, _) => refuse(
+            StatusCode::BAD_REQUEST,
+            "the `Sec-WebSocket-Version` header is missing (this server speaks 13)",
+        ),
+        (Some(version), None) if version.as_bytes().trim_ascii() == b"13" => Ok(()),
+        _ => refuse(
+            StatusCode::UPGRADE_REQUIRED,
+            "the `Sec-WebSocket-Version` header is not 13, the only version this server speaks",
+        ),
+    }
+}
+
+/// hyper's upgrade of the connection (HTTP/1.1) or stream (HTTP/2).
+fn take_upgrade(parts: &mut Parts) -> Result<OnUpgrade, Refusal> {
+    parts.extensions.remove::<OnUpgrade>().ok_or(Refusal {
+        status: StatusCode::UPGRADE_REQUIRED,
+        message: "this connection cannot be upgraded (no upgrade state from the server)",
+    })
 }
 
 impl Handshake {
-    /// The `101 Switching Protocols` answer, and the upgrade that completes once it is sent.
+    /// The answer, `101 Switching Protocols` (HTTP/1.1) or `200 OK` (HTTP/2), and the upgrade
+    /// that completes once it is sent.
     pub(crate) fn accept(self, protocol: Option<HeaderValue>) -> (Response, OnUpgrade) {
-        let accept = tungstenite::handshake::derive_accept_key(self.key.as_bytes());
         let mut response = Response::new(Body::empty());
-        *response.status_mut() = StatusCode::SWITCHING_PROTOCOLS;
         let headers = response.headers_mut();
-        headers.insert(header::CONNECTION, HeaderValue::from_static("upgrade"));
-        headers.insert(header::UPGRADE, HeaderValue::from_static("websocket"));
-        headers.insert(
-            header::SEC_WEBSOCKET_ACCEPT,
-            HeaderValue::try_from(accept).expect("base64 is a valid header value"),
-        );
+        if let Some(key) = &self.key {
+            let accept = tungstenite::handshake::derive_accept_key(key.as_bytes());
+            headers.insert(header::CONNECTION, HeaderValue::from_static("upgrade"));
+            headers.insert(header::UPGRADE, HeaderValue::from_static("websocket"));
+            headers.insert(
+                header::SEC_WEBSOCKET_ACCEPT,
+                HeaderValue::try_from(accept).expect("base64 is a valid header value"),
+            );
+            *response.status_mut() = StatusCode::SWITCHING_PROTOCOLS;
+        }
+        let headers = response.headers_mut();
         if let Some(protocol) = protocol {
             headers.insert(header::SEC_WEBSOCKET_PROTOCOL, protocol);
         }
