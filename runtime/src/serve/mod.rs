@@ -63,8 +63,10 @@ pub fn serve(listener: TcpListener, router: Router) -> Serve {
 ///
 /// | setting | default | what a client sees when it is exceeded |
 /// |---|---|---|
-/// | [`header_timeout`](Serve::header_timeout) | 30 s | a connection that has not sent a whole request head within it, after opening or after its last response (an idle keep-alive connection), is closed |
-/// | [`max_header_bytes`](Serve::max_header_bytes) | 64 KiB | a request head (request line and headers) over it gets 431 and the connection is closed |
+/// | [`header_timeout`](Serve::header_timeout) | 30 s | a connection that has not sent a whole request head within it, after opening or after its last response (an idle keep-alive connection), is closed; HTTP/2's preface or TLS's handshake must come within it |
+/// | [`max_header_bytes`](Serve::max_header_bytes) | 64 KiB | a request head (request line and headers) over it gets 431 and the connection is closed; HTTP/2's header lists are bounded by it too |
+/// | [`max_concurrent_streams`](Serve::max_concurrent_streams) | 128 | HTTP/2 streams past it are refused; streams reset as fast as they are opened (rapid reset) get GOAWAY |
+/// | [`http2_pings`](Serve::http2_pings) | 30 s, 20 s | an HTTP/2 connection that does not answer a ping is closed |
 /// | [`max_headers`](Serve::max_headers) | 100 | a request with more headers gets 431 and the connection is closed |
 /// | [`body_timeout`](Serve::body_timeout) | 30 s | a request body that stops arriving for that long fails to read (the handler's extractor answers 400) and the connection is closed |
 /// | [`write_timeout`](Serve::write_timeout) | 30 s | a connection that takes none of what the server writes for that long (a response, an event stream, a WebSocket's frames) is closed |

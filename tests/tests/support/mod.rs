@@ -5,6 +5,7 @@
 pub(crate) mod certs;
 pub(crate) mod fixture;
 pub(crate) mod h2;
+pub(crate) mod h2_raw;
 pub(crate) mod log;
 pub(crate) mod raw;
 pub(crate) mod redis;
