@@ -8,6 +8,9 @@
 //! The room keeps its last 100 messages, so a page that reconnects shows what it missed. With
 //! `NITROUS_REDIS_URL=redis://127.0.0.1:6379`, several processes share the room through Redis,
 //! and its history lives in a Redis Stream: a page resumes on any of them, across restarts.
+//!
+//! With `NITROUS_TLS_CERT` and `NITROUS_TLS_KEY` (PEM files) it serves HTTPS, where browsers speak
+//! HTTP/2: the page's event streams and its WebSocket share one connection.
 
 // The route files are the seed's handlers as written (`pub struct Chat;` without Debug).
 #![allow(missing_debug_implementations)]
@@ -57,13 +60,36 @@ async fn main() -> std::io::Result<()> {
         .route("/nitrous-client/{file}", get(client))
         .layer(hub.layer());
     println!("{ROUTES}(and GET / serves the chat page, GET /nitrous-client/* its client)\n");
-    println!(
-        "chat: listening on http://{}  (Ctrl-C stops)",
-        listener.local_addr()?
-    );
-    nitrous::serve(listener, app).await?;
+    let addr = listener.local_addr()?;
+    let mut server = nitrous::serve(listener, app);
+    let scheme = match tls()? {
+        Some(tls) => {
+            server = server.tls(tls);
+            "https"
+        }
+        None => "http",
+    };
+    println!("chat: listening on {scheme}://{addr}  (Ctrl-C stops)");
+    server.await?;
     println!("chat: stopped");
     Ok(())
+}
+
+/// HTTPS when `NITROUS_TLS_CERT` and `NITROUS_TLS_KEY` name PEM files.
+fn tls() -> std::io::Result<Option<nitrous::Tls>> {
+    match (
+        std::env::var_os("NITROUS_TLS_CERT"),
+        std::env::var_os("NITROUS_TLS_KEY"),
+    ) {
+        (Some(certificates), Some(key)) => {
+            nitrous::Tls::from_pem_files(certificates, key).map(Some)
+        }
+        (None, None) => Ok(None),
+        _ => Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            "set both NITROUS_TLS_CERT and NITROUS_TLS_KEY (PEM files), or neither",
+        )),
+    }
 }
 
 /// `--addr HOST:PORT`, else `NITROUS_ADDR`, else `127.0.0.1:3000`.

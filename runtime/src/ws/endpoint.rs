@@ -10,7 +10,7 @@ use axum::extract::{
     ConnectInfo, FromRef, FromRequestParts, MatchedPath, RawPathParams, Request, State,
 };
 use axum::handler::Handler;
-use axum::http::{HeaderValue, Method, StatusCode, header};
+use axum::http::{HeaderValue, Method, StatusCode, Version, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodFilter, MethodRouter, on};
 use futures_util::FutureExt;
@@ -167,6 +167,7 @@ impl<T: WebSocketHandler> Endpoint<T> {
         });
         let (mut response, on_upgrade) = handshake.accept(protocol);
         response.headers_mut().extend(accepted.headers);
+        let http = request.parts.version;
         let start = Start {
             on_upgrade,
             handler: self.handler.clone(),
@@ -174,6 +175,7 @@ impl<T: WebSocketHandler> Endpoint<T> {
             options,
             shutdown,
             route,
+            http,
         };
         tokio::spawn(Box::new(start).connect());
         response
@@ -196,6 +198,8 @@ struct Start<T> {
     options: Arc<Options>,
     shutdown: Option<Shutdown>,
     route: Route,
+    /// The HTTP the handshake came over (HTTP/2 is an extended CONNECT), for the session's span.
+    http: Version,
 }
 
 impl<T: WebSocketHandler> Start<T> {
@@ -213,6 +217,7 @@ impl<T: WebSocketHandler> Start<T> {
             options,
             shutdown,
             route,
+            http,
         } = unbox(self);
         let upgraded = match on_upgrade.await {
             Ok(upgraded) => upgraded,
@@ -233,7 +238,7 @@ impl<T: WebSocketHandler> Start<T> {
             .write()
             .unwrap_or_else(|p| p.into_inner())
             .insert(peer.id(), peer.clone());
-        session::run(socket, handler, peer, options, shutdown, &route).await;
+        session::run(socket, handler, peer, options, shutdown, &route, http).await;
     }
 }
 

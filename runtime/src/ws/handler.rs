@@ -9,7 +9,7 @@ use std::net::SocketAddr;
 use axum::extract::FromRequestParts;
 use axum::extract::rejection::QueryRejection;
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, Uri};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, Uri, Version};
 use axum::response::{IntoResponse, Response};
 use serde::de::DeserializeOwned;
 
@@ -234,9 +234,15 @@ pub struct UpgradeRequest {
 }
 
 impl UpgradeRequest {
-    /// The request's method (GET for a WebSocket handshake).
+    /// The request's method: GET for a handshake over HTTP/1.1, CONNECT over HTTP/2 (RFC 8441).
     pub fn method(&self) -> &Method {
         &self.parts.method
+    }
+
+    /// The HTTP the handshake came over: HTTP/1.1 (an upgrade) or HTTP/2 (a stream of a
+    /// connection the client shares with its other requests).
+    pub fn version(&self) -> Version {
+        self.parts.version
     }
 
     /// The request's URI: path and query.

@@ -43,8 +43,9 @@ pub(crate) fn run<T: WebSocketHandler>(
     options: Arc<Options>,
     shutdown: Option<Shutdown>,
     route: &dyn fmt::Display,
+    http: axum::http::Version,
 ) -> impl Future<Output = ()> + Send + use<T> {
-    let span = tracing::info_span!("websocket", route = %route, peer = %peer, remote = ?peer.remote_addr());
+    let span = tracing::info_span!("websocket", route = %route, peer = %peer, remote = ?peer.remote_addr(), http = ?http);
     // The route's peer set (registered with the shutdown signal) already holds this peer: a
     // shutdown that starts from now on closes it. One that started before is seen here.
     let guard = shutdown.map(|shutdown| {
