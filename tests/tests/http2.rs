@@ -289,3 +289,49 @@ async fn the_shutdown_ends_an_http2_connection_with_goaway() {
         .expect("an answer in time");
     assert!(ready.is_err(), "the connection still takes requests");
 }
+
+#[tokio::test]
+async fn a_websocket_over_http2_keeps_its_limits_heartbeat_and_upgrade_hook() {
+    let server = start().await;
+    let mut h2 = h2c(&server.addr.to_string()).await;
+    // The `upgrade` hook refuses as over HTTP/1.1.
+    let (status, _) = websocket(&mut h2, "/ws/probe", None).await;
+    assert_eq!(status, 401);
+    let (status, socket) = websocket(&mut h2, "/ws/probe?name=h2", None).await;
+    assert_eq!(status, 200);
+    let mut socket = socket.expect("the socket");
+    let hello = tokio::time::timeout(WAIT, socket.next())
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    assert_eq!(hello, Message::text("hello h2"));
+    // The route's heartbeat pings this peer (every 200 ms): the client library answers.
+    let ping = tokio::time::timeout(WAIT, async {
+        loop {
+            if let Message::Ping(_) = socket.next().await.unwrap().unwrap() {
+                return;
+            }
+        }
+    })
+    .await;
+    assert!(ping.is_ok(), "no heartbeat ping over HTTP/2");
+    // Its message limit (1 KiB) closes with 1009, as over HTTP/1.1.
+    socket.send(Message::text("x".repeat(2048))).await.unwrap();
+    let close = tokio::time::timeout(WAIT, async {
+        loop {
+            match socket.next().await {
+                Some(Ok(Message::Close(frame))) => return frame.map(|f| u16::from(f.code)),
+                Some(Ok(_)) => continue,
+                other => panic!("the socket ended without a close frame: {other:?}"),
+            }
+        }
+    })
+    .await
+    .expect("a close frame in time");
+    assert_eq!(close, Some(1009));
+    // The connection serves on.
+    let response = get(&mut h2, "/api/hello").await;
+    assert_eq!(h2::text(response).await, "hello from GET");
+    server.stop().await;
+}
