@@ -13,6 +13,7 @@ mod register;
 mod serve;
 mod shutdown;
 pub mod sse;
+pub mod telemetry;
 mod types;
 pub mod ws;
 

@@ -25,6 +25,9 @@ pub(crate) fn run() -> Result<(), Failure> {
         "chat",
         "--package",
         "cargo-nitrous",
+        // the HTTPS test reads the app's metrics at /metrics
+        "--features",
+        "chat/prometheus",
     ]))?;
     let requirements = std::fs::read_to_string(e2e.join("requirements.txt"))
         .map_err(|e| Failure::Failed(format!("requirements.txt: {e}")))?;

@@ -68,6 +68,13 @@ test('over HTTPS the page, ten event streams and the chat socket share one HTTP/
     await page.press('#text', 'Enter');
     await waitForEntry(page, "t.includes('over one connection')", 'the message came back through the socket');
 
+    // The app's metrics (built with `--features prometheus`, as `cargo xtask e2e` builds it) count
+    // the one socket, the eleven streams (the page's clock and ten) and HTTP/2 connections over TLS.
+    const metrics = await page.evaluate(() => fetch('/metrics').then((r) => r.text()));
+    assert.match(metrics, /^nitrous_websocket_peers 1$/m, metrics);
+    assert.match(metrics, /^nitrous_event_streams 11$/m, metrics);
+    assert.match(metrics, /^nitrous_connections\{protocol="h2",tls="true"\} [12]$/m, metrics);
+
     // The socket is on an HTTP/2 stream: the session's log line says how its handshake came.
     const plain = app.logged.map((line) => line.replace(/\x1b\[[0-9;]*m/g, '')); // without colours
     const opened = plain.filter((line) => line.includes('websocket{') && line.endsWith(' open'));

@@ -11,6 +11,9 @@
 //!
 //! With `NITROUS_TLS_CERT` and `NITROUS_TLS_KEY` (PEM files) it serves HTTPS, where browsers speak
 //! HTTP/2: the page's event streams and its WebSocket share one connection.
+//!
+//! Built with `--features prometheus`, it answers `GET /metrics` with nitrous's metrics
+//! (`nitrous::telemetry`) in Prometheus's text format.
 
 // The route files are the seed's handlers as written (`pub struct Chat;` without Debug).
 #![allow(missing_debug_implementations)]
@@ -55,10 +58,22 @@ async fn main() -> std::io::Result<()> {
         Err(_) => Hub::new(),
     };
     hub.retain("chat", 100);
-    let app = router()
+    #[cfg_attr(not(feature = "prometheus"), allow(unused_mut))]
+    let mut app = router()
         .route("/", get(|| async { Html(PAGE) }))
-        .route("/nitrous-client/{file}", get(client))
-        .layer(hub.layer());
+        .route("/nitrous-client/{file}", get(client));
+    #[cfg(feature = "prometheus")]
+    {
+        // Installed before the server starts, so nitrous's metrics register with it.
+        let prometheus = metrics_exporter_prometheus::PrometheusBuilder::new()
+            .install_recorder()
+            .map_err(std::io::Error::other)?;
+        app = app.route(
+            "/metrics",
+            get(move || std::future::ready(prometheus.render())),
+        );
+    }
+    let app = app.layer(hub.layer());
     println!("{ROUTES}(and GET / serves the chat page, GET /nitrous-client/* its client)\n");
     let addr = listener.local_addr()?;
     let mut server = nitrous::serve(listener, app);

@@ -19,6 +19,7 @@ use tower::ServiceExt;
 use super::preface;
 use super::stall::{BodyStall, WriteStall};
 use super::{Limits, Stage, reached};
+use crate::telemetry;
 
 /// How the server speaks to its connections: hyper's HTTP/1.1 and HTTP/2 settings, whether a
 /// cleartext connection may speak HTTP/2, and TLS if it serves HTTPS.
@@ -82,8 +83,10 @@ pub(super) async fn serve(
         opened = bounded(limits.header_timeout, opening) => opened,
         () = reached(&mut stage, Stage::Dropped) => return,
     };
+    let Some(opened) = opened else { return };
+    let _open = opened.count();
     let outcome = match opened {
-        Some(Opened::Http1(io)) => {
+        Opened::Http1(io) => {
             let conn = protocols
                 .http1
                 .serve_connection(io, service)
@@ -96,7 +99,7 @@ pub(super) async fn serve(
             )
             .await
         }
-        Some(Opened::Http2(io)) => {
+        Opened::Http2(io) => {
             let conn = protocols.http2.serve_connection(io, service);
             drive(
                 conn,
@@ -107,7 +110,7 @@ pub(super) async fn serve(
             .await
         }
         #[cfg(feature = "tls")]
-        Some(Opened::Https1(io)) => {
+        Opened::Https1(io) => {
             let conn = protocols
                 .http1
                 .serve_connection(io, service)
@@ -121,7 +124,7 @@ pub(super) async fn serve(
             .await
         }
         #[cfg(feature = "tls")]
-        Some(Opened::Https2(io)) => {
+        Opened::Https2(io) => {
             let conn = protocols.http2.serve_connection(io, service);
             drive(
                 conn,
@@ -131,7 +134,6 @@ pub(super) async fn serve(
             )
             .await
         }
-        None => return,
     };
     if let Some(Err(error)) = outcome {
         // A header timeout, a malformed request, a client gone mid-request: the client's
@@ -153,6 +155,21 @@ enum Opened {
     Https1(Secure),
     #[cfg(feature = "tls")]
     Https2(Secure),
+}
+
+impl Opened {
+    /// Counts the connection among the open ones (`nitrous_connections`) until the guard drops.
+    fn count(&self) -> telemetry::OpenConnection {
+        let (protocol, tls) = match self {
+            Opened::Http1(_) => ("http/1.1", false),
+            Opened::Http2(_) => ("h2", false),
+            #[cfg(feature = "tls")]
+            Opened::Https1(_) => ("http/1.1", true),
+            #[cfg(feature = "tls")]
+            Opened::Https2(_) => ("h2", true),
+        };
+        telemetry::OpenConnection::new(protocol, tls)
+    }
 }
 
 /// The TLS handshake and ALPN's choice, or in cleartext a look at the first bytes; `None` if the

@@ -27,6 +27,7 @@ use super::{Options, Peer, UpgradeRequest, WebSocketHandler, session};
 use crate::hub::Hub;
 use crate::register::Register;
 use crate::shutdown::Shutdown;
+use crate::telemetry;
 
 /// Why a cross-origin upgrade was refused, what was compared, and the two ways to allow it.
 fn origin_refusal(origin: &str, host: &str) -> String {
@@ -73,6 +74,7 @@ impl<T: WebSocketHandler> Endpoint<T> {
                 "the upgrade request's headers are {header_bytes} bytes, over this route's limit of {}",
                 self.options.max_request_headers
             );
+            telemetry::upgrade("headers");
             return (StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE, message).into_response();
         }
         // HTTP/2 names the host in the `:authority` of the URI rather than a `Host` header.
@@ -96,11 +98,15 @@ impl<T: WebSocketHandler> Endpoint<T> {
             let host = host.unwrap_or("(none)");
             let message = origin_refusal(&origin, host);
             tracing::warn!(%origin, %host, "nitrous: {message}");
+            telemetry::upgrade("origin");
             return (StatusCode::FORBIDDEN, message).into_response();
         }
         let handshake = match upgrade::handshake(&mut parts) {
             Ok(handshake) => handshake,
-            Err(refusal) => return refusal.into_response(),
+            Err(refusal) => {
+                telemetry::upgrade("handshake");
+                return refusal.into_response();
+            }
         };
         let params = match RawPathParams::from_request_parts(&mut parts, &()).await {
             Ok(params) => params
@@ -138,9 +144,14 @@ impl<T: WebSocketHandler> Endpoint<T> {
             .await;
         let accepted = match decision {
             Ok(Ok(accepted)) => accepted,
-            Ok(Err(refusal)) => return refusal.into_response(),
+            Ok(Err(refusal)) => {
+                telemetry::upgrade("refused");
+                return refusal.into_response();
+            }
             Err(_) => {
                 tracing::error!(route = %route, "nitrous: the `upgrade` hook panicked; answering 500");
+                telemetry::upgrade("panic");
+                telemetry::hook_panicked("upgrade");
                 return StatusCode::INTERNAL_SERVER_ERROR.into_response();
             }
         };
@@ -165,6 +176,7 @@ impl<T: WebSocketHandler> Endpoint<T> {
             hub,
             peers: self.peers.clone(),
         });
+        telemetry::upgrade("accepted");
         let (mut response, on_upgrade) = handshake.accept(protocol);
         response.headers_mut().extend(accepted.headers);
         let http = request.parts.version;

@@ -459,6 +459,7 @@ impl std::error::Error for Error {}
 impl Error {
     /// A hook's panic, with the panic's message when it has one (a `&str` or a `String`).
     pub(crate) fn hook_panicked(hook: &'static str, panic: &(dyn std::any::Any + Send)) -> Error {
+        crate::telemetry::hook_panicked(hook);
         let message = if let Some(s) = panic.downcast_ref::<&str>() {
             (*s).to_owned()
         } else if let Some(s) = panic.downcast_ref::<String>() {

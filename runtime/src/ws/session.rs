@@ -19,6 +19,7 @@ use super::io::{Event, Io};
 use super::writer::HandlerFrames;
 use super::{Close, Error, Message, Options, Peer, WebSocketHandler, WireMessage};
 use crate::shutdown::{SessionGuard, Shutdown};
+use crate::telemetry;
 
 /// Close codes nitrous sends.
 mod code {
@@ -62,6 +63,7 @@ pub(crate) fn run<T: WebSocketHandler>(
         options,
         io,
         _guard: guard,
+        _open: OpenPeer::new(),
     };
     // The session is this block's one capture, used in place: moving it into a local (as an
     // `async fn run(self)` would) stores it twice.
@@ -124,6 +126,23 @@ struct Session<T> {
     io: Io,
     /// Keeps a graceful shutdown waiting for this session.
     _guard: Option<SessionGuard>,
+    _open: OpenPeer,
+}
+
+/// Counts the session among the open peers (`nitrous_websocket_peers`) while it lives.
+struct OpenPeer;
+
+impl OpenPeer {
+    fn new() -> OpenPeer {
+        telemetry::meters().peers.increment(1.0);
+        OpenPeer
+    }
+}
+
+impl Drop for OpenPeer {
+    fn drop(&mut self) {
+        telemetry::meters().peers.decrement(1.0);
+    }
 }
 
 impl<T: WebSocketHandler> Session<T> {
@@ -225,6 +244,7 @@ impl<T: WebSocketHandler> Session<T> {
                 None
             }
             Due::Silent => {
+                telemetry::meters().heartbeat_timeouts.increment(1);
                 self.report(Error::HeartbeatTimeout).await;
                 let farewell = WireMessage::Close(Some(CloseFrame {
                     code: code::INTERNAL.into(),
@@ -238,6 +258,11 @@ impl<T: WebSocketHandler> Session<T> {
 
     /// Runs the `message` hook; a panic closes the peer with 1011.
     async fn deliver(&mut self, message: Message) {
+        let meters = telemetry::meters();
+        meters.messages_received.increment(1);
+        meters
+            .bytes_received
+            .increment(message.bytes().len() as u64);
         if self.peer.shared.is_closing() {
             return; // a closing peer's late messages are not handed to hooks
         }
