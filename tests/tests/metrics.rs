@@ -4,13 +4,11 @@
 
 mod support;
 
-use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
-use metrics::{Counter, Gauge, Histogram, Key, KeyName, Metadata, Recorder, SharedString, Unit};
+use nitrous_tests::recording::{Installed, Recording};
 use nitrous_tests::{AppState, router};
 use support::Server;
 use support::raw;
@@ -18,58 +16,6 @@ use support::ws::{WAIT, text};
 use tokio::io::AsyncReadExt;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
-
-/// Every metric registered, by `name{label=value,...}`, its value read without resetting it (a
-/// gauge's as f64 bits).
-#[derive(Default)]
-struct Recording(Mutex<BTreeMap<String, Arc<AtomicU64>>>);
-
-impl Recording {
-    fn cell(&self, key: &Key) -> Arc<AtomicU64> {
-        let mut labels: Vec<String> = key
-            .labels()
-            .map(|label| format!("{}={}", label.key(), label.value()))
-            .collect();
-        labels.sort();
-        let name = format!("{}{{{}}}", key.name(), labels.join(","));
-        self.0.lock().unwrap().entry(name).or_default().clone()
-    }
-
-    fn counter(&self, name: &str) -> u64 {
-        let cells = self.0.lock().unwrap();
-        cells
-            .get(name)
-            .map_or(0, |cell| cell.load(Ordering::SeqCst))
-    }
-
-    fn gauge(&self, name: &str) -> f64 {
-        let cells = self.0.lock().unwrap();
-        cells
-            .get(name)
-            .map_or(0.0, |cell| f64::from_bits(cell.load(Ordering::SeqCst)))
-    }
-
-    fn names(&self) -> Vec<String> {
-        self.0.lock().unwrap().keys().cloned().collect()
-    }
-}
-
-struct Installed(Arc<Recording>);
-
-impl Recorder for Installed {
-    fn describe_counter(&self, _: KeyName, _: Option<Unit>, _: SharedString) {}
-    fn describe_gauge(&self, _: KeyName, _: Option<Unit>, _: SharedString) {}
-    fn describe_histogram(&self, _: KeyName, _: Option<Unit>, _: SharedString) {}
-    fn register_counter(&self, key: &Key, _: &Metadata<'_>) -> Counter {
-        Counter::from_arc(self.0.cell(key))
-    }
-    fn register_gauge(&self, key: &Key, _: &Metadata<'_>) -> Gauge {
-        Gauge::from_arc(self.0.cell(key))
-    }
-    fn register_histogram(&self, _: &Key, _: &Metadata<'_>) -> Histogram {
-        Histogram::noop()
-    }
-}
 
 /// Waits (bounded) until `condition` holds, as the server finishes closing what a client left.
 async fn settled(what: &str, condition: impl Fn() -> bool) {

@@ -158,6 +158,20 @@ impl Server {
         redis: Option<&RedisServer>,
         retain: bool,
     ) -> Result<(Process, String), Failure> {
+        self.start_with(redis, retain, false)
+    }
+
+    /// nitrous with a metrics recorder installed (`NITROUS_BENCH_METRICS`).
+    fn start_recorded(self) -> Result<(Process, String), Failure> {
+        self.start_with(None, false, true)
+    }
+
+    fn start_with(
+        self,
+        redis: Option<&RedisServer>,
+        retain: bool,
+        recorded: bool,
+    ) -> Result<(Process, String), Failure> {
         let bin = bin_dir();
         let mut command = match self {
             Server::Nitrous => std::process::Command::new(bin.join("bench-nitrous")),
@@ -179,6 +193,9 @@ impl Server {
         }
         if retain {
             command.env("NITROUS_RETAIN", "fan=1000");
+        }
+        if recorded {
+            command.env("NITROUS_BENCH_METRICS", "1");
         }
         Ok(Process::start(command, address)?)
     }
@@ -283,6 +300,16 @@ const CROSS_RATE: Figure = figure(
     true,
 );
 const CROSS_LOST: Figure = figure("fan-out across 2 instances via Redis: lost", "", false);
+const RECORDED_ECHO_CPU: Figure = figure(
+    "echo, metrics recorded: server CPU per message, by schedstat",
+    "µs",
+    false,
+);
+const RECORDED_FAN_CPU: Figure = figure(
+    "fan-out, metrics recorded: server CPU per delivery, by schedstat",
+    "µs",
+    false,
+);
 const RETAINED_RATE: Figure = figure("fan-out, retained topic: deliveries/s", "del/s", true);
 const RETAINED_CPU: Figure = figure(
     "fan-out, retained topic: server CPU per delivery",
@@ -401,6 +428,14 @@ fn run(sizes: Sizes) -> Result<(Samples, channel::Samples), Failure> {
                     runtime.block_on(fan_out(&addr, &addr, running.pid(), sizes, Protocol::Raw))?;
                 record(RETAINED_RATE, server, fan.rate);
                 record(RETAINED_CPU, server, fan.cpu);
+                drop(running);
+                // What recording metrics costs: echo and fan-out with a recorder installed.
+                let (running, addr) = server.start_recorded()?;
+                let pid = running.pid();
+                let chat = runtime.block_on(echo(&addr, pid, small, Protocol::Raw))?;
+                record(RECORDED_ECHO_CPU, server, chat.cpu_ns);
+                let fan = runtime.block_on(fan_out(&addr, &addr, pid, sizes, Protocol::Raw))?;
+                record(RECORDED_FAN_CPU, server, fan.cpu_ns);
             }
             // A fresh process for the memory figures, so earlier load does not count.
             let (running, addr) = server.start(None, false)?;
