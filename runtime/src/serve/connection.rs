@@ -85,55 +85,27 @@ pub(super) async fn serve(
     };
     let Some(opened) = opened else { return };
     let _open = opened.count();
+    // TLS or not, each protocol is the same hyper connection over another stream.
+    macro_rules! serve {
+        (http1, $io:expr) => {{
+            let conn = protocols
+                .http1
+                .serve_connection($io, service)
+                .with_upgrades();
+            drive(conn, |c| c.graceful_shutdown(), &requested, &mut stage).await
+        }};
+        (http2, $io:expr) => {{
+            let conn = protocols.http2.serve_connection($io, service);
+            drive(conn, |c| c.graceful_shutdown(), &requested, &mut stage).await
+        }};
+    }
     let outcome = match opened {
-        Opened::Http1(io) => {
-            let conn = protocols
-                .http1
-                .serve_connection(io, service)
-                .with_upgrades();
-            drive(
-                conn,
-                |conn| conn.graceful_shutdown(),
-                &requested,
-                &mut stage,
-            )
-            .await
-        }
-        Opened::Http2(io) => {
-            let conn = protocols.http2.serve_connection(io, service);
-            drive(
-                conn,
-                |conn| conn.graceful_shutdown(),
-                &requested,
-                &mut stage,
-            )
-            .await
-        }
+        Opened::Http1(io) => serve!(http1, io),
+        Opened::Http2(io) => serve!(http2, io),
         #[cfg(feature = "tls")]
-        Opened::Https1(io) => {
-            let conn = protocols
-                .http1
-                .serve_connection(io, service)
-                .with_upgrades();
-            drive(
-                conn,
-                |conn| conn.graceful_shutdown(),
-                &requested,
-                &mut stage,
-            )
-            .await
-        }
+        Opened::Https1(io) => serve!(http1, io),
         #[cfg(feature = "tls")]
-        Opened::Https2(io) => {
-            let conn = protocols.http2.serve_connection(io, service);
-            drive(
-                conn,
-                |conn| conn.graceful_shutdown(),
-                &requested,
-                &mut stage,
-            )
-            .await
-        }
+        Opened::Https2(io) => serve!(http2, io),
     };
     if let Some(Err(error)) = outcome {
         // A header timeout, a malformed request, a client gone mid-request: the client's
