@@ -335,3 +335,31 @@ async fn a_websocket_over_http2_keeps_its_limits_heartbeat_and_upgrade_hook() {
     assert_eq!(h2::text(response).await, "hello from GET");
     server.stop().await;
 }
+
+#[tokio::test]
+async fn the_shutdown_says_goaway_without_an_error() {
+    let server = start().await;
+    let mut raw = support::h2_raw::Raw::open(&server.addr.to_string(), &[]).await;
+    let stopping = tokio::spawn(server.stop());
+    // GOAWAY with NO_ERROR (hyper sends one, pings, and sends the last once the ping is
+    // answered), then the end of the connection.
+    use support::h2_raw::{ACK, GOAWAY, PING, frame};
+    let mut goaways = Vec::new();
+    while let Some(received) = raw.next().await {
+        match received.kind {
+            GOAWAY => goaways.push(u32::from_be_bytes(
+                received.payload[4..8].try_into().unwrap(),
+            )),
+            PING if received.flags & ACK == 0 => {
+                let _ = raw.send(&frame(PING, ACK, 0, &received.payload)).await;
+            }
+            _ => {}
+        }
+    }
+    assert!(!goaways.is_empty(), "no GOAWAY");
+    assert!(goaways.iter().all(|code| *code == 0), "{goaways:?}");
+    tokio::time::timeout(Duration::from_secs(20), stopping)
+        .await
+        .expect("the server stops within its grace period")
+        .unwrap();
+}
