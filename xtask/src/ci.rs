@@ -17,8 +17,21 @@ const STEPS: &[(&str, &[&str])] = &[
         ],
     ),
     // The four published crates packaged and built from their packages alone, as crates.io
-    // would (publish = false members are skipped); before the tests, which write files.
-    ("package", &["package", "--workspace"]),
+    // would; before the tests, which write files.
+    (
+        "package",
+        &[
+            "package",
+            "--package",
+            "nitrous-routes",
+            "--package",
+            "nitrous-macros",
+            "--package",
+            "nitrous",
+            "--package",
+            "cargo-nitrous",
+        ],
+    ),
     ("tests", &["test", "--workspace"]),
 ];
 
