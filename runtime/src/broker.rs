@@ -13,6 +13,10 @@ use bytes::Bytes;
 use crate::offset::Offset;
 use crate::payload::Payload;
 
+mod presence;
+
+pub use presence::{MembersHere, PresenceAnswer, PresenceAsk, PresenceChange, PresenceQuery};
+
 /// A message as it crosses between instances: the publishing instance and the payload. A broker
 /// carries it as the bytes of [`Envelope::encode`] and hands what it receives to
 /// [`Inbox::deliver`].
@@ -153,6 +157,28 @@ pub trait Broker: Send + Sync + 'static {
     fn replay(&self, replay: Replay) {
         replay.fail();
     }
+
+    /// Whether the broker shares presence across instances ([`Hub::track_presence`]): then the
+    /// hub hands it every join and leave ([`Broker::presence`]) and asks it who is there
+    /// ([`Broker::presence_query`]). Without it, presence covers this instance.
+    ///
+    /// [`Hub::track_presence`]: crate::Hub::track_presence
+    fn shares_presence(&self) -> bool {
+        false
+    }
+
+    /// A member joined or left a tracked topic here (this instance's subscribers have its event
+    /// already): record it in the shared view and publish its event to the other instances, in
+    /// order with the topic's messages. Keeping the shared view fresh (refreshing this
+    /// instance's members, removing those of an instance that stopped) is the broker's.
+    fn presence(&self, change: PresenceChange) {
+        let _ = change;
+    }
+
+    /// Answers who is on a topic across instances, within a bounded time.
+    fn presence_query(&self, query: PresenceQuery) {
+        query.fail();
+    }
 }
 
 /// A resume's question to a broker that keeps history ([`Broker::replay`]): what `topic` holds
@@ -251,6 +277,8 @@ pub(crate) trait Deliver: Send + Sync {
     fn is_retained(&self, topic: &str) -> bool;
     /// The topics with local subscribers.
     fn topics(&self) -> Vec<String>;
+    /// Each tracked topic with local members, and those members (id, info as JSON).
+    fn presence_here(&self) -> Vec<MembersHere>;
 }
 
 /// Where a broker delivers messages from other instances.
@@ -322,6 +350,15 @@ impl Inbox {
     pub fn topics(&self) -> Vec<String> {
         match self.hub.upgrade() {
             Some(hub) => hub.topics(),
+            None => Vec::new(),
+        }
+    }
+
+    /// Each tracked topic with members here, and those members (id, info as JSON): what a broker
+    /// that shares presence refreshes.
+    pub fn presence_here(&self) -> Vec<MembersHere> {
+        match self.hub.upgrade() {
+            Some(hub) => hub.presence_here(),
             None => Vec::new(),
         }
     }

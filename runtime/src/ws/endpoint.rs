@@ -162,6 +162,7 @@ impl<T: WebSocketHandler> Endpoint<T> {
             max_buffered: options.max_buffered,
             hub,
             peers: self.peers.clone(),
+            namespace: options.namespace.clone(),
         });
         let (mut response, on_upgrade) = handshake.accept(protocol);
         response.headers_mut().extend(accepted.headers);
