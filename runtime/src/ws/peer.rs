@@ -472,11 +472,21 @@ impl Peer {
     /// }
     /// ```
     pub fn join(&self, topic: &str, info: &impl serde::Serialize) -> Result<(), PresenceError> {
+        self.join_from(topic, None, info)
+    }
+
+    /// [`Peer::join`], resuming a retained topic after `since` as [`Peer::subscribe_from`] does.
+    pub fn join_from(
+        &self,
+        topic: &str,
+        since: Option<&str>,
+        info: &impl serde::Serialize,
+    ) -> Result<(), PresenceError> {
         if !self.shared.hub.tracks_presence(&self.scoped(topic)) {
             return Err(PresenceError::NotTracked(topic.to_owned()));
         }
         let info = encode_info(info)?;
-        self.subscribe_with(topic, None, Some(Arc::from(info)));
+        self.subscribe_with(topic, since, Some(Arc::from(info)));
         Ok(())
     }
 
