@@ -7,7 +7,8 @@
 //!
 //! The room keeps its last 100 messages, so a page that reconnects shows what it missed. With
 //! `NITROUS_REDIS_URL=redis://127.0.0.1:6379`, several processes share the room through Redis,
-//! and its history lives in a Redis Stream: a page resumes on any of them, across restarts.
+//! and its history lives in a Redis Stream: a page resumes on any of them, across restarts. The
+//! page shows who is in the room, on every instance (presence on topic `here`).
 
 // The route files are the seed's handlers as written (`pub struct Chat;` without Debug).
 #![allow(missing_debug_implementations)]
@@ -52,6 +53,7 @@ async fn main() -> std::io::Result<()> {
         Err(_) => Hub::new(),
     };
     hub.retain("chat", 100);
+    hub.track_presence(routes::ws::room::HERE); // who is in the room, across instances
     let app = router()
         .route("/", get(|| async { Html(PAGE) }))
         .route("/nitrous-client/{file}", get(client))
