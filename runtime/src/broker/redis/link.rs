@@ -231,8 +231,10 @@ impl Link {
     /// sweeps the expired members of the topics it has members of, publishing their leaves.
     async fn beat(&mut self, config: &RedisConfig, inbox: &Inbox) -> Result<(), String> {
         let here = inbox.presence_here();
+        // A refresh names every member here: with many, it may take longer than one command.
+        let timeout = config.command_timeout.max(config.presence_beat());
         let swept = timed(
-            config.command_timeout,
+            timeout,
             "refresh presence",
             self.presence
                 .beat(&mut self.publisher, config, inbox.instance(), &here),
