@@ -14,8 +14,10 @@ use crate::offset::Offset;
 use crate::payload::Payload;
 
 mod presence;
+mod reply;
 
 pub use presence::{MembersHere, PresenceAnswer, PresenceAsk, PresenceChange, PresenceQuery};
+use reply::Reply;
 
 /// A message as it crosses between instances: the publishing instance and the payload. A broker
 /// carries it as the bytes of [`Envelope::encode`] and hands what it receives to
@@ -188,7 +190,7 @@ pub struct Replay {
     topic: String,
     after: Option<Offset>,
     limit: usize,
-    answer: Option<Box<dyn FnOnce(Option<Backlog>) + Send>>,
+    reply: Reply<Backlog>,
 }
 
 /// What a broker's history held for a [`Replay`].
@@ -211,7 +213,7 @@ impl Replay {
             topic: topic.to_owned(),
             after,
             limit,
-            answer: Some(Box::new(answer)),
+            reply: Reply::new(answer),
         }
     }
 
@@ -232,24 +234,12 @@ impl Replay {
 
     /// Answers with what the history holds.
     pub fn answer(mut self, backlog: Backlog) {
-        if let Some(answer) = self.answer.take() {
-            answer(Some(backlog));
-        }
+        self.reply.send(Some(backlog));
     }
 
     /// The history could not be read: the subscriber is told of a gap and goes on live.
     pub fn fail(mut self) {
-        if let Some(answer) = self.answer.take() {
-            answer(None);
-        }
-    }
-}
-
-impl Drop for Replay {
-    fn drop(&mut self) {
-        if let Some(answer) = self.answer.take() {
-            answer(None);
-        }
+        self.reply.send(None);
     }
 }
 

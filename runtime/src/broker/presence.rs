@@ -4,6 +4,7 @@
 use std::sync::Arc;
 
 use super::Envelope;
+use super::reply::Reply;
 use crate::presence::{Change, Member, Page};
 
 /// A member of a tracked topic joined or left on this instance: for the shared view, and the
@@ -77,7 +78,7 @@ pub enum PresenceAnswer {
 pub struct PresenceQuery {
     topic: String,
     ask: PresenceAsk,
-    answer: Option<Box<dyn FnOnce(Option<PresenceAnswer>) + Send>>,
+    reply: Reply<PresenceAnswer>,
 }
 
 impl PresenceQuery {
@@ -89,7 +90,7 @@ impl PresenceQuery {
         PresenceQuery {
             topic: topic.to_owned(),
             ask,
-            answer: Some(Box::new(answer)),
+            reply: Reply::new(answer),
         }
     }
 
@@ -105,24 +106,12 @@ impl PresenceQuery {
 
     /// Answers it.
     pub fn answer(mut self, answer: PresenceAnswer) {
-        if let Some(reply) = self.answer.take() {
-            reply(Some(answer));
-        }
+        self.reply.send(Some(answer));
     }
 
     /// The broker cannot answer: the hub answers from this instance.
     pub fn fail(mut self) {
-        if let Some(reply) = self.answer.take() {
-            reply(None);
-        }
-    }
-}
-
-impl Drop for PresenceQuery {
-    fn drop(&mut self) {
-        if let Some(reply) = self.answer.take() {
-            reply(None);
-        }
+        self.reply.send(None);
     }
 }
 
