@@ -17,6 +17,7 @@ use nitrous_support::{Process, RedisServer};
 use serde_json::Value;
 use support::fixture::{fixture_command, fixture_server};
 use support::redis::subscribed;
+use support::sse::{Events, events, next_event};
 use support::ws::{Client, json, say};
 
 /// An instance sharing topics and presence on `room:*` through Redis, its presence TTL `ttl`.
@@ -110,28 +111,15 @@ async fn until_members(client: &mut Client, names: &[&str], limit: Duration) {
     }
 }
 
-type Events = std::pin::Pin<Box<dyn futures_util::Stream<Item = eventsource_stream::Event> + Send>>;
-
 /// An event stream on `addr` that joins room `room` as `name`.
 async fn stream_member(addr: &str, room: &str, name: &str) -> Events {
-    use eventsource_stream::Eventsource;
     let url = format!("http://{addr}/api/sse/presence?room={room}&name={name}");
-    let response = reqwest::get(url).await.expect("the stream");
-    assert_eq!(response.status(), 200);
-    Box::pin(
-        response
-            .bytes_stream()
-            .eventsource()
-            .map(|event| event.expect("a well-formed event")),
-    )
+    events(reqwest::get(url).await.expect("the stream"))
 }
 
-/// The next event that is not a keep-alive, as [`said`] tells it (`event` first, for a named one).
+/// The next event, as [`said`] tells it (`event` first, for a named one).
 async fn stream_said(events: &mut Events) -> String {
-    let event = tokio::time::timeout(Duration::from_secs(10), events.next())
-        .await
-        .expect("an event within 10 s")
-        .expect("the stream goes on");
+    let event = next_event(events).await;
     let frame: Value = serde_json::from_str(&event.data).unwrap_or(Value::Null);
     format!("{}: {}", event.event, said(&frame, &event.data))
 }

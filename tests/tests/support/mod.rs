@@ -6,6 +6,7 @@ pub(crate) mod fixture;
 pub(crate) mod log;
 pub(crate) mod raw;
 pub(crate) mod redis;
+pub(crate) mod sse;
 pub(crate) mod ws;
 
 use std::net::SocketAddr;
