@@ -14,6 +14,7 @@ mod register;
 mod serve;
 mod shutdown;
 pub mod sse;
+mod topic_name;
 mod types;
 pub mod ws;
 

@@ -98,9 +98,10 @@ impl PresenceEvent {
     }
 }
 
-/// The JSON of a presence message; `info` is JSON already (checked when the member joined).
+/// The JSON of a presence message on hub topic `topic` (its namespace left out); `info` is JSON
+/// already (checked when the member joined).
 pub(crate) fn event_json(change: Change, topic: &str, member: &str, info: &str) -> String {
-    let topic = serde_json::Value::from(topic);
+    let topic = serde_json::Value::from(crate::topic_name::visible(topic));
     let member = serde_json::Value::from(member);
     format!(
         r#"{{"type":"{PRESENCE_EVENT}","event":"{}","topic":{topic},"member":{member},"info":{info}}}"#,

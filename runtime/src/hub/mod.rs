@@ -56,7 +56,6 @@ pub(crate) use cursor::{Cursor, Gap};
 pub(crate) use entry::{Entry, Framed, entry_cost, next_stamp};
 pub use layer::{HubLayer, WithHub};
 pub use namespace::Namespace;
-pub(crate) use namespace::{scoped, visible};
 pub(crate) use reading::{Reading, Said};
 use retention::{Pattern, Retention};
 pub(crate) use subscriber::{Offer, Owed, Subscriber, SubscriberId};
@@ -497,7 +496,7 @@ impl HubInner {
         self.presence.changed(changed, |changed| {
             let json = event_json(
                 changed.change,
-                visible(&changed.topic),
+                &changed.topic,
                 &changed.member,
                 &changed.info,
             );

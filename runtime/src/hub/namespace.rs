@@ -3,9 +3,8 @@
 //! set of topics, so two routes using a topic named `chat` do not hear each other. The default
 //! stays app-wide topics, which event streams, HTTP handlers and tasks share.
 //!
-//! In the hub, namespace `ns`'s topic `chat` is the topic `ns` + [`SEPARATOR`] + `chat`; peers,
-//! hooks and presence events see `chat`. Server-side code names the namespace:
-//! `hub.namespace("ns").publish("chat", ..)`.
+//! The hub's names for a namespace's topics are [`crate::topic_name`]'s. Server-side code names
+//! the namespace: `hub.namespace("ns").publish("chat", ..)`.
 
 use std::borrow::Cow;
 use std::sync::Arc;
@@ -13,23 +12,7 @@ use std::sync::Arc;
 use super::Hub;
 use crate::payload::{IntoPayload, PayloadError};
 use crate::presence::{Headcount, Members, Page};
-
-/// Between a namespace and a topic in the hub's name for it: the ASCII unit separator, which no
-/// app-wide topic is expected to hold.
-pub(crate) const SEPARATOR: char = '\u{1f}';
-
-/// The hub's name for `topic` in `namespace` (the name itself when there is none).
-pub(crate) fn scoped<'a>(namespace: Option<&str>, topic: &'a str) -> Cow<'a, str> {
-    match namespace {
-        Some(namespace) => Cow::Owned(format!("{namespace}{SEPARATOR}{topic}")),
-        None => Cow::Borrowed(topic),
-    }
-}
-
-/// A hub topic's name as its subscribers name it: without its namespace.
-pub(crate) fn visible(topic: &str) -> &str {
-    topic.split_once(SEPARATOR).map_or(topic, |(_, name)| name)
-}
+use crate::topic_name::scoped;
 
 /// The topics of one namespace ([`Hub::namespace`]): publish into it from an HTTP handler or a
 /// task. Cheap to clone.
@@ -96,20 +79,5 @@ impl Namespace {
     /// [`Hub::presence`] of this namespace's `topic`.
     pub async fn presence(&self, topic: &str, page: Page) -> Members {
         self.hub.presence(&self.topic(topic), page).await
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_namespaced_name_reads_back_as_the_topic() {
-        assert_eq!(scoped(None, "chat"), "chat");
-        let name = scoped(Some("support"), "chat");
-        assert_ne!(name, "chat");
-        assert_eq!(visible(&name), "chat");
-        assert_eq!(visible("chat"), "chat");
-        assert_eq!(visible("a:b"), "a:b");
     }
 }

@@ -4,8 +4,9 @@
 use std::sync::Arc;
 
 use super::testing::Reader;
-use super::{Hub, Resume, Subscriber, scoped};
+use super::{Hub, Resume, Subscriber};
 use crate::presence::{Change, Page, PresenceEvent};
+use crate::topic_name::scoped;
 
 fn join(hub: &Hub, topic: &str, reader: &Arc<Reader>, info: Option<&str>) {
     let subscriber: Arc<dyn Subscriber> = reader.clone();

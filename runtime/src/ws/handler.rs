@@ -149,7 +149,7 @@ pub struct TopicMessage<'a> {
 impl<'a> TopicMessage<'a> {
     /// The topic (as the peer names it: without the route's namespace).
     pub fn topic(&self) -> &'a str {
-        crate::hub::visible(self.topic)
+        crate::topic_name::visible(self.topic)
     }
 
     /// A join or leave on a tracked topic ([`Hub::track_presence`](crate::Hub::track_presence)),
@@ -222,7 +222,7 @@ pub struct TopicGap<'a> {
 impl<'a> TopicGap<'a> {
     /// The topic (as the peer names it: without the route's namespace).
     pub fn topic(&self) -> &'a str {
-        crate::hub::visible(self.topic)
+        crate::topic_name::visible(self.topic)
     }
 
     /// What a page is told by default ([`WebSocketHandler::topic_gap`]): the text frame

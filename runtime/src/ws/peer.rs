@@ -16,11 +16,12 @@ use super::topics::Topics;
 use super::{Close, CloseCode};
 use crate::hub::{
     Cursor, Entry, Hub, Offer, Owed, Publish, Resume, Subscriber, SubscriberId, SubscriptionKey,
-    entry_cost, scoped, visible,
+    entry_cost,
 };
 use crate::payload::{IntoPayload, Payload, PayloadError};
 use crate::presence::{PresenceError, encode_info};
 use crate::shutdown::Closer;
+use crate::topic_name::{scoped, visible};
 
 /// A peer's id: unique in this process, and its `Display`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]

@@ -276,7 +276,7 @@ pub(super) async fn answer(
 
 /// A presence message's envelope.
 fn envelope(origin: u128, change: Change, topic: &str, member: &str, info: &str) -> Envelope {
-    let json = event_json(change, crate::hub::visible(topic), member, info);
+    let json = event_json(change, topic, member, info);
     Envelope::new(origin, Payload::text(json), Some(Arc::from(PRESENCE_EVENT)))
 }
 
