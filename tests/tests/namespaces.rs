@@ -1,11 +1,14 @@
 //! Namespaces (crossws 0.4): `/ws/ns/support` and `/ws/ns/sales` both use a topic named `chat`,
 //! each in its own namespace, apart from each other and from the app-wide `chat` (the seed's
 //! `/ws/chat`); a server-side publish names the namespace and
-//! reaches only it. Real WebSocket clients against the fixture server in a process of its own.
+//! reaches only it; the same across two instances through a real `redis-server`. Real WebSocket
+//! clients against the fixture server in processes of its own.
 
 mod support;
 
+use nitrous_support::RedisServer;
 use support::fixture::{fixture_command, fixture_server};
+use support::redis::subscribed;
 use support::ws::{Client, say, text};
 
 async fn connect(addr: &str, path: &str) -> Client {
@@ -82,4 +85,37 @@ async fn two_routes_with_the_same_topic_name_stay_apart() {
         publish(&addr, Some("nobody"), "chat", "for no one").await,
         "0"
     );
+}
+
+#[tokio::test]
+async fn a_namespace_spans_instances_through_redis_and_stays_apart_there() {
+    let redis = RedisServer::start().expect("redis-server");
+    let instance = || {
+        let mut command = fixture_command();
+        command.env("NITROUS_REDIS_URL", redis.url());
+        fixture_server(command)
+    };
+    let (_one, one) = instance();
+    let (_two, two) = instance();
+    let mut support_one = connect(&one, "/ws/ns/support").await;
+    assert_eq!(
+        text(&mut support_one).await,
+        r#"ready in support on ["chat"]"#
+    );
+    let mut support_two = connect(&two, "/ws/ns/support").await;
+    assert_eq!(
+        text(&mut support_two).await,
+        r#"ready in support on ["chat"]"#
+    );
+    let mut sales_two = connect(&two, "/ws/ns/sales").await;
+    assert_eq!(text(&mut sales_two).await, r#"ready in sales on ["chat"]"#);
+    subscribed(&redis, "support\u{1f}chat", 2).await;
+    subscribed(&redis, "sales\u{1f}chat", 1).await;
+
+    say(&mut support_one, "across").await;
+    assert_eq!(text(&mut support_two).await, "across");
+    // Published on instance one into sales: it crosses to instance two's sales peer, and the
+    // support message never reached it.
+    assert_eq!(publish(&one, Some("sales"), "chat", "for sales").await, "0");
+    assert_eq!(text(&mut sales_two).await, "for sales");
 }
