@@ -371,7 +371,8 @@ impl Hub {
         self.inner.topic(topic).map_or(0, |t| t.member_count())
     }
 
-    /// The topics with at least one subscriber here.
+    /// The topics with at least one subscriber here. A namespaced route's topic is named as the
+    /// hub holds it: its namespace, the ASCII unit separator (`\u{1f}`), then its own name.
     pub fn topics(&self) -> Vec<String> {
         self.inner.topics()
     }
