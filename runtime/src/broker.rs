@@ -181,6 +181,13 @@ pub trait Broker: Send + Sync + 'static {
     fn presence_query(&self, query: PresenceQuery) {
         query.fail();
     }
+
+    /// Resolves once what the hub handed the broker before this call has gone out (or the broker
+    /// gave up on it: Redis down), so a stopping instance's last leaves and messages reach the
+    /// other instances ([`Hub::flush`](crate::Hub::flush)).
+    fn flush(&self) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>> {
+        Box::pin(async {})
+    }
 }
 
 /// A resume's question to a broker that keeps history ([`Broker::replay`]): what `topic` holds

@@ -414,6 +414,25 @@ impl Hub {
         self.inner.presence.track(pattern);
     }
 
+    /// Waits (at most 5 s) until what this hub handed its broker has gone out: call it after
+    /// [`serve`](crate::serve) returns, so the leaves of the peers and streams the shutdown closed
+    /// (and their last messages) reach the other instances, rather than those members staying
+    /// there until their presence expires. Without a broker it returns at once.
+    ///
+    /// ```no_run
+    /// # async fn demo(listener: tokio::net::TcpListener, hub: nitrous::Hub) -> std::io::Result<()> {
+    /// let app: nitrous::axum::Router = nitrous::axum::Router::new().layer(hub.layer());
+    /// let served = nitrous::serve(listener, app).await;
+    /// hub.flush().await;
+    /// served
+    /// # }
+    /// ```
+    pub async fn flush(&self) {
+        if let Some(broker) = &self.inner.broker {
+            let _ = tokio::time::timeout(FLUSH_TIMEOUT, broker.flush()).await;
+        }
+    }
+
     /// Whether `topic` is tracked ([`Hub::track_presence`]).
     pub(crate) fn tracks_presence(&self, topic: &str) -> bool {
         self.inner.presence.tracks(topic)
@@ -482,6 +501,9 @@ impl Hub {
         HubLayer::new(self.clone(), true)
     }
 }
+
+/// The longest [`Hub::flush`] waits for the broker.
+const FLUSH_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// What starts a page cursor from the broker (one from this instance starts with a member id).
 const REMOTE_CURSOR: &str = "r:";

@@ -94,6 +94,7 @@ pub(super) fn serve_locally(command: Command, inbound: &Inbound, inbox: &Inbox) 
         Command::Subscriptions => drop(inbound.subscriptions()),
         Command::Presence(change) => unsent_presence(inbound, *change),
         Command::PresenceQuery(query) => query.fail(),
+        Command::Flush(done) => drop(done.send(())),
     }
 }
 
@@ -362,6 +363,10 @@ impl Link {
                     self.presence_query(config, query);
                     Ok(())
                 }
+                Command::Flush(done) => {
+                    let _ = done.send(()); // what came before it was sent, awaited, in order
+                    Ok(())
+                }
                 first @ (Command::Publish { .. }
                 | Command::Append { .. }
                 | Command::Presence(_)) => {
@@ -515,7 +520,10 @@ impl Link {
                 Command::Presence(change) => {
                     self.presence.change(&mut pipe, config, change, false);
                 }
-                Command::Replay(_) | Command::PresenceQuery(_) | Command::Subscriptions => {}
+                Command::Replay(_)
+                | Command::PresenceQuery(_)
+                | Command::Flush(_)
+                | Command::Subscriptions => {}
             }
         }
         let sent = timed(

@@ -51,7 +51,9 @@
 //! messages on it. Each instance refreshes its members every third of
 //! [`RedisConfig::presence_ttl`] (30 s by default), and sweeps the topics it has members of: the
 //! members of an instance that was killed leave everywhere, with leave events, within
-//! `presence_ttl + presence_ttl / 3` (40 s by default; plus a command timeout if Redis is slow).
+//! `presence_ttl + presence_ttl / 3` (40 s by default; plus a command timeout if Redis is slow);
+//! one that stops gracefully sends its members' leaves at once if the app awaits
+//! [`Hub::flush`](crate::Hub::flush) after `serve` returns.
 //! A count is `HLEN` (no member is read), a page `HSCAN`. During an outage presence works on
 //! this instance (its answers say so: [`Members::everywhere`](crate::presence::Members) is
 //! `false`); when the link is back, the leaves made meanwhile are written and published (at most
@@ -144,6 +146,7 @@ impl RedisBroker {
                     self.outbox.leaves().push(*change)
                 }
                 Command::PresenceQuery(query) => query.fail(),
+                Command::Flush(done) => drop(done.send(())),
                 Command::Publish { .. } | Command::Presence(_) | Command::Subscriptions => {}
             }
         }
@@ -219,6 +222,16 @@ impl Broker for RedisBroker {
     fn presence_query(&self, query: PresenceQuery) {
         // Dropped unanswered if the task is gone: the hub answers from this instance.
         self.send(Command::PresenceQuery(query));
+    }
+
+    fn flush(&self) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>> {
+        let (done, flushed) = tokio::sync::oneshot::channel();
+        // Behind everything queued before it; answered at once if the queue refuses it, and
+        // dropped (which also ends the wait) if the task is gone.
+        self.send(Command::Flush(done));
+        Box::pin(async {
+            let _ = flushed.await;
+        })
     }
 }
 

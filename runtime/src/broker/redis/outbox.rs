@@ -29,6 +29,8 @@ pub(super) enum Command {
     Presence(Box<PresenceChange>),
     /// Who is on a tracked topic.
     PresenceQuery(PresenceQuery),
+    /// Everything queued before it has gone out (or was given up on): say so.
+    Flush(tokio::sync::oneshot::Sender<()>),
     /// Subscriptions changed: [`Inbound::subscriptions`] has them.
     Subscriptions,
 }
@@ -43,7 +45,10 @@ impl Command {
             Command::Publish { bytes, .. } => bytes.len(),
             Command::Append { envelope, .. } => envelope.payload().as_bytes().len(),
             Command::Presence(change) => change.envelope().payload().len() + change.info().len(),
-            Command::Replay(_) | Command::PresenceQuery(_) | Command::Subscriptions => 0,
+            Command::Replay(_)
+            | Command::PresenceQuery(_)
+            | Command::Flush(_)
+            | Command::Subscriptions => 0,
         }
     }
 
@@ -54,7 +59,7 @@ impl Command {
             Command::Replay(replay) => replay.topic().len(),
             Command::Presence(change) => change.topic().len() + change.member().len(),
             Command::PresenceQuery(query) => query.topic().len(),
-            Command::Subscriptions => 0,
+            Command::Flush(_) | Command::Subscriptions => 0,
         };
         OVERHEAD + topic + self.message_len()
     }
