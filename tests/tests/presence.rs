@@ -338,3 +338,27 @@ async fn info_over_the_limit_is_refused_and_the_peer_does_not_join() {
     assert!(error.contains("over the limit of 1024"), "{error}");
     until_members(&mut ada, &["ada"], Duration::from_secs(10)).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_gracefully_stopped_instances_members_leave_without_waiting_for_the_ttl() {
+    let redis = RedisServer::start().expect("redis-server");
+    let ttl = Duration::from_secs(60); // far longer than the wait below: leaves, not expiry
+    let (_one, one) = instance(&redis, ttl);
+    let (mut two, two_addr) = instance(&redis, ttl);
+    let mut ada = member(&one, "g", "ada").await;
+    subscribed(&redis, "room:g", 1).await;
+    let mut zoe = member(&two_addr, "g", "zoe").await;
+    assert_eq!(presence(&mut ada).await, "join zoe");
+
+    // zoe's page reads on, so it answers the 1001 the shutdown sends at once.
+    let reading = tokio::spawn(async move { while zoe.next().await.is_some() {} });
+    two.signal(nitrous_support::Signal::Terminate)
+        .expect("SIGTERM");
+    let left = presence(&mut ada).await;
+    assert_eq!(
+        left, "leave zoe",
+        "within a frame's wait (5 s), far from the TTL"
+    );
+    until_members(&mut ada, &["ada"], Duration::from_secs(10)).await;
+    reading.await.unwrap();
+}

@@ -63,7 +63,10 @@ async fn main() -> std::io::Result<()> {
         "chat: listening on http://{}  (Ctrl-C stops)",
         listener.local_addr()?
     );
-    nitrous::serve(listener, app).await?;
+    let served = nitrous::serve(listener, app).await;
+    // The pages the shutdown closed leave the room on the other instances now, not with the TTL.
+    hub.flush().await;
+    served?;
     println!("chat: stopped");
     Ok(())
 }

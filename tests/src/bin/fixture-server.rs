@@ -68,7 +68,10 @@ async fn main() -> std::io::Result<()> {
     if let Some(grace) = millis("NITROUS_SHUTDOWN_GRACE_MS") {
         server = server.shutdown_grace(grace);
     }
-    server.await
+    let served = server.await;
+    // The leaves of the peers the shutdown closed reach the other instances.
+    hub.flush().await;
+    served
 }
 
 async fn broker_stats(stats: BrokerStats) -> Json<serde_json::Value> {
