@@ -1,8 +1,8 @@
 //! Presence across instances: two or three fixture servers share presence on `room:*` through a
 //! real `redis-server`. WebSocket peers (`/ws/presence/{room}?name=..`) and an event stream
 //! (`/api/sse/presence`) join; every instance sees the joins and leaves in the room's order; a
-//! `kill -9`'d instance's members leave on the others; a Redis restart reconciles the member
-//! list; a churn of thousands of joins and leaves ends with exactly the members still there,
+//! `kill -9`'d instance's members leave on the others, a gracefully stopped one's at once; a
+//! Redis restart reconciles the member list; a churn of thousands of joins and leaves ends with exactly the members still there,
 //! and Redis holding nothing but them.
 //!
 //! Needs `redis-server` on the PATH (Debian's `redis-server` package; `cargo xtask ci` installs it).
