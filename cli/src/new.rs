@@ -113,3 +113,26 @@ fn write_app(dir: &Path, name: &str, dependency: &str) -> Result<(), Failure> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn without_a_checkout_the_app_depends_on_the_registrys_nitrous_of_this_version() {
+        let line = dependency(None).unwrap();
+        assert_eq!(line, format!("nitrous = \"{}\"", env!("CARGO_PKG_VERSION")));
+    }
+
+    #[test]
+    fn a_checkout_is_depended_on_by_its_full_path() {
+        let runtime = Path::new(env!("CARGO_MANIFEST_DIR")).join("../runtime");
+        let line = dependency(Some(runtime.clone())).unwrap();
+        let full = runtime.canonicalize().unwrap();
+        assert_eq!(
+            line,
+            format!("nitrous = {{ path = {:?} }}", full.to_str().unwrap())
+        );
+        assert!(dependency(Some(PathBuf::from("/no/such/checkout"))).is_err());
+    }
+}

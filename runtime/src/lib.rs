@@ -14,6 +14,7 @@ mod register;
 mod serve;
 mod shutdown;
 pub mod sse;
+pub mod telemetry;
 mod topic_name;
 mod types;
 pub mod ws;
@@ -30,9 +31,11 @@ pub use nitrous_macros::{
 pub use nitrous_routes::table::{MiddlewareInfo, RouteInfo, RouteKind, RouteTable};
 pub use offset::{NotAnOffset, Offset};
 pub use payload::{IntoPayload, Json, Payload, PayloadError};
+#[cfg(feature = "tls")]
+pub use serve::Tls;
 pub use serve::{
-    BODY_TIMEOUT, HEADER_TIMEOUT, MAX_HEADER_BYTES, SESSION_GRACE, Serve, WRITE_TIMEOUT, listen,
-    serve, shutdown_signal,
+    BODY_TIMEOUT, HEADER_TIMEOUT, MAX_HEADER_BYTES, MAX_STREAMS, PING_INTERVAL, PING_TIMEOUT,
+    SESSION_GRACE, Serve, WRITE_TIMEOUT, listen, serve, shutdown_signal,
 };
 /// The ts-rs that `cargo nitrous types` uses: `#[derive(nitrous::ts_rs::TS)]` with `#[ts(crate = "nitrous::ts_rs")]`, or depend on `ts-rs` 12 yourself.
 pub use ts_rs;

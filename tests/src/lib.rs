@@ -10,6 +10,8 @@
 
 nitrous::routes!(state = AppState);
 
+pub mod recording;
+
 /// The fixture's router state, reached by handlers through `State<AppState>` and by the stateful
 /// WebSocket handler through `FromRef`.
 #[derive(Clone, Debug, Default)]

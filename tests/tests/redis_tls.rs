@@ -9,83 +9,14 @@
 mod support;
 
 use std::path::Path;
-use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use futures_util::SinkExt;
 use nitrous_support::{Process, RedisServer};
+use support::certs::certificates;
 use support::fixture::{fixture_command, fixture_server};
 use support::ws::{next, text};
 use tokio_tungstenite::tungstenite::Message;
-
-fn openssl(dir: &Path, args: &[&str]) {
-    let status = Command::new("openssl")
-        .args(args)
-        .current_dir(dir)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .expect("openssl is not on the PATH: install Debian's openssl (`cargo xtask ci` does)");
-    assert!(status.success(), "openssl {args:?}");
-}
-
-/// A CA (`ca.crt`) and a certificate for 127.0.0.1 signed by it (`redis.crt`, `redis.key`).
-fn certificates(dir: &Path) {
-    openssl(
-        dir,
-        &[
-            "req",
-            "-x509",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-keyout",
-            "ca.key",
-            "-out",
-            "ca.crt",
-            "-days",
-            "1",
-            "-subj",
-            "/CN=nitrous test CA",
-        ],
-    );
-    openssl(
-        dir,
-        &[
-            "req",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-keyout",
-            "redis.key",
-            "-out",
-            "redis.csr",
-            "-subj",
-            "/CN=127.0.0.1",
-        ],
-    );
-    std::fs::write(dir.join("san.ext"), "subjectAltName=IP:127.0.0.1\n").unwrap();
-    openssl(
-        dir,
-        &[
-            "x509",
-            "-req",
-            "-in",
-            "redis.csr",
-            "-CA",
-            "ca.crt",
-            "-CAkey",
-            "ca.key",
-            "-CAcreateserial",
-            "-out",
-            "redis.crt",
-            "-days",
-            "1",
-            "-extfile",
-            "san.ext",
-        ],
-    );
-}
 
 fn instance(redis: &RedisServer, ca: Option<&Path>) -> (Process, String) {
     let mut command = fixture_command();
@@ -101,7 +32,7 @@ async fn instances_share_a_topic_through_redis_over_tls() {
     let dir = std::env::temp_dir().join(format!("nitrous-tls-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
-    certificates(&dir);
+    certificates(&dir, "redis");
     let ca = dir.join("ca.crt");
     let redis = RedisServer::start_tls(&dir.join("redis.crt"), &dir.join("redis.key"), &ca)
         .expect("redis-server with TLS");

@@ -16,6 +16,9 @@ const STEPS: &[(&str, &[&str])] = &[
             "warnings",
         ],
     ),
+    // The four published crates packaged and built from their packages alone, as crates.io
+    // would (publish = false members are skipped); before the tests, which write files.
+    ("package", &["package", "--workspace"]),
     ("tests", &["test", "--workspace"]),
 ];
 

@@ -1,7 +1,8 @@
 //! `cargo xtask e2e`: the chat example driven by clients nitrous did not write. Python's
 //! `websockets` and `httpx-sse` hold the seed's conversation and read the clock; headless Chromium
 //! (Debian's, driven by `playwright-core`) runs two pages of the chat, restarts the app to see the
-//! page reconnect, and saves a screenshot at `target/e2e/chat.png`; then it runs the page under
+//! page reconnect, and saves a screenshot at `target/e2e/chat.png`; serves it over HTTPS, where
+//! Chromium's page, ten event streams and WebSocket share one HTTP/2 connection; then it runs the page under
 //! `cargo nitrous dev` through an edit of a route and of the page. Last, the README's Vite
 //! dev-proxy recipe: the page served by Vite (pinned in the lockfile), `/api` and `/ws` proxied to
 //! `cargo nitrous dev` through a swap, and the upgrade `changeOrigin: true` gets refused.
@@ -24,6 +25,9 @@ pub(crate) fn run() -> Result<(), Failure> {
         "chat",
         "--package",
         "cargo-nitrous",
+        // the HTTPS test reads the app's metrics at /metrics
+        "--features",
+        "chat/prometheus",
     ]))?;
     let requirements = std::fs::read_to_string(e2e.join("requirements.txt"))
         .map_err(|e| Failure::Failed(format!("requirements.txt: {e}")))?;
@@ -72,6 +76,7 @@ pub(crate) fn run() -> Result<(), Failure> {
                 "--test",
                 "--test-concurrency=1",
                 "chat.test.mjs",
+                "https.test.mjs",
                 "vite.test.mjs",
             ])
             .current_dir(&e2e)

@@ -44,10 +44,16 @@ export async function freePort() {
 }
 
 // Starts the app (CHAT_BIN) and resolves once it prints its address; `stop()` sends Ctrl-C and waits.
+// Its log (stderr) is echoed and kept in `logged`.
 export async function startApp(port, env = {}) {
   const child = spawn(process.env.CHAT_BIN, ['--addr', `127.0.0.1:${port}`], {
-    stdio: ['ignore', 'pipe', 'inherit'],
+    stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, ...env },
+  });
+  const logged = [];
+  createInterface({ input: child.stderr }).on('line', (line) => {
+    process.stderr.write(`${line}\n`);
+    logged.push(line);
   });
   const lines = createInterface({ input: child.stdout });
   await new Promise((resolve, reject) => {
@@ -55,18 +61,20 @@ export async function startApp(port, env = {}) {
     child.on('exit', (code) => reject(new Error(`the app exited (${code}) before listening`)));
   });
   return {
+    logged,
     stop: () => new Promise((resolve) => { child.on('exit', resolve); child.kill('SIGINT'); }),
   };
 }
 
-// A new, empty profile each run (playwright passes it as --user-data-dir).
-export const browser = () => chromium.launchPersistentContext(mkdtempSync(join(tmpdir(), 'nitrous-chromium-')), {
+// A new, empty profile each run (playwright passes it as --user-data-dir); `extra` flags after ours.
+export const browser = (extra = []) => chromium.launchPersistentContext(mkdtempSync(join(tmpdir(), 'nitrous-chromium-')), {
   executablePath: '/usr/bin/chromium',
   headless: true,
   viewport: { width: 900, height: 720 },
   args: [
     '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
     '--disable-background-networking', '--disable-component-update', '--disable-sync',
+    ...extra,
   ],
 });
 

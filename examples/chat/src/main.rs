@@ -9,6 +9,12 @@
 //! `NITROUS_REDIS_URL=redis://127.0.0.1:6379`, several processes share the room through Redis,
 //! and its history lives in a Redis Stream: a page resumes on any of them, across restarts. The
 //! page shows who is in the room, on every instance (presence on topic `here`).
+//!
+//! With `NITROUS_TLS_CERT` and `NITROUS_TLS_KEY` (PEM files) it serves HTTPS, where browsers speak
+//! HTTP/2: the page's event streams and its WebSocket share one connection.
+//!
+//! Built with `--features prometheus`, it answers `GET /metrics` with nitrous's metrics
+//! (`nitrous::telemetry`) in Prometheus's text format.
 
 // The route files are the seed's handlers as written (`pub struct Chat;` without Debug).
 #![allow(missing_debug_implementations)]
@@ -54,21 +60,56 @@ async fn main() -> std::io::Result<()> {
     };
     hub.retain("chat", 100);
     hub.track_presence(routes::ws::room::HERE); // who is in the room, across instances
-    let app = router()
+    #[cfg_attr(not(feature = "prometheus"), allow(unused_mut))]
+    let mut app = router()
         .route("/", get(|| async { Html(PAGE) }))
-        .route("/nitrous-client/{file}", get(client))
-        .layer(hub.layer());
+        .route("/nitrous-client/{file}", get(client));
+    #[cfg(feature = "prometheus")]
+    {
+        // Installed before the server starts, so nitrous's metrics register with it.
+        let prometheus = metrics_exporter_prometheus::PrometheusBuilder::new()
+            .install_recorder()
+            .map_err(std::io::Error::other)?;
+        app = app.route(
+            "/metrics",
+            get(move || std::future::ready(prometheus.render())),
+        );
+    }
+    let app = app.layer(hub.layer());
     println!("{ROUTES}(and GET / serves the chat page, GET /nitrous-client/* its client)\n");
-    println!(
-        "chat: listening on http://{}  (Ctrl-C stops)",
-        listener.local_addr()?
-    );
-    let served = nitrous::serve(listener, app).await;
+    let addr = listener.local_addr()?;
+    let mut server = nitrous::serve(listener, app);
+    let scheme = match tls()? {
+        Some(tls) => {
+            server = server.tls(tls);
+            "https"
+        }
+        None => "http",
+    };
+    println!("chat: listening on {scheme}://{addr}  (Ctrl-C stops)");
+    let served = server.await;
     // The pages the shutdown closed leave the room on the other instances now, not with the TTL.
     hub.flush().await;
     served?;
     println!("chat: stopped");
     Ok(())
+}
+
+/// HTTPS when `NITROUS_TLS_CERT` and `NITROUS_TLS_KEY` name PEM files.
+fn tls() -> std::io::Result<Option<nitrous::Tls>> {
+    match (
+        std::env::var_os("NITROUS_TLS_CERT"),
+        std::env::var_os("NITROUS_TLS_KEY"),
+    ) {
+        (Some(certificates), Some(key)) => {
+            nitrous::Tls::from_pem_files(certificates, key).map(Some)
+        }
+        (None, None) => Ok(None),
+        _ => Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            "set both NITROUS_TLS_CERT and NITROUS_TLS_KEY (PEM files), or neither",
+        )),
+    }
 }
 
 /// `--addr HOST:PORT`, else `NITROUS_ADDR`, else `127.0.0.1:3000`.

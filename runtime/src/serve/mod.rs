@@ -1,5 +1,6 @@
-//! `nitrous::serve`: an HTTP/1.1 server for a `Router`, with peer addresses, timeouts for clients
-//! that never finish a request, and a graceful shutdown with a deadline.
+//! `nitrous::serve`: an HTTP/1.1 and HTTP/2 server for a `Router` (HTTPS with the `tls` feature),
+//! with peer addresses, timeouts for clients that never finish a request, and a graceful shutdown
+//! with a deadline.
 //!
 //! axum's own `serve` builds hyper without a timer, so hyper's header timeout never fires and a
 //! client that opens connections and sends nothing holds them (and their file descriptors)
@@ -8,29 +9,31 @@
 
 use std::future::{Future, IntoFuture};
 use std::io;
-use std::net::SocketAddr;
 use std::pin::Pin;
 use std::time::Duration;
 
-use axum::extract::ConnectInfo;
+use std::sync::Arc;
+
 use axum::{Extension, Router};
-use hyper::body::Incoming;
-use hyper::server::conn::http1;
-use hyper_util::rt::{TokioIo, TokioTimer};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::time::Instant;
-use tower::ServiceExt;
 use tracing::Instrument;
 
 use crate::shutdown;
 
+mod connection;
 mod listen;
+mod preface;
 mod stall;
+#[cfg(feature = "tls")]
+mod tls;
 
 pub use listen::listen;
+#[cfg(feature = "tls")]
+pub use tls::Tls;
 
-use stall::{BodyStall, WriteStall};
+use connection::Protocols;
 
 /// Serves `router` on `listener` until Ctrl-C or SIGTERM (see [`Serve`] for the limits and how to
 /// change them).
@@ -51,6 +54,8 @@ pub fn serve(listener: TcpListener, router: Router) -> Serve {
         signal: Box::pin(shutdown_signal()),
         limits: Limits::default(),
         grace: SESSION_GRACE,
+        #[cfg(feature = "tls")]
+        tls: None,
     }
 }
 
@@ -58,8 +63,10 @@ pub fn serve(listener: TcpListener, router: Router) -> Serve {
 ///
 /// | setting | default | what a client sees when it is exceeded |
 /// |---|---|---|
-/// | [`header_timeout`](Serve::header_timeout) | 30 s | a connection that has not sent a whole request head within it, after opening or after its last response (an idle keep-alive connection), is closed |
-/// | [`max_header_bytes`](Serve::max_header_bytes) | 64 KiB | a request head (request line and headers) over it gets 431 and the connection is closed |
+/// | [`header_timeout`](Serve::header_timeout) | 30 s | a connection that has not sent a whole request head within it, after opening or after its last response (an idle keep-alive connection), is closed; HTTP/2's preface or TLS's handshake must come within it |
+/// | [`max_header_bytes`](Serve::max_header_bytes) | 64 KiB | a request head (request line and headers) over it gets 431 and the connection is closed; HTTP/2's header lists are bounded by it too |
+/// | [`max_concurrent_streams`](Serve::max_concurrent_streams) | 128 | HTTP/2 streams past it are refused; streams reset as fast as they are opened (rapid reset) get GOAWAY |
+/// | [`http2_pings`](Serve::http2_pings) | 30 s, 20 s | an HTTP/2 connection that does not answer a ping is closed |
 /// | [`max_headers`](Serve::max_headers) | 100 | a request with more headers gets 431 and the connection is closed |
 /// | [`body_timeout`](Serve::body_timeout) | 30 s | a request body that stops arriving for that long fails to read (the handler's extractor answers 400) and the connection is closed |
 /// | [`write_timeout`](Serve::write_timeout) | 30 s | a connection that takes none of what the server writes for that long (a response, an event stream, a WebSocket's frames) is closed |
@@ -75,6 +82,8 @@ pub struct Serve {
     signal: Pin<Box<dyn Future<Output = ()> + Send>>,
     limits: Limits,
     grace: Duration,
+    #[cfg(feature = "tls")]
+    tls: Option<Tls>,
 }
 
 /// What one connection may do.
@@ -86,6 +95,13 @@ struct Limits {
     max_headers: Option<usize>,
     body_timeout: Option<Duration>,
     write_timeout: Option<Duration>,
+    /// Cleartext HTTP/2 (prior knowledge) beside HTTP/1.1.
+    h2c: bool,
+    /// HTTP/2 streams open at once on one connection.
+    max_streams: u32,
+    /// HTTP/2 pings on a connection: how often, and how long an answer may take.
+    ping_interval: Option<Duration>,
+    ping_timeout: Duration,
 }
 
 impl Default for Limits {
@@ -96,6 +112,10 @@ impl Default for Limits {
             max_headers: None,
             body_timeout: Some(BODY_TIMEOUT),
             write_timeout: Some(WRITE_TIMEOUT),
+            h2c: true,
+            max_streams: MAX_STREAMS,
+            ping_interval: Some(PING_INTERVAL),
+            ping_timeout: PING_TIMEOUT,
         }
     }
 }
@@ -123,6 +143,16 @@ pub const BODY_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// How long a write may wait for the client to read before the connection is closed.
 pub const WRITE_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// How many HTTP/2 streams (requests, event streams, WebSockets) one connection may have open at
+/// once; nginx's default is 128, hyper's 200.
+pub const MAX_STREAMS: u32 = 128;
+
+/// How often an HTTP/2 connection is pinged, so that one whose client vanished is noticed.
+pub const PING_INTERVAL: Duration = Duration::from_secs(30);
+
+/// How long an HTTP/2 ping may go unanswered before the connection is closed.
+pub const PING_TIMEOUT: Duration = Duration::from_secs(20);
 
 /// How long `serve` waits after the shutdown signal for connections and WebSocket sessions to
 /// finish (each peer gets close code 1001, or 1012 under `cargo nitrous dev`); then it drops
@@ -200,6 +230,39 @@ impl Serve {
         self
     }
 
+    /// Whether a cleartext connection may speak HTTP/2 with prior knowledge (default yes), as
+    /// proxies and gRPC-style clients do: the server looks at a connection's first bytes for
+    /// HTTP/2's preface. Browsers speak HTTP/2 only over TLS ([`Serve::tls`], feature `tls`).
+    pub fn h2c(mut self, enabled: bool) -> Serve {
+        self.limits.h2c = enabled;
+        self
+    }
+
+    /// How many HTTP/2 streams one connection may have open at once (default [`MAX_STREAMS`],
+    /// 128); a client opening more has them refused (`REFUSED_STREAM`) and may retry them.
+    pub fn max_concurrent_streams(mut self, streams: u32) -> Serve {
+        self.limits.max_streams = streams.max(1);
+        self
+    }
+
+    /// How often HTTP/2 connections are pinged (default [`PING_INTERVAL`], 30 s) and how long an
+    /// answer may take (default [`PING_TIMEOUT`], 20 s) before the connection is closed. `None`
+    /// sends no pings.
+    pub fn http2_pings(mut self, interval: Option<Duration>, timeout: Duration) -> Serve {
+        self.limits.ping_interval = interval;
+        self.limits.ping_timeout = timeout;
+        self
+    }
+
+    /// Serves HTTPS: every connection is TLS, and ALPN lets the client choose HTTP/2 (what
+    /// browsers do, which lifts their limit of 6 connections per origin for event streams) or
+    /// HTTP/1.1. Feature `tls`.
+    #[cfg(feature = "tls")]
+    pub fn tls(mut self, tls: Tls) -> Serve {
+        self.tls = Some(tls);
+        self
+    }
+
     async fn run(self) -> io::Result<()> {
         let Serve {
             listener,
@@ -207,6 +270,8 @@ impl Serve {
             mut signal,
             limits,
             grace,
+            #[cfg(feature = "tls")]
+            tls,
         } = self;
         let (trigger, sessions) = shutdown::channel();
         let router = if crate::dev::enabled() {
@@ -219,13 +284,13 @@ impl Serve {
         // (A `JoinSet` would wake this loop as each connection ends, which costs a thread wake-up
         // per WebSocket handshake, whose connection task ends at the upgrade.)
         let (stage_sender, stage) = watch::channel(Stage::Serving);
-        let mut http = http1::Builder::new();
-        http.timer(TokioTimer::new())
-            .header_read_timeout(limits.header_timeout)
-            .max_header_size(limits.max_header_bytes);
-        if let Some(count) = limits.max_headers {
-            http.max_headers(count);
+        #[cfg_attr(not(feature = "tls"), allow(unused_mut))]
+        let mut protocols = Protocols::new(&limits);
+        #[cfg(feature = "tls")]
+        {
+            protocols.tls = tls;
         }
+        let protocols = Arc::new(protocols);
         listen::notify(listen::State::Ready);
         loop {
             let (stream, remote) = tokio::select! {
@@ -245,11 +310,11 @@ impl Serve {
                     }
                 },
             };
-            let connection = connection(
-                &http,
+            let connection = connection::serve(
+                protocols.clone(),
                 stream,
                 remote,
-                &limits,
+                limits,
                 router.clone(),
                 stage.clone(),
             );
@@ -318,63 +383,6 @@ impl Drop for AbortOnDrop {
     }
 }
 
-/// One HTTP connection, until it ends, or until shutdown lets it finish the request in flight.
-///
-/// A connection accepted just before the signal may not have sent its request yet (hyper would
-/// close it as idle, and the client sees a failed request): it gets [`FIRST_REQUEST_GRACE`] to
-/// send one, which is answered. This is what lets `cargo nitrous dev` and rolling restarts swap a
-/// process under a steady stream of requests without failing one.
-fn connection(
-    http: &http1::Builder,
-    stream: TcpStream,
-    remote: SocketAddr,
-    limits: &Limits,
-    router: Router,
-    mut stage: watch::Receiver<Stage>,
-) -> impl Future<Output = ()> + Send + 'static {
-    let body_timeout = limits.body_timeout;
-    let requested = std::sync::Arc::new(tokio::sync::Notify::new());
-    let seen = requested.clone();
-    let service = hyper::service::service_fn(move |mut request: axum::http::Request<Incoming>| {
-        seen.notify_one();
-        request.extensions_mut().insert(ConnectInfo(remote));
-        let request = request.map(|body| match body_timeout {
-            Some(limit) => axum::body::Body::new(BodyStall::new(body, limit)),
-            None => axum::body::Body::new(body),
-        });
-        router.clone().oneshot(request)
-    });
-    let io = TokioIo::new(WriteStall::new(stream, limits.write_timeout));
-    let conn = http.serve_connection(io, service).with_upgrades();
-    async move {
-        tokio::pin!(conn);
-        // One receiver per connection, so the sender's count is the connections'.
-        let outcome = tokio::select! {
-            outcome = conn.as_mut() => outcome,
-            () = reached(&mut stage, Stage::Stopping) => {
-                // A request seen before (or within the grace) left a permit: no wait.
-                let first = tokio::time::timeout(FIRST_REQUEST_GRACE, requested.notified());
-                tokio::select! {
-                    outcome = conn.as_mut() => outcome,
-                    () = reached(&mut stage, Stage::Dropped) => return,
-                    _ = first => {
-                        conn.as_mut().graceful_shutdown();
-                        tokio::select! {
-                            outcome = conn.as_mut() => outcome,
-                            () = reached(&mut stage, Stage::Dropped) => return,
-                        }
-                    }
-                }
-            }
-        };
-        if let Err(error) = outcome {
-            // A header timeout, a malformed request, a client gone mid-request: the client's
-            // business, not the server's.
-            tracing::debug!(%remote, "nitrous: connection ended: {error}");
-        }
-    }
-}
-
 /// Where the server is in its life, as its connections see it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 enum Stage {
@@ -390,10 +398,6 @@ enum Stage {
 async fn reached(receiver: &mut watch::Receiver<Stage>, stage: Stage) {
     let _ = receiver.wait_for(|now| *now >= stage).await;
 }
-
-/// How long, after the shutdown signal, a connection that has not sent a request yet may take to
-/// send one: it was accepted, so its client expects an answer.
-const FIRST_REQUEST_GRACE: Duration = Duration::from_secs(1);
 
 /// Errors of one connection that `accept` reports; the listener is fine.
 fn is_connection_error(error: &io::Error) -> bool {

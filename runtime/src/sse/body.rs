@@ -17,11 +17,20 @@ use futures_util::Stream;
 use super::stream::{EventStream, Shared};
 use crate::shutdown::Shutdown;
 
-/// Closes the stream when the response body is dropped: the client went away.
+/// Closes the stream when the response body is dropped: the client went away. Counted among the
+/// open event streams while it lives.
 struct CloseOnDrop(Arc<Shared>);
+
+impl CloseOnDrop {
+    fn new(shared: Arc<Shared>) -> CloseOnDrop {
+        crate::telemetry::meters().event_streams.increment(1.0);
+        CloseOnDrop(shared)
+    }
+}
 
 impl Drop for CloseOnDrop {
     fn drop(&mut self) {
+        crate::telemetry::meters().event_streams.decrement(1.0);
         self.0.shut();
     }
 }
@@ -49,7 +58,7 @@ impl IntoResponse for EventStream {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .take();
-        let body = EventBody::new(CloseOnDrop(self.shared.clone()), keep_alive, shutdown);
+        let body = EventBody::new(CloseOnDrop::new(self.shared.clone()), keep_alive, shutdown);
         let mut response = Body::from_stream(body).into_response();
         let headers = response.headers_mut();
         headers.insert(

@@ -10,22 +10,24 @@ use axum::extract::{
     ConnectInfo, FromRef, FromRequestParts, MatchedPath, RawPathParams, Request, State,
 };
 use axum::handler::Handler;
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderValue, Method, StatusCode, Version, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{MethodRouter, get};
+use axum::routing::{MethodFilter, MethodRouter, on};
 use futures_util::FutureExt;
 use hyper::upgrade::OnUpgrade;
 use hyper_util::rt::TokioIo;
 use tokio_tungstenite::WebSocketStream;
 use tungstenite::protocol::{Role, WebSocketConfig};
 
+use super::conn::Conn;
 use super::headers::RequestHeaders;
 use super::peer::{PeerParts, PeerSet};
-use super::upgrade::{self, Conn};
+use super::upgrade;
 use super::{Options, Peer, UpgradeRequest, WebSocketHandler, session};
 use crate::hub::Hub;
 use crate::register::Register;
 use crate::shutdown::Shutdown;
+use crate::telemetry;
 
 /// Why a cross-origin upgrade was refused, what was compared, and the two ways to allow it.
 fn origin_refusal(origin: &str, host: &str) -> String {
@@ -72,12 +74,14 @@ impl<T: WebSocketHandler> Endpoint<T> {
                 "the upgrade request's headers are {header_bytes} bytes, over this route's limit of {}",
                 self.options.max_request_headers
             );
+            telemetry::upgrade("headers");
             return (StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE, message).into_response();
         }
-        let host = parts
-            .headers
-            .get(header::HOST)
-            .and_then(|v| v.to_str().ok());
+        // HTTP/2 names the host in the `:authority` of the URI rather than a `Host` header.
+        let host = match parts.headers.get(header::HOST) {
+            Some(host) => host.to_str().ok(),
+            None => parts.uri.authority().map(|authority| authority.as_str()),
+        };
         // An `Origin` that is not one readable value fails the check (it is never taken as absent).
         let mut origins = parts.headers.get_all(header::ORIGIN).iter();
         let origin = match (origins.next(), origins.next()) {
@@ -94,11 +98,15 @@ impl<T: WebSocketHandler> Endpoint<T> {
             let host = host.unwrap_or("(none)");
             let message = origin_refusal(&origin, host);
             tracing::warn!(%origin, %host, "nitrous: {message}");
+            telemetry::upgrade("origin");
             return (StatusCode::FORBIDDEN, message).into_response();
         }
         let handshake = match upgrade::handshake(&mut parts) {
             Ok(handshake) => handshake,
-            Err(refusal) => return refusal.into_response(),
+            Err(refusal) => {
+                telemetry::upgrade("handshake");
+                return refusal.into_response();
+            }
         };
         let params = match RawPathParams::from_request_parts(&mut parts, &()).await {
             Ok(params) => params
@@ -136,9 +144,14 @@ impl<T: WebSocketHandler> Endpoint<T> {
             .await;
         let accepted = match decision {
             Ok(Ok(accepted)) => accepted,
-            Ok(Err(refusal)) => return refusal.into_response(),
+            Ok(Err(refusal)) => {
+                telemetry::upgrade("refused");
+                return refusal.into_response();
+            }
             Err(_) => {
                 tracing::error!(route = %route, "nitrous: the `upgrade` hook panicked; answering 500");
+                telemetry::upgrade("panic");
+                telemetry::hook_panicked("upgrade");
                 return StatusCode::INTERNAL_SERVER_ERROR.into_response();
             }
         };
@@ -164,8 +177,10 @@ impl<T: WebSocketHandler> Endpoint<T> {
             peers: self.peers.clone(),
             namespace: options.namespace.clone(),
         });
+        telemetry::upgrade("accepted");
         let (mut response, on_upgrade) = handshake.accept(protocol);
         response.headers_mut().extend(accepted.headers);
+        let http = request.parts.version;
         let start = Start {
             on_upgrade,
             handler: self.handler.clone(),
@@ -173,6 +188,7 @@ impl<T: WebSocketHandler> Endpoint<T> {
             options,
             shutdown,
             route,
+            http,
         };
         tokio::spawn(Box::new(start).connect());
         response
@@ -195,6 +211,8 @@ struct Start<T> {
     options: Arc<Options>,
     shutdown: Option<Shutdown>,
     route: Route,
+    /// The HTTP the handshake came over (HTTP/2 is an extended CONNECT), for the session's span.
+    http: Version,
 }
 
 impl<T: WebSocketHandler> Start<T> {
@@ -212,6 +230,7 @@ impl<T: WebSocketHandler> Start<T> {
             options,
             shutdown,
             route,
+            http,
         } = unbox(self);
         let upgraded = match on_upgrade.await {
             Ok(upgraded) => upgraded,
@@ -232,7 +251,7 @@ impl<T: WebSocketHandler> Start<T> {
             .write()
             .unwrap_or_else(|p| p.into_inner())
             .insert(peer.id(), peer.clone());
-        session::run(socket, handler, peer, options, shutdown, &route).await;
+        session::run(socket, handler, peer, options, shutdown, &route, http).await;
     }
 }
 
@@ -262,18 +281,24 @@ fn endpoint<T: WebSocketHandler, S>(
         .clone()
 }
 
-/// A GET route that upgrades to a WebSocket session of `T`, built from the router state by
-/// `build` on the first request.
+/// The methods a WebSocket handshake comes as: GET (HTTP/1.1) and CONNECT (HTTP/2, RFC 8441).
+const HANDSHAKE: MethodFilter = MethodFilter::GET.or(MethodFilter::CONNECT);
+
+/// A GET route (and CONNECT, for HTTP/2) that upgrades to a WebSocket session of `T`, built from
+/// the router state by `build` on the first request.
 pub fn route<S, T>(build: fn(&S) -> T) -> MethodRouter<S>
 where
     S: Clone + Send + Sync + 'static,
     T: WebSocketHandler,
 {
     let cell: Cell<T> = Arc::default();
-    get(move |State(state): State<S>, request: Request| {
-        let endpoint = endpoint(&cell, build, &state);
-        async move { endpoint.upgrade(request).await }
-    })
+    on(
+        HANDSHAKE,
+        move |State(state): State<S>, request: Request| {
+            let endpoint = endpoint(&cell, build, &state);
+            async move { endpoint.upgrade(request).await }
+        },
+    )
 }
 
 /// Where the GET handler in a WebSocket route's file goes: [`route`], with the handler answering
@@ -311,17 +336,22 @@ where
     X: 'static,
 {
     let cell: Cell<T> = Arc::default();
-    get(move |State(state): State<S>, request: Request| {
-        let endpoint = endpoint(&cell, build, &state);
-        let http = http.clone();
-        async move {
-            if upgrade::asks_for_websocket(request.headers()) {
-                endpoint.upgrade(request).await
-            } else {
-                http.call(request, state).await
+    on(
+        HANDSHAKE,
+        move |State(state): State<S>, request: Request| {
+            let endpoint = endpoint(&cell, build, &state);
+            let http = http.clone();
+            async move {
+                if request.method() == Method::CONNECT
+                    || upgrade::asks_for_websocket(request.headers())
+                {
+                    endpoint.upgrade(request).await
+                } else {
+                    http.call(request, state).await
+                }
             }
-        }
-    })
+        },
+    )
 }
 
 /// Picks how a handler is built, in generated code where `T` and `S` are concrete: from the state

@@ -9,7 +9,7 @@ use std::net::SocketAddr;
 use axum::extract::FromRequestParts;
 use axum::extract::rejection::QueryRejection;
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, Uri};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, Uri, Version};
 use axum::response::{IntoResponse, Response};
 use serde::de::DeserializeOwned;
 
@@ -257,9 +257,15 @@ pub struct UpgradeRequest {
 }
 
 impl UpgradeRequest {
-    /// The request's method (GET for a WebSocket handshake).
+    /// The request's method: GET for a handshake over HTTP/1.1, CONNECT over HTTP/2 (RFC 8441).
     pub fn method(&self) -> &Method {
         &self.parts.method
+    }
+
+    /// The HTTP the handshake came over: HTTP/1.1 (an upgrade) or HTTP/2 (a stream of a
+    /// connection the client shares with its other requests).
+    pub fn version(&self) -> Version {
+        self.parts.version
     }
 
     /// The request's URI: path and query.
@@ -476,6 +482,7 @@ impl std::error::Error for Error {}
 impl Error {
     /// A hook's panic, with the panic's message when it has one (a `&str` or a `String`).
     pub(crate) fn hook_panicked(hook: &'static str, panic: &(dyn std::any::Any + Send)) -> Error {
+        crate::telemetry::hook_panicked(hook);
         let message = if let Some(s) = panic.downcast_ref::<&str>() {
             (*s).to_owned()
         } else if let Some(s) = panic.downcast_ref::<String>() {

@@ -11,9 +11,9 @@ use futures_util::future::CatchUnwind;
 use futures_util::{FutureExt, SinkExt, StreamExt};
 use tokio::time::Sleep;
 
+use super::conn::{self, Socket};
 use super::heartbeat::Heartbeat;
 use super::peer::PeerShared;
-use super::upgrade::Socket;
 use super::writer::{Frames, Writer};
 use super::{Error, WireMessage};
 
@@ -77,6 +77,15 @@ impl Io {
             return Poll::Ready(Event::WriterStopped);
         }
         if let Poll::Ready(frame) = self.socket.poll_next_unpin(cx) {
+            return Poll::Ready(Event::Frame(frame));
+        }
+        // Quiet: nothing to read, everything written. Buffers grown for a large message go back;
+        // the new context reads once, so that the task waits on it.
+        if self.writer.is_idle()
+            && !peer.is_closing()
+            && conn::shrink(&mut self.socket)
+            && let Poll::Ready(frame) = self.socket.poll_next_unpin(cx)
+        {
             return Poll::Ready(Event::Frame(frame));
         }
         // After the read: a frame that arrived with the deadline (a pong) counts. A closing peer

@@ -14,7 +14,9 @@
 //! ```
 
 mod close;
+mod conn;
 pub(crate) mod endpoint;
+mod framing;
 mod handler;
 mod headers;
 mod heartbeat;

@@ -164,7 +164,9 @@ impl PeerShared {
     }
 
     fn close_slow(&self) {
-        self.slow.store(true, Ordering::Release);
+        if !self.slow.swap(true, Ordering::AcqRel) {
+            crate::telemetry::meters().slow_consumers.increment(1);
+        }
         if !self.is_closing() {
             tracing::warn!(peer = %self.id, buffered = self.buffered.load(Ordering::Acquire), limit = self.max_buffered, "nitrous: closing a slow consumer");
         }

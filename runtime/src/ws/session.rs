@@ -13,12 +13,13 @@ use tokio::time::Instant;
 use tracing::Instrument;
 use tungstenite::protocol::CloseFrame;
 
+use super::conn::Socket;
 use super::heartbeat::Due;
 use super::io::{Event, Io};
-use super::upgrade::Socket;
 use super::writer::HandlerFrames;
 use super::{Close, Error, Message, Options, Peer, WebSocketHandler, WireMessage};
 use crate::shutdown::{SessionGuard, Shutdown};
+use crate::telemetry;
 
 /// Close codes nitrous sends.
 mod code {
@@ -43,8 +44,9 @@ pub(crate) fn run<T: WebSocketHandler>(
     options: Arc<Options>,
     shutdown: Option<Shutdown>,
     route: &dyn fmt::Display,
+    http: axum::http::Version,
 ) -> impl Future<Output = ()> + Send + use<T> {
-    let span = tracing::info_span!("websocket", route = %route, peer = %peer, remote = ?peer.remote_addr());
+    let span = tracing::info_span!("websocket", route = %route, peer = %peer, remote = ?peer.remote_addr(), http = ?http);
     // The route's peer set (registered with the shutdown signal) already holds this peer: a
     // shutdown that starts from now on closes it. One that started before is seen here.
     let guard = shutdown.map(|shutdown| {
@@ -61,6 +63,7 @@ pub(crate) fn run<T: WebSocketHandler>(
         options,
         io,
         _guard: guard,
+        _open: OpenPeer::new(),
     };
     // The session is this block's one capture, used in place: moving it into a local (as an
     // `async fn run(self)` would) stores it twice.
@@ -123,6 +126,23 @@ struct Session<T> {
     io: Io,
     /// Keeps a graceful shutdown waiting for this session.
     _guard: Option<SessionGuard>,
+    _open: OpenPeer,
+}
+
+/// Counts the session among the open peers (`nitrous_websocket_peers`) while it lives.
+struct OpenPeer;
+
+impl OpenPeer {
+    fn new() -> OpenPeer {
+        telemetry::meters().peers.increment(1.0);
+        OpenPeer
+    }
+}
+
+impl Drop for OpenPeer {
+    fn drop(&mut self) {
+        telemetry::meters().peers.decrement(1.0);
+    }
 }
 
 impl<T: WebSocketHandler> Session<T> {
@@ -224,6 +244,7 @@ impl<T: WebSocketHandler> Session<T> {
                 None
             }
             Due::Silent => {
+                telemetry::meters().heartbeat_timeouts.increment(1);
                 self.report(Error::HeartbeatTimeout).await;
                 let farewell = WireMessage::Close(Some(CloseFrame {
                     code: code::INTERNAL.into(),
@@ -237,6 +258,11 @@ impl<T: WebSocketHandler> Session<T> {
 
     /// Runs the `message` hook; a panic closes the peer with 1011.
     async fn deliver(&mut self, message: Message) {
+        let meters = telemetry::meters();
+        meters.messages_received.increment(1);
+        meters
+            .bytes_received
+            .increment(message.bytes().len() as u64);
         if self.peer.shared.is_closing() {
             return; // a closing peer's late messages are not handed to hooks
         }

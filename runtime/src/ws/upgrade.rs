@@ -1,27 +1,17 @@
-//! The WebSocket handshake (RFC 6455 §4.2) on hyper's upgrade, and the connection a session reads
-//! and writes: nitrous upgrades connections itself rather than through axum's `WebSocketUpgrade`,
-//! so it chooses the I/O under tungstenite ([`Conn`]) and keeps no wrapper per connection.
-
-use std::cell::RefCell;
-use std::io;
-use std::pin::Pin;
-use std::task::{Context, Poll, ready};
+//! The WebSocket handshake (RFC 6455 §4.2) on hyper's upgrade: nitrous upgrades connections
+//! itself rather than through axum's `WebSocketUpgrade`, so it chooses the I/O under tungstenite
+//! ([`Conn`](super::conn::Conn)) and keeps no wrapper per connection.
 
 use axum::body::Body;
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Version, header};
 use axum::response::{IntoResponse, Response};
-use hyper::upgrade::{OnUpgrade, Upgraded};
-use hyper_util::rt::TokioIo;
-use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
-use tokio_tungstenite::WebSocketStream;
-
-/// A session's connection.
-pub(crate) type Socket = WebSocketStream<Conn<TokioIo<Upgraded>>>;
+use hyper::upgrade::OnUpgrade;
 
 /// A valid handshake request, not answered yet.
 pub(crate) struct Handshake {
-    key: HeaderValue,
+    /// HTTP/1.1's `Sec-WebSocket-Key`; HTTP/2's extended CONNECT has none.
+    key: Option<HeaderValue>,
     on_upgrade: OnUpgrade,
 }
 
@@ -49,14 +39,17 @@ impl IntoResponse for Refusal {
     }
 }
 
-/// Checks that `parts` asks for a WebSocket (HTTP/1.1 GET with the upgrade headers, version 13)
-/// and takes hyper's upgrade from it.
+/// Checks that `parts` asks for a WebSocket (an HTTP/1.1 GET with the upgrade headers, or an
+/// HTTP/2 extended CONNECT; version 13) and takes hyper's upgrade from it.
 pub(crate) fn handshake(parts: &mut Parts) -> Result<Handshake, Refusal> {
     let refuse = |status: StatusCode, message: &'static str| Err(Refusal { status, message });
-    if parts.version > Version::HTTP_11 {
+    if parts.version == Version::HTTP_2 {
+        return extended_connect(parts);
+    }
+    if parts.version > Version::HTTP_2 {
         return refuse(
             StatusCode::HTTP_VERSION_NOT_SUPPORTED,
-            "WebSocket upgrades need HTTP/1.1; WebSockets over HTTP/2 are not supported",
+            "WebSockets need HTTP/1.1 or HTTP/2",
         );
     }
     if parts.method != Method::GET {
@@ -77,22 +70,7 @@ pub(crate) fn handshake(parts: &mut Parts) -> Result<Handshake, Refusal> {
             "the `Upgrade` header does not include `websocket`",
         );
     }
-    let mut versions = parts.headers.get_all(header::SEC_WEBSOCKET_VERSION).iter();
-    match (versions.next(), versions.next()) {
-        (None, _) => {
-            return refuse(
-                StatusCode::BAD_REQUEST,
-                "the `Sec-WebSocket-Version` header is missing (this server speaks 13)",
-            );
-        }
-        (Some(version), None) if version.as_bytes().trim_ascii() == b"13" => {}
-        _ => {
-            return refuse(
-                StatusCode::UPGRADE_REQUIRED,
-                "the `Sec-WebSocket-Version` header is not 13, the only version this server speaks",
-            );
-        }
-    }
+    version_13(&parts.headers)?;
     let mut keys = parts.headers.get_all(header::SEC_WEBSOCKET_KEY).iter();
     let key = match (keys.next(), keys.next()) {
         (None, _) => {
@@ -101,7 +79,7 @@ pub(crate) fn handshake(parts: &mut Parts) -> Result<Handshake, Refusal> {
                 "the `Sec-WebSocket-Key` header is missing",
             );
         }
-        (Some(key), None) if is_websocket_key(key.as_bytes()) => key.clone(),
+        (Some(key), None) if is_websocket_key(key.as_bytes()) => Some(key.clone()),
         (Some(_), None) => {
             return refuse(
                 StatusCode::BAD_REQUEST,
@@ -115,28 +93,79 @@ pub(crate) fn handshake(parts: &mut Parts) -> Result<Handshake, Refusal> {
             );
         }
     };
-    let Some(on_upgrade) = parts.extensions.remove::<OnUpgrade>() else {
+    Ok(Handshake {
+        key,
+        on_upgrade: take_upgrade(parts)?,
+    })
+}
+
+/// RFC 8441: a WebSocket on an HTTP/2 stream is a CONNECT request with `:protocol: websocket`
+/// (the server announced `SETTINGS_ENABLE_CONNECT_PROTOCOL`); version 13 as over HTTP/1.1, and
+/// no key.
+fn extended_connect(parts: &mut Parts) -> Result<Handshake, Refusal> {
+    let refuse = |status: StatusCode, message: &'static str| Err(Refusal { status, message });
+    if parts.method != Method::CONNECT {
         return refuse(
-            StatusCode::UPGRADE_REQUIRED,
-            "this connection cannot be upgraded (no upgrade state from the server)",
+            StatusCode::BAD_REQUEST,
+            "a WebSocket over HTTP/2 is an extended CONNECT request (RFC 8441) with `:protocol: websocket`",
         );
-    };
-    Ok(Handshake { key, on_upgrade })
+    }
+    let protocol = parts.extensions.get::<hyper::ext::Protocol>();
+    if !protocol.is_some_and(|p| p.as_str().eq_ignore_ascii_case("websocket")) {
+        return refuse(
+            StatusCode::BAD_REQUEST,
+            "the CONNECT request's `:protocol` is not `websocket`",
+        );
+    }
+    version_13(&parts.headers)?;
+    Ok(Handshake {
+        key: None,
+        on_upgrade: take_upgrade(parts)?,
+    })
+}
+
+/// `Sec-WebSocket-Version: 13`, once.
+fn version_13(headers: &HeaderMap) -> Result<(), Refusal> {
+    let refuse = |status: StatusCode, message: &'static str| Err(Refusal { status, message });
+    let mut versions = headers.get_all(header::SEC_WEBSOCKET_VERSION).iter();
+    match (versions.next(), versions.next()) {
+        (None, _) => refuse(
+            StatusCode::BAD_REQUEST,
+            "the `Sec-WebSocket-Version` header is missing (this server speaks 13)",
+        ),
+        (Some(version), None) if version.as_bytes().trim_ascii() == b"13" => Ok(()),
+        _ => refuse(
+            StatusCode::UPGRADE_REQUIRED,
+            "the `Sec-WebSocket-Version` header is not 13, the only version this server speaks",
+        ),
+    }
+}
+
+/// hyper's upgrade of the connection (HTTP/1.1) or stream (HTTP/2).
+fn take_upgrade(parts: &mut Parts) -> Result<OnUpgrade, Refusal> {
+    parts.extensions.remove::<OnUpgrade>().ok_or(Refusal {
+        status: StatusCode::UPGRADE_REQUIRED,
+        message: "this connection cannot be upgraded (no upgrade state from the server)",
+    })
 }
 
 impl Handshake {
-    /// The `101 Switching Protocols` answer, and the upgrade that completes once it is sent.
+    /// The answer, `101 Switching Protocols` (HTTP/1.1) or `200 OK` (HTTP/2), and the upgrade
+    /// that completes once it is sent.
     pub(crate) fn accept(self, protocol: Option<HeaderValue>) -> (Response, OnUpgrade) {
-        let accept = tungstenite::handshake::derive_accept_key(self.key.as_bytes());
         let mut response = Response::new(Body::empty());
-        *response.status_mut() = StatusCode::SWITCHING_PROTOCOLS;
         let headers = response.headers_mut();
-        headers.insert(header::CONNECTION, HeaderValue::from_static("upgrade"));
-        headers.insert(header::UPGRADE, HeaderValue::from_static("websocket"));
-        headers.insert(
-            header::SEC_WEBSOCKET_ACCEPT,
-            HeaderValue::try_from(accept).expect("base64 is a valid header value"),
-        );
+        if let Some(key) = &self.key {
+            let accept = tungstenite::handshake::derive_accept_key(key.as_bytes());
+            headers.insert(header::CONNECTION, HeaderValue::from_static("upgrade"));
+            headers.insert(header::UPGRADE, HeaderValue::from_static("websocket"));
+            headers.insert(
+                header::SEC_WEBSOCKET_ACCEPT,
+                HeaderValue::try_from(accept).expect("base64 is a valid header value"),
+            );
+            *response.status_mut() = StatusCode::SWITCHING_PROTOCOLS;
+        }
+        let headers = response.headers_mut();
         if let Some(protocol) = protocol {
             headers.insert(header::SEC_WEBSOCKET_PROTOCOL, protocol);
         }
@@ -170,179 +199,9 @@ pub(crate) fn is_websocket_key(key: &[u8]) -> bool {
         && &key[22..] == b"=="
 }
 
-/// How much one read from the socket may take at once.
-const SCRATCH: usize = 64 << 10;
-
-thread_local! {
-    /// One read buffer per thread, shared by every connection it serves: a connection's own
-    /// buffer stays small (its idle cost), yet a large message arrives in few reads.
-    static SCRATCH_BUFFER: RefCell<Box<[u8]>> = RefCell::new(vec![0; SCRATCH].into_boxed_slice());
-}
-
-/// The I/O under tungstenite: when a read fills tungstenite's buffer, the rest waiting on the
-/// socket is read at once through the thread's scratch buffer, and only the bytes tungstenite has
-/// no room for yet are kept per connection (and let go once it takes them).
-///
-/// tungstenite reads at most its read buffer's size per call (nitrous keeps that buffer small:
-/// it is held by every idle connection); without this, a 16 KiB message would take many reads
-/// from the socket instead of two.
-///
-/// It also bounds what a ping costs: tungstenite answers every ping with a pong in its write
-/// buffer, which has no limit. Once a pong is owed and the socket refuses writes (the client does
-/// not read), nothing more is read from that client until a write goes through, so a client that
-/// floods pings and never reads their pongs is simply not read (and meets the heartbeat timeout),
-/// while what the server holds for it stays at about one read buffer's worth of pongs. The write
-/// that was refused registered the task for writability, so reading resumes as soon as the
-/// client takes its bytes. (Data replies it does not read are bounded by the outbound queue.)
-#[derive(Debug)]
-pub(crate) struct Conn<S> {
-    inner: S,
-    /// Read from the socket, not yet handed to tungstenite; empty (no allocation) when caught up.
-    spill: Vec<u8>,
-    /// How much of `spill` was handed over.
-    taken: usize,
-    /// The socket's last write was refused.
-    write_blocked: bool,
-    /// A ping was read and its pong may not have gone out yet.
-    pong_owed: bool,
-}
-
-impl<S> Conn<S> {
-    pub(crate) fn new(inner: S) -> Conn<S> {
-        Conn {
-            inner,
-            spill: Vec::new(),
-            taken: 0,
-            write_blocked: false,
-            pong_owed: false,
-        }
-    }
-
-    /// A ping was read: tungstenite writes its pong before it reads on; while that write is
-    /// refused, reading waits.
-    pub(crate) fn owe_pong(&mut self) {
-        self.pong_owed = true;
-    }
-
-    fn wrote(&mut self, result: &Poll<io::Result<usize>>) {
-        match result {
-            Poll::Pending => self.write_blocked = true,
-            Poll::Ready(Ok(n)) if *n > 0 => {
-                self.write_blocked = false;
-                self.pong_owed = false;
-            }
-            Poll::Ready(_) => {}
-        }
-    }
-}
-
-impl<S: AsyncRead + Unpin> AsyncRead for Conn<S> {
-    fn poll_read(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<io::Result<()>> {
-        let this = self.get_mut();
-        if this.pong_owed && this.write_blocked {
-            // The refused write wakes the task (tokio-tungstenite's write waker wakes its reader
-            // too), and tungstenite retries it before it reads again.
-            return Poll::Pending;
-        }
-        if this.taken < this.spill.len() {
-            let rest = &this.spill[this.taken..];
-            let n = rest.len().min(buf.remaining());
-            buf.put_slice(&rest[..n]);
-            this.taken += n;
-            if this.taken == this.spill.len() {
-                this.spill = Vec::new();
-                this.taken = 0;
-            }
-            return Poll::Ready(Ok(()));
-        }
-        // Straight into tungstenite's buffer first: a message that fits costs no copy.
-        let before = buf.filled().len();
-        ready!(Pin::new(&mut this.inner).poll_read(cx, buf))?;
-        if buf.remaining() > 0 || buf.filled().len() == before {
-            return Poll::Ready(Ok(())); // all there was, or the end of the stream
-        }
-        // The buffer is full and more may be waiting: take it in one read, through the thread's
-        // scratch buffer, and keep what does not fit for the next calls.
-        SCRATCH_BUFFER.with(|scratch| {
-            let Ok(mut scratch) = scratch.try_borrow_mut() else {
-                return; // not reentrant in practice; the next call reads on
-            };
-            let mut more = ReadBuf::new(&mut scratch[..]);
-            // Pending (nothing more yet) leaves the task registered for readiness: harmless.
-            if let Poll::Ready(Ok(())) = Pin::new(&mut this.inner).poll_read(cx, &mut more) {
-                this.spill = more.filled().to_vec();
-            }
-        });
-        Poll::Ready(Ok(()))
-    }
-}
-
-impl<S: AsyncWrite + Unpin> AsyncWrite for Conn<S> {
-    fn poll_write(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        let this = self.get_mut();
-        let result = Pin::new(&mut this.inner).poll_write(cx, buf);
-        this.wrote(&result);
-        result
-    }
-
-    fn poll_write_vectored(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        bufs: &[io::IoSlice<'_>],
-    ) -> Poll<io::Result<usize>> {
-        let this = self.get_mut();
-        let result = Pin::new(&mut this.inner).poll_write_vectored(cx, bufs);
-        this.wrote(&result);
-        result
-    }
-
-    fn is_write_vectored(&self) -> bool {
-        self.inner.is_write_vectored()
-    }
-
-    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.get_mut().inner).poll_flush(cx)
-    }
-
-    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.get_mut().inner).poll_shutdown(cx)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-
-    #[tokio::test]
-    async fn small_reads_get_every_byte_in_order_and_keep_nothing_after() {
-        let (mut client, server) = tokio::io::duplex(256 << 10);
-        let sent: Vec<u8> = (0..200_000u32).map(|i| (i % 251) as u8).collect();
-        client.write_all(&sent).await.unwrap();
-        drop(client);
-
-        let mut conn = Conn::new(server);
-        let mut got = Vec::new();
-        let mut chunk = [0u8; 1000];
-        loop {
-            let n = conn.read(&mut chunk).await.unwrap();
-            if n == 0 {
-                break;
-            }
-            got.extend_from_slice(&chunk[..n]);
-        }
-        assert_eq!(got.len(), sent.len());
-        assert!(got == sent, "bytes reordered or changed");
-        assert_eq!(conn.spill.capacity(), 0, "caught up: nothing kept");
-    }
 
     #[test]
     fn tokens_are_found_in_lists_and_any_case() {

@@ -7,9 +7,9 @@ use std::task::{Context, Poll, ready};
 use futures_util::SinkExt;
 use tungstenite::protocol::CloseFrame;
 
+use super::conn::Socket;
 use super::outbox::Outbound;
 use super::peer::PeerShared;
-use super::upgrade::Socket;
 use super::{CloseCode, Error, Peer, TopicGap, TopicMessage, WebSocketHandler, WireMessage};
 use crate::hub::{Reading, Said, SubscriptionKey};
 use crate::payload::{Payload, Repr};
@@ -53,7 +53,7 @@ impl Writer {
             return Poll::Pending;
         }
         if !self.abandoned && peer.is_slow() {
-            self.abandon();
+            self.abandon(peer);
         }
         loop {
             if self.pending.is_none() && !self.last {
@@ -65,7 +65,19 @@ impl Writer {
                         self.pending = Some(frame);
                         return Poll::Pending;
                     }
-                    Poll::Ready(Ok(())) if socket.start_send_unpin(frame).is_ok() => {
+                    Poll::Ready(Ok(())) => {
+                        // Messages, not pings or the close frame.
+                        let message =
+                            matches!(frame, WireMessage::Text(_) | WireMessage::Binary(_))
+                                .then(|| frame.len() as u64);
+                        if socket.start_send_unpin(frame).is_err() {
+                            return self.fail(cx, socket, peer);
+                        }
+                        if let Some(bytes) = message {
+                            let meters = crate::telemetry::meters();
+                            meters.messages_sent.increment(1);
+                            meters.bytes_sent.increment(bytes);
+                        }
                         self.unflushed = true;
                         continue;
                     }
@@ -83,6 +95,11 @@ impl Writer {
             }
             return Poll::Pending;
         }
+    }
+
+    /// Nothing taken and not written, nothing written and not flushed, and not stopping.
+    pub(super) fn is_idle(&self) -> bool {
+        self.pending.is_none() && !self.unflushed && !self.last && !self.stopped
     }
 
     /// The next frame to write: the earliest of the queue's next item and the topics' next
@@ -146,8 +163,11 @@ impl Writer {
 
     /// A slow consumer's queue and topics are dropped at once (the memory they hold is what
     /// made it one); its close frame, queued last, still goes out if the socket takes it.
-    fn abandon(&mut self) {
+    fn abandon(&mut self, peer: &PeerShared) {
         self.abandoned = true;
+        // What is still in the peer's queue too (it was queued before the close frame).
+        peer.outbound.take_all(&mut self.batch, &mut self.ready);
+        self.ready.clear();
         self.reading.clear();
         self.pending = None;
         self.batch

@@ -2,7 +2,7 @@
 //! address, for clients nitrous did not write (the Autobahn TestSuite, Python clients), for the
 //! multi-process Redis tests (with `NITROUS_REDIS_URL` set, its hub shares topics through Redis)
 //! and for the hostile-client tests, which measure its memory and may shorten its timeouts with
-//! `NITROUS_HEADER_TIMEOUT_MS` and `NITROUS_SHUTDOWN_GRACE_MS`. `NITROUS_RETAIN` names retained
+//! `NITROUS_HEADER_TIMEOUT_MS`, `NITROUS_WRITE_TIMEOUT_MS` and `NITROUS_SHUTDOWN_GRACE_MS`. `NITROUS_RETAIN` names retained
 //! topics: `news=200,todos:*=50`; `NITROUS_PRESENCE` tracked ones: `room:*`. Stops on Ctrl-C /
 //! SIGTERM.
 //!
@@ -64,6 +64,9 @@ async fn main() -> std::io::Result<()> {
     let mut server = nitrous::serve(listener, app);
     if let Some(timeout) = millis("NITROUS_HEADER_TIMEOUT_MS") {
         server = server.header_timeout(Some(timeout));
+    }
+    if let Some(timeout) = millis("NITROUS_WRITE_TIMEOUT_MS") {
+        server = server.write_timeout(Some(timeout));
     }
     if let Some(grace) = millis("NITROUS_SHUTDOWN_GRACE_MS") {
         server = server.shutdown_grace(grace);

@@ -2,7 +2,10 @@
 
 #![allow(dead_code)] // each test binary uses its own part of the support module
 
+pub(crate) mod certs;
 pub(crate) mod fixture;
+pub(crate) mod h2;
+pub(crate) mod h2_raw;
 pub(crate) mod log;
 pub(crate) mod raw;
 pub(crate) mod redis;
@@ -26,12 +29,20 @@ pub(crate) struct Server {
 impl Server {
     /// Binds first, so the address is known before any client connects.
     pub(crate) async fn start(router: Router) -> Server {
+        Server::start_with(router, |serve| serve).await
+    }
+
+    /// [`Server::start`], with `configure` changing the server's settings (TLS, limits).
+    pub(crate) async fn start_with(
+        router: Router,
+        configure: impl FnOnce(nitrous::Serve) -> nitrous::Serve,
+    ) -> Server {
         let listener = TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind 127.0.0.1:0");
         let addr = listener.local_addr().expect("local address");
         let (stop, stopped) = oneshot::channel::<()>();
-        let served = nitrous::serve(listener, router).with_graceful_shutdown(async {
+        let served = configure(nitrous::serve(listener, router)).with_graceful_shutdown(async {
             let _ = stopped.await;
         });
         let task = tokio::spawn(served.into_future());

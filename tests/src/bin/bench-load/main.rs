@@ -158,6 +158,20 @@ impl Server {
         redis: Option<&RedisServer>,
         retain: bool,
     ) -> Result<(Process, String), Failure> {
+        self.start_with(redis, retain, false)
+    }
+
+    /// nitrous with a metrics recorder installed (`NITROUS_BENCH_METRICS`).
+    fn start_recorded(self) -> Result<(Process, String), Failure> {
+        self.start_with(None, false, true)
+    }
+
+    fn start_with(
+        self,
+        redis: Option<&RedisServer>,
+        retain: bool,
+        recorded: bool,
+    ) -> Result<(Process, String), Failure> {
         let bin = bin_dir();
         let mut command = match self {
             Server::Nitrous => std::process::Command::new(bin.join("bench-nitrous")),
@@ -179,6 +193,9 @@ impl Server {
         }
         if retain {
             command.env("NITROUS_RETAIN", "fan=1000");
+        }
+        if recorded {
+            command.env("NITROUS_BENCH_METRICS", "1");
         }
         Ok(Process::start(command, address)?)
     }
@@ -268,6 +285,11 @@ const FAN_LOST: Figure = figure("fan-out: lost deliveries", "", false);
 const IDLE_RSS: Figure = figure("idle: RSS per connection", "KiB", false);
 const IDLE_AFTER: Figure = figure("idle: RSS after close, over start", "KiB", false);
 const IDLE_AGAIN: Figure = figure("idle: a second wave's RSS over the first's", "KiB", false);
+const IDLE_ECHOED: Figure = figure(
+    "idle after one 64 KiB echo: RSS per connection",
+    "KiB",
+    false,
+);
 const HANDSHAKES: Figure = figure("idle: handshakes/s", "/s", true);
 const HANDSHAKE_CPU: Figure = figure("idle: server CPU per handshake, by schedstat", "µs", false);
 const SSE_RATE: Figure = figure("sse: events/s", "ev/s", true);
@@ -278,6 +300,16 @@ const CROSS_RATE: Figure = figure(
     true,
 );
 const CROSS_LOST: Figure = figure("fan-out across 2 instances via Redis: lost", "", false);
+const RECORDED_ECHO_CPU: Figure = figure(
+    "echo, metrics recorded: server CPU per message, by schedstat",
+    "µs",
+    false,
+);
+const RECORDED_FAN_CPU: Figure = figure(
+    "fan-out, metrics recorded: server CPU per delivery, by schedstat",
+    "µs",
+    false,
+);
 const RETAINED_RATE: Figure = figure("fan-out, retained topic: deliveries/s", "del/s", true);
 const RETAINED_CPU: Figure = figure(
     "fan-out, retained topic: server CPU per delivery",
@@ -396,6 +428,14 @@ fn run(sizes: Sizes) -> Result<(Samples, channel::Samples), Failure> {
                     runtime.block_on(fan_out(&addr, &addr, running.pid(), sizes, Protocol::Raw))?;
                 record(RETAINED_RATE, server, fan.rate);
                 record(RETAINED_CPU, server, fan.cpu);
+                drop(running);
+                // What recording metrics costs: echo and fan-out with a recorder installed.
+                let (running, addr) = server.start_recorded()?;
+                let pid = running.pid();
+                let chat = runtime.block_on(echo(&addr, pid, small, Protocol::Raw))?;
+                record(RECORDED_ECHO_CPU, server, chat.cpu_ns);
+                let fan = runtime.block_on(fan_out(&addr, &addr, pid, sizes, Protocol::Raw))?;
+                record(RECORDED_FAN_CPU, server, fan.cpu_ns);
             }
             // A fresh process for the memory figures, so earlier load does not count.
             let (running, addr) = server.start(None, false)?;
@@ -405,6 +445,11 @@ fn run(sizes: Sizes) -> Result<(Samples, channel::Samples), Failure> {
             record(IDLE_AGAIN, server, idle.second_wave);
             record(HANDSHAKES, server, idle.handshakes);
             record(HANDSHAKE_CPU, server, idle.handshake_cpu);
+            drop(running);
+            // And one more: what a connection keeps once it has echoed one large message.
+            let (running, addr) = server.start(None, false)?;
+            let echoed = runtime.block_on(echoed(&addr, running.pid(), sizes))?;
+            record(IDLE_ECHOED, server, echoed);
         }
         eprintln!(
             "bench: round {round}/{}: nitrous, typed channels and raw routes",
@@ -635,6 +680,39 @@ async fn idle(addr: &str, pid: u32, sizes: Sizes) -> Result<Idle, Failure> {
         handshakes: first.handshakes,
         handshake_cpu: first.handshake_cpu,
     })
+}
+
+/// Connections that each echo one 64 KiB binary message and then stay open, silent: the server's
+/// RSS per connection (whatever its buffers grew to and kept). A tenth as many as the idle wave,
+/// 8 at a time, so that what one gives back can serve the next rather than all growing at once.
+async fn echoed(addr: &str, pid: u32, sizes: Sizes) -> Result<f64, Failure> {
+    let url = format!("ws://{addr}/ws/echo");
+    let count = (sizes.idle_connections / 10).max(1);
+    let warm = connect(&url).await?;
+    let start_rss = rss_kib(pid)?;
+    let large = Message::Binary(vec![0x5a; 64 << 10].into());
+    let mut open = Vec::with_capacity(count);
+    let mut pending = futures_util::stream::iter(0..count)
+        .map(|_| {
+            let large = large.clone();
+            let url = url.clone();
+            async move {
+                let mut client = connect(&url).await?;
+                let fail = |e: String| Failure::Failed(format!("64 KiB echo: {e}"));
+                client.send(large).await.map_err(|e| fail(e.to_string()))?;
+                match client.next().await {
+                    Some(Ok(Message::Binary(echo))) if echo.len() == 64 << 10 => Ok(client),
+                    other => Err(fail(format!("got {other:?}"))),
+                }
+            }
+        })
+        .buffer_unordered(8);
+    while let Some(client) = pending.next().await {
+        open.push(client?);
+    }
+    let open_rss = rss_kib(pid)?;
+    drop((open, warm));
+    Ok((open_rss - start_rss) / count as f64)
 }
 
 /// One wave of idle connections: what it cost while open, and what was left once it closed.

@@ -1,0 +1,250 @@
+//! One accepted connection: which HTTP it speaks (TLS's ALPN, or HTTP/2's preface in cleartext),
+//! served by hyper until it ends, or until the shutdown lets it finish what is in flight.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::ConnectInfo;
+use hyper::body::Incoming;
+use hyper::server::conn::{http1, http2};
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use tokio::net::TcpStream;
+use tokio::sync::{Notify, watch};
+use tower::ServiceExt;
+
+use super::preface;
+use super::stall::{BodyStall, WriteStall};
+use super::{Limits, Stage, reached};
+use crate::telemetry;
+
+/// How the server speaks to its connections: hyper's HTTP/1.1 and HTTP/2 settings, whether a
+/// cleartext connection may speak HTTP/2, and TLS if it serves HTTPS.
+pub(super) struct Protocols {
+    http1: http1::Builder,
+    http2: http2::Builder<TokioExecutor>,
+    h2c: bool,
+    #[cfg(feature = "tls")]
+    pub(super) tls: Option<super::tls::Tls>,
+}
+
+impl Protocols {
+    pub(super) fn new(limits: &Limits) -> Protocols {
+        let mut http1 = http1::Builder::new();
+        http1
+            .timer(TokioTimer::new())
+            .header_read_timeout(limits.header_timeout)
+            .max_header_size(limits.max_header_bytes);
+        if let Some(count) = limits.max_headers {
+            http1.max_headers(count);
+        }
+        let mut http2 = http2::Builder::new(TokioExecutor::new());
+        http2
+            .timer(TokioTimer::new())
+            // RFC 8441: WebSockets over HTTP/2 streams (extended CONNECT).
+            .enable_connect_protocol()
+            .max_header_list_size(u32::try_from(limits.max_header_bytes).unwrap_or(u32::MAX))
+            .max_concurrent_streams(limits.max_streams)
+            .keep_alive_interval(limits.ping_interval)
+            .keep_alive_timeout(limits.ping_timeout);
+        Protocols {
+            http1,
+            http2,
+            h2c: limits.h2c,
+            #[cfg(feature = "tls")]
+            tls: None,
+        }
+    }
+}
+
+/// Serves one connection until it ends.
+///
+/// A connection accepted just before the signal may not have sent its request yet (hyper would
+/// close it as idle, and the client sees a failed request): it gets [`FIRST_REQUEST_GRACE`] to
+/// send one, which is answered. This is what lets `cargo nitrous dev` and rolling restarts swap a
+/// process under a steady stream of requests without failing one.
+pub(super) async fn serve(
+    protocols: Arc<Protocols>,
+    stream: TcpStream,
+    remote: SocketAddr,
+    limits: Limits,
+    router: Router,
+    mut stage: watch::Receiver<Stage>,
+) {
+    let requested = Arc::new(Notify::new());
+    let service = service(router, remote, limits.body_timeout, requested.clone());
+    // Until hyper has the connection, its header timeout does not run: the preface (or the TLS
+    // handshake) gets as long as a request head would.
+    let opening = open(&protocols, stream, &limits);
+    let opened = tokio::select! {
+        opened = bounded(limits.header_timeout, opening) => opened,
+        () = reached(&mut stage, Stage::Dropped) => return,
+    };
+    let Some(opened) = opened else { return };
+    let _open = opened.count();
+    // TLS or not, each protocol is the same hyper connection over another stream.
+    macro_rules! serve {
+        (http1, $io:expr) => {{
+            let conn = protocols
+                .http1
+                .serve_connection($io, service)
+                .with_upgrades();
+            drive(conn, |c| c.graceful_shutdown(), &requested, &mut stage).await
+        }};
+        (http2, $io:expr) => {{
+            let conn = protocols.http2.serve_connection($io, service);
+            drive(conn, |c| c.graceful_shutdown(), &requested, &mut stage).await
+        }};
+    }
+    let outcome = match opened {
+        Opened::Http1(io) => serve!(http1, io),
+        Opened::Http2(io) => serve!(http2, io),
+        #[cfg(feature = "tls")]
+        Opened::Https1(io) => serve!(http1, io),
+        #[cfg(feature = "tls")]
+        Opened::Https2(io) => serve!(http2, io),
+    };
+    if let Some(Err(error)) = outcome {
+        // A header timeout, a malformed request, a client gone mid-request: the client's
+        // business, not the server's.
+        tracing::debug!(%remote, "nitrous: connection ended: {error}");
+    }
+}
+
+/// A connection's I/O under hyper: writes that stall are cut ([`WriteStall`]).
+type Plain = TokioIo<WriteStall<TcpStream>>;
+#[cfg(feature = "tls")]
+type Secure = TokioIo<tokio_rustls::server::TlsStream<WriteStall<TcpStream>>>;
+
+/// A connection whose protocol is known.
+enum Opened {
+    Http1(Plain),
+    Http2(Plain),
+    #[cfg(feature = "tls")]
+    Https1(Secure),
+    #[cfg(feature = "tls")]
+    Https2(Secure),
+}
+
+impl Opened {
+    /// Counts the connection among the open ones (`nitrous_connections`) until the guard drops.
+    fn count(&self) -> telemetry::OpenConnection {
+        let (protocol, tls) = match self {
+            Opened::Http1(_) => ("http/1.1", false),
+            Opened::Http2(_) => ("h2", false),
+            #[cfg(feature = "tls")]
+            Opened::Https1(_) => ("http/1.1", true),
+            #[cfg(feature = "tls")]
+            Opened::Https2(_) => ("h2", true),
+        };
+        telemetry::OpenConnection::new(protocol, tls)
+    }
+}
+
+/// The TLS handshake and ALPN's choice, or in cleartext a look at the first bytes; `None` if the
+/// client left or failed the handshake.
+async fn open(protocols: &Protocols, stream: TcpStream, limits: &Limits) -> Option<Opened> {
+    #[cfg(feature = "tls")]
+    if let Some(tls) = &protocols.tls {
+        let stream = WriteStall::new(stream, limits.write_timeout);
+        let stream = match tls.acceptor.accept(stream).await {
+            Ok(stream) => stream,
+            Err(error) => {
+                tracing::debug!("nitrous: TLS handshake failed: {error}");
+                return None;
+            }
+        };
+        let h2 = stream.get_ref().1.alpn_protocol() == Some(b"h2");
+        let io = TokioIo::new(stream);
+        return Some(if h2 {
+            Opened::Https2(io)
+        } else {
+            Opened::Https1(io)
+        });
+    }
+    let h2 = protocols.h2c && preface::is_http2(&stream).await.ok()?;
+    let io = TokioIo::new(WriteStall::new(stream, limits.write_timeout));
+    Some(if h2 {
+        Opened::Http2(io)
+    } else {
+        Opened::Http1(io)
+    })
+}
+
+/// `future`, given up (`None`) after `limit` when there is one.
+async fn bounded<T>(limit: Option<Duration>, future: impl Future<Output = Option<T>>) -> Option<T> {
+    match limit {
+        Some(limit) => tokio::time::timeout(limit, future).await.ok().flatten(),
+        None => future.await,
+    }
+}
+
+/// The router as hyper's service: the client's address for `ConnectInfo`, bodies that stall
+/// cut, and a note of each request (for the shutdown's first-request grace).
+fn service(
+    router: Router,
+    remote: SocketAddr,
+    body_timeout: Option<Duration>,
+    requested: Arc<Notify>,
+) -> impl hyper::service::Service<
+    axum::http::Request<Incoming>,
+    Response = axum::response::Response,
+    Error = std::convert::Infallible,
+    Future = impl Future<Output = Result<axum::response::Response, std::convert::Infallible>>
+             + Send
+             + 'static,
+> + Clone
++ Send
++ 'static {
+    hyper::service::service_fn(move |mut request: axum::http::Request<Incoming>| {
+        requested.notify_one();
+        request.extensions_mut().insert(ConnectInfo(remote));
+        let request = request.map(|body| match body_timeout {
+            Some(limit) => axum::body::Body::new(BodyStall::new(body, limit)),
+            None => axum::body::Body::new(body),
+        });
+        router.clone().oneshot(request)
+    })
+}
+
+/// Drives hyper's connection `conn` to its end; once the server stops, lets it answer what is in
+/// flight (or a first request within [`FIRST_REQUEST_GRACE`]), then `shut_down` asks it to close
+/// (HTTP/1.1 closes once idle, HTTP/2 sends GOAWAY). `None` if the grace period ran out.
+async fn drive<C, E>(
+    conn: C,
+    shut_down: impl FnOnce(Pin<&mut C>),
+    requested: &Notify,
+    stage: &mut watch::Receiver<Stage>,
+) -> Option<Result<(), E>>
+where
+    C: Future<Output = Result<(), E>>,
+{
+    tokio::pin!(conn);
+    // One receiver per connection, so the sender's count is the connections'.
+    let outcome = tokio::select! {
+        outcome = conn.as_mut() => outcome,
+        () = reached(stage, Stage::Stopping) => {
+            // A request seen before (or within the grace) left a permit: no wait.
+            let first = tokio::time::timeout(FIRST_REQUEST_GRACE, requested.notified());
+            tokio::select! {
+                outcome = conn.as_mut() => outcome,
+                () = reached(stage, Stage::Dropped) => return None,
+                _ = first => {
+                    shut_down(conn.as_mut());
+                    tokio::select! {
+                        outcome = conn.as_mut() => outcome,
+                        () = reached(stage, Stage::Dropped) => return None,
+                    }
+                }
+            }
+        }
+    };
+    Some(outcome)
+}
+
+/// How long, after the shutdown signal, a connection that has not sent a request yet may take to
+/// send one: it was accepted, so its client expects an answer.
+const FIRST_REQUEST_GRACE: Duration = Duration::from_secs(1);
