@@ -1,6 +1,6 @@
 import { type Backoff } from './backoff.js';
 import { RequestError } from './errors.js';
-import { type Gap, type Notice } from './protocol.js';
+import { type Gap, type Notice, type Presence } from './protocol.js';
 import { type ChannelRoute, type Query } from './route.js';
 /** What the channel uses of a WebSocket: the browser's, or the `ws` package's in Node. */
 export interface SocketLike {
@@ -43,6 +43,8 @@ export interface ChannelEvents<Out> {
     topic: (data: Out, meta: TopicMeta) => void;
     /** A resumed topic skipped messages: reload what you show for it. */
     gap: (gap: Gap) => void;
+    /** Someone joined or left a subscribed topic whose presence the server tracks. */
+    presence: (presence: Presence) => void;
     /** A frame the server could not accept, other than an answer to a request or subscribe. */
     notice: (notice: Notice) => void;
     status: (status: Status, detail?: StatusDetail) => void;

@@ -131,6 +131,8 @@ export function connect(route, params, options = {}) {
                 if (frame.offset != null)
                     offsets.set(frame.topic, frame.offset);
                 return emit('topic', frame.data, { topic: frame.topic, offset: frame.offset });
+            case 'presence':
+                return emit('presence', frame);
             case 'gap':
                 // A null `resumed_at` keeps the offset the client had: the next resume is told of the gap
                 // again rather than skipping what came in between without a word.

@@ -6,5 +6,5 @@ export { events } from './events.js';
 export type { EventSourceConstructor, EventSourceLike, EventStream, EventsOptions } from './events.js';
 export { ClosedError, NoticeError, QueueFullError, RequestError, TimeoutError } from './errors.js';
 export { PROTOCOL } from './protocol.js';
-export type { ClientFrame, Gap, Notice, NoticeCode, ReplyFrame, ServerFrame } from './protocol.js';
+export type { ClientFrame, Gap, Notice, NoticeCode, Presence, ReplyFrame, ServerFrame } from './protocol.js';
 export type { Backoff } from './backoff.js';

@@ -36,7 +36,9 @@ export type ServerFrame<Out = unknown, Reply = unknown, Err = unknown> = {
     data: Out;
 } | ({
     type: 'gap';
-} & Gap) | ReplyFrame<Reply, Err> | ({
+} & Gap) | ({
+    type: 'presence';
+} & Presence) | ReplyFrame<Reply, Err> | ({
     type: 'notice';
 } & Notice);
 /** The answer to a `request`, `subscribe` or `unsubscribe`: `ok` or `err`. */
@@ -54,6 +56,15 @@ export interface Gap {
     topic: string;
     after: string | null;
     resumed_at: string | null;
+}
+/** Someone joined or left a topic whose presence the server tracks (`hub.track_presence`). */
+export interface Presence<Info = unknown> {
+    topic: string;
+    event: 'join' | 'leave';
+    /** The member's id: unique across the server's instances. */
+    member: string;
+    /** What the app gave the member when it joined; `null` for a plain subscribe. */
+    info: Info;
 }
 /** The codes of version 1; a later server may send others. */
 export type NoticeCode = 'bad-json' | 'bad-data' | 'unknown-type' | 'unsupported' | 'no-requests' | 'bad-id' | 'not-allowed';

@@ -13,7 +13,7 @@
 
 import { backoffDelay, DEFAULT_BACKOFF, type Backoff } from './backoff.js';
 import { ClosedError, NoticeError, QueueFullError, RequestError, TimeoutError } from './errors.js';
-import { isFinal, PROTOCOL, type ClientFrame, type Gap, type Notice, type ServerFrame } from './protocol.js';
+import { isFinal, PROTOCOL, type ClientFrame, type Gap, type Notice, type Presence, type ServerFrame } from './protocol.js';
 import { pageOrigin, routeUrl, type ChannelRoute, type Query } from './route.js';
 
 /** What the channel uses of a WebSocket: the browser's, or the `ws` package's in Node. */
@@ -60,6 +60,8 @@ export interface ChannelEvents<Out> {
   topic: (data: Out, meta: TopicMeta) => void;
   /** A resumed topic skipped messages: reload what you show for it. */
   gap: (gap: Gap) => void;
+  /** Someone joined or left a subscribed topic whose presence the server tracks. */
+  presence: (presence: Presence) => void;
   /** A frame the server could not accept, other than an answer to a request or subscribe. */
   notice: (notice: Notice) => void;
   status: (status: Status, detail?: StatusDetail) => void;
@@ -236,6 +238,8 @@ export function connect<P, I, O, Rq, Rp, E>(
       case 'topic':
         if (frame.offset != null) offsets.set(frame.topic, frame.offset);
         return emit('topic', frame.data, { topic: frame.topic, offset: frame.offset });
+      case 'presence':
+        return emit('presence', frame);
       case 'gap':
         // A null `resumed_at` keeps the offset the client had: the next resume is told of the gap
         // again rather than skipping what came in between without a word.

@@ -17,6 +17,7 @@ export type ServerFrame<Out = unknown, Reply = unknown, Err = unknown> =
   | { type: 'message'; data: Out }
   | { type: 'topic'; topic: string; offset?: string; data: Out }
   | ({ type: 'gap' } & Gap)
+  | ({ type: 'presence' } & Presence)
   | ReplyFrame<Reply, Err>
   | ({ type: 'notice' } & Notice);
 
@@ -30,6 +31,16 @@ export interface Gap {
   topic: string;
   after: string | null;
   resumed_at: string | null;
+}
+
+/** Someone joined or left a topic whose presence the server tracks (`hub.track_presence`). */
+export interface Presence<Info = unknown> {
+  topic: string;
+  event: 'join' | 'leave';
+  /** The member's id: unique across the server's instances. */
+  member: string;
+  /** What the app gave the member when it joined; `null` for a plain subscribe. */
+  info: Info;
 }
 
 /** The codes of version 1; a later server may send others. */

@@ -420,6 +420,21 @@ describe('topics, offsets and resuming', () => {
     assert.deepEqual(Socket.last.sent, [{ type: 'hello', resume: { a: '1-2', b: '9-3' } }]);
   });
 
+  test('presence frames reach the presence listeners in order with the topic, and move no offset', (t) => {
+    const { Socket, channel } = setup(t);
+    Socket.last.welcome();
+    const seen = record(channel, ['topic', 'presence']);
+    const join = { type: 'presence', topic: 'a', event: 'join', member: 'ab-1', info: { name: 'ada' } };
+    const leave = { type: 'presence', topic: 'a', event: 'leave', member: 'ab-1', info: { name: 'ada' } };
+    Socket.last.deliver(join);
+    Socket.last.deliver({ type: 'topic', topic: 'a', offset: '1-1', data: 'bye' });
+    Socket.last.deliver(leave);
+    assert.deepEqual(seen, [['presence', join], ['topic', 'bye', { topic: 'a', offset: '1-1' }], ['presence', leave]]);
+    Socket.last.drop(1012);
+    Socket.last.open();
+    assert.deepEqual(Socket.last.sent, [{ type: 'hello', resume: { a: '1-1' } }]);
+  });
+
   test('a gap with a null resumed_at keeps the offset the client had', (t) => {
     const { Socket } = setup(t);
     Socket.last.welcome();

@@ -13,6 +13,12 @@ use bytes::Bytes;
 use crate::offset::Offset;
 use crate::payload::Payload;
 
+mod presence;
+mod reply;
+
+pub use presence::{MembersHere, PresenceAnswer, PresenceAsk, PresenceChange, PresenceQuery};
+use reply::Reply;
+
 /// A message as it crosses between instances: the publishing instance and the payload. A broker
 /// carries it as the bytes of [`Envelope::encode`] and hands what it receives to
 /// [`Inbox::deliver`].
@@ -153,6 +159,35 @@ pub trait Broker: Send + Sync + 'static {
     fn replay(&self, replay: Replay) {
         replay.fail();
     }
+
+    /// Whether the broker shares presence across instances ([`Hub::track_presence`]): then the
+    /// hub hands it every join and leave ([`Broker::presence`]) and asks it who is there
+    /// ([`Broker::presence_query`]). Without it, presence covers this instance.
+    ///
+    /// [`Hub::track_presence`]: crate::Hub::track_presence
+    fn shares_presence(&self) -> bool {
+        false
+    }
+
+    /// A member joined or left a tracked topic here (this instance's subscribers have its event
+    /// already): record it in the shared view and publish its event to the other instances, in
+    /// order with the topic's messages. Keeping the shared view fresh (refreshing this
+    /// instance's members, removing those of an instance that stopped) is the broker's.
+    fn presence(&self, change: PresenceChange) {
+        let _ = change;
+    }
+
+    /// Answers who is on a topic across instances, within a bounded time.
+    fn presence_query(&self, query: PresenceQuery) {
+        query.fail();
+    }
+
+    /// Resolves once what the hub handed the broker before this call has gone out (or the broker
+    /// gave up on it: Redis down), so a stopping instance's last leaves and messages reach the
+    /// other instances ([`Hub::flush`](crate::Hub::flush)).
+    fn flush(&self) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>> {
+        Box::pin(async {})
+    }
 }
 
 /// A resume's question to a broker that keeps history ([`Broker::replay`]): what `topic` holds
@@ -162,7 +197,7 @@ pub struct Replay {
     topic: String,
     after: Option<Offset>,
     limit: usize,
-    answer: Option<Box<dyn FnOnce(Option<Backlog>) + Send>>,
+    reply: Reply<Backlog>,
 }
 
 /// What a broker's history held for a [`Replay`].
@@ -185,7 +220,7 @@ impl Replay {
             topic: topic.to_owned(),
             after,
             limit,
-            answer: Some(Box::new(answer)),
+            reply: Reply::new(answer),
         }
     }
 
@@ -206,24 +241,12 @@ impl Replay {
 
     /// Answers with what the history holds.
     pub fn answer(mut self, backlog: Backlog) {
-        if let Some(answer) = self.answer.take() {
-            answer(Some(backlog));
-        }
+        self.reply.send(Some(backlog));
     }
 
     /// The history could not be read: the subscriber is told of a gap and goes on live.
     pub fn fail(mut self) {
-        if let Some(answer) = self.answer.take() {
-            answer(None);
-        }
-    }
-}
-
-impl Drop for Replay {
-    fn drop(&mut self) {
-        if let Some(answer) = self.answer.take() {
-            answer(None);
-        }
+        self.reply.send(None);
     }
 }
 
@@ -251,6 +274,8 @@ pub(crate) trait Deliver: Send + Sync {
     fn is_retained(&self, topic: &str) -> bool;
     /// The topics with local subscribers.
     fn topics(&self) -> Vec<String>;
+    /// Each tracked topic with local members, and those members (id, info as JSON).
+    fn presence_here(&self) -> Vec<MembersHere>;
 }
 
 /// Where a broker delivers messages from other instances.
@@ -322,6 +347,15 @@ impl Inbox {
     pub fn topics(&self) -> Vec<String> {
         match self.hub.upgrade() {
             Some(hub) => hub.topics(),
+            None => Vec::new(),
+        }
+    }
+
+    /// Each tracked topic with members here, and those members (id, info as JSON): what a broker
+    /// that shares presence refreshes.
+    pub fn presence_here(&self) -> Vec<MembersHere> {
+        match self.hub.upgrade() {
+            Some(hub) => hub.presence_here(),
             None => Vec::new(),
         }
     }

@@ -9,11 +9,13 @@ mod layered;
 mod middleware;
 mod offset;
 pub mod payload;
+pub mod presence;
 mod register;
 mod serve;
 mod shutdown;
 pub mod sse;
 pub mod telemetry;
+mod topic_name;
 mod types;
 pub mod ws;
 
@@ -22,7 +24,7 @@ pub mod __private;
 
 /// The axum that nitrous uses, so an app never has to match versions.
 pub use axum;
-pub use hub::{Hub, HubLayer, MAX_IDLE_RETAINED, WithHub};
+pub use hub::{Hub, HubLayer, MAX_IDLE_RETAINED, Namespace, WithHub};
 pub use nitrous_macros::{
     connect, delete, get, handler, head, middleware, options, patch, post, put, routes, sse, trace,
 };

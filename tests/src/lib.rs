@@ -38,6 +38,14 @@ pub fn retain_from_env(hub: &nitrous::Hub) {
     }
 }
 
+/// Tracks presence on what `NITROUS_PRESENCE` names (`room:*,lobby`), for the server binaries.
+pub fn track_from_env(hub: &nitrous::Hub) {
+    let patterns = std::env::var("NITROUS_PRESENCE").unwrap_or_default();
+    for pattern in patterns.split(',').filter(|p| !p.is_empty()) {
+        hub.track_presence(pattern);
+    }
+}
+
 /// The wall-clock time of day as `HH:MM:SS` (UTC), for the clock.
 pub fn now_hms() -> String {
     let secs = std::time::SystemTime::now()

@@ -1,5 +1,6 @@
 //! The channel protocol (`docs/protocol.md`) with raw frames from a real WebSocket client: what a
-//! channel route answers to good frames, bad ones, requests, subscriptions and resumes. Fixtures:
+//! channel route answers to good frames, bad ones, requests, subscriptions, resumes and
+//! tracked rooms' joins and leaves. Fixtures:
 //! `ws/typed/[room].rs` (a room with requests) and `ws/typed_plain.rs` (no requests).
 
 mod support;
@@ -353,4 +354,43 @@ async fn a_reconnecting_client_resumes_its_room_by_itself_and_is_told_of_gaps() 
     }
     assert_eq!(kept, ["after the gap", "five", "six", "seven"]);
     stop(server, [speaker, back, foreign, late]).await;
+}
+
+/// The next frame, which must be a presence frame for `topic`: its event and member.
+async fn presence(client: &mut Client, topic: &str) -> (String, String) {
+    let frame = json(client).await;
+    assert_eq!(frame["type"], "presence", "{frame}");
+    assert_eq!(frame["topic"], topic, "{frame}");
+    assert_eq!(
+        frame["info"],
+        Value::Null,
+        "a plain subscribe joins with null: {frame}"
+    );
+    let event = frame["event"].as_str().unwrap().to_owned();
+    (event, frame["member"].as_str().unwrap().to_owned())
+}
+
+#[tokio::test]
+async fn a_tracked_rooms_joins_and_leaves_are_presence_frames_in_the_rooms_order() {
+    let (server, hub) = start().await;
+    hub.track_presence("room:*");
+    let mut ada = hello(&server, "/ws/typed/p", json!({})).await;
+    let (event, ada_id) = presence(&mut ada, "room:p").await;
+    assert_eq!(event, "join", "its own join first");
+    let mut bob = hello(&server, "/ws/typed/p", json!({})).await;
+    let (event, bob_id) = presence(&mut bob, "room:p").await;
+    assert_eq!(event, "join");
+    assert_ne!(bob_id, ada_id);
+    assert_eq!(
+        presence(&mut ada, "room:p").await,
+        ("join".into(), bob_id.clone())
+    );
+
+    // bob's last words come before his leave.
+    let said = say(&mut bob, "bye").await;
+    drop(bob);
+    assert_eq!(json(&mut ada).await, said);
+    assert_eq!(presence(&mut ada, "room:p").await, ("leave".into(), bob_id));
+    assert_eq!(hub.presence_count("room:p").await.count, 1);
+    stop(server, [ada]).await;
 }

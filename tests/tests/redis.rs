@@ -12,13 +12,12 @@
 
 mod support;
 
-use std::time::Duration;
-
 use futures_util::SinkExt;
 use nitrous_support::{Process, RedisServer};
 use serde_json::json;
 use support::fixture::{fixture_command, fixture_server};
 use support::redis::subscribed;
+use support::sse::{Events, events, next_event};
 use support::ws::{Client, json, next, say};
 use tokio_tungstenite::tungstenite::Message;
 
@@ -168,39 +167,20 @@ async fn publish(addr: &str, topic: &str, body: impl ToString) {
     assert!(reply.status().is_success(), "{:?}", reply.text().await);
 }
 
-type Events = std::pin::Pin<Box<dyn futures_util::Stream<Item = eventsource_stream::Event> + Send>>;
-
 /// The `news` event stream on `addr`, resuming after `last` if given.
 async fn news(addr: &str, last: Option<&str>) -> Events {
-    use eventsource_stream::Eventsource;
-    use futures_util::StreamExt;
     let mut request = reqwest::Client::new().get(format!("http://{addr}/api/sse/news"));
     if let Some(last) = last {
         request = request.header("last-event-id", last);
     }
-    let response = request.send().await.expect("the stream");
-    assert_eq!(response.status(), 200);
-    Box::pin(
-        response
-            .bytes_stream()
-            .eventsource()
-            .map(|event| event.expect("a well-formed event")),
-    )
-}
-
-async fn event(events: &mut Events) -> eventsource_stream::Event {
-    use futures_util::StreamExt;
-    tokio::time::timeout(Duration::from_secs(10), events.next())
-        .await
-        .expect("an event within 10 s")
-        .expect("the stream goes on")
+    events(request.send().await.expect("the stream"))
 }
 
 /// Reads events until `data` arrives; returns the numbers read, in order.
 async fn numbers_until(events: &mut Events, last: u64) -> (Vec<u64>, String) {
     let mut numbers = Vec::new();
     loop {
-        let event = event(events).await;
+        let event = next_event(events).await;
         let n: u64 = event.data.parse().unwrap_or_else(|_| panic!("{event:?}"));
         numbers.push(n);
         if n == last {
@@ -221,7 +201,7 @@ async fn an_event_stream_resumes_on_another_instance_with_exactly_what_it_missed
     }
     let mut last = String::new();
     for n in 1..=40 {
-        let event = event(&mut on_b).await;
+        let event = next_event(&mut on_b).await;
         assert_eq!(event.data, n.to_string());
         last = event.id;
     }
@@ -234,7 +214,7 @@ async fn an_event_stream_resumes_on_another_instance_with_exactly_what_it_missed
     let (numbers, _) = numbers_until(&mut on_a, 130).await;
     assert_eq!(numbers, (41..=130).collect::<Vec<_>>());
     publish(&a, "news", 131).await;
-    assert_eq!(event(&mut on_a).await.data, "131", "then live");
+    assert_eq!(next_event(&mut on_a).await.data, "131", "then live");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -335,14 +315,14 @@ async fn a_client_older_than_the_stream_keeps_gets_the_gap_event() {
     let mut first = news(&a, None).await;
     subscribed(&redis, "news", 1).await;
     publish(&a, "news", 1).await;
-    let oldest = event(&mut first).await.id;
+    let oldest = next_event(&mut first).await.id;
     drop(first);
     // Far more than the stream keeps (MAXLEN ~ 5 trims in whole blocks of 100).
     for n in 2..=400 {
         publish(&a, "news", n).await;
     }
     let mut behind = news(&a, Some(&oldest)).await;
-    let gap = event(&mut behind).await;
+    let gap = next_event(&mut behind).await;
     assert_eq!(gap.event, nitrous::sse::REPLAY_GAP_EVENT, "{gap:?}");
     let gap: serde_json::Value = serde_json::from_str(&gap.data).unwrap();
     assert_eq!(gap["after"], oldest.as_str());
@@ -350,7 +330,7 @@ async fn a_client_older_than_the_stream_keeps_gets_the_gap_event() {
         .as_str()
         .expect("what the stream still has")
         .to_owned();
-    let first_kept = event(&mut behind).await;
+    let first_kept = next_event(&mut behind).await;
     assert_eq!(first_kept.id, resumed_at);
     let from: u64 = first_kept.data.parse().unwrap();
     assert!(from > 2, "messages were trimmed: {from}");
@@ -375,14 +355,14 @@ async fn with_redis_down_local_delivery_goes_on_a_resume_is_told_and_numbering_g
     }
     let mut ids = Vec::new();
     for n in 1..=3 {
-        let event = event(&mut live).await;
+        let event = next_event(&mut live).await;
         assert_eq!(event.data, n.to_string());
         ids.push(nitrous::Offset::parse(&event.id).expect("a stream id"));
     }
 
     redis.stop();
     publish(&a, "news", "during").await;
-    let during = event(&mut live).await;
+    let during = next_event(&mut live).await;
     assert_eq!(during.data, "during", "local delivery goes on");
     assert_eq!(
         during.id,
@@ -391,13 +371,13 @@ async fn with_redis_down_local_delivery_goes_on_a_resume_is_told_and_numbering_g
     );
     // A resume that needs the stream: told of the gap (within the replay timeout), then live.
     let mut resumed = news(&a, Some(&ids[0].to_string())).await;
-    let gap = event(&mut resumed).await;
+    let gap = next_event(&mut resumed).await;
     assert_eq!(gap.event, nitrous::sse::REPLAY_GAP_EVENT, "{gap:?}");
 
     redis.restart().expect("redis-server again");
     subscribed(&redis, "news", 1).await;
     publish(&a, "news", "after").await;
-    let after = event(&mut live).await;
+    let after = next_event(&mut live).await;
     assert_eq!(after.data, "after");
     let after = nitrous::Offset::parse(&after.id).expect("a stream id");
     assert!(
@@ -405,5 +385,5 @@ async fn with_redis_down_local_delivery_goes_on_a_resume_is_told_and_numbering_g
         "the numbering goes on without reuse: {after} after {}",
         ids[2]
     );
-    assert_eq!(event(&mut resumed).await.data, "after");
+    assert_eq!(next_event(&mut resumed).await.data, "after");
 }

@@ -5,8 +5,9 @@
 //! parse, validate, generate) takes for 500 route files. Then the tests crate's bench binaries,
 //! built in release, print their own tables: `bench-load` (nitrous beside axum and Bun, which
 //! [`bun`] installs under `target/bench/bun`), `bench-load rooms` (one room of as many WebSocket
-//! connections as the open-file limit allows) and `bench-hub` (the hub alone, up to a million
-//! members). `--scale` runs only the last two; `--profile` only `bench-load profile` (where each
+//! connections as the open-file limit allows), `bench-hub` (the hub alone, up to a million
+//! members) and `bench-presence` (joins and leaves with presence off and on, through Redis too,
+//! and Redis's memory per member). `--scale` runs only `bench-load rooms` and `bench-hub`; `--profile` only `bench-load profile` (where each
 //! server's CPU goes, workload by workload, by `perf`).
 
 mod bun;
@@ -108,6 +109,8 @@ pub(crate) fn run(args: &[String]) -> Result<(), Failure> {
         "bench-axum",
         "--bin",
         "bench-hub",
+        "--bin",
+        "bench-presence",
     ]))?;
     let release = crate::target_dir()?.join("release");
     // Bun, the baseline beside axum in `bench-load`'s table; without npm, the table goes without.
@@ -136,6 +139,9 @@ pub(crate) fn run(args: &[String]) -> Result<(), Failure> {
     }
     bench("bench-load", Some("rooms"))?;
     bench("bench-hub", None)?;
+    if scope == Scope::All {
+        bench("bench-presence", None)?;
+    }
     if all.iter().all(|r| r.met) {
         Ok(())
     } else {

@@ -12,8 +12,8 @@ channel.on('topic', (line) => {
   console.log(user, message, line.nick); // @expect TS2339
 });
 channel.request({ kind: 'who' }).then((answer) => {
-  if (answer.kind === 'here') console.log(answer.peers.length);
-  console.log(answer.peers); // @expect TS2339
+  if (answer.kind === 'here') console.log(answer.members.map((m) => m.user).length);
+  console.log(answer.members); // @expect TS2339
 });
 channel.request({ kind: 'dance' }); // @expect TS2322
 events(clock, {}).on('message', (data) => {

@@ -3,6 +3,7 @@
 // instances sharing the room through a real redis-server: a page whose instance restarts shows
 // the messages published while it was away, once each, without a reload. Expects CHAT_BIN (the
 // built app); `cargo xtask e2e` sets it. The tests start and restart the app (and Redis) themselves.
+// Two pages on two instances see each other arrive in the room's "here" list and leave it.
 // Last, the page under `cargo nitrous dev` (NITROUS_CLI), through an edit of a route and of the page.
 import { test } from 'node:test';
 import { spawn, execFileSync } from 'node:child_process';
@@ -145,6 +146,43 @@ test('a page whose instance restarts shows what was said while it was away, once
       ['before the restart', 'while you were away 1', 'while you were away 2'],
       `each once, in order: ${JSON.stringify(await entries(away))}`,
     );
+  } finally {
+    await context.close();
+    await one.stop();
+    await two.stop();
+    await redis.stop();
+  }
+});
+
+// What the page's "here" line shows: the names in the room, on every instance, sorted.
+const hereNow = (page) => page.$eval('#members', (el) => el.textContent);
+
+async function waitForHere(page, names, what) {
+  const expected = [...names].sort().join(', ');
+  await page.waitForFunction((want) => document.querySelector('#members').textContent === want, expected, { timeout: WAIT })
+    .catch(async () => assert.fail(`${what}: the page shows "${await hereNow(page)}", not "${expected}"`));
+}
+
+test('two pages on two instances see each other arrive in the room and leave it', async () => {
+  assert.ok(bin, 'set CHAT_BIN to the built chat app');
+  const redis = await startRedis();
+  const env = { NITROUS_REDIS_URL: `redis://127.0.0.1:${redis.port}` };
+  const [portA, portB] = [await freePort(), await freePort()];
+  const one = await startApp(portA, env);
+  const two = await startApp(portB, env);
+  const context = await browser();
+  try {
+    const ada = await context.newPage();
+    await ada.goto(`http://127.0.0.1:${portA}/?name=ada`);
+    await waitForHere(ada, ['ada'], 'a page sees itself in the room');
+
+    const bo = await context.newPage();
+    await bo.goto(`http://127.0.0.1:${portB}/?name=bo`);
+    await waitForHere(bo, ['ada', 'bo'], 'a page on the other instance sees who was there');
+    await waitForHere(ada, ['ada', 'bo'], 'a page sees the other instance\'s page arrive');
+
+    await bo.close();
+    await waitForHere(ada, ['ada'], 'a page sees the other instance\'s page leave');
   } finally {
     await context.close();
     await one.stop();

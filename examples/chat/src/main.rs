@@ -7,7 +7,8 @@
 //!
 //! The room keeps its last 100 messages, so a page that reconnects shows what it missed. With
 //! `NITROUS_REDIS_URL=redis://127.0.0.1:6379`, several processes share the room through Redis,
-//! and its history lives in a Redis Stream: a page resumes on any of them, across restarts.
+//! and its history lives in a Redis Stream: a page resumes on any of them, across restarts. The
+//! page shows who is in the room, on every instance (presence on topic `here`).
 //!
 //! With `NITROUS_TLS_CERT` and `NITROUS_TLS_KEY` (PEM files) it serves HTTPS, where browsers speak
 //! HTTP/2: the page's event streams and its WebSocket share one connection.
@@ -58,6 +59,7 @@ async fn main() -> std::io::Result<()> {
         Err(_) => Hub::new(),
     };
     hub.retain("chat", 100);
+    hub.track_presence(routes::ws::room::HERE); // who is in the room, across instances
     #[cfg_attr(not(feature = "prometheus"), allow(unused_mut))]
     let mut app = router()
         .route("/", get(|| async { Html(PAGE) }))
@@ -85,7 +87,10 @@ async fn main() -> std::io::Result<()> {
         None => "http",
     };
     println!("chat: listening on {scheme}://{addr}  (Ctrl-C stops)");
-    server.await?;
+    let served = server.await;
+    // The pages the shutdown closed leave the room on the other instances now, not with the TTL.
+    hub.flush().await;
+    served?;
     println!("chat: stopped");
     Ok(())
 }

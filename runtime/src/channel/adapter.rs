@@ -176,6 +176,9 @@ impl<C: Channel> WebSocketHandler for ChannelHandler<C> {
     fn topic(&self, _: &Peer, message: TopicMessage<'_>) -> Option<Payload> {
         // The same frame for every channel peer: made once per message, shared.
         Some(message.framed_once::<super::Frames>(|| {
+            if let Some(presence) = message.presence() {
+                return Payload::text(frame::presence(&presence));
+            }
             Payload::text(frame::topic(
                 message.topic(),
                 message.offset(),

@@ -144,6 +144,19 @@ pub(super) fn message(data: &str) -> String {
     frame
 }
 
+/// A join or leave on a tracked topic:
+/// `{"type":"presence","topic":..,"event":"join"|"leave","member":..,"info":..}`.
+pub(super) fn presence(event: &crate::presence::PresenceEvent) -> String {
+    serde_json::json!({
+        "type": "presence",
+        "topic": event.topic,
+        "event": event.event,
+        "member": event.member,
+        "info": event.info,
+    })
+    .to_string()
+}
+
 pub(super) fn topic(topic: &str, at: Option<Offset>, data: &str) -> String {
     let mut frame = String::with_capacity(data.len() + topic.len() + 64);
     frame.push_str(r#"{"type":"topic","topic":"#);

@@ -84,6 +84,17 @@ impl<'a, C: Channel> ChannelPeer<'a, C> {
         self.peer.subscribe_from(topic, since.as_deref());
     }
 
+    /// [`ChannelPeer::subscribe`], joining the topic's presence with `info`
+    /// ([`Peer::join`]): every subscriber, this client included, gets a `presence` frame.
+    pub fn join(
+        &self,
+        topic: &str,
+        info: &impl Serialize,
+    ) -> Result<(), crate::presence::PresenceError> {
+        let since = self.session.resume_from(topic);
+        self.peer.join_from(topic, since.as_deref(), info)
+    }
+
     /// Unsubscribes this client from `topic`.
     pub fn unsubscribe(&self, topic: &str) {
         self.peer.unsubscribe(topic);

@@ -9,7 +9,9 @@
 //! members, and the walk that offers them an entry), [`subscription`] (what a member and its
 //! cursor share), [`cursor`] (a place in the log), [`reading`] (a subscriber's cursors merged by
 //! stamp), [`history`] (a retained topic's last messages and their offsets), [`retention`]
-//! (which topics are retained), [`layer`] (how routes find their hub).
+//! (which topics are retained), [`layer`] (how routes find their hub), [`presence`] (tracked
+//! topics' members here, and their joins and leaves in order), [`namespace`] (a route's topics
+//! apart from the app-wide ones).
 //!
 //! The hub knows nothing of transports: WebSocket peers and event streams are [`Subscriber`]s,
 //! implemented where they live.
@@ -19,6 +21,10 @@ mod cursor;
 mod entry;
 mod history;
 mod layer;
+mod namespace;
+mod presence;
+#[cfg(test)]
+mod presence_tests;
 mod reading;
 mod retention;
 mod roster;
@@ -38,13 +44,18 @@ use std::hash::{Hash, Hasher};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, RwLock, RwLockWriteGuard};
 
-use crate::broker::{Backlog, Broker, Deliver, Envelope, Inbox, Replay};
+use crate::broker::{
+    Backlog, Broker, Deliver, Envelope, Inbox, MembersHere, PresenceAnswer, PresenceAsk,
+    PresenceChange, PresenceQuery, Replay,
+};
 use crate::offset::Offset;
 pub(crate) use crate::offset::Resume;
 use crate::payload::{IntoPayload, Payload, PayloadError};
+use crate::presence::{Headcount, Members, PRESENCE_EVENT, Page, event_json};
 pub(crate) use cursor::{Cursor, Gap};
 pub(crate) use entry::{Entry, Framed, entry_cost, next_stamp};
 pub use layer::{HubLayer, WithHub};
+pub use namespace::Namespace;
 pub(crate) use reading::{Reading, Said};
 use retention::{Pattern, Retention};
 pub(crate) use subscriber::{Offer, Owed, Subscriber, SubscriberId};
@@ -91,6 +102,8 @@ struct HubInner {
     idle: AtomicUsize,
     /// Whether any route reaches this hub ([`split`]).
     reach: split::Reach,
+    /// Tracked topics' members here ([`Hub::track_presence`]).
+    presence: presence::Tracking,
     /// How many times the idle retained topics were scanned.
     #[cfg(test)]
     scans: AtomicUsize,
@@ -147,14 +160,16 @@ impl Hub {
     }
 
     fn build(broker: Option<Arc<dyn Broker>>, reach: split::Reach) -> Hub {
+        let instance = crate::broker::instance_id();
         Hub {
             inner: Arc::new(HubInner {
-                instance: crate::broker::instance_id(),
+                instance,
                 broker,
                 shards: std::array::from_fn(|_| RwLock::new(HashMap::new())),
                 retention: Retention::default(),
                 idle: AtomicUsize::new(0),
                 reach,
+                presence: presence::Tracking::new(instance),
                 #[cfg(test)]
                 scans: AtomicUsize::new(0),
             }),
@@ -263,13 +278,27 @@ impl Hub {
     /// Subscribes, starting where `resume` says: on a retained topic, after an offset the client
     /// saw (what the history holds after it is replayed first); otherwise with what is published
     /// from now on.
+    #[cfg(test)]
     pub(crate) fn subscribe_from(
         &self,
         topic: &str,
         subscriber: Arc<dyn Subscriber>,
         resume: Resume,
     ) {
+        self.join_from(topic, subscriber, resume, None);
+    }
+
+    /// [`Hub::subscribe_from`]; on a tracked topic the subscriber joins its presence with `info`
+    /// (JSON, checked by the caller; `null` when `None`).
+    pub(crate) fn join_from(
+        &self,
+        topic: &str,
+        subscriber: Arc<dyn Subscriber>,
+        resume: Resume,
+        info: Option<Arc<str>>,
+    ) {
         split::used(&self.inner, topic);
+        let id = subscriber.id();
         // Under the shard's lock, so the topic cannot be removed by its last member leaving in
         // between.
         let mut shard = self.inner.write_shard(topic);
@@ -295,11 +324,24 @@ impl Hub {
         if let Some(pending) = pending {
             self.inner.fetch(topic, entry, pending);
         }
+        if self.inner.presence.tracks(topic) {
+            let info = info.unwrap_or_else(|| Arc::from("null"));
+            if let Some(joined) = self.inner.presence.join(topic, id, info) {
+                self.inner.announce(joined);
+            }
+        }
     }
 
     /// Removes subscriber `id` from `topic`; the topic goes when its last subscriber does (unless
-    /// it is retained).
+    /// it is retained). A member of a tracked topic leaves it.
     pub(crate) fn unsubscribe(&self, topic: &str, id: SubscriberId) {
+        self.let_go(topic, id);
+        if let Some(left) = self.inner.presence.leave(topic, id) {
+            self.inner.announce(left);
+        }
+    }
+
+    fn let_go(&self, topic: &str, id: SubscriberId) {
         let mut shard = self.inner.write_shard(topic);
         let Some(entry) = shard.get(topic).cloned() else {
             return;
@@ -329,7 +371,8 @@ impl Hub {
         self.inner.topic(topic).map_or(0, |t| t.member_count())
     }
 
-    /// The topics with at least one subscriber here.
+    /// The topics with at least one subscriber here. A namespaced route's topic is named as the
+    /// hub holds it: its namespace, the ASCII unit separator (`\u{1f}`), then its own name.
     pub fn topics(&self) -> Vec<String> {
         self.inner.topics()
     }
@@ -360,6 +403,92 @@ impl Hub {
             .sum()
     }
 
+    /// Tracks presence on the topics `pattern` names (`"room:*"`: every topic that starts with
+    /// `room:`; `"lobby"`: that one): their subscribers are their members, each with an info
+    /// value, and each join and leave is published on the topic as a [`PRESENCE_EVENT`] message
+    /// (see [`crate::presence`]). With a broker that shares presence (`RedisBroker`), members and
+    /// events span the instances. Call it at start-up, before the first subscribe, on the hub the
+    /// routes use.
+    pub fn track_presence(&self, pattern: &str) {
+        split::used(&self.inner, pattern);
+        self.inner.presence.track(pattern);
+    }
+
+    /// Waits (at most 5 s) until what this hub handed its broker has gone out: call it after
+    /// [`serve`](crate::serve) returns, so the leaves of the peers and streams the shutdown closed
+    /// (and their last messages) reach the other instances, rather than those members staying
+    /// there until their presence expires. Without a broker it returns at once.
+    ///
+    /// ```no_run
+    /// # async fn demo(listener: tokio::net::TcpListener, hub: nitrous::Hub) -> std::io::Result<()> {
+    /// let app: nitrous::axum::Router = nitrous::axum::Router::new().layer(hub.layer());
+    /// let served = nitrous::serve(listener, app).await;
+    /// hub.flush().await;
+    /// served
+    /// # }
+    /// ```
+    pub async fn flush(&self) {
+        if let Some(broker) = &self.inner.broker {
+            let _ = tokio::time::timeout(FLUSH_TIMEOUT, broker.flush()).await;
+        }
+    }
+
+    /// Whether `topic` is tracked ([`Hub::track_presence`]).
+    pub(crate) fn tracks_presence(&self, topic: &str) -> bool {
+        self.inner.presence.tracks(topic)
+    }
+
+    /// How many members `topic` has, read without the member list: on every instance with a
+    /// broker that shares presence (within its timeout), else here.
+    pub async fn presence_count(&self, topic: &str) -> Headcount {
+        if let Some(PresenceAnswer::Count(count)) = self.inner.ask(topic, PresenceAsk::Count).await
+        {
+            return Headcount {
+                count,
+                everywhere: true,
+            };
+        }
+        Headcount {
+            count: self.inner.presence.count(topic),
+            everywhere: false,
+        }
+    }
+
+    /// A page of `topic`'s members ([`Page::first`], then [`Page::after`] the answer's
+    /// [`Members::next`]): on every instance with a broker that shares presence (within its
+    /// timeout), else here. A member that joins or leaves while the pages are read may be
+    /// missed or seen; its event tells.
+    pub async fn presence(&self, topic: &str, page: Page) -> Members {
+        let remote = match page.cursor() {
+            Some(cursor) => cursor
+                .strip_prefix(REMOTE_CURSOR)
+                .map(|c| Page::after(c, page.limit())),
+            None => Some(page.clone()),
+        };
+        if let Some(remote) = remote
+            && let Some(PresenceAnswer::Page(members, next)) =
+                self.inner.ask(topic, PresenceAsk::Page(remote)).await
+        {
+            return Members {
+                members,
+                next: next.map(|next| format!("{REMOTE_CURSOR}{next}")),
+                everywhere: true,
+            };
+        }
+        let local = match page.cursor() {
+            Some(cursor) if cursor.starts_with(REMOTE_CURSOR) => Page::first(page.limit()),
+            _ => page,
+        };
+        self.inner.presence.page(topic, &local)
+    }
+
+    /// The topics of namespace `name`: what the routes whose
+    /// [`Options::namespace`](crate::ws::Options::namespace) is `name` publish and subscribe to,
+    /// apart from the app-wide topics. Publish into it from an HTTP handler or a task.
+    pub fn namespace(&self, name: &str) -> Namespace {
+        Namespace::new(self.clone(), name)
+    }
+
     /// A layer that puts this hub in every request's extensions, unless an outer layer already put
     /// one there (so `router().layer(my_hub.layer())` wins over the router's own hub).
     pub fn layer(&self) -> HubLayer {
@@ -373,7 +502,64 @@ impl Hub {
     }
 }
 
+/// The longest [`Hub::flush`] waits for the broker.
+const FLUSH_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// What starts a page cursor from the broker (one from this instance starts with a member id).
+const REMOTE_CURSOR: &str = "r:";
+
+/// How long the hub waits for a broker's presence answer before it answers from here: longer
+/// than a broker's own bound (Redis's command timeout, 2 s by default), so it is only a backstop.
+const PRESENCE_QUERY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
 impl HubInner {
+    /// Hands a join or leave here on, in order: to the topic's subscribers here (the member that
+    /// joined included), then to the broker for the shared view and the other instances.
+    fn announce(&self, changed: presence::Changed) {
+        self.presence.changed(changed, |changed| {
+            let json = event_json(
+                changed.change,
+                &changed.topic,
+                &changed.member,
+                &changed.info,
+            );
+            let payload = Payload::text(json);
+            let event: Arc<str> = Arc::from(PRESENCE_EVENT);
+            if let Some(broker) = self.broker.as_ref().filter(|b| b.shares_presence()) {
+                let envelope = Envelope::new(self.instance, payload.clone(), Some(event.clone()));
+                broker.presence(PresenceChange {
+                    topic: changed.topic.to_string(),
+                    change: changed.change,
+                    member: changed.member,
+                    info: changed.info,
+                    envelope,
+                });
+            }
+            let publish = Publish {
+                payload,
+                origin: None,
+                event: Some(event),
+            };
+            if let Some(topic) = self.topic(&changed.topic) {
+                topic.publish(publish);
+            }
+        });
+    }
+
+    /// Asks the broker about presence on `topic`; `None` without one that shares presence, or
+    /// when it does not answer.
+    async fn ask(&self, topic: &str, ask: PresenceAsk) -> Option<PresenceAnswer> {
+        let broker = self.broker.as_ref().filter(|b| b.shares_presence())?;
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        broker.presence_query(PresenceQuery::new(topic, ask, move |answer| {
+            let _ = tx.send(answer);
+        }));
+        tokio::time::timeout(PRESENCE_QUERY_TIMEOUT, rx)
+            .await
+            .ok()?
+            .ok()?
+    }
+
     fn shard(&self, topic: &str) -> &Shard {
         let mut hasher = DefaultHasher::new();
         topic.hash(&mut hasher);
@@ -603,5 +789,9 @@ impl Deliver for HubInner {
 
     fn topics(&self) -> Vec<String> {
         HubInner::topics(self)
+    }
+
+    fn presence_here(&self) -> Vec<MembersHere> {
+        self.presence.here()
     }
 }

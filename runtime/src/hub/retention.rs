@@ -1,4 +1,5 @@
-//! Which topics are retained, and how many messages each keeps ([`Hub::retain`](super::Hub::retain)).
+//! Which topics are retained, and how many messages each keeps ([`Hub::retain`](super::Hub::retain));
+//! its [`Pattern`] also names the topics presence tracks.
 
 use std::sync::RwLock;
 
@@ -17,7 +18,7 @@ impl Pattern {
         }
     }
 
-    fn matches(&self, topic: &str) -> bool {
+    pub(super) fn matches(&self, topic: &str) -> bool {
         match self {
             Pattern::Exact(name) => name == topic,
             Pattern::Prefix(prefix) => topic.starts_with(prefix.as_str()),

@@ -198,6 +198,35 @@ impl EventStream {
     /// (or than its queue holds at once), or whose id is not one of this topic's offsets (an
     /// earlier process's, say), gets a [`REPLAY_GAP_EVENT`] event first, then what there is.
     pub fn subscribe_from(&self, hub: &Hub, topic: &str, last_event_id: Option<&str>) {
+        self.subscribe_with(hub, topic, last_event_id, None);
+    }
+
+    /// Subscribes to `topic` and joins its presence with `info` (any `Serialize` value, at most
+    /// [`MAX_PRESENCE_INFO`](crate::presence::MAX_PRESENCE_INFO) bytes of JSON), as
+    /// [`Peer::join`](crate::ws::Peer::join) does: the stream is a member until it closes, and
+    /// gets the topic's joins and leaves as `event: nitrous-presence`. The topic must be tracked
+    /// ([`Hub::track_presence`]); a refused info value leaves the stream unsubscribed.
+    pub fn join(
+        &self,
+        hub: &Hub,
+        topic: &str,
+        info: &impl serde::Serialize,
+    ) -> Result<(), crate::presence::PresenceError> {
+        if !hub.tracks_presence(topic) {
+            return Err(crate::presence::PresenceError::NotTracked(topic.to_owned()));
+        }
+        let info = crate::presence::encode_info(info)?;
+        self.subscribe_with(hub, topic, None, Some(Arc::from(info)));
+        Ok(())
+    }
+
+    fn subscribe_with(
+        &self,
+        hub: &Hub,
+        topic: &str,
+        last_event_id: Option<&str>,
+        info: Option<Arc<str>>,
+    ) {
         let mut topics = self.shared.topics.lock().unwrap_or_else(|p| p.into_inner());
         // Under the lock that `shut` takes to leave every topic, after it marked the stream
         // closed: a stream closed meanwhile is never left subscribed.
@@ -206,7 +235,7 @@ impl EventStream {
         }
         topics.push((hub.clone(), Arc::from(topic)));
         let resume = Resume::from_client(last_event_id);
-        hub.subscribe_from(topic, self.shared.clone(), resume);
+        hub.join_from(topic, self.shared.clone(), resume, info);
     }
 
     /// Attaches the server's shutdown signal (the `#[nitrous::sse]` wrapper does this), so the

@@ -175,6 +175,7 @@ impl<T: WebSocketHandler> Endpoint<T> {
             max_buffered: options.max_buffered,
             hub,
             peers: self.peers.clone(),
+            namespace: options.namespace.clone(),
         });
         telemetry::upgrade("accepted");
         let (mut response, on_upgrade) = handshake.accept(protocol);

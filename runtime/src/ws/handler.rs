@@ -147,9 +147,32 @@ pub struct TopicMessage<'a> {
 }
 
 impl<'a> TopicMessage<'a> {
-    /// The topic.
+    /// The topic (as the peer names it: without the route's namespace).
     pub fn topic(&self) -> &'a str {
-        self.topic
+        crate::topic_name::visible(self.topic)
+    }
+
+    /// A join or leave on a tracked topic ([`Hub::track_presence`](crate::Hub::track_presence)),
+    /// read from the message; `None` for the topic's other messages. By default the peer is sent
+    /// it as its JSON text; a handler can send its own frame instead.
+    ///
+    /// ```
+    /// # use nitrous::ws::{Peer, TopicMessage, WebSocketHandler};
+    /// # struct Room;
+    /// impl WebSocketHandler for Room {
+    ///     fn topic(&self, _peer: &Peer, message: TopicMessage<'_>) -> Option<nitrous::Payload> {
+    ///         match message.presence() {
+    ///             Some(event) => Some(nitrous::Payload::text(format!("{:?} {}", event.event, event.member))),
+    ///             None => Some(message.payload().clone()),
+    ///         }
+    ///     }
+    /// }
+    /// ```
+    pub fn presence(&self) -> Option<crate::presence::PresenceEvent> {
+        if self.event != Some(crate::presence::PRESENCE_EVENT) {
+            return None;
+        }
+        crate::presence::PresenceEvent::parse(&self.text())
     }
 
     /// Where the message is in its retained topic: what the page hands back to resume after it.
@@ -197,9 +220,9 @@ pub struct TopicGap<'a> {
 }
 
 impl<'a> TopicGap<'a> {
-    /// The topic.
+    /// The topic (as the peer names it: without the route's namespace).
     pub fn topic(&self) -> &'a str {
-        self.topic
+        crate::topic_name::visible(self.topic)
     }
 
     /// What a page is told by default ([`WebSocketHandler::topic_gap`]): the text frame
@@ -207,7 +230,7 @@ impl<'a> TopicGap<'a> {
     pub fn default_frame(&self) -> Payload {
         let frame = serde_json::json!({
             "type": crate::sse::REPLAY_GAP_EVENT,
-            "topic": self.topic,
+            "topic": self.topic(),
             "after": self.after.map(|o| o.to_string()),
             "resumed_at": self.resumed_at.map(|o| o.to_string()),
         });

@@ -24,6 +24,7 @@ pub struct Options {
     pub(crate) write_buffer_size: usize,
     pub(crate) origins: AllowedOrigins,
     pub(crate) max_request_headers: usize,
+    pub(crate) namespace: Option<std::sync::Arc<str>>,
 }
 
 impl Default for Options {
@@ -37,6 +38,7 @@ impl Default for Options {
             write_buffer_size: 8 << 10,
             origins: AllowedOrigins::SameOrigin,
             max_request_headers: 32 << 10,
+            namespace: None,
         }
     }
 }
@@ -118,6 +120,17 @@ impl Options {
     /// Which browser origins may open the socket; see [`AllowedOrigins`].
     pub fn allowed_origins(mut self, origins: AllowedOrigins) -> Self {
         self.origins = origins;
+        self
+    }
+
+    /// Puts the route's topics in namespace `name` (crossws 0.4's namespaces): its peers publish
+    /// and subscribe in topics of their own, which routes of another namespace, and app-wide
+    /// topics (event streams, HTTP handlers, tasks, routes without a namespace), do not hear.
+    /// Routes naming the same namespace share its topics. Server-side code publishes into it with
+    /// [`Hub::namespace`](crate::Hub::namespace). By default a route has none: its topics are
+    /// the app's.
+    pub fn namespace(mut self, name: &str) -> Self {
+        self.namespace = Some(std::sync::Arc::from(name));
         self
     }
 }

@@ -19,7 +19,9 @@ use crate::hub::{
     entry_cost,
 };
 use crate::payload::{IntoPayload, Payload, PayloadError};
+use crate::presence::{PresenceError, encode_info};
 use crate::shutdown::Closer;
+use crate::topic_name::{scoped, visible};
 
 /// A peer's id: unique in this process, and its `Display`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -123,6 +125,9 @@ pub(crate) struct PeerShared {
     close_record: Mutex<Option<Close>>,
     hub: Hub,
     pub(crate) peers: Arc<PeerSet>,
+    /// The route's namespace ([`Options::namespace`](super::Options::namespace)): its topics'
+    /// names in the hub start with it.
+    namespace: Option<Arc<str>>,
 }
 
 impl PeerShared {
@@ -320,6 +325,7 @@ pub(crate) struct PeerParts {
     pub(crate) max_buffered: usize,
     pub(crate) hub: Hub,
     pub(crate) peers: Arc<PeerSet>,
+    pub(crate) namespace: Option<Arc<str>>,
 }
 
 /// One WebSocket connection: what hooks get to send, publish, subscribe and close with. Cheap to
@@ -349,6 +355,7 @@ impl Peer {
             close_record: Mutex::new(None),
             hub: parts.hub,
             peers: parts.peers,
+            namespace: parts.namespace,
         };
         Peer {
             shared: Arc::new(shared),
@@ -415,7 +422,17 @@ impl Peer {
             origin: Some(self.id().subscriber()),
             event: event.map(Arc::from),
         };
-        Ok(self.shared.hub.publish_entry(topic, publish))
+        Ok(self.shared.hub.publish_entry(&self.scoped(topic), publish))
+    }
+
+    /// The hub's name for `topic`: in the route's namespace, if it has one.
+    fn scoped<'a>(&self, topic: &'a str) -> std::borrow::Cow<'a, str> {
+        scoped(self.shared.namespace.as_deref(), topic)
+    }
+
+    /// The route's namespace ([`Options::namespace`](super::Options::namespace)), if it has one.
+    pub fn namespace(&self) -> Option<&str> {
+        self.shared.namespace.as_deref()
     }
 
     /// Subscribes this peer to `topic`; subscribing twice is one subscription. A peer that is
@@ -435,6 +452,49 @@ impl Peer {
     /// [`WebSocketHandler::topic`]: super::WebSocketHandler::topic
     /// [`WebSocketHandler::topic_gap`]: super::WebSocketHandler::topic_gap
     pub fn subscribe_from(&self, topic: &str, since: Option<&str>) {
+        self.subscribe_with(topic, since, None);
+    }
+
+    /// Subscribes to `topic` and joins its presence with `info` (any `Serialize` value, at most
+    /// [`MAX_PRESENCE_INFO`](crate::presence::MAX_PRESENCE_INFO) bytes of JSON: a name, an
+    /// avatar), which every member list and the join and leave events show. The topic must be
+    /// tracked ([`Hub::track_presence`]); a plain [`Peer::subscribe`] to a tracked topic joins
+    /// with `null`. Info that is too large or does not serialize is refused, and the peer does
+    /// not subscribe. Joining a topic the peer is subscribed to already changes nothing.
+    ///
+    /// ```
+    /// # use nitrous::ws::{Peer, WebSocketHandler};
+    /// # struct Room;
+    /// impl WebSocketHandler for Room {
+    ///     async fn open(&self, peer: &Peer) {
+    ///         let name = peer.param("name").to_owned();
+    ///         if let Err(e) = peer.join("room:lobby", &serde_json::json!({ "name": name })) {
+    ///             peer.send(e.to_string());
+    ///         }
+    ///     }
+    /// }
+    /// ```
+    pub fn join(&self, topic: &str, info: &impl serde::Serialize) -> Result<(), PresenceError> {
+        self.join_from(topic, None, info)
+    }
+
+    /// [`Peer::join`], resuming a retained topic after `since` as [`Peer::subscribe_from`] does.
+    pub fn join_from(
+        &self,
+        topic: &str,
+        since: Option<&str>,
+        info: &impl serde::Serialize,
+    ) -> Result<(), PresenceError> {
+        if !self.shared.hub.tracks_presence(&self.scoped(topic)) {
+            return Err(PresenceError::NotTracked(topic.to_owned()));
+        }
+        let info = encode_info(info)?;
+        self.subscribe_with(topic, since, Some(Arc::from(info)));
+        Ok(())
+    }
+
+    fn subscribe_with(&self, topic: &str, since: Option<&str>, info: Option<Arc<str>>) {
+        let topic = &*self.scoped(topic);
         let mut topics = self.shared.topics.lock().unwrap_or_else(|p| p.into_inner());
         // Under the lock that `end` takes to leave every topic: a peer is never left subscribed.
         if self.shared.is_closing() {
@@ -447,11 +507,12 @@ impl Peer {
         let resume = Resume::from_client(since);
         self.shared
             .hub
-            .subscribe_from(topic, self.shared.clone(), resume);
+            .join_from(topic, self.shared.clone(), resume, info);
     }
 
-    /// Unsubscribes this peer from `topic`.
+    /// Unsubscribes this peer from `topic` (and so leaves its presence, if it is tracked).
     pub fn unsubscribe(&self, topic: &str) {
+        let topic = &*self.scoped(topic);
         let mut topics = self.shared.topics.lock().unwrap_or_else(|p| p.into_inner());
         topics.remove(topic);
         self.shared.hub.unsubscribe(topic, self.id().subscriber());
@@ -464,7 +525,7 @@ impl Peer {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .iter()
-            .map(|t| t.to_string())
+            .map(|t| visible(t).to_owned())
             .collect()
     }
 

@@ -3,9 +3,11 @@
 //! multi-process Redis tests (with `NITROUS_REDIS_URL` set, its hub shares topics through Redis)
 //! and for the hostile-client tests, which measure its memory and may shorten its timeouts with
 //! `NITROUS_HEADER_TIMEOUT_MS`, `NITROUS_WRITE_TIMEOUT_MS` and `NITROUS_SHUTDOWN_GRACE_MS`. `NITROUS_RETAIN` names retained
-//! topics: `news=200,todos:*=50`. Stops on Ctrl-C / SIGTERM.
+//! topics: `news=200,todos:*=50`; `NITROUS_PRESENCE` tracked ones: `room:*`. Stops on Ctrl-C /
+//! SIGTERM.
 //!
-//! With Redis, `NITROUS_REDIS_QUEUE_BYTES` sets the broker's queue limit, `NITROUS_REDIS_CA`
+//! With Redis, `NITROUS_REDIS_QUEUE_BYTES` sets the broker's queue limit,
+//! `NITROUS_PRESENCE_TTL_MS` its presence TTL, `NITROUS_REDIS_CA`
 //! names the PEM file of the CA a `rediss://` server's certificate is signed by, `GET /broker-stats`
 //! answers its counts as JSON, and nitrous's logs go to stderr (`RUST_LOG` filters them; warnings
 //! and the broker's info by default), for the Redis fault tests to read.
@@ -42,6 +44,9 @@ async fn main() -> std::io::Result<()> {
             if let Ok(bytes) = std::env::var("NITROUS_REDIS_QUEUE_BYTES") {
                 config = config.queue_limit(bytes.parse().expect("NITROUS_REDIS_QUEUE_BYTES"));
             }
+            if let Some(ttl) = millis("NITROUS_PRESENCE_TTL_MS") {
+                config = config.presence_ttl(ttl);
+            }
             let broker = RedisBroker::new(config);
             let stats = broker.stats();
             (Hub::with_broker(broker), Some(stats))
@@ -49,6 +54,7 @@ async fn main() -> std::io::Result<()> {
         Err(_) => (Hub::new(), None),
     };
     nitrous_tests::retain_from_env(&hub);
+    nitrous_tests::track_from_env(&hub);
     println!("{}", listener.local_addr()?);
     let mut app = router();
     if let Some(stats) = stats {
@@ -65,7 +71,10 @@ async fn main() -> std::io::Result<()> {
     if let Some(grace) = millis("NITROUS_SHUTDOWN_GRACE_MS") {
         server = server.shutdown_grace(grace);
     }
-    server.await
+    let served = server.await;
+    // The leaves of the peers the shutdown closed reach the other instances.
+    hub.flush().await;
+    served
 }
 
 async fn broker_stats(stats: BrokerStats) -> Json<serde_json::Value> {

@@ -9,6 +9,7 @@ pub(crate) mod h2_raw;
 pub(crate) mod log;
 pub(crate) mod raw;
 pub(crate) mod redis;
+pub(crate) mod sse;
 pub(crate) mod ws;
 
 use std::net::SocketAddr;

@@ -6,9 +6,9 @@ import { channelRoute, eventRoute } from "nitrous-client";
  */
 export type Answer = { "kind": "pong" } | { "kind": "here", 
 /**
- * The peers' ids.
+ * The pages in the room (up to 100).
  */
-peers: Array<string>, };
+members: Array<Present>, };
 
 /**
  * What a page may ask.
@@ -27,6 +27,19 @@ user: string,
  * What was said.
  */
 message: string, };
+
+/**
+ * What the room shows of a page: its name.
+ */
+export type Present = { 
+/**
+ * Its presence id, unique across instances.
+ */
+member: string, 
+/**
+ * The name it chose, or its peer id.
+ */
+user: string, };
 
 /**
  * What a page says.

@@ -12,10 +12,17 @@ pub struct RedisConfig {
     pub(super) replay_timeout: Duration,
     pub(super) command_timeout: Duration,
     pub(super) queue_limit: usize,
+    pub(super) presence_ttl: Duration,
     /// PEM: the CA that signed the server's certificate, instead of the usual roots.
     #[cfg(feature = "redis-tls")]
     pub(super) tls_root: Option<Vec<u8>>,
 }
+
+/// The default of [`RedisConfig::presence_ttl`]: 30 s.
+pub const DEFAULT_PRESENCE_TTL: Duration = Duration::from_secs(30);
+
+/// The shortest [`RedisConfig::presence_ttl`]: 300 ms.
+pub const MIN_PRESENCE_TTL: Duration = Duration::from_millis(300);
 
 /// The default of [`RedisConfig::queue_limit`]: 32 MiB.
 pub const DEFAULT_QUEUE_LIMIT: usize = 32 * 1024 * 1024;
@@ -34,6 +41,7 @@ impl RedisConfig {
             replay_timeout: Duration::from_secs(2),
             command_timeout: Duration::from_secs(2),
             queue_limit: DEFAULT_QUEUE_LIMIT,
+            presence_ttl: DEFAULT_PRESENCE_TTL,
             #[cfg(feature = "redis-tls")]
             tls_root: None,
         }
@@ -71,6 +79,23 @@ impl RedisConfig {
     pub fn queue_limit(mut self, bytes: usize) -> RedisConfig {
         self.queue_limit = bytes;
         self
+    }
+
+    /// How long a member of a tracked topic ([`Hub::track_presence`](crate::Hub::track_presence))
+    /// stays in Redis without its instance refreshing it (default [`DEFAULT_PRESENCE_TTL`],
+    /// 30 s; at least [`MIN_PRESENCE_TTL`]). Each instance refreshes its members, and sweeps the
+    /// expired members of the topics it has members of, every third of it: the members of an
+    /// instance that crashed (or lost Redis) leave everywhere, with leave events, within
+    /// `ttl + ttl / 3` (40 s by default), plus a command timeout when Redis is slow.
+    pub fn presence_ttl(mut self, ttl: Duration) -> RedisConfig {
+        self.presence_ttl = ttl.max(MIN_PRESENCE_TTL);
+        self
+    }
+
+    /// How often this instance refreshes its members and sweeps expired ones: a third of
+    /// [`RedisConfig::presence_ttl`].
+    pub(super) fn presence_beat(&self) -> Duration {
+        self.presence_ttl / 3
     }
 
     /// The prefix of every channel name, to share one Redis between apps.

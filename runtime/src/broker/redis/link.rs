@@ -13,9 +13,11 @@ use redis::aio::{MultiplexedConnection, PubSubSink, PubSubStream};
 
 use super::RedisConfig;
 use super::outbox::{Command, Inbound};
+use super::presence::{self, Scripts};
 use super::streams::{self, append_script, decode, page_after, read_history};
-use crate::broker::{Envelope, Inbox};
+use crate::broker::{Envelope, Inbox, PresenceChange, PresenceQuery};
 use crate::offset::Offset;
+use crate::presence::Change;
 
 /// How many queued publishes and appends go to Redis in one round trip, and how many bytes.
 const SEND_BATCH: usize = 256;
@@ -90,6 +92,17 @@ pub(super) fn serve_locally(command: Command, inbound: &Inbound, inbox: &Inbox) 
         }
         Command::Replay(replay) => replay.fail(),
         Command::Subscriptions => drop(inbound.subscriptions()),
+        Command::Presence(change) => unsent_presence(inbound, *change),
+        Command::PresenceQuery(query) => query.fail(),
+        Command::Flush(done) => drop(done.send(())),
+    }
+}
+
+/// A join or leave that did not reach Redis: a leave waits for the link, a join for the next
+/// refresh (which adds every member here that Redis lacks).
+fn unsent_presence(inbound: &Inbound, change: PresenceChange) {
+    if change.change() == Change::Leave {
+        inbound.leaves().push(change);
     }
 }
 
@@ -111,6 +124,7 @@ pub(super) struct Link {
     stream: PubSubStream,
     publisher: MultiplexedConnection,
     append: redis::Script,
+    presence: Scripts,
 }
 
 impl Link {
@@ -137,10 +151,13 @@ impl Link {
             stream,
             publisher,
             append: append_script(),
+            presence: Scripts::new(),
         };
         let invocation = link.append.prepare_invoke();
         let load = invocation.load_async(&mut link.publisher);
         timed(timeout, "load the append script", load).await?;
+        let load = link.presence.load(&mut link.publisher);
+        timed(timeout, "load the presence scripts", load).await?;
         Ok(link)
     }
 
@@ -179,7 +196,57 @@ impl Link {
                 None => self.mark(config, memory, topic).await?,
             }
         }
+        self.write_leaves(config, inbound).await?;
+        self.beat(config, inbox).await?;
         Ok(topics.len())
+    }
+
+    /// Writes the leaves that waited for Redis, publishing each (the other instances may still
+    /// show the member, even if Redis lost it).
+    async fn write_leaves(
+        &mut self,
+        config: &RedisConfig,
+        inbound: &Inbound,
+    ) -> Result<(), String> {
+        let leaves = inbound.leaves().take();
+        if leaves.is_empty() {
+            return Ok(());
+        }
+        let mut pipe = redis::pipe();
+        for leave in &leaves {
+            self.presence.change(&mut pipe, config, leave, true);
+        }
+        let sent = timed(
+            config.command_timeout,
+            "write the leaves made during an outage",
+            pipe.query_async::<()>(&mut self.publisher),
+        )
+        .await;
+        if sent.is_err() {
+            inbound.leaves().put_back(leaves);
+        }
+        sent
+    }
+
+    /// Refreshes this instance's members in Redis (adding, with their joins, those it lacks) and
+    /// sweeps the expired members of the topics it has members of, publishing their leaves.
+    async fn beat(&mut self, config: &RedisConfig, inbox: &Inbox) -> Result<(), String> {
+        let here = inbox.presence_here();
+        // A refresh names every member here: with many, it may take longer than one command.
+        let timeout = config.command_timeout.max(config.presence_beat());
+        let swept = timed(
+            timeout,
+            "refresh presence",
+            self.presence
+                .beat(&mut self.publisher, config, inbox.instance(), &here),
+        )
+        .await?;
+        timed(
+            config.command_timeout,
+            "publish the leaves of expired members",
+            presence::publish_swept(&mut self.publisher, config, &swept),
+        )
+        .await
     }
 
     /// Delivers what a retained topic's stream holds after `floor`, page by page.
@@ -244,6 +311,10 @@ impl Link {
     ) -> Ended {
         let mut health = tokio::time::interval(HEALTH_INTERVAL);
         health.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        // `open` beat just now: the first tick is a beat later.
+        let beat = config.presence_beat();
+        let mut presence = tokio::time::interval_at(tokio::time::Instant::now() + beat, beat);
+        presence.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         // A command taken while batching, to run next.
         let mut deferred: Option<Command> = None;
         loop {
@@ -270,6 +341,16 @@ impl Link {
                         }
                         continue;
                     }
+                    _ = presence.tick() => {
+                        let beat = async {
+                            self.write_leaves(config, inbound).await?;
+                            self.beat(config, inbox).await
+                        };
+                        if let Err(e) = beat.await {
+                            return Ended::Lost(e);
+                        }
+                        continue;
+                    }
                 },
             };
             let outcome = match command {
@@ -278,7 +359,17 @@ impl Link {
                     self.replay(config, replay);
                     Ok(())
                 }
-                first @ (Command::Publish { .. } | Command::Append { .. }) => {
+                Command::PresenceQuery(query) => {
+                    self.presence_query(config, query);
+                    Ok(())
+                }
+                Command::Flush(done) => {
+                    let _ = done.send(()); // what came before it was sent, awaited, in order
+                    Ok(())
+                }
+                first @ (Command::Publish { .. }
+                | Command::Append { .. }
+                | Command::Presence(_)) => {
                     let batch = gather(first, inbound, &mut deferred);
                     self.send(config, inbound, inbox, memory, batch).await
                 }
@@ -373,6 +464,25 @@ impl Link {
         });
     }
 
+    /// Answers who is on a topic, in a task of its own on a clone of the connection (as a resume's
+    /// read), within the command timeout.
+    fn presence_query(&self, config: &RedisConfig, query: PresenceQuery) {
+        let connection = self.publisher.clone();
+        let config = config.clone();
+        let (topic, ask) = (query.topic().to_owned(), query.ask().clone());
+        tokio::spawn(async move {
+            let read = presence::answer(connection, &config, &topic, &ask);
+            match tokio::time::timeout(config.command_timeout, read).await {
+                Ok(Ok(answer)) => query.answer(answer),
+                Ok(Err(e)) => {
+                    tracing::debug!(topic = %query.topic(), "nitrous: cannot read presence from Redis ({e}); answering from this instance");
+                    query.fail();
+                }
+                Err(_) => query.fail(),
+            }
+        });
+    }
+
     /// Sends a batch in one round trip. If it fails or times out, whether it reached Redis is
     /// unknown: it is counted, its appends are delivered here, and the link is lost.
     async fn send(
@@ -407,7 +517,13 @@ impl Link {
                         .arg(ttl)
                         .ignore();
                 }
-                Command::Replay(_) | Command::Subscriptions => {}
+                Command::Presence(change) => {
+                    self.presence.change(&mut pipe, config, change, false);
+                }
+                Command::Replay(_)
+                | Command::PresenceQuery(_)
+                | Command::Flush(_)
+                | Command::Subscriptions => {}
             }
         }
         let sent = timed(
@@ -422,11 +538,12 @@ impl Link {
         inbound.stats().unsent_add(batch.len() as u64);
         memory.given_up.clear(); // only the last batch can still be in Redis's hands
         for command in batch {
-            if let Command::Append {
-                topic, envelope, ..
-            } = command
-            {
-                memory.give_up(inbox, &topic, envelope);
+            match command {
+                Command::Append {
+                    topic, envelope, ..
+                } => memory.give_up(inbox, &topic, envelope),
+                Command::Presence(change) => unsent_presence(inbound, *change),
+                _ => {}
             }
         }
         Err(e)
@@ -453,7 +570,9 @@ fn gather(first: Command, inbound: &mut Inbound, deferred: &mut Option<Command>)
     let mut batch = vec![first];
     while batch.len() < SEND_BATCH && bytes < SEND_BATCH_BYTES {
         match inbound.try_recv() {
-            Some(next @ (Command::Publish { .. } | Command::Append { .. })) => {
+            Some(
+                next @ (Command::Publish { .. } | Command::Append { .. } | Command::Presence(_)),
+            ) => {
                 bytes += next.message_len();
                 batch.push(next);
             }

@@ -44,22 +44,43 @@
 //! 1 MiB). A publish that does not fit reaches this instance's subscribers only; the broker
 //! counts such messages ([`RedisBroker::stats`]) and logs them, at most once a second.
 //!
+//! **Presence** ([`Hub::track_presence`](crate::Hub::track_presence)) is shared through Redis:
+//! each tracked topic has a hash of its members (`{channel_prefix}\x1emembers:{topic}`, member id
+//! -> info) and a sorted set of when each expires (`…\x1eexpiry:{topic}`), kept by scripts that
+//! publish the joins and leaves they make on the topic's channel, in order with this instance's
+//! messages on it. Each instance refreshes its members every third of
+//! [`RedisConfig::presence_ttl`] (30 s by default), and sweeps the topics it has members of: the
+//! members of an instance that was killed leave everywhere, with leave events, within
+//! `presence_ttl + presence_ttl / 3` (40 s by default; plus a command timeout if Redis is slow);
+//! one that stops gracefully sends its members' leaves at once if the app awaits
+//! [`Hub::flush`](crate::Hub::flush) after `serve` returns.
+//! A count is `HLEN` (no member is read), a page `HSCAN`. During an outage presence works on
+//! this instance (its answers say so: [`Members::everywhere`](crate::presence::Members) is
+//! `false`); when the link is back, the leaves made meanwhile are written and published (at most
+//! [`MAX_PENDING_LEAVES`] of them), and the next refresh adds every member Redis lacks (all of
+//! them after a Redis restart) and publishes their joins. Redis holds about a hundred bytes
+//! and the info per member (see BENCHMARKS.md), and nothing for a topic nobody refreshes
+//! for twice the TTL.
+//!
 //! **`rediss://`** URLs (TLS, as managed Redis services require) need the `redis-tls` feature.
 
 mod config;
 mod link;
 mod outbox;
+mod presence;
 mod streams;
 
 use std::time::{Duration, Instant};
 
-pub use config::{DEFAULT_QUEUE_LIMIT, RedisConfig};
+pub use config::{DEFAULT_PRESENCE_TTL, DEFAULT_QUEUE_LIMIT, MIN_PRESENCE_TTL, RedisConfig};
 use link::{Ended, Link, Memory, Refusals, serve_locally};
 pub use outbox::BrokerStats;
 use outbox::{Command, Inbound, Outbox};
+pub use presence::MAX_PENDING_LEAVES;
 pub use streams::REPLAY_LIMIT;
 
-use super::{Broker, Envelope, Inbox, Replay};
+use super::{Broker, Envelope, Inbox, PresenceChange, PresenceQuery, Replay};
+use crate::presence::Change;
 
 /// The Redis broker; install it with [`Hub::with_broker`](crate::Hub::with_broker).
 pub struct RedisBroker {
@@ -120,7 +141,13 @@ impl RedisBroker {
                     }
                 }
                 Command::Replay(replay) => replay.fail(),
-                Command::Publish { .. } | Command::Subscriptions => {}
+                // Written when the queue has room again; a join is added by the next refresh.
+                Command::Presence(change) if change.change() == Change::Leave => {
+                    self.outbox.leaves().push(*change)
+                }
+                Command::PresenceQuery(query) => query.fail(),
+                Command::Flush(done) => drop(done.send(())),
+                Command::Publish { .. } | Command::Presence(_) | Command::Subscriptions => {}
             }
         }
     }
@@ -182,6 +209,29 @@ impl Broker for RedisBroker {
     fn replay(&self, replay: Replay) {
         // Dropped unanswered if the task is gone: the subscriber is told of a gap.
         self.send(Command::Replay(replay));
+    }
+
+    fn shares_presence(&self) -> bool {
+        true
+    }
+
+    fn presence(&self, change: PresenceChange) {
+        self.send(Command::Presence(Box::new(change)));
+    }
+
+    fn presence_query(&self, query: PresenceQuery) {
+        // Dropped unanswered if the task is gone: the hub answers from this instance.
+        self.send(Command::PresenceQuery(query));
+    }
+
+    fn flush(&self) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>> {
+        let (done, flushed) = tokio::sync::oneshot::channel();
+        // Behind everything queued before it; answered at once if the queue refuses it, and
+        // dropped (which also ends the wait) if the task is gone.
+        self.send(Command::Flush(done));
+        Box::pin(async {
+            let _ = flushed.await;
+        })
     }
 }
 

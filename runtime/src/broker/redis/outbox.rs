@@ -10,7 +10,8 @@ use std::sync::{Arc, Mutex};
 
 use tokio::sync::mpsc;
 
-use crate::broker::{Envelope, Replay};
+use super::presence::PendingLeaves;
+use crate::broker::{Envelope, PresenceChange, PresenceQuery, Replay};
 
 /// Work for the broker's task.
 pub(super) enum Command {
@@ -24,6 +25,12 @@ pub(super) enum Command {
     },
     /// A resume's read of a stream.
     Replay(Replay),
+    /// A member of a tracked topic joined or left here.
+    Presence(Box<PresenceChange>),
+    /// Who is on a tracked topic.
+    PresenceQuery(PresenceQuery),
+    /// Everything queued before it has gone out (or was given up on): say so.
+    Flush(tokio::sync::oneshot::Sender<()>),
     /// Subscriptions changed: [`Inbound::subscriptions`] has them.
     Subscriptions,
 }
@@ -37,7 +44,11 @@ impl Command {
         match self {
             Command::Publish { bytes, .. } => bytes.len(),
             Command::Append { envelope, .. } => envelope.payload().as_bytes().len(),
-            Command::Replay(_) | Command::Subscriptions => 0,
+            Command::Presence(change) => change.envelope().payload().len() + change.info().len(),
+            Command::Replay(_)
+            | Command::PresenceQuery(_)
+            | Command::Flush(_)
+            | Command::Subscriptions => 0,
         }
     }
 
@@ -46,7 +57,9 @@ impl Command {
         let topic = match self {
             Command::Publish { topic, .. } | Command::Append { topic, .. } => topic.len(),
             Command::Replay(replay) => replay.topic().len(),
-            Command::Subscriptions => 0,
+            Command::Presence(change) => change.topic().len() + change.member().len(),
+            Command::PresenceQuery(query) => query.topic().len(),
+            Command::Flush(_) | Command::Subscriptions => 0,
         };
         OVERHEAD + topic + self.message_len()
     }
@@ -106,6 +119,7 @@ pub(super) struct Outbox {
     limit: usize,
     stats: BrokerStats,
     changes: Arc<Mutex<Changes>>,
+    leaves: PendingLeaves,
 }
 
 /// Subscription changes not yet made in Redis: the last word per topic.
@@ -121,6 +135,7 @@ pub(super) struct Inbound {
     receiver: mpsc::UnboundedReceiver<(Command, usize)>,
     stats: BrokerStats,
     changes: Arc<Mutex<Changes>>,
+    leaves: PendingLeaves,
 }
 
 /// A queue of at most `limit` bytes.
@@ -128,17 +143,20 @@ pub(super) fn outbox(limit: usize) -> (Outbox, Inbound) {
     let (sender, receiver) = mpsc::unbounded_channel();
     let stats = BrokerStats::default();
     let changes = Arc::new(Mutex::new(Changes::default()));
+    let leaves = PendingLeaves::default();
     (
         Outbox {
             sender,
             limit,
             stats: stats.clone(),
             changes: changes.clone(),
+            leaves: leaves.clone(),
         },
         Inbound {
             receiver,
             stats,
             changes,
+            leaves,
         },
     )
 }
@@ -173,6 +191,11 @@ impl Outbox {
     pub(super) fn stats(&self) -> &BrokerStats {
         &self.stats
     }
+
+    /// Leaves that wait for Redis.
+    pub(super) fn leaves(&self) -> &PendingLeaves {
+        &self.leaves
+    }
 }
 
 impl Inbound {
@@ -202,6 +225,11 @@ impl Inbound {
 
     pub(super) fn stats(&self) -> &BrokerStats {
         &self.stats
+    }
+
+    /// Leaves that wait for Redis.
+    pub(super) fn leaves(&self) -> &PendingLeaves {
+        &self.leaves
     }
 }
 
