@@ -1,6 +1,7 @@
 //! What nitrous reports through the [`metrics`](https://docs.rs/metrics) facade, for an operator
 //! to graph: connections, WebSocket peers and their traffic, refused upgrades, slow consumers,
-//! heartbeat timeouts, hook panics, event streams, and the hub's publishes and deliveries.
+//! heartbeat timeouts, hook panics, event streams, the hub's publishes, deliveries, replays and
+//! gaps, and how far behind Redis the instance is.
 //!
 //! Install an exporter (a recorder: `metrics-exporter-prometheus`, or any other) before
 //! [`serve`](crate::serve) starts; nitrous registers its metrics on first use, so one installed
@@ -20,6 +21,13 @@
 //! | `nitrous_websocket_heartbeat_timeouts_total` | counter | | peers cut for not answering pings |
 //! | `nitrous_hook_panics_total` | counter | `hook` | hooks that panicked (the peer was closed with 1011, or the upgrade answered 500) |
 //! | `nitrous_event_streams` | gauge | | open event streams (SSE) |
+//! | `nitrous_publishes_total` | counter | | messages published on this instance |
+//! | `nitrous_deliveries_total` | counter | | subscribers that took a message (from here or, through the broker, from elsewhere) |
+//! | `nitrous_replayed_total` | counter | | retained messages replayed to subscribers that resumed |
+//! | `nitrous_gaps_total` | counter | | resumes that could not replay everything missed (a `topic_gap`) |
+//! | `nitrous_redis_queue_bytes` | gauge | | what waits for Redis: how far this instance is behind it |
+//! | `nitrous_redis_refused_total` | counter | | publishes refused because that queue was full (they reached this instance only) |
+//! | `nitrous_redis_reconnects_total` | counter | | reconnects to Redis after it was lost |
 
 use std::sync::OnceLock;
 
@@ -47,6 +55,20 @@ pub const HEARTBEAT_TIMEOUTS: &str = "nitrous_websocket_heartbeat_timeouts_total
 pub const HOOK_PANICS: &str = "nitrous_hook_panics_total";
 /// Gauge: open event streams.
 pub const EVENT_STREAMS: &str = "nitrous_event_streams";
+/// Counter: messages published on this instance.
+pub const PUBLISHES: &str = "nitrous_publishes_total";
+/// Counter: subscribers that took a message.
+pub const DELIVERIES: &str = "nitrous_deliveries_total";
+/// Counter: retained messages replayed to resuming subscribers.
+pub const REPLAYED: &str = "nitrous_replayed_total";
+/// Counter: resumes that could not replay everything missed.
+pub const GAPS: &str = "nitrous_gaps_total";
+/// Gauge: bytes queued for Redis.
+pub const REDIS_QUEUE_BYTES: &str = "nitrous_redis_queue_bytes";
+/// Counter: publishes refused by a full Redis queue.
+pub const REDIS_REFUSED: &str = "nitrous_redis_refused_total";
+/// Counter: reconnects to Redis.
+pub const REDIS_RECONNECTS: &str = "nitrous_redis_reconnects_total";
 
 /// The handles of the metrics counted on hot paths, registered once (with the recorder installed
 /// then): an event costs an atomic add, not a lookup.
@@ -59,6 +81,13 @@ pub(crate) struct Meters {
     pub(crate) slow_consumers: Counter,
     pub(crate) heartbeat_timeouts: Counter,
     pub(crate) event_streams: Gauge,
+    pub(crate) publishes: Counter,
+    pub(crate) deliveries: Counter,
+    pub(crate) replayed: Counter,
+    pub(crate) gaps: Counter,
+    pub(crate) redis_queue_bytes: Gauge,
+    pub(crate) redis_refused: Counter,
+    pub(crate) redis_reconnects: Counter,
 }
 
 /// The process's handles, registered (and the metrics described) on first use.
@@ -75,6 +104,13 @@ pub(crate) fn meters() -> &'static Meters {
             slow_consumers: counter!(SLOW_CONSUMERS),
             heartbeat_timeouts: counter!(HEARTBEAT_TIMEOUTS),
             event_streams: gauge!(EVENT_STREAMS),
+            publishes: counter!(PUBLISHES),
+            deliveries: counter!(DELIVERIES),
+            replayed: counter!(REPLAYED),
+            gaps: counter!(GAPS),
+            redis_queue_bytes: gauge!(REDIS_QUEUE_BYTES),
+            redis_refused: counter!(REDIS_REFUSED),
+            redis_reconnects: counter!(REDIS_RECONNECTS),
         }
     })
 }
@@ -101,6 +137,15 @@ impl Drop for OpenConnection {
 pub(crate) fn upgrade(outcome: &'static str) {
     let _ = meters();
     counter!(UPGRADES, "outcome" => outcome).increment(1);
+}
+
+/// A subscriber resumed: `entries` replayed, and whether some it missed were not.
+pub(crate) fn resumed(entries: usize, gap: bool) {
+    let meters = meters();
+    meters.replayed.increment(entries as u64);
+    if gap {
+        meters.gaps.increment(1);
+    }
 }
 
 /// A hook panicked.
@@ -135,4 +180,14 @@ fn describe() {
     );
     describe_counter!(HOOK_PANICS, "hooks that panicked, by hook");
     describe_gauge!(EVENT_STREAMS, "open event streams");
+    describe_counter!(PUBLISHES, "messages published on this instance");
+    describe_counter!(DELIVERIES, "subscribers that took a message");
+    describe_counter!(
+        REPLAYED,
+        "retained messages replayed to resuming subscribers"
+    );
+    describe_counter!(GAPS, "resumes that could not replay everything missed");
+    describe_gauge!(REDIS_QUEUE_BYTES, Unit::Bytes, "bytes waiting for Redis");
+    describe_counter!(REDIS_REFUSED, "publishes refused by a full Redis queue");
+    describe_counter!(REDIS_RECONNECTS, "reconnects to Redis after it was lost");
 }

@@ -12,6 +12,7 @@ use nitrous_tests::recording::{Installed, Recording};
 use nitrous_tests::{AppState, router};
 use support::Server;
 use support::raw;
+use support::sse;
 use support::ws::{WAIT, text};
 use tokio::io::AsyncReadExt;
 use tokio_tungstenite::tungstenite::Message;
@@ -55,16 +56,29 @@ async fn a_scripted_session_yields_exactly_the_expected_metrics() {
     metrics::set_global_recorder(Installed(recording.clone())).expect("the only recorder");
     let state = AppState::default();
     let events = state.events.clone();
-    let server = Server::start(router().with_state(state)).await;
+    let hub = nitrous::Hub::new();
+    hub.retain("news", 3);
+    let server = Server::start(router().layer(hub.layer()).with_state(state)).await;
     let addr = server.addr.to_string();
 
-    // A peer that talks: two messages in, a greeting and two answers out.
+    // A peer that talks: four messages in, a greeting and three answers out, and a message of a
+    // topic it subscribed to.
     let mut talker = probe(&addr, "a").await;
     talker.send(Message::text("peers")).await.unwrap();
     assert_eq!(text(&mut talker).await, "1");
     talker.send(Message::text("kind")).await.unwrap();
     assert_eq!(text(&mut talker).await, "text");
     assert_eq!(recording.gauge("nitrous_websocket_peers{}"), 1.0);
+    talker.send(Message::text("sub t")).await.unwrap();
+    talker.send(Message::text("topics")).await.unwrap();
+    assert_eq!(text(&mut talker).await, "t");
+    // Another peer publishes to the topic: one publish, one delivery.
+    let mut publisher = probe(&addr, "b").await;
+    publisher.send(Message::text("pub t x")).await.unwrap();
+    assert_eq!(text(&mut talker).await, "x");
+    publisher.close(None).await.unwrap();
+    closed(&mut publisher).await;
+    events.wait_for("close b ").await;
     talker.close(None).await.unwrap();
     closed(&mut talker).await;
     events.wait_for("close a ").await;
@@ -111,6 +125,41 @@ async fn a_scripted_session_yields_exactly_the_expected_metrics() {
     drop(body);
     events.wait_for("clock closed").await;
 
+    // A retained topic: five publishes reach a stream; one that resumes after the first is told
+    // of a gap and replayed the three the topic keeps.
+    let news = |last: Option<String>| {
+        let mut request = reqwest::Client::new().get(server.url("/api/sse/news"));
+        if let Some(last) = last {
+            request = request.header("last-event-id", last);
+        }
+        async move { sse::events(request.send().await.unwrap()) }
+    };
+    let mut reader = news(None).await;
+    settled("the news subscription", || {
+        hub.subscriber_count("news") == 1
+    })
+    .await;
+    for n in 1..=5 {
+        assert_eq!(hub.publish("news", format!("n{n}")).unwrap(), 1);
+    }
+    let mut ids = Vec::new();
+    for _ in 1..=5 {
+        ids.push(sse::next_event(&mut reader).await.id);
+    }
+    let mut resumed = news(Some(ids[0].clone())).await;
+    assert_eq!(
+        sse::next_event(&mut resumed).await.event,
+        nitrous::sse::REPLAY_GAP_EVENT
+    );
+    for n in 3..=5 {
+        assert_eq!(sse::next_event(&mut resumed).await.data, format!("n{n}"));
+    }
+    drop((reader, resumed));
+    settled("the event streams gauge", || {
+        recording.gauge("nitrous_event_streams{}") == 0.0
+    })
+    .await;
+
     // An HTTP/2 connection, counted by its protocol while it is open.
     let mut h2 = support::h2::h2c(&addr).await;
     let response = support::h2::get(&mut h2, "/api/hello").await;
@@ -131,21 +180,30 @@ async fn a_scripted_session_yields_exactly_the_expected_metrics() {
     .await;
     let counter = |name: &str| recording.counter(name);
     let expected: &[(&str, u64)] = &[
-        ("nitrous_websocket_upgrades_total{outcome=accepted}", 4),
+        ("nitrous_websocket_upgrades_total{outcome=accepted}", 5),
         ("nitrous_websocket_upgrades_total{outcome=refused}", 1),
         ("nitrous_websocket_upgrades_total{outcome=origin}", 1),
         ("nitrous_hook_panics_total{hook=message}", 1),
         ("nitrous_websocket_slow_consumers_total{}", 1),
         ("nitrous_websocket_heartbeat_timeouts_total{}", 1),
-        // peers, kind, panic, flood
-        ("nitrous_websocket_messages_received_total{}", 4),
-        ("nitrous_websocket_bytes_received_total{}", 5 + 4 + 5 + 5),
-        // hello a, 1, text, hello d, hello e, hello s (the flood was dropped with the peer)
-        ("nitrous_websocket_messages_sent_total{}", 6),
+        // peers, kind, sub t, topics, pub t x, panic, flood
+        ("nitrous_websocket_messages_received_total{}", 7),
+        (
+            "nitrous_websocket_bytes_received_total{}",
+            5 + 4 + 5 + 6 + 7 + 5 + 5,
+        ),
+        // hello a, 1, text, t, hello b, x, hello d, hello e, hello s (the flood was dropped with
+        // the peer)
+        ("nitrous_websocket_messages_sent_total{}", 9),
         (
             "nitrous_websocket_bytes_sent_total{}",
-            7 + 1 + 4 + 7 + 7 + 7,
+            7 + 1 + 4 + 1 + 7 + 1 + 7 + 7 + 7,
         ),
+        // pub t x, and n1 to n5
+        ("nitrous_publishes_total{}", 6),
+        ("nitrous_deliveries_total{}", 6),
+        ("nitrous_replayed_total{}", 3),
+        ("nitrous_gaps_total{}", 1),
     ];
     let mut wrong = Vec::new();
     for (name, value) in expected {

@@ -162,6 +162,7 @@ impl History {
             .find(|e| e.origin != Some(subscriber.id()))
             .and_then(|e| e.offset);
         let gap = gap.map(|after| Gap { after, resumed_at });
+        crate::telemetry::resumed(owed.entries, gap.is_some());
         let link = match entries.get(from) {
             Some(entry) => Link::At(entry.clone()),
             None => Link::After(tail.clone()),

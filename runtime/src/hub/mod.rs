@@ -246,6 +246,7 @@ impl Hub {
     /// instance delivers it when the broker hands it back numbered, so all of them deliver one
     /// order. What it returns then is how many subscribers here will get it.
     pub(crate) fn publish_entry(&self, topic: &str, publish: Publish) -> usize {
+        crate::telemetry::meters().publishes.increment(1);
         split::published(&self.inner, topic);
         let Some(broker) = &self.inner.broker else {
             return self.inner.publish_local(topic, publish);

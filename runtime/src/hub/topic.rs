@@ -164,13 +164,21 @@ impl Topic {
     /// Appends a message (numbered here if the topic is retained here) and offers it to every
     /// member but its publisher; returns how many took it.
     pub(crate) fn publish(&self, publish: Publish) -> usize {
-        self.append(publish, None)
+        let reached = self.append(publish, None);
+        crate::telemetry::meters()
+            .deliveries
+            .increment(reached as u64);
+        reached
     }
 
     /// Appends a message of the broker's history, with its offset there; one at or before the
     /// last one here was appended already (or is older than this mirror) and is dropped.
     pub(crate) fn publish_at(&self, offset: Offset, publish: Publish) -> usize {
-        self.append(publish, Some(offset))
+        let reached = self.append(publish, Some(offset));
+        crate::telemetry::meters()
+            .deliveries
+            .increment(reached as u64);
+        reached
     }
 
     fn append(&self, publish: Publish, given: Option<Offset>) -> usize {
@@ -369,6 +377,7 @@ fn replay(
         after,
         resumed_at: kept.front().and_then(|e| e.offset),
     });
+    crate::telemetry::resumed(owed.entries, gap.is_some());
     (kept, gap, owed)
 }
 

@@ -325,6 +325,9 @@ impl Outage {
     }
 
     fn over(&mut self, config: &RedisConfig, inbound: &Inbound, topics: usize) {
+        if self.since.is_some() {
+            crate::telemetry::meters().redis_reconnects.increment(1);
+        }
         match self.since.take() {
             Some((since, unsent)) => tracing::info!(
                 url = %config.url,

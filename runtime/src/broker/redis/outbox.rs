@@ -170,12 +170,20 @@ impl Outbox {
         if before + cost > self.limit && before > 0 {
             queued.fetch_sub(cost, Ordering::Relaxed);
             self.stats.counts.refused.fetch_add(1, Ordering::Relaxed);
+            crate::telemetry::meters().redis_refused.increment(1);
             return Err(command);
         }
-        self.sender.send((command, cost)).map_err(|refused| {
-            queued.fetch_sub(cost, Ordering::Relaxed);
-            refused.0.0
-        })
+        self.sender
+            .send((command, cost))
+            .map(|()| {
+                crate::telemetry::meters()
+                    .redis_queue_bytes
+                    .increment(cost as f64)
+            })
+            .map_err(|refused| {
+                queued.fetch_sub(cost, Ordering::Relaxed);
+                refused.0.0
+            })
     }
 
     /// Records that `topic` should (or should no longer) be received.
@@ -213,6 +221,9 @@ impl Inbound {
 
     fn taken(&self, command: Command, cost: usize) -> Command {
         self.stats.counts.queued.fetch_sub(cost, Ordering::Relaxed);
+        crate::telemetry::meters()
+            .redis_queue_bytes
+            .decrement(cost as f64);
         command
     }
 
