@@ -54,7 +54,12 @@ pub(crate) fn run() -> Result<(), Failure> {
             .args(["nitrous", "types", "--check", "--manifest-path"])
             .arg(root.join("examples/chat/Cargo.toml")),
     )?;
-    let chat = root.join("target/debug/chat");
+    // A copy of the app as built here (with its metrics): the tests' `cargo nitrous dev -p chat`
+    // rebuilds target/debug/chat without them while the other tests still start it.
+    let chat = root.join("target/e2e/chat");
+    std::fs::create_dir_all(root.join("target/e2e"))
+        .and_then(|()| std::fs::copy(root.join("target/debug/chat"), &chat))
+        .map_err(|e| Failure::Failed(format!("copying the chat app to {}: {e}", chat.display())))?;
     let mut command = Command::new(&chat);
     command.args(["--addr", "127.0.0.1:0"]);
     let (server, addr) = Process::start(command, |line| {

@@ -60,6 +60,10 @@ async def one_room(base):
         welcome = await receive(typed)
         assert welcome["type"] == "message", welcome
         welcomed(welcome["data"])
+        # The room's presence (topic `here`): the page's own join comes first.
+        here = await receive(typed)
+        assert here["type"] == "presence" and here["event"] == "join", here
+        assert here["topic"] == "here" and here["info"]["user"] == welcome["data"]["message"][8:-1], here
         await typed.send(json.dumps({"type": "request", "id": 1, "data": {"kind": "ping"}}))
         assert await receive(typed) == {"type": "reply", "id": 1, "ok": {"kind": "pong"}}
         async with websockets.connect(ws_base + "/ws/chat") as raw:

@@ -70,7 +70,8 @@ test('over HTTPS the page, ten event streams and the chat socket share one HTTP/
 
     // The app's metrics (built with `--features prometheus`, as `cargo xtask e2e` builds it) count
     // the one socket, the eleven streams (the page's clock and ten) and HTTP/2 connections over TLS.
-    const metrics = await page.evaluate(() => fetch('/metrics').then((r) => r.text()));
+    const metrics = await page.evaluate(() => fetch('/metrics').then((r) => (r.ok ? r.text() : `GET /metrics: ${r.status}`)));
+    assert.ok(!metrics.startsWith('GET /metrics'), `${metrics} (is CHAT_BIN built with --features prometheus?)`);
     assert.match(metrics, /^nitrous_websocket_peers 1$/m, metrics);
     assert.match(metrics, /^nitrous_event_streams 11$/m, metrics);
     assert.match(metrics, /^nitrous_connections\{protocol="h2",tls="true"\} [12]$/m, metrics);
