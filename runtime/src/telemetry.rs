@@ -73,6 +73,8 @@ pub const REDIS_RECONNECTS: &str = "nitrous_redis_reconnects_total";
 /// The handles of the metrics counted on hot paths, registered once (with the recorder installed
 /// then): an event costs an atomic add, not a lookup.
 pub(crate) struct Meters {
+    /// Open connections: HTTP/1.1 and HTTP/2, each in cleartext and over TLS.
+    connections: [[Gauge; 2]; 2],
     pub(crate) peers: Gauge,
     pub(crate) messages_received: Counter,
     pub(crate) bytes_received: Counter,
@@ -95,7 +97,14 @@ pub(crate) fn meters() -> &'static Meters {
     static METERS: OnceLock<Meters> = OnceLock::new();
     METERS.get_or_init(|| {
         describe();
+        let connections = |protocol: &'static str| {
+            [false, true].map(|tls| {
+                let tls = if tls { "true" } else { "false" };
+                gauge!(CONNECTIONS, "protocol" => protocol, "tls" => tls)
+            })
+        };
         Meters {
+            connections: [connections("http/1.1"), connections("h2")],
             peers: gauge!(PEERS),
             messages_received: counter!(MESSAGES_RECEIVED),
             bytes_received: counter!(BYTES_RECEIVED),
@@ -116,12 +125,12 @@ pub(crate) fn meters() -> &'static Meters {
 }
 
 /// One open connection of `serve`'s, counted while it lives.
-pub(crate) struct OpenConnection(Gauge);
+pub(crate) struct OpenConnection(&'static Gauge);
 
 impl OpenConnection {
-    pub(crate) fn new(protocol: &'static str, tls: bool) -> OpenConnection {
-        let _ = meters(); // described
-        let gauge = gauge!(CONNECTIONS, "protocol" => protocol, "tls" => if tls { "true" } else { "false" });
+    /// An HTTP/2 connection (else HTTP/1.1), over TLS or not.
+    pub(crate) fn new(http2: bool, tls: bool) -> OpenConnection {
+        let gauge = &meters().connections[usize::from(http2)][usize::from(tls)];
         gauge.increment(1.0);
         OpenConnection(gauge)
     }

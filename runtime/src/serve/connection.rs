@@ -132,15 +132,15 @@ enum Opened {
 impl Opened {
     /// Counts the connection among the open ones (`nitrous_connections`) until the guard drops.
     fn count(&self) -> telemetry::OpenConnection {
-        let (protocol, tls) = match self {
-            Opened::Http1(_) => ("http/1.1", false),
-            Opened::Http2(_) => ("h2", false),
+        let (http2, tls) = match self {
+            Opened::Http1(_) => (false, false),
+            Opened::Http2(_) => (true, false),
             #[cfg(feature = "tls")]
-            Opened::Https1(_) => ("http/1.1", true),
+            Opened::Https1(_) => (false, true),
             #[cfg(feature = "tls")]
-            Opened::Https2(_) => ("h2", true),
+            Opened::Https2(_) => (true, true),
         };
-        telemetry::OpenConnection::new(protocol, tls)
+        telemetry::OpenConnection::new(http2, tls)
     }
 }
 
