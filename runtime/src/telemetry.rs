@@ -87,8 +87,11 @@ pub(crate) struct Meters {
     pub(crate) deliveries: Counter,
     pub(crate) replayed: Counter,
     pub(crate) gaps: Counter,
+    #[cfg(feature = "redis")]
     pub(crate) redis_queue_bytes: Gauge,
+    #[cfg(feature = "redis")]
     pub(crate) redis_refused: Counter,
+    #[cfg(feature = "redis")]
     pub(crate) redis_reconnects: Counter,
 }
 
@@ -117,8 +120,11 @@ pub(crate) fn meters() -> &'static Meters {
             deliveries: counter!(DELIVERIES),
             replayed: counter!(REPLAYED),
             gaps: counter!(GAPS),
+            #[cfg(feature = "redis")]
             redis_queue_bytes: gauge!(REDIS_QUEUE_BYTES),
+            #[cfg(feature = "redis")]
             redis_refused: counter!(REDIS_REFUSED),
+            #[cfg(feature = "redis")]
             redis_reconnects: counter!(REDIS_RECONNECTS),
         }
     })
