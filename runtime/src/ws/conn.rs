@@ -1,5 +1,5 @@
-//! The I/O under tungstenite: reads that take what is waiting at once, and a bound on what a
-//! client that floods pings costs.
+//! The I/O under tungstenite: reads that take what is waiting at once, a bound on what a client
+//! that floods pings costs, and giving back the buffers a large message grew ([`shrink`]).
 
 use std::cell::RefCell;
 use std::io;
