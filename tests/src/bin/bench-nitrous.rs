@@ -2,7 +2,8 @@
 //! scale workloads `/ws/room`, `/api/room` and `/ws/topics`, from route files. Prints its address;
 //! with `NITROUS_REDIS_URL` its hub shares topics through Redis, `NITROUS_RETAIN`
 //! (`fan=1000`) retains topics, and `NITROUS_BENCH_METRICS=1` installs a metrics recorder (one
-//! atomic per metric, `nitrous_tests::recording`), to measure what recording costs.
+//! atomic per metric, `nitrous_tests::recording`), to measure what recording costs;
+//! `NITROUS_H2C_OFF=1` serves without cleartext HTTP/2 (no peek at each connection's preface).
 
 #![allow(missing_debug_implementations)] // route files as users write them
 
@@ -25,5 +26,7 @@ async fn main() -> std::io::Result<()> {
     };
     nitrous_tests::retain_from_env(&hub);
     println!("{}", listener.local_addr()?);
-    nitrous::serve(listener, router().layer(hub.layer())).await
+    nitrous::serve(listener, router().layer(hub.layer()))
+        .h2c(std::env::var_os("NITROUS_H2C_OFF").is_none())
+        .await
 }
