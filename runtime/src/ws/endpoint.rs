@@ -16,12 +16,10 @@ use axum::routing::{MethodFilter, MethodRouter, on};
 use futures_util::FutureExt;
 use hyper::upgrade::OnUpgrade;
 use hyper_util::rt::TokioIo;
-use tokio_tungstenite::WebSocketStream;
-use tungstenite::protocol::{Role, WebSocketConfig};
 
-use super::conn::Conn;
 use super::headers::RequestHeaders;
 use super::peer::{PeerParts, PeerSet};
+use super::socket::{Limits, Socket};
 use super::upgrade;
 use super::{Options, Peer, UpgradeRequest, WebSocketHandler, session};
 use crate::hub::Hub;
@@ -239,13 +237,11 @@ impl<T: WebSocketHandler> Start<T> {
                 return;
             }
         };
-        let config = WebSocketConfig::default()
-            .read_buffer_size(options.read_buffer_size)
-            .write_buffer_size(options.write_buffer_size)
-            .max_message_size(Some(options.max_message_size))
-            .max_frame_size(Some(options.max_message_size));
-        let io = Conn::new(TokioIo::new(upgraded));
-        let socket = WebSocketStream::from_raw_socket(io, Role::Server, Some(config)).await;
+        let limits = Limits {
+            max_message: options.max_message_size,
+            write_buffer: options.write_buffer_size,
+        };
+        let socket = Socket::new(TokioIo::new(upgraded), limits);
         peer.shared
             .peers
             .write()

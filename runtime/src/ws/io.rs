@@ -7,13 +7,13 @@ use std::pin::Pin;
 use std::task::{Context, Poll, ready};
 use std::time::Duration;
 
+use futures_util::FutureExt;
 use futures_util::future::CatchUnwind;
-use futures_util::{FutureExt, SinkExt, StreamExt};
 use tokio::time::Sleep;
 
-use super::conn::{self, Socket};
 use super::heartbeat::Heartbeat;
 use super::peer::PeerShared;
+use super::socket::Socket;
 use super::writer::{Frames, Writer};
 use super::{Error, WireMessage};
 
@@ -76,17 +76,13 @@ impl Io {
         {
             return Poll::Ready(Event::WriterStopped);
         }
-        if let Poll::Ready(frame) = self.socket.poll_next_unpin(cx) {
+        if let Poll::Ready(frame) = self.socket.poll_next(cx) {
             return Poll::Ready(Event::Frame(frame));
         }
-        // Quiet: nothing to read, everything written. Buffers grown for a large message go back;
-        // the new context reads once, so that the task waits on it.
-        if self.writer.is_idle()
-            && !peer.is_closing()
-            && conn::shrink(&mut self.socket)
-            && let Poll::Ready(frame) = self.socket.poll_next_unpin(cx)
-        {
-            return Poll::Ready(Event::Frame(frame));
+        // Quiet: nothing to read, everything written. A write buffer grown for a large message
+        // goes back.
+        if self.writer.is_idle() {
+            self.socket.rest();
         }
         // After the read: a frame that arrived with the deadline (a pong) counts. A closing peer
         // has its own deadline; pings would only race it.
@@ -110,7 +106,7 @@ impl Io {
         if !self.writer.stopped {
             ready!(self.writer.poll(cx, &mut self.socket, peer, frames));
         }
-        self.socket.poll_flush_unpin(cx).map(|_| ())
+        self.socket.poll_flush(cx).map(|_| ())
     }
 
     /// Runs a hook to its end, writing what it (or anyone) queues meanwhile; reading waits, so

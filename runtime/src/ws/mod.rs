@@ -14,9 +14,9 @@
 //! ```
 
 mod close;
-mod conn;
 pub(crate) mod endpoint;
-mod framing;
+mod fragments;
+mod frame;
 mod handler;
 mod headers;
 mod heartbeat;
@@ -26,11 +26,12 @@ mod options;
 mod outbox;
 mod peer;
 mod session;
+mod socket;
 mod topics;
 mod upgrade;
 mod writer;
 
-/// A frame as tungstenite reads and writes it.
+/// A message or control frame on the wire, in tungstenite's type.
 pub(crate) type WireMessage = tungstenite::Message;
 
 pub use close::{Close, CloseCode, InvalidCloseCode};

@@ -12,7 +12,7 @@ use std::time::Duration;
 /// | [`heartbeat`](Options::heartbeat) | a ping every 30 s, 10 s to answer | a peer silent for interval + timeout gets a close frame (1011) and is cut (close hook: 1006 `heartbeat timeout`) |
 /// | [`close_timeout`](Options::close_timeout) | 5 s | a closing handshake the client does not finish is cut off |
 /// | [`max_request_headers`](Options::max_request_headers) | 32 KiB | the upgrade is refused with 431 |
-/// | [`read_buffer_size`](Options::read_buffer_size) / [`write_buffer_size`](Options::write_buffer_size) | 1 KiB / 8 KiB | (buffers grow for a larger message and shrink back once the connection is quiet) |
+/// | [`write_buffer_size`](Options::write_buffer_size) | 8 KiB | (the buffer grows for a larger message and is given back once the connection is quiet; reads go through one buffer per thread, and a connection keeps only a partial frame) |
 /// | [`allowed_origins`](Options::allowed_origins) | same origin only | a browser page from another origin gets 403 |
 #[derive(Clone, Debug)]
 pub struct Options {
@@ -20,7 +20,6 @@ pub struct Options {
     pub(crate) max_buffered: usize,
     pub(crate) heartbeat: Option<(Duration, Duration)>,
     pub(crate) close_timeout: Duration,
-    pub(crate) read_buffer_size: usize,
     pub(crate) write_buffer_size: usize,
     pub(crate) origins: AllowedOrigins,
     pub(crate) max_request_headers: usize,
@@ -34,7 +33,6 @@ impl Default for Options {
             max_buffered: 16 << 20,
             heartbeat: Some((Duration::from_secs(30), Duration::from_secs(10))),
             close_timeout: Duration::from_secs(5),
-            read_buffer_size: 1 << 10,
             write_buffer_size: 8 << 10,
             origins: AllowedOrigins::SameOrigin,
             max_request_headers: 32 << 10,
@@ -86,23 +84,9 @@ impl Options {
         self
     }
 
-    /// tungstenite's read buffer per connection, which every idle connection holds (tungstenite's
-    /// own default is 128 KiB). It need not be large: nitrous reads from the socket through one
-    /// 64 KiB buffer per thread and hands tungstenite the bytes it has room for, so a large
-    /// message still arrives in few reads. A buffer smaller than a message costs a copy, not a
-    /// read.
-    ///
-    /// A frame larger than the buffer grows it (tungstenite holds a frame whole); once the
-    /// connection is quiet again (nothing to read, everything written) and the frame was over
-    /// four times this size, the buffer goes back to this size.
-    pub fn read_buffer_size(mut self, bytes: usize) -> Self {
-        self.read_buffer_size = bytes;
-        self
-    }
-
-    /// How many bytes are gathered before a write reaches the socket (queued frames are flushed
+    /// How many bytes of frames are gathered before they are written (what is queued is flushed
     /// together in any case). A large message or batch grows the buffer; once the connection is
-    /// quiet and it grew past twice this size, it goes back.
+    /// quiet and it grew past this size, it is given back.
     pub fn write_buffer_size(mut self, bytes: usize) -> Self {
         self.write_buffer_size = bytes;
         self

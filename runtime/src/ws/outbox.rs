@@ -17,7 +17,7 @@ pub(crate) enum Outbound {
     Ping,
     /// A close frame; the session sends it, flushes, and writes nothing more.
     Close(u16, String),
-    /// The client closed: flush tungstenite's reply to its close frame, then write nothing more.
+    /// The client closed: flush the socket's reply to its close frame, then write nothing more.
     Finish,
     /// The peer subscribed to a topic: read its entries from this cursor on.
     Subscribe(Cursor),

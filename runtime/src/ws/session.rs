@@ -7,15 +7,15 @@ use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
 use std::sync::Arc;
 
+use futures_util::FutureExt;
 use futures_util::future::Either;
-use futures_util::{FutureExt, SinkExt};
 use tokio::time::Instant;
 use tracing::Instrument;
 use tungstenite::protocol::CloseFrame;
 
-use super::conn::Socket;
 use super::heartbeat::Due;
 use super::io::{Event, Io};
+use super::socket::Socket;
 use super::writer::HandlerFrames;
 use super::{Close, Error, Message, Options, Peer, WebSocketHandler, WireMessage};
 use crate::shutdown::{SessionGuard, Shutdown};
@@ -84,7 +84,8 @@ pub(crate) fn run<T: WebSocketHandler>(
         drop(io);
         let close = ended.into_close(&peer);
         tracing::info!(code = close.code, reason = %close.reason, "close");
-        let hook = AssertUnwindSafe(handler.close(&peer, close)).catch_unwind();
+        // Boxed, as the other hooks are (`Io::drive`): it runs once, at the end.
+        let hook = Box::pin(AssertUnwindSafe(handler.close(&peer, close)).catch_unwind());
         if let Err(panic) = hook.await {
             let fault = Error::hook_panicked("close", &*panic);
             tracing::error!("nitrous: {fault}");
@@ -147,35 +148,31 @@ impl Drop for OpenPeer {
 
 impl<T: WebSocketHandler> Session<T> {
     /// The closing handshake is done or under way: send what is queued, the close frame or
-    /// tungstenite's reply to the client's, within the close timeout.
-    async fn finish(&mut self) {
-        let shared = &*self.peer.shared;
-        let frames = HandlerFrames {
-            handler: &*self.handler,
-            peer: &self.peer,
-        };
-        let io = &mut self.io;
-        let _ = tokio::time::timeout(
-            self.options.close_timeout,
-            poll_fn(|cx| io.poll_finish(cx, shared, &frames)),
-        )
-        .await;
+    /// the socket's reply to the client's, within the close timeout. Boxed, as it runs once:
+    /// its timer would otherwise be room every idle connection's future holds.
+    fn finish(&mut self) -> Pin<Box<dyn Future<Output = ()> + Send + '_>> {
+        Box::pin(async move {
+            let shared = &*self.peer.shared;
+            let frames = HandlerFrames {
+                handler: &*self.handler,
+                peer: &self.peer,
+            };
+            let io = &mut self.io;
+            let _ = tokio::time::timeout(
+                self.options.close_timeout,
+                poll_fn(|cx| io.poll_finish(cx, shared, &frames)),
+            )
+            .await;
+        })
     }
 
     /// Runs the hooks until the read side ends.
+    ///
+    /// What it awaits besides the next event (the hooks, a read error's report) is boxed while it
+    /// runs: a future is as large as the largest thing it awaits, and every idle connection's
+    /// would otherwise hold room for the app's largest hook.
     async fn serve(&mut self) -> Ended {
-        let frames = HandlerFrames {
-            handler: &*self.handler,
-            peer: &self.peer,
-        };
-        let open = self.handler.open(&self.peer);
-        if let Err(fault) = self
-            .io
-            .drive(&self.peer.shared, &frames, "open", open)
-            .await
-        {
-            self.fail(fault).await;
-        }
+        self.open().await;
         loop {
             self.report_frames_fault().await;
             let shared = &*self.peer.shared;
@@ -212,15 +209,14 @@ impl<T: WebSocketHandler> Session<T> {
                 Some(Ok(WireMessage::Binary(bytes))) => {
                     self.deliver(Message::from_binary(bytes)).await;
                 }
-                // tungstenite answers pings itself, writing the pong before it reads on.
-                Some(Ok(WireMessage::Ping(_))) => self.io.socket.get_mut().owe_pong(),
-                // Raw frames are never read.
-                Some(Ok(WireMessage::Pong(_) | WireMessage::Frame(_))) => {}
+                // The socket answers pings itself, writing the pong before it reads on; raw frames
+                // are never read.
+                Some(Ok(WireMessage::Ping(_) | WireMessage::Pong(_) | WireMessage::Frame(_))) => {}
                 Some(Ok(WireMessage::Close(frame))) => {
                     let (code, reason) = frame.map_or((code::NO_STATUS, String::new()), |f| {
                         (u16::from(f.code), f.reason.to_string())
                     });
-                    // tungstenite answers the close frame itself; `poll_finish` flushes it.
+                    // The socket answers the close frame itself; `poll_finish` flushes it.
                     self.peer.shared.closed_by_client(Close::new(code, reason));
                     return Ended::Closed;
                 }
@@ -250,35 +246,59 @@ impl<T: WebSocketHandler> Session<T> {
                     code: code::INTERNAL.into(),
                     reason: "heartbeat timeout".into(),
                 }));
-                let _ = self.io.socket.send(farewell).now_or_never();
+                let socket = &mut self.io.socket;
+                if socket.start_send(farewell).is_ok() {
+                    let _ = poll_fn(|cx| socket.poll_flush(cx)).now_or_never();
+                }
                 Some(Ended::Cut(Close::new(code::ABNORMAL, "heartbeat timeout")))
             }
         }
     }
 
-    /// Runs the `message` hook; a panic closes the peer with 1011.
-    async fn deliver(&mut self, message: Message) {
-        let meters = telemetry::meters();
-        meters.messages_received.increment(1);
-        meters
-            .bytes_received
-            .increment(message.bytes().len() as u64);
-        if self.peer.shared.is_closing() {
-            return; // a closing peer's late messages are not handed to hooks
-        }
-        let hook = self.handler.message(&self.peer, message);
-        let frames = HandlerFrames {
-            handler: &*self.handler,
-            peer: &self.peer,
-        };
-        if let Err(fault) = self
-            .io
-            .drive(&self.peer.shared, &frames, "message", hook)
-            .await
-        {
-            self.fail(fault).await;
-        }
-        self.io.seen(); // a long hook is not a silent peer
+    /// Runs the `open` hook; a panic closes the peer with 1011. Boxed (see [`Session::serve`]).
+    fn open(&mut self) -> Pin<Box<dyn Future<Output = ()> + Send + '_>> {
+        Box::pin(async move {
+            let hook = self.handler.open(&self.peer);
+            let frames = HandlerFrames {
+                handler: &*self.handler,
+                peer: &self.peer,
+            };
+            if let Err(fault) = self
+                .io
+                .drive(&self.peer.shared, &frames, "open", hook)
+                .await
+            {
+                self.fail(fault).await;
+            }
+        })
+    }
+
+    /// Runs the `message` hook; a panic closes the peer with 1011. Boxed (see
+    /// [`Session::serve`]).
+    fn deliver(&mut self, message: Message) -> Pin<Box<dyn Future<Output = ()> + Send + '_>> {
+        Box::pin(async move {
+            let meters = telemetry::meters();
+            meters.messages_received.increment(1);
+            meters
+                .bytes_received
+                .increment(message.bytes().len() as u64);
+            if self.peer.shared.is_closing() {
+                return; // a closing peer's late messages are not handed to hooks
+            }
+            let hook = self.handler.message(&self.peer, message);
+            let frames = HandlerFrames {
+                handler: &*self.handler,
+                peer: &self.peer,
+            };
+            if let Err(fault) = self
+                .io
+                .drive(&self.peer.shared, &frames, "message", hook)
+                .await
+            {
+                self.fail(fault).await;
+            }
+            self.io.seen(); // a long hook is not a silent peer
+        })
     }
 
     /// A `topic` or `topic_gap` hook panicked as the writer asked it about a message (the peer
@@ -325,38 +345,44 @@ impl<T: WebSocketHandler> Session<T> {
     }
 
     /// A read error: answer protocol faults with their close code; a dead socket ends the session.
-    async fn broken(&mut self, error: tungstenite::Error) -> Option<Ended> {
-        use tungstenite::error::{CapacityError, ProtocolError};
-        let (fault, close) = match error {
-            tungstenite::Error::Utf8(_) => (
-                Error::InvalidUtf8,
-                Some((code::INVALID_DATA, "invalid UTF-8")),
-            ),
-            tungstenite::Error::Capacity(CapacityError::MessageTooLong { size, max_size }) => (
-                Error::MessageTooBig {
-                    size,
-                    max: max_size,
-                },
-                Some((code::TOO_BIG, "message too big")),
-            ),
-            // The client dropped the TCP connection without a close frame: it vanished.
-            tungstenite::Error::Protocol(ProtocolError::ResetWithoutClosingHandshake)
-            | tungstenite::Error::ConnectionClosed
-            | tungstenite::Error::AlreadyClosed => return Some(self.vanished()),
-            tungstenite::Error::Protocol(e) => (
-                Error::Protocol(e.to_string()),
-                Some((code::PROTOCOL, "protocol error")),
-            ),
-            other => (Error::Io(other.to_string()), None),
-        };
-        tracing::debug!("nitrous: {fault}");
-        self.report(fault).await;
-        match close {
-            Some((code, reason)) => {
-                self.peer.shared.close(code, reason);
-                Some(Ended::Closed)
+    /// Boxed (see [`Session::serve`]).
+    fn broken(
+        &mut self,
+        error: tungstenite::Error,
+    ) -> Pin<Box<dyn Future<Output = Option<Ended>> + Send + '_>> {
+        Box::pin(async move {
+            use tungstenite::error::{CapacityError, ProtocolError};
+            let (fault, close) = match error {
+                tungstenite::Error::Utf8(_) => (
+                    Error::InvalidUtf8,
+                    Some((code::INVALID_DATA, "invalid UTF-8")),
+                ),
+                tungstenite::Error::Capacity(CapacityError::MessageTooLong { size, max_size }) => (
+                    Error::MessageTooBig {
+                        size,
+                        max: max_size,
+                    },
+                    Some((code::TOO_BIG, "message too big")),
+                ),
+                // The client dropped the TCP connection without a close frame: it vanished.
+                tungstenite::Error::Protocol(ProtocolError::ResetWithoutClosingHandshake)
+                | tungstenite::Error::ConnectionClosed
+                | tungstenite::Error::AlreadyClosed => return Some(self.vanished()),
+                tungstenite::Error::Protocol(e) => (
+                    Error::Protocol(e.to_string()),
+                    Some((code::PROTOCOL, "protocol error")),
+                ),
+                other => (Error::Io(other.to_string()), None),
+            };
+            tracing::debug!("nitrous: {fault}");
+            self.report(fault).await;
+            match close {
+                Some((code, reason)) => {
+                    self.peer.shared.close(code, reason);
+                    Some(Ended::Closed)
+                }
+                None => Some(Ended::Cut(Close::new(code::ABNORMAL, ""))),
             }
-            None => Some(Ended::Cut(Close::new(code::ABNORMAL, ""))),
-        }
+        })
     }
 }

@@ -1,6 +1,6 @@
 //! The WebSocket handshake (RFC 6455 §4.2) on hyper's upgrade: nitrous upgrades connections
-//! itself rather than through axum's `WebSocketUpgrade`, so it chooses the I/O under tungstenite
-//! ([`Conn`](super::conn::Conn)) and keeps no wrapper per connection.
+//! itself rather than through axum's `WebSocketUpgrade`, so that the connection's frames are its
+//! own ([`Socket`](super::socket::Socket)) and it keeps no wrapper per connection.
 
 use axum::body::Body;
 use axum::http::request::Parts;

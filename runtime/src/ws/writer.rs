@@ -4,12 +4,11 @@ use std::collections::VecDeque;
 use std::panic::AssertUnwindSafe;
 use std::task::{Context, Poll, ready};
 
-use futures_util::SinkExt;
 use tungstenite::protocol::CloseFrame;
 
-use super::conn::Socket;
 use super::outbox::Outbound;
 use super::peer::PeerShared;
+use super::socket::Socket;
 use super::{CloseCode, Error, Peer, TopicGap, TopicMessage, WebSocketHandler, WireMessage};
 use crate::hub::{Reading, Said, SubscriptionKey};
 use crate::payload::{Payload, Repr};
@@ -25,8 +24,6 @@ pub(super) struct Writer {
     reading: Reading,
     /// Subscriptions whose cursors have something to read again, taken from the queue.
     ready: Vec<SubscriptionKey>,
-    /// A frame taken from the queue that the socket had no room for yet.
-    pending: Option<WireMessage>,
     /// Frames went to the socket since its last flush.
     unflushed: bool,
     /// A close frame (or the client's close) was the last item: flush, then stop.
@@ -56,36 +53,31 @@ impl Writer {
             self.abandon(peer);
         }
         loop {
-            if self.pending.is_none() && !self.last {
-                self.pending = self.next(peer, frames);
-            }
-            if let Some(frame) = self.pending.take() {
-                match socket.poll_ready_unpin(cx) {
-                    Poll::Pending => {
-                        self.pending = Some(frame);
-                        return Poll::Pending;
+            // The socket takes a frame before one is taken from the queue: none waits here.
+            if !self.last {
+                match socket.poll_ready(cx) {
+                    Poll::Pending => return Poll::Pending,
+                    Poll::Ready(Ok(())) => {}
+                    Poll::Ready(Err(_)) => return self.fail(cx, socket, peer),
+                }
+                if let Some(frame) = self.next(peer, frames) {
+                    // Messages, not pings or the close frame.
+                    let message = matches!(frame, WireMessage::Text(_) | WireMessage::Binary(_))
+                        .then(|| frame.len() as u64);
+                    if socket.start_send(frame).is_err() {
+                        return self.fail(cx, socket, peer);
                     }
-                    Poll::Ready(Ok(())) => {
-                        // Messages, not pings or the close frame.
-                        let message =
-                            matches!(frame, WireMessage::Text(_) | WireMessage::Binary(_))
-                                .then(|| frame.len() as u64);
-                        if socket.start_send_unpin(frame).is_err() {
-                            return self.fail(cx, socket, peer);
-                        }
-                        if let Some(bytes) = message {
-                            let meters = crate::telemetry::meters();
-                            meters.messages_sent.increment(1);
-                            meters.bytes_sent.increment(bytes);
-                        }
-                        self.unflushed = true;
-                        continue;
+                    if let Some(bytes) = message {
+                        let meters = crate::telemetry::meters();
+                        meters.messages_sent.increment(1);
+                        meters.bytes_sent.increment(bytes);
                     }
-                    Poll::Ready(_) => return self.fail(cx, socket, peer),
+                    self.unflushed = true;
+                    continue;
                 }
             }
             if self.unflushed || self.last {
-                match ready!(socket.poll_flush_unpin(cx)) {
+                match ready!(socket.poll_flush(cx)) {
                     Ok(()) => self.unflushed = false,
                     Err(_) => return self.fail(cx, socket, peer),
                 }
@@ -97,9 +89,9 @@ impl Writer {
         }
     }
 
-    /// Nothing taken and not written, nothing written and not flushed, and not stopping.
+    /// Nothing written and not flushed, and not stopping.
     pub(super) fn is_idle(&self) -> bool {
-        self.pending.is_none() && !self.unflushed && !self.last && !self.stopped
+        !self.unflushed && !self.last && !self.stopped
     }
 
     /// The next frame to write: the earliest of the queue's next item and the topics' next
@@ -169,15 +161,14 @@ impl Writer {
         peer.outbound.take_all(&mut self.batch, &mut self.ready);
         self.ready.clear();
         self.reading.clear();
-        self.pending = None;
         self.batch
             .retain(|(_, item)| matches!(item, Outbound::Close(..)));
     }
 
-    /// The socket refused a write. Still flush: tungstenite may hold its reply to the client's
+    /// The socket refused a write. Still flush: the socket may hold its reply to the client's
     /// close frame.
     fn fail(&mut self, cx: &mut Context<'_>, socket: &mut Socket, peer: &PeerShared) -> Poll<()> {
-        let _ = socket.poll_flush_unpin(cx);
+        let _ = socket.poll_flush(cx);
         self.stop(peer)
     }
 
