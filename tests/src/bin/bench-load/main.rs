@@ -17,6 +17,10 @@
 //! `bench-load profile [--quick] OUT_DIR` profiles each server's CPU per workload with `perf`
 //! ([`profile`]).
 //!
+//! `bench-load memory [--quick] OUT_DIR` runs only the memory figures (idle connections, and
+//! connections after a 64 KiB echo) and their handshakes, for every server: a minute's check of a
+//! change to what a connection holds.
+//!
 //! `bench-load rooms [--quick] OUT_DIR` runs the rooms-at-scale workload instead ([`rooms`]), whose
 //! client processes are this binary too (`bench-load room-client ...`, [`room_clients`]).
 
@@ -71,16 +75,21 @@ fn main() -> std::process::ExitCode {
         Some("profile") => return profile::main(&args[1..]),
         _ => {}
     }
-    let Some((quick, out)) = quick_and_out(&args) else {
+    let (workloads, args) = match args.first().map(String::as_str) {
+        Some("memory") => (Workloads::Memory, &args[1..]),
+        _ => (Workloads::All, &args[..]),
+    };
+    let Some((quick, out)) = quick_and_out(args) else {
         eprintln!(
-            "usage: bench-load [--quick] OUT_DIR | bench-load rooms [--quick] OUT_DIR | bench-load channels [--quick] OUT_DIR | bench-load latency [--quick] | bench-load profile [--quick] OUT_DIR"
+            "usage: bench-load [--quick] OUT_DIR | bench-load memory [--quick] OUT_DIR | bench-load rooms [--quick] OUT_DIR | bench-load channels [--quick] OUT_DIR | bench-load latency [--quick] | bench-load profile [--quick] OUT_DIR"
         );
         return std::process::ExitCode::from(2);
     };
     let sizes = if quick { Sizes::QUICK } else { Sizes::FULL };
     finish(
         "bench-load",
-        run(sizes).and_then(|(samples, channels)| report(&samples, &channels, Path::new(out))),
+        run(sizes, workloads)
+            .and_then(|(samples, channels)| report(&samples, &channels, Path::new(out))),
     )
 }
 
@@ -374,7 +383,15 @@ fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
         .map_err(|e| Failure::Failed(format!("tokio: {e}")))
 }
 
-fn run(sizes: Sizes) -> Result<(Samples, channel::Samples), Failure> {
+/// Which workloads a run has.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Workloads {
+    All,
+    /// Only the idle connections' memory and handshakes, and the memory after a 64 KiB echo.
+    Memory,
+}
+
+fn run(sizes: Sizes, workloads: Workloads) -> Result<(Samples, channel::Samples), Failure> {
     let runtime = runtime()?;
     let mut samples = Samples::new();
     let mut channels = channel::Samples::default();
@@ -390,52 +407,8 @@ fn run(sizes: Sizes) -> Result<(Samples, channel::Samples), Failure> {
     for round in 1..=sizes.rounds {
         for &server in &servers {
             eprintln!("bench: round {round}/{}: {}", sizes.rounds, server.name());
-            let (running, addr) = server.start(None, false)?;
-            let pid = running.pid();
-            let small = Load {
-                clients: sizes.echo_clients,
-                messages: sizes.echo_messages,
-                size: 64,
-            };
-            let chat = runtime.block_on(echo(&addr, pid, small, Protocol::Raw))?;
-            record(ECHO_RATE, server, chat.rate);
-            record(ECHO_P50, server, chat.p50);
-            record(ECHO_P99, server, chat.p99);
-            record(ECHO_CPU, server, chat.cpu);
-            record(ECHO_CPU_NS, server, chat.cpu_ns);
-            let large = Load {
-                clients: sizes.large_clients,
-                messages: sizes.large_messages,
-                size: 16 << 10,
-            };
-            let big = runtime.block_on(echo(&addr, pid, large, Protocol::Raw))?;
-            record(LARGE_RATE, server, big.rate);
-            record(LARGE_CPU, server, big.cpu);
-            let fan = runtime.block_on(fan_out(&addr, &addr, pid, sizes, Protocol::Raw))?;
-            record(FAN_RATE, server, fan.rate);
-            record(FAN_P99, server, fan.p99);
-            record(FAN_CPU, server, fan.cpu);
-            record(FAN_CPU_NS, server, fan.cpu_ns);
-            record(FAN_LOST, server, fan.lost);
-            let sse = runtime.block_on(sse(&addr, pid, sizes))?;
-            record(SSE_RATE, server, sse.rate);
-            record(SSE_CPU, server, sse.cpu);
-            drop(running);
-            if server == Server::Nitrous {
-                // What retaining the topic costs: the same fan-out, each message kept and numbered.
-                let (running, addr) = server.start(None, true)?;
-                let fan =
-                    runtime.block_on(fan_out(&addr, &addr, running.pid(), sizes, Protocol::Raw))?;
-                record(RETAINED_RATE, server, fan.rate);
-                record(RETAINED_CPU, server, fan.cpu);
-                drop(running);
-                // What recording metrics costs: echo and fan-out with a recorder installed.
-                let (running, addr) = server.start_recorded()?;
-                let pid = running.pid();
-                let chat = runtime.block_on(echo(&addr, pid, small, Protocol::Raw))?;
-                record(RECORDED_ECHO_CPU, server, chat.cpu_ns);
-                let fan = runtime.block_on(fan_out(&addr, &addr, pid, sizes, Protocol::Raw))?;
-                record(RECORDED_FAN_CPU, server, fan.cpu_ns);
+            if workloads == Workloads::All {
+                throughput(&runtime, sizes, server, &mut record)?;
             }
             // A fresh process for the memory figures, so earlier load does not count.
             let (running, addr) = server.start(None, false)?;
@@ -450,6 +423,9 @@ fn run(sizes: Sizes) -> Result<(Samples, channel::Samples), Failure> {
             let (running, addr) = server.start(None, false)?;
             let echoed = runtime.block_on(echoed(&addr, running.pid(), sizes))?;
             record(IDLE_ECHOED, server, echoed);
+        }
+        if workloads == Workloads::Memory {
+            continue;
         }
         eprintln!(
             "bench: round {round}/{}: nitrous, typed channels and raw routes",
@@ -475,6 +451,63 @@ fn run(sizes: Sizes) -> Result<(Samples, channel::Samples), Failure> {
         }
     }
     Ok((samples, channels))
+}
+
+/// The throughput workloads of one server in one round: echo (64 B and 16 KiB), fan-out and SSE,
+/// and for nitrous the retained topic and a metrics recorder.
+fn throughput(
+    runtime: &tokio::runtime::Runtime,
+    sizes: Sizes,
+    server: Server,
+    record: &mut impl FnMut(Figure, Server, f64),
+) -> Result<(), Failure> {
+    let (running, addr) = server.start(None, false)?;
+    let pid = running.pid();
+    let small = Load {
+        clients: sizes.echo_clients,
+        messages: sizes.echo_messages,
+        size: 64,
+    };
+    let chat = runtime.block_on(echo(&addr, pid, small, Protocol::Raw))?;
+    record(ECHO_RATE, server, chat.rate);
+    record(ECHO_P50, server, chat.p50);
+    record(ECHO_P99, server, chat.p99);
+    record(ECHO_CPU, server, chat.cpu);
+    record(ECHO_CPU_NS, server, chat.cpu_ns);
+    let large = Load {
+        clients: sizes.large_clients,
+        messages: sizes.large_messages,
+        size: 16 << 10,
+    };
+    let big = runtime.block_on(echo(&addr, pid, large, Protocol::Raw))?;
+    record(LARGE_RATE, server, big.rate);
+    record(LARGE_CPU, server, big.cpu);
+    let fan = runtime.block_on(fan_out(&addr, &addr, pid, sizes, Protocol::Raw))?;
+    record(FAN_RATE, server, fan.rate);
+    record(FAN_P99, server, fan.p99);
+    record(FAN_CPU, server, fan.cpu);
+    record(FAN_CPU_NS, server, fan.cpu_ns);
+    record(FAN_LOST, server, fan.lost);
+    let sse = runtime.block_on(sse(&addr, pid, sizes))?;
+    record(SSE_RATE, server, sse.rate);
+    record(SSE_CPU, server, sse.cpu);
+    drop(running);
+    if server == Server::Nitrous {
+        // What retaining the topic costs: the same fan-out, each message kept and numbered.
+        let (running, addr) = server.start(None, true)?;
+        let fan = runtime.block_on(fan_out(&addr, &addr, running.pid(), sizes, Protocol::Raw))?;
+        record(RETAINED_RATE, server, fan.rate);
+        record(RETAINED_CPU, server, fan.cpu);
+        drop(running);
+        // What recording metrics costs: echo and fan-out with a recorder installed.
+        let (running, addr) = server.start_recorded()?;
+        let pid = running.pid();
+        let chat = runtime.block_on(echo(&addr, pid, small, Protocol::Raw))?;
+        record(RECORDED_ECHO_CPU, server, chat.cpu_ns);
+        let fan = runtime.block_on(fan_out(&addr, &addr, pid, sizes, Protocol::Raw))?;
+        record(RECORDED_FAN_CPU, server, fan.cpu_ns);
+    }
+    Ok(())
 }
 
 struct Echo {
@@ -1079,6 +1112,7 @@ fn report(samples: &Samples, channels: &channel::Samples, out: &Path) -> Result<
     channel::report(channels, &mut json);
     let path = out.join("load.json");
     let text = serde_json::to_string_pretty(&json).map_err(|e| Failure::Failed(e.to_string()))?;
+    std::fs::create_dir_all(out).map_err(|e| Failure::Failed(format!("{}: {e}", out.display())))?;
     std::fs::write(&path, text).map_err(|e| Failure::Failed(format!("{}: {e}", path.display())))?;
     Ok(path)
 }
