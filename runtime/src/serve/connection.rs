@@ -1,5 +1,7 @@
-//! One accepted connection: which HTTP it speaks (TLS's ALPN, or HTTP/2's preface in cleartext),
-//! served by hyper until it ends, or until the shutdown lets it finish what is in flight.
+//! One accepted connection: which HTTP it speaks (TLS's ALPN, or in cleartext its first bytes),
+//! served by hyper until it ends, or until the shutdown lets it finish what is in flight; or, for
+//! a WebSocket handshake in cleartext, answered without hyper ([`direct`]), its session returned
+//! to run on the connection's task.
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -16,9 +18,10 @@ use tokio::net::TcpStream;
 use tokio::sync::{Notify, watch};
 use tower::ServiceExt;
 
-use super::preface;
-use super::stall::{BodyStall, WriteStall};
+use super::direct::{self, Session};
+use super::preface::{self, First};
 use super::{Limits, Stage, reached};
+use crate::stall::{BodyStall, WriteStall};
 use crate::telemetry;
 
 /// How the server speaks to its connections: hyper's HTTP/1.1 and HTTP/2 settings, whether a
@@ -60,7 +63,8 @@ impl Protocols {
     }
 }
 
-/// Serves one connection until it ends.
+/// Serves one connection until it ends; a WebSocket handshake answered without hyper returns its
+/// session instead, for the connection's task to run once everything else here is dropped.
 ///
 /// A connection accepted just before the signal may not have sent its request yet (hyper would
 /// close it as idle, and the client sees a failed request): it gets [`FIRST_REQUEST_GRACE`] to
@@ -73,18 +77,28 @@ pub(super) async fn serve(
     limits: Limits,
     router: Router,
     mut stage: watch::Receiver<Stage>,
-) {
+) -> Option<Session> {
     let requested = Arc::new(Notify::new());
-    let service = service(router, remote, limits.body_timeout, requested.clone());
     // Until hyper has the connection, its header timeout does not run: the preface (or the TLS
     // handshake) gets as long as a request head would.
     let opening = open(&protocols, stream, &limits);
     let opened = tokio::select! {
         opened = bounded(limits.header_timeout, opening) => opened,
-        () = reached(&mut stage, Stage::Dropped) => return,
+        () = reached(&mut stage, Stage::Dropped) => return None,
     };
-    let Some(opened) = opened else { return };
+    let opened = opened?;
     let _open = opened.count();
+    let opened = match opened {
+        Opened::WebSocket(stream, request, head_len) => {
+            let answer = direct::answer(stream, request, head_len, router, remote, &requested);
+            return tokio::select! {
+                session = answer => session,
+                () = reached(&mut stage, Stage::Dropped) => None,
+            };
+        }
+        opened => opened,
+    };
+    let service = service(router, remote, limits.body_timeout, requested.clone());
     // TLS or not, each protocol is the same hyper connection over another stream.
     macro_rules! serve {
         (http1, $io:expr) => {{
@@ -102,6 +116,7 @@ pub(super) async fn serve(
     let outcome = match opened {
         Opened::Http1(io) => serve!(http1, io),
         Opened::Http2(io) => serve!(http2, io),
+        Opened::WebSocket(..) => unreachable!("answered above"),
         #[cfg(feature = "tls")]
         Opened::Https1(io) => serve!(http1, io),
         #[cfg(feature = "tls")]
@@ -112,6 +127,7 @@ pub(super) async fn serve(
         // business, not the server's.
         tracing::debug!(%remote, "nitrous: connection ended: {error}");
     }
+    None
 }
 
 /// A connection's I/O under hyper: writes that stall are cut ([`WriteStall`]).
@@ -123,6 +139,12 @@ type Secure = TokioIo<tokio_rustls::server::TlsStream<WriteStall<TcpStream>>>;
 enum Opened {
     Http1(Plain),
     Http2(Plain),
+    /// A WebSocket handshake (HTTP/1.1, cleartext) to answer without hyper, and its head's length.
+    WebSocket(
+        WriteStall<TcpStream>,
+        Box<axum::http::Request<axum::body::Body>>,
+        usize,
+    ),
     #[cfg(feature = "tls")]
     Https1(Secure),
     #[cfg(feature = "tls")]
@@ -133,7 +155,7 @@ impl Opened {
     /// Counts the connection among the open ones (`nitrous_connections`) until the guard drops.
     fn count(&self) -> telemetry::OpenConnection {
         let (http2, tls) = match self {
-            Opened::Http1(_) => (false, false),
+            Opened::Http1(_) | Opened::WebSocket(..) => (false, false),
             Opened::Http2(_) => (true, false),
             #[cfg(feature = "tls")]
             Opened::Https1(_) => (false, true),
@@ -165,14 +187,19 @@ async fn open(protocols: &Protocols, stream: TcpStream, limits: &Limits) -> Opti
             Opened::Https1(io)
         });
     }
-    let h2 = protocols.h2c && preface::is_http2(&stream).await.ok()?;
-    let io = TokioIo::new(WriteStall::new(stream, limits.write_timeout));
-    Some(if h2 {
-        Opened::Http2(io)
-    } else {
-        Opened::Http1(io)
+    let max_headers = limits.max_headers.unwrap_or(DEFAULT_MAX_HEADERS);
+    let first = preface::look(&stream, protocols.h2c, limits.max_header_bytes, max_headers);
+    let first = first.await.ok()?;
+    let stream = WriteStall::new(stream, limits.write_timeout);
+    Some(match first {
+        First::Http2 => Opened::Http2(TokioIo::new(stream)),
+        First::WebSocket(request, head_len) => Opened::WebSocket(stream, request, head_len),
+        First::Http1 => Opened::Http1(TokioIo::new(stream)),
     })
 }
+
+/// hyper's limit on a request's headers when none is set.
+const DEFAULT_MAX_HEADERS: usize = 100;
 
 /// `future`, given up (`None`) after `limit` when there is one.
 async fn bounded<T>(limit: Option<Duration>, future: impl Future<Output = Option<T>>) -> Option<T> {

@@ -23,9 +23,9 @@ use tracing::Instrument;
 use crate::shutdown;
 
 mod connection;
+mod direct;
 mod listen;
 mod preface;
-mod stall;
 #[cfg(feature = "tls")]
 mod tls;
 
@@ -233,6 +233,8 @@ impl Serve {
     /// Whether a cleartext connection may speak HTTP/2 with prior knowledge (default yes), as
     /// proxies and gRPC-style clients do: the server looks at a connection's first bytes for
     /// HTTP/2's preface. Browsers speak HTTP/2 only over TLS ([`Serve::tls`], feature `tls`).
+    /// (The first bytes are looked at either way, for a WebSocket handshake `serve` answers
+    /// itself: see the README's "HTTPS and HTTP/2".)
     pub fn h2c(mut self, enabled: bool) -> Serve {
         self.limits.h2c = enabled;
         self
@@ -310,15 +312,24 @@ impl Serve {
                     }
                 },
             };
-            let connection = connection::serve(
+            // Boxed before it is spawned, and dropped before the session: a task keeps the size
+            // of its future for its whole life, and a WebSocket session answered without hyper
+            // runs on this task once the connection's state (several KiB) is gone.
+            let connection = Box::pin(connection::serve(
                 protocols.clone(),
                 stream,
                 remote,
                 limits,
                 router.clone(),
                 stage.clone(),
-            );
-            tokio::spawn(connection);
+            ));
+            tokio::spawn(async move {
+                // Not in `if let`'s scrutinee, whose temporaries would live through the session.
+                let session = connection.await;
+                if let Some(session) = session {
+                    session.await;
+                }
+            });
         }
         drop(stage);
         let deadline = Instant::now() + grace;

@@ -14,12 +14,11 @@ use axum::http::{HeaderValue, Method, StatusCode, Version, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodFilter, MethodRouter, on};
 use futures_util::FutureExt;
-use hyper::upgrade::OnUpgrade;
-use hyper_util::rt::TokioIo;
 
 use super::headers::RequestHeaders;
 use super::peer::{PeerParts, PeerSet};
 use super::socket::{Limits, Socket};
+use super::stream::Stream;
 use super::upgrade;
 use super::{Options, Peer, UpgradeRequest, WebSocketHandler, session};
 use crate::hub::Hub;
@@ -176,11 +175,10 @@ impl<T: WebSocketHandler> Endpoint<T> {
             namespace: options.namespace.clone(),
         });
         telemetry::upgrade("accepted");
-        let (mut response, on_upgrade) = handshake.accept(protocol);
+        let (mut response, handoff) = handshake.accept(protocol);
         response.headers_mut().extend(accepted.headers);
         let http = request.parts.version;
         let start = Start {
-            on_upgrade,
             handler: self.handler.clone(),
             peer,
             options,
@@ -188,7 +186,7 @@ impl<T: WebSocketHandler> Endpoint<T> {
             route,
             http,
         };
-        tokio::spawn(Box::new(start).connect());
+        handoff.start(move |stream| start.session(stream));
         response
     }
 }
@@ -203,7 +201,6 @@ fn header_bytes(headers: &axum::http::HeaderMap) -> usize {
 
 /// A session waiting for its connection.
 struct Start<T> {
-    on_upgrade: OnUpgrade,
     handler: Arc<T>,
     peer: Peer,
     options: Arc<Options>,
@@ -214,40 +211,27 @@ struct Start<T> {
 }
 
 impl<T: WebSocketHandler> Start<T> {
-    /// Waits for hyper to hand the connection over (once the 101 is sent), then runs the session.
-    /// `self` comes boxed so that the task keeps one pointer for it, not every field, for the
-    /// connection's life.
-    async fn connect(self: Box<Self>) {
-        // Unboxed by a call that consumes the box, so it is freed now: moving out of `*self`
-        // would keep the allocation until the connection ends.
-        let unbox = |start: Box<Self>| *start;
+    /// The session, over the connection the handshake was answered on.
+    fn session(self, stream: Stream) -> impl Future<Output = ()> + Send + use<T> {
         let Start {
-            on_upgrade,
             handler,
             peer,
             options,
             shutdown,
             route,
             http,
-        } = unbox(self);
-        let upgraded = match on_upgrade.await {
-            Ok(upgraded) => upgraded,
-            Err(error) => {
-                tracing::debug!("nitrous: WebSocket upgrade failed: {error}");
-                return;
-            }
-        };
+        } = self;
         let limits = Limits {
             max_message: options.max_message_size,
             write_buffer: options.write_buffer_size,
         };
-        let socket = Socket::new(TokioIo::new(upgraded), limits);
+        let socket = Socket::new(stream, limits);
         peer.shared
             .peers
             .write()
             .unwrap_or_else(|p| p.into_inner())
             .insert(peer.id(), peer.clone());
-        session::run(socket, handler, peer, options, shutdown, &route, http).await;
+        session::run(socket, handler, peer, options, shutdown, &route, http)
     }
 }
 

@@ -18,6 +18,7 @@ pub(crate) mod endpoint;
 mod fragments;
 mod frame;
 mod handler;
+mod handoff;
 mod headers;
 mod heartbeat;
 mod io;
@@ -27,12 +28,16 @@ mod outbox;
 mod peer;
 mod session;
 mod socket;
+mod stream;
 mod topics;
 mod upgrade;
 mod writer;
 
 /// A message or control frame on the wire, in tungstenite's type.
 pub(crate) type WireMessage = tungstenite::Message;
+
+pub(crate) use handoff::DirectUpgrade;
+pub(crate) use stream::Stream;
 
 pub use close::{Close, CloseCode, InvalidCloseCode};
 pub use handler::{

@@ -9,14 +9,11 @@
 //! ([`Socket::rest`]). tungstenite reads a frame into a buffer each connection keeps for its life,
 //! at the size of the largest frame it read.
 
-use std::cell::RefCell;
 use std::io;
 use std::pin::Pin;
 use std::task::{Context, Poll, ready};
 
 use bytes::Bytes;
-use hyper::upgrade::Upgraded;
-use hyper_util::rt::TokioIo;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tungstenite::error::ProtocolError;
 use tungstenite::protocol::CloseFrame;
@@ -26,14 +23,8 @@ use tungstenite::protocol::frame::coding::{CloseCode, Control, Data, OpCode};
 use super::WireMessage;
 use super::fragments::Fragments;
 use super::frame::{self, Head};
-
-/// How much one read from the socket may take at once: the size of each thread's read buffer.
-const READ_MAX: usize = 64 << 10;
-
-thread_local! {
-    /// One read buffer per thread, shared by every connection it serves.
-    static READ_BUFFER: RefCell<Box<[u8]>> = RefCell::new(vec![0; READ_MAX].into_boxed_slice());
-}
+use super::stream::Stream;
+use crate::read_buffer;
 
 /// What a connection's frames may be.
 #[derive(Clone, Copy, Debug)]
@@ -46,7 +37,7 @@ pub(crate) struct Limits {
 
 /// A WebSocket connection, server side.
 pub(crate) struct Socket {
-    io: TokioIo<Upgraded>,
+    io: Stream,
     limits: Limits,
     /// Read and not yet taken: a partial frame, or frames behind the last one taken. Empty (no
     /// allocation) when caught up.
@@ -69,7 +60,7 @@ pub(crate) struct Socket {
 }
 
 impl Socket {
-    pub(crate) fn new(io: TokioIo<Upgraded>, limits: Limits) -> Socket {
+    pub(crate) fn new(io: Stream, limits: Limits) -> Socket {
         Socket {
             io,
             limits,
@@ -146,7 +137,7 @@ impl Socket {
         let start = self.held_at + head.header_len;
         frame::unmask(&mut self.held[start..end], head.mask, 0);
         let whole_buffer = self.held_at == 0 && end == self.held.len();
-        let payload = if whole_buffer && head.payload_len > READ_MAX / 16 {
+        let payload = if whole_buffer && head.payload_len > read_buffer::SIZE / 16 {
             // A large frame that is all that is held: its buffer becomes the message's.
             let held = std::mem::take(&mut self.held);
             self.held_at = 0;
@@ -170,9 +161,8 @@ impl Socket {
         &mut self,
         cx: &mut Context<'_>,
     ) -> Poll<Result<Option<Option<WireMessage>>, tungstenite::Error>> {
-        READ_BUFFER.with(|buffer| {
-            let mut buffer = buffer.borrow_mut();
-            let mut read = ReadBuf::new(&mut buffer[..]);
+        read_buffer::with(|buffer| {
+            let mut read = ReadBuf::new(buffer);
             ready!(Pin::new(&mut self.io).poll_read(cx, &mut read))?;
             let n = read.filled().len();
             if n == 0 {

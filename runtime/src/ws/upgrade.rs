@@ -6,13 +6,14 @@ use axum::body::Body;
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Version, header};
 use axum::response::{IntoResponse, Response};
-use hyper::upgrade::OnUpgrade;
+
+use super::handoff::Handoff;
 
 /// A valid handshake request, not answered yet.
 pub(crate) struct Handshake {
     /// HTTP/1.1's `Sec-WebSocket-Key`; HTTP/2's extended CONNECT has none.
     key: Option<HeaderValue>,
-    on_upgrade: OnUpgrade,
+    handoff: Handoff,
 }
 
 /// Why a request is not a WebSocket handshake: its status and a message that says what is wrong.
@@ -95,7 +96,7 @@ pub(crate) fn handshake(parts: &mut Parts) -> Result<Handshake, Refusal> {
     };
     Ok(Handshake {
         key,
-        on_upgrade: take_upgrade(parts)?,
+        handoff: take_handoff(parts)?,
     })
 }
 
@@ -120,7 +121,7 @@ fn extended_connect(parts: &mut Parts) -> Result<Handshake, Refusal> {
     version_13(&parts.headers)?;
     Ok(Handshake {
         key: None,
-        on_upgrade: take_upgrade(parts)?,
+        handoff: take_handoff(parts)?,
     })
 }
 
@@ -141,18 +142,18 @@ fn version_13(headers: &HeaderMap) -> Result<(), Refusal> {
     }
 }
 
-/// hyper's upgrade of the connection (HTTP/1.1) or stream (HTTP/2).
-fn take_upgrade(parts: &mut Parts) -> Result<OnUpgrade, Refusal> {
-    parts.extensions.remove::<OnUpgrade>().ok_or(Refusal {
+/// How the connection (HTTP/1.1) or stream (HTTP/2) will be handed over.
+fn take_handoff(parts: &mut Parts) -> Result<Handoff, Refusal> {
+    Handoff::take(parts).ok_or(Refusal {
         status: StatusCode::UPGRADE_REQUIRED,
         message: "this connection cannot be upgraded (no upgrade state from the server)",
     })
 }
 
 impl Handshake {
-    /// The answer, `101 Switching Protocols` (HTTP/1.1) or `200 OK` (HTTP/2), and the upgrade
-    /// that completes once it is sent.
-    pub(crate) fn accept(self, protocol: Option<HeaderValue>) -> (Response, OnUpgrade) {
+    /// The answer, `101 Switching Protocols` (HTTP/1.1) or `200 OK` (HTTP/2), and how the
+    /// connection comes once it is sent.
+    pub(crate) fn accept(self, protocol: Option<HeaderValue>) -> (Response, Handoff) {
         let mut response = Response::new(Body::empty());
         let headers = response.headers_mut();
         if let Some(key) = &self.key {
@@ -169,7 +170,7 @@ impl Handshake {
         if let Some(protocol) = protocol {
             headers.insert(header::SEC_WEBSOCKET_PROTOCOL, protocol);
         }
-        (response, self.on_upgrade)
+        (response, self.handoff)
     }
 }
 

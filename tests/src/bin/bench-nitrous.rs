@@ -3,7 +3,8 @@
 //! with `NITROUS_REDIS_URL` its hub shares topics through Redis, `NITROUS_RETAIN`
 //! (`fan=1000`) retains topics, and `NITROUS_BENCH_METRICS=1` installs a metrics recorder (one
 //! atomic per metric, `nitrous_tests::recording`), to measure what recording costs;
-//! `NITROUS_H2C_OFF=1` serves without cleartext HTTP/2 (no peek at each connection's preface).
+//! `NITROUS_H2C_OFF=1` serves without cleartext HTTP/2 (the first bytes are still looked at, for
+//! the WebSocket handshakes `serve` answers itself).
 
 #![allow(missing_debug_implementations)] // route files as users write them
 

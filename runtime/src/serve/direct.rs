@@ -1,0 +1,226 @@
+//! A WebSocket handshake over HTTP/1.1 in cleartext, answered without hyper: its head is read with
+//! `httparse` from the connection's first bytes (looked at once, [`preface::look`]), the router
+//! answers it with every layer, and the connection's own task writes the 101 and runs the session.
+//! Over hyper the same handshake costs hyper's connection and its buffers, the upgrade's hand-off
+//! and a second task.
+//!
+//! Only a request that is plainly a WebSocket handshake comes this way: `GET`, HTTP/1.1, `Upgrade:
+//! websocket`, no body, its whole head in the first bytes and within the header limits. Anything
+//! else goes to hyper untouched: nothing was read yet.
+//!
+//! [`preface::look`]: super::preface::look
+
+use std::future::Future;
+use std::io;
+use std::net::SocketAddr;
+use std::pin::Pin;
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::ConnectInfo;
+use axum::http::header::{CONNECTION, CONTENT_LENGTH, TRANSFER_ENCODING, UPGRADE};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, Request, StatusCode, Uri};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::sync::Notify;
+use tower::ServiceExt;
+
+use crate::stall::WriteStall;
+use crate::ws::{DirectUpgrade, Stream};
+
+/// The most headers a handshake answered here may have; one with more goes to hyper.
+const MAX_HEADERS: usize = 64;
+
+/// The largest body of an answer other than the 101 (a refusal) written here; a larger one is not
+/// sent, and the connection is closed.
+const ANSWER_MAX: usize = 1 << 20;
+
+/// A session, ready to run on the connection's task.
+pub(super) type Session = Pin<Box<dyn Future<Output = ()> + Send>>;
+
+/// A WebSocket handshake at the start of `bytes`: the request (extensions not yet added) and the
+/// length of its head. `None` if `bytes` do not start with one that can be answered here (then
+/// hyper serves the connection).
+pub(super) fn handshake(bytes: &[u8], max_headers: usize) -> Option<(Request<Body>, usize)> {
+    let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
+    let mut parsed = httparse::Request::new(&mut headers);
+    let httparse::Status::Complete(head_len) = parsed.parse(bytes).ok()? else {
+        return None;
+    };
+    if parsed.method != Some("GET") || parsed.version != Some(1) {
+        return None;
+    }
+    if parsed.headers.len() > max_headers {
+        return None;
+    }
+    let mut request = Request::new(Body::empty());
+    *request.method_mut() = Method::GET;
+    *request.uri_mut() = Uri::try_from(parsed.path?).ok()?;
+    let map = request.headers_mut();
+    map.reserve(parsed.headers.len());
+    let mut websocket = false;
+    for header in parsed.headers.iter() {
+        let name = HeaderName::from_bytes(header.name.as_bytes()).ok()?;
+        let value = HeaderValue::from_bytes(header.value).ok()?;
+        if name == CONTENT_LENGTH || name == TRANSFER_ENCODING {
+            return None;
+        }
+        if name == UPGRADE {
+            websocket |= value
+                .as_bytes()
+                .trim_ascii()
+                .eq_ignore_ascii_case(b"websocket");
+        }
+        map.append(name, value);
+    }
+    websocket.then_some((request, head_len))
+}
+
+/// Answers the handshake `request`, whose head is the first `head_len` bytes waiting on `stream`:
+/// the session if the route accepted it (the 101 is written), `None` once any other answer is
+/// written and the connection closed.
+pub(super) async fn answer(
+    mut stream: WriteStall<TcpStream>,
+    request: Box<Request<Body>>,
+    head_len: usize,
+    router: Router,
+    remote: SocketAddr,
+    requested: &Notify,
+) -> Option<Session> {
+    // The head was only looked at: it is taken off the socket now that it is answered here.
+    if let Err(error) = discard(&mut stream, head_len).await {
+        tracing::debug!(%remote, "nitrous: connection ended: {error}");
+        return None;
+    }
+    requested.notify_one();
+    let mut request = *request;
+    let slot = DirectUpgrade::default();
+    request.extensions_mut().insert(ConnectInfo(remote));
+    request.extensions_mut().insert(slot.clone());
+    let Ok(response) = router.oneshot(request).await;
+    let starter = slot.take();
+    if response.status() == StatusCode::SWITCHING_PROTOCOLS
+        && let Some(starter) = starter
+    {
+        let head = head(response.status(), response.headers(), None);
+        if let Err(error) = stream.write_all(&head).await {
+            tracing::debug!(%remote, "nitrous: WebSocket upgrade failed: {error}");
+            return None;
+        }
+        return Some(starter(Stream::Direct(stream)));
+    }
+    // A refusal, or whatever else the router answered: written whole, then the connection is
+    // closed (the client asked for a WebSocket and will not send another request on it).
+    let (parts, body) = response.into_parts();
+    let Ok(body) = axum::body::to_bytes(body, ANSWER_MAX).await else {
+        tracing::debug!(%remote, "nitrous: an answer to a WebSocket handshake was over {ANSWER_MAX} bytes; closing instead");
+        return None;
+    };
+    let mut bytes = head(parts.status, &parts.headers, Some(body.len()));
+    bytes.extend_from_slice(&body);
+    if stream.write_all(&bytes).await.is_ok() {
+        let _ = stream.shutdown().await;
+    }
+    None
+}
+
+/// Reads and drops `len` bytes (the request head, already looked at).
+async fn discard(stream: &mut WriteStall<TcpStream>, mut len: usize) -> io::Result<()> {
+    let mut chunk = [0u8; 512];
+    while len > 0 {
+        let n = stream.read(&mut chunk[..len.min(512)]).await?;
+        if n == 0 {
+            return Err(io::ErrorKind::UnexpectedEof.into());
+        }
+        len -= n;
+    }
+    Ok(())
+}
+
+/// A response head: the status line and the headers, without the response's own body framing
+/// (a 101 has no body: RFC 9110 §8.6); with `body`'s length, its framing and `Connection: close`
+/// in place of the response's own.
+fn head(status: StatusCode, headers: &HeaderMap, body: Option<usize>) -> Vec<u8> {
+    let mut out = Vec::with_capacity(256);
+    out.extend_from_slice(b"HTTP/1.1 ");
+    out.extend_from_slice(status.as_str().as_bytes());
+    out.push(b' ');
+    out.extend_from_slice(status.canonical_reason().unwrap_or("").as_bytes());
+    out.extend_from_slice(b"\r\n");
+    for (name, value) in headers {
+        let framing = name == CONTENT_LENGTH || name == TRANSFER_ENCODING;
+        if framing || (body.is_some() && name == CONNECTION) {
+            continue;
+        }
+        out.extend_from_slice(name.as_str().as_bytes());
+        out.extend_from_slice(b": ");
+        out.extend_from_slice(value.as_bytes());
+        out.extend_from_slice(b"\r\n");
+    }
+    if let Some(len) = body {
+        out.extend_from_slice(format!("content-length: {len}\r\nconnection: close\r\n").as_bytes());
+    }
+    out.extend_from_slice(b"\r\n");
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const HANDSHAKE: &[u8] = b"GET /ws/echo?room=1 HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n";
+
+    #[test]
+    fn a_handshake_is_read_with_its_head_length() {
+        let mut bytes = HANDSHAKE.to_vec();
+        bytes.extend_from_slice(b"\x81\x80frames that follow");
+        let (request, head_len) = handshake(&bytes, 100).unwrap();
+        assert_eq!(head_len, HANDSHAKE.len());
+        assert_eq!(request.uri(), "/ws/echo?room=1");
+        assert_eq!(request.headers()["sec-websocket-version"], "13");
+        assert_eq!(request.headers().len(), 5);
+    }
+
+    #[test]
+    fn anything_else_goes_to_hyper() {
+        let text = std::str::from_utf8(HANDSHAKE).unwrap();
+        let others = [
+            text.replace("GET", "POST"),
+            text.replace("HTTP/1.1", "HTTP/1.0"),
+            text.replace("Upgrade: websocket\r\n", ""),
+            text.replace("Upgrade: websocket", "Upgrade: h2c"),
+            text.replace("\r\n\r\n", "\r\nContent-Length: 0\r\n\r\n"),
+            text.replace("\r\n\r\n", "\r\nTransfer-Encoding: chunked\r\n\r\n"),
+            text[..text.len() - 2].to_owned(), // the head is not complete yet
+            "GET / HTTP/1.1\r\nUpgrade: websocket\r\nBad Header: x\r\n\r\n".to_owned(),
+        ];
+        for other in others {
+            assert!(handshake(other.as_bytes(), 100).is_none(), "{other:?}");
+        }
+        assert!(handshake(HANDSHAKE, 4).is_none(), "over the header count");
+    }
+
+    #[test]
+    fn a_101_has_no_body_framing() {
+        let mut headers = HeaderMap::new();
+        headers.insert(CONNECTION, HeaderValue::from_static("upgrade"));
+        headers.insert(CONTENT_LENGTH, HeaderValue::from_static("0"));
+        let head = head(StatusCode::SWITCHING_PROTOCOLS, &headers, None);
+        assert_eq!(
+            std::str::from_utf8(&head).unwrap(),
+            "HTTP/1.1 101 Switching Protocols\r\nconnection: upgrade\r\n\r\n"
+        );
+    }
+
+    #[test]
+    fn a_refusal_is_framed_and_closes() {
+        let mut headers = HeaderMap::new();
+        headers.insert(CONTENT_LENGTH, HeaderValue::from_static("99"));
+        headers.insert("x-why", HeaderValue::from_static("origin"));
+        let head = head(StatusCode::FORBIDDEN, &headers, Some(5));
+        assert_eq!(
+            std::str::from_utf8(&head).unwrap(),
+            "HTTP/1.1 403 Forbidden\r\nx-why: origin\r\ncontent-length: 5\r\nconnection: close\r\n\r\n"
+        );
+    }
+}
