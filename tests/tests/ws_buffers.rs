@@ -1,5 +1,6 @@
-//! A connection's buffers after large messages: tungstenite's grow to the largest frame read and
-//! the largest batch written, and nitrous gives them back once the connection is quiet. Memory is
+//! A connection's buffers after large messages: a partial frame is held only until it is whole,
+//! and a write buffer grown for a large message is given back once the connection is quiet
+//! (tungstenite's reader kept both at their largest for the connection's life). Memory is
 //! read from the fixture server in a process of its own; the frames around a buffer being given
 //! back (pipelined behind a large message, a ping, a fragmented message) are written by hand.
 
@@ -56,7 +57,7 @@ fn payload(seed: usize) -> Vec<u8> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn connections_that_echoed_a_large_message_keep_no_large_buffers() {
-    // 150 connections per route; tungstenite alone would keep about 130 KiB each (a read buffer
+    // 150 connections per route; tungstenite's reader would keep about 130 KiB each (a read buffer
     // and a write buffer of 64 KiB), about 39 MiB in all.
     const EACH: usize = 150;
     let (server, addr) = fixture_server(fixture_command());
