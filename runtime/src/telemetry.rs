@@ -76,6 +76,8 @@ pub(crate) struct Meters {
     /// Open connections: HTTP/1.1 and HTTP/2, each in cleartext and over TLS.
     connections: [[Gauge; 2]; 2],
     pub(crate) peers: Gauge,
+    /// Upgrades accepted (refusals, which are rarer, are looked up by their outcome).
+    upgrades_accepted: Counter,
     pub(crate) messages_received: Counter,
     pub(crate) bytes_received: Counter,
     pub(crate) messages_sent: Counter,
@@ -109,6 +111,7 @@ pub(crate) fn meters() -> &'static Meters {
         Meters {
             connections: [connections("http/1.1"), connections("h2")],
             peers: gauge!(PEERS),
+            upgrades_accepted: counter!(UPGRADES, "outcome" => "accepted"),
             messages_received: counter!(MESSAGES_RECEIVED),
             bytes_received: counter!(BYTES_RECEIVED),
             messages_sent: counter!(MESSAGES_SENT),
@@ -150,8 +153,12 @@ impl Drop for OpenConnection {
 
 /// A WebSocket handshake's outcome: `accepted`, or why it was refused.
 pub(crate) fn upgrade(outcome: &'static str) {
-    let _ = meters();
-    counter!(UPGRADES, "outcome" => outcome).increment(1);
+    let meters = meters();
+    if outcome == "accepted" {
+        meters.upgrades_accepted.increment(1);
+    } else {
+        counter!(UPGRADES, "outcome" => outcome).increment(1);
+    }
 }
 
 /// A subscriber resumed: `entries` replayed, and whether some it missed were not.
