@@ -281,13 +281,16 @@ impl Serve {
         } else {
             router
         };
-        let router = router.layer(Extension(sessions));
+        // `with_state` makes each handler a route once, here: a router without it does so for
+        // every request (a clone and a few boxes per layer), which is what `axum::serve` avoids
+        // the same way.
+        let router = router.layer(Extension(sessions)).with_state(());
         // Every connection holds a receiver: the sender's `closed` is the moment the last one ended.
         // (A `JoinSet` would wake this loop as each connection ends, which costs a thread wake-up
         // per WebSocket handshake, whose connection task ends at the upgrade.)
         let (stage_sender, stage) = watch::channel(Stage::Serving);
         #[cfg_attr(not(feature = "tls"), allow(unused_mut))]
-        let mut protocols = Protocols::new(&limits);
+        let mut protocols = Protocols::new(limits);
         #[cfg(feature = "tls")]
         {
             protocols.tls = tls;
