@@ -69,6 +69,11 @@ impl<S> WriteStall<S> {
             stall: limit.map(Stall::new),
         }
     }
+
+    /// The stream underneath.
+    pub(crate) fn get_ref(&self) -> &S {
+        &self.inner
+    }
 }
 
 /// A write's outcome, with the timer: bytes taken are progress; a refusal that has lasted the

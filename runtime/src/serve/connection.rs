@@ -20,13 +20,17 @@ use tower::ServiceExt;
 
 use super::direct::{self, Session};
 use super::preface::{self, First};
+use super::rewind::Rewind;
 use super::{Limits, Stage, reached};
 use crate::stall::{BodyStall, WriteStall};
 use crate::telemetry;
 
 /// How the server speaks to its connections: hyper's HTTP/1.1 and HTTP/2 settings, whether a
-/// cleartext connection may speak HTTP/2, and TLS if it serves HTTPS.
+/// cleartext connection may speak HTTP/2, the limits, and TLS if it serves HTTPS.
 pub(super) struct Protocols {
+    /// Here rather than passed to each connection: a connection's future holds what it is given
+    /// (twice: an `async fn`'s arguments, and the locals they become).
+    limits: Limits,
     http1: http1::Builder,
     http2: http2::Builder<TokioExecutor>,
     h2c: bool,
@@ -35,7 +39,7 @@ pub(super) struct Protocols {
 }
 
 impl Protocols {
-    pub(super) fn new(limits: &Limits) -> Protocols {
+    pub(super) fn new(limits: Limits) -> Protocols {
         let mut http1 = http1::Builder::new();
         http1
             .timer(TokioTimer::new())
@@ -54,6 +58,7 @@ impl Protocols {
             .keep_alive_interval(limits.ping_interval)
             .keep_alive_timeout(limits.ping_timeout);
         Protocols {
+            limits,
             http1,
             http2,
             h2c: limits.h2c,
@@ -74,31 +79,48 @@ pub(super) async fn serve(
     protocols: Arc<Protocols>,
     stream: TcpStream,
     remote: SocketAddr,
-    limits: Limits,
     router: Router,
     mut stage: watch::Receiver<Stage>,
 ) -> Option<Session> {
-    let requested = Arc::new(Notify::new());
+    let limits = &protocols.limits;
     // Until hyper has the connection, its header timeout does not run: the preface (or the TLS
     // handshake) gets as long as a request head would.
-    let opening = open(&protocols, stream, &limits);
+    let opening = open(&protocols, stream);
     let opened = tokio::select! {
         opened = bounded(limits.header_timeout, opening) => opened,
         () = reached(&mut stage, Stage::Dropped) => return None,
     };
-    let opened = opened?;
-    let _open = opened.count();
-    let opened = match opened {
-        Opened::WebSocket(stream, request, head_len) => {
-            let answer = direct::answer(stream, request, head_len, router, remote, &requested);
-            return tokio::select! {
-                session = answer => session,
-                () = reached(&mut stage, Stage::Dropped) => None,
-            };
+    // Never borrowed here (a borrowed local keeps its room in the future to its scope's end).
+    let (opened, _open) = opened?.counted();
+    // Moved whole into `direct` (not taken apart by a `match`), so that it is no room in this
+    // future from here on.
+    let (stream, request, early) = match opened.direct(remote) {
+        Ok(direct) => direct,
+        // hyper's connection is several KiB of state: boxed, so that this future, which every
+        // connection's task allocates and moves once, stays as small as the direct path's.
+        Err(opened) => {
+            Box::pin(hyper(opened, &protocols, router, remote, &mut stage)).await;
+            return None;
         }
-        opened => opened,
     };
-    let service = service(router, remote, limits.body_timeout, requested.clone());
+    tokio::select! {
+        session = direct::answer(stream, request, early, router) => session,
+        () = reached(&mut stage, Stage::Dropped) => None,
+    }
+}
+
+/// Serves a connection with hyper until it ends, or until the shutdown lets it finish what is in
+/// flight.
+async fn hyper(
+    opened: Opened,
+    protocols: &Protocols,
+    router: Router,
+    remote: SocketAddr,
+    stage: &mut watch::Receiver<Stage>,
+) {
+    let requested = Arc::new(Notify::new());
+    let body_timeout = protocols.limits.body_timeout;
+    let service = service(router, remote, body_timeout, requested.clone());
     // TLS or not, each protocol is the same hyper connection over another stream.
     macro_rules! serve {
         (http1, $io:expr) => {{
@@ -106,32 +128,32 @@ pub(super) async fn serve(
                 .http1
                 .serve_connection($io, service)
                 .with_upgrades();
-            drive(conn, |c| c.graceful_shutdown(), &requested, &mut stage).await
+            drive(conn, |c| c.graceful_shutdown(), &requested, stage).await
         }};
         (http2, $io:expr) => {{
             let conn = protocols.http2.serve_connection($io, service);
-            drive(conn, |c| c.graceful_shutdown(), &requested, &mut stage).await
+            drive(conn, |c| c.graceful_shutdown(), &requested, stage).await
         }};
     }
     let outcome = match opened {
         Opened::Http1(io) => serve!(http1, io),
         Opened::Http2(io) => serve!(http2, io),
-        Opened::WebSocket(..) => unreachable!("answered above"),
+        Opened::WebSocket(..) => unreachable!("answered without hyper"),
         #[cfg(feature = "tls")]
-        Opened::Https1(io) => serve!(http1, io),
+        Opened::Https1(io) => serve!(http1, *io),
         #[cfg(feature = "tls")]
-        Opened::Https2(io) => serve!(http2, io),
+        Opened::Https2(io) => serve!(http2, *io),
     };
     if let Some(Err(error)) = outcome {
         // A header timeout, a malformed request, a client gone mid-request: the client's
         // business, not the server's.
         tracing::debug!(%remote, "nitrous: connection ended: {error}");
     }
-    None
 }
 
-/// A connection's I/O under hyper: writes that stall are cut ([`WriteStall`]).
-type Plain = TokioIo<WriteStall<TcpStream>>;
+/// A connection's I/O under hyper: the bytes read to see what it speaks read again first
+/// ([`Rewind`]), writes that stall cut ([`WriteStall`]).
+type Plain = TokioIo<Rewind<WriteStall<TcpStream>>>;
 #[cfg(feature = "tls")]
 type Secure = TokioIo<tokio_rustls::server::TlsStream<WriteStall<TcpStream>>>;
 
@@ -139,22 +161,47 @@ type Secure = TokioIo<tokio_rustls::server::TlsStream<WriteStall<TcpStream>>>;
 enum Opened {
     Http1(Plain),
     Http2(Plain),
-    /// A WebSocket handshake (HTTP/1.1, cleartext) to answer without hyper, and its head's length.
+    /// A WebSocket handshake (HTTP/1.1, cleartext) to answer without hyper, and what the client
+    /// sent after its head.
     WebSocket(
         WriteStall<TcpStream>,
         Box<axum::http::Request<axum::body::Body>>,
-        usize,
+        Vec<u8>,
     ),
+    /// TLS's state is more than a KiB: boxed, so that it is no room in the others.
     #[cfg(feature = "tls")]
-    Https1(Secure),
+    Https1(Box<Secure>),
     #[cfg(feature = "tls")]
-    Https2(Secure),
+    Https2(Box<Secure>),
 }
 
 impl Opened {
+    /// A WebSocket handshake to answer without hyper, its request given the client's address
+    /// (`ConnectInfo`); anything else back as it was.
+    #[allow(clippy::type_complexity)]
+    fn direct(
+        self,
+        remote: SocketAddr,
+    ) -> Result<
+        (
+            WriteStall<TcpStream>,
+            Box<axum::http::Request<axum::body::Body>>,
+            Vec<u8>,
+        ),
+        Opened,
+    > {
+        match self {
+            Opened::WebSocket(stream, mut request, early) => {
+                request.extensions_mut().insert(ConnectInfo(remote));
+                Ok((stream, request, early))
+            }
+            other => Err(other),
+        }
+    }
+
     /// Counts the connection among the open ones (`nitrous_connections`) until the guard drops.
-    fn count(&self) -> telemetry::OpenConnection {
-        let (http2, tls) = match self {
+    fn counted(self) -> (Opened, telemetry::OpenConnection) {
+        let (http2, tls) = match &self {
             Opened::Http1(_) | Opened::WebSocket(..) => (false, false),
             Opened::Http2(_) => (true, false),
             #[cfg(feature = "tls")]
@@ -162,17 +209,20 @@ impl Opened {
             #[cfg(feature = "tls")]
             Opened::Https2(_) => (true, true),
         };
-        telemetry::OpenConnection::new(http2, tls)
+        (self, telemetry::OpenConnection::new(http2, tls))
     }
 }
 
 /// The TLS handshake and ALPN's choice, or in cleartext a look at the first bytes; `None` if the
 /// client left or failed the handshake.
-async fn open(protocols: &Protocols, stream: TcpStream, limits: &Limits) -> Option<Opened> {
+async fn open(protocols: &Protocols, stream: TcpStream) -> Option<Opened> {
+    let limits = &protocols.limits;
     #[cfg(feature = "tls")]
     if let Some(tls) = &protocols.tls {
         let stream = WriteStall::new(stream, limits.write_timeout);
-        let stream = match tls.acceptor.accept(stream).await {
+        // Boxed: a TLS handshake's state is a KiB and more, and this future's size is every
+        // connection's (see `serve`).
+        let stream = match Box::pin(tls.acceptor.accept(stream)).await {
             Ok(stream) => stream,
             Err(error) => {
                 tracing::debug!("nitrous: TLS handshake failed: {error}");
@@ -180,7 +230,7 @@ async fn open(protocols: &Protocols, stream: TcpStream, limits: &Limits) -> Opti
             }
         };
         let h2 = stream.get_ref().1.alpn_protocol() == Some(b"h2");
-        let io = TokioIo::new(stream);
+        let io = Box::new(TokioIo::new(stream));
         return Some(if h2 {
             Opened::Https2(io)
         } else {
@@ -188,13 +238,13 @@ async fn open(protocols: &Protocols, stream: TcpStream, limits: &Limits) -> Opti
         });
     }
     let max_headers = limits.max_headers.unwrap_or(DEFAULT_MAX_HEADERS);
-    let first = preface::look(&stream, protocols.h2c, limits.max_header_bytes, max_headers);
+    let first = preface::read(&stream, protocols.h2c, limits.max_header_bytes, max_headers);
     let first = first.await.ok()?;
     let stream = WriteStall::new(stream, limits.write_timeout);
     Some(match first {
-        First::Http2 => Opened::Http2(TokioIo::new(stream)),
-        First::WebSocket(request, head_len) => Opened::WebSocket(stream, request, head_len),
-        First::Http1 => Opened::Http1(TokioIo::new(stream)),
+        First::Http2(read) => Opened::Http2(TokioIo::new(Rewind::new(read, stream))),
+        First::WebSocket(request, early) => Opened::WebSocket(stream, request, early),
+        First::Http1(read) => Opened::Http1(TokioIo::new(Rewind::new(read, stream))),
     })
 }
 
@@ -275,3 +325,27 @@ where
 /// How long, after the shutdown signal, a connection that has not sent a request yet may take to
 /// send one: it was accepted, so its client expects an answer.
 const FIRST_REQUEST_GRACE: Duration = Duration::from_secs(1);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every connection's task allocates this future and moves it once (the session then runs
+    /// in the same task, so the future is boxed: see `serve`'s accept loop). hyper's connection
+    /// inline made it 10 KiB, a TLS handshake's state 1.3; both are boxed on their own paths.
+    /// The bound is loose (debug builds and compilers lay futures out differently); what it
+    /// catches is something that size coming back.
+    #[tokio::test]
+    async fn a_connections_future_holds_neither_hyper_nor_tls() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let client = TcpStream::connect(listener.local_addr().unwrap());
+        let (client, accepted) = tokio::join!(client, listener.accept());
+        let (stream, remote) = accepted.unwrap();
+        let (_stage, stage) = watch::channel(Stage::Serving);
+        let protocols = Arc::new(Protocols::new(Limits::default()));
+        let future = serve(protocols, stream, remote, Router::new(), stage);
+        let size = std::mem::size_of_val(&future);
+        assert!(size <= 2048, "the connection's future is {size} bytes");
+        drop((future, client));
+    }
+}

@@ -1,28 +1,25 @@
-//! A WebSocket handshake over HTTP/1.1 in cleartext, answered without hyper: its head is read with
-//! `httparse` from the connection's first bytes (looked at once, [`preface::look`]), the router
+//! A WebSocket handshake over HTTP/1.1 in cleartext, answered without hyper: its head is parsed with
+//! `httparse` from the connection's first bytes (read once, [`preface::read`]), the router
 //! answers it with every layer, and the connection's own task writes the 101 and runs the session.
 //! Over hyper the same handshake costs hyper's connection and its buffers, the upgrade's hand-off
 //! and a second task.
 //!
 //! Only a request that is plainly a WebSocket handshake comes this way: `GET`, HTTP/1.1, `Upgrade:
 //! websocket`, no body, its whole head in the first bytes and within the header limits. Anything
-//! else goes to hyper untouched: nothing was read yet.
+//! else goes to hyper, which reads the same bytes again first.
 //!
-//! [`preface::look`]: super::preface::look
+//! [`preface::read`]: super::preface::read
 
 use std::future::Future;
-use std::io;
-use std::net::SocketAddr;
 use std::pin::Pin;
 
 use axum::Router;
 use axum::body::Body;
-use axum::extract::ConnectInfo;
 use axum::http::header::{CONNECTION, CONTENT_LENGTH, TRANSFER_ENCODING, UPGRADE};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, Request, StatusCode, Uri};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use bytes::Bytes;
+use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
-use tokio::sync::Notify;
 use tower::ServiceExt;
 
 use crate::stall::WriteStall;
@@ -53,15 +50,21 @@ pub(super) fn handshake(bytes: &[u8], max_headers: usize) -> Option<(Request<Bod
     if parsed.headers.len() > max_headers {
         return None;
     }
+    // One copy of the head; the path and the header values are slices of it, not copies each.
+    let head = Bytes::copy_from_slice(&bytes[..head_len]);
+    let within = |part: &[u8]| {
+        let start = part.as_ptr() as usize - bytes.as_ptr() as usize;
+        head.slice(start..start + part.len())
+    };
     let mut request = Request::new(Body::empty());
     *request.method_mut() = Method::GET;
-    *request.uri_mut() = Uri::try_from(parsed.path?).ok()?;
+    *request.uri_mut() = Uri::from_maybe_shared(within(parsed.path?.as_bytes())).ok()?;
     let map = request.headers_mut();
     map.reserve(parsed.headers.len());
     let mut websocket = false;
     for header in parsed.headers.iter() {
         let name = HeaderName::from_bytes(header.name.as_bytes()).ok()?;
-        let value = HeaderValue::from_bytes(header.value).ok()?;
+        let value = HeaderValue::from_maybe_shared(within(header.value)).ok()?;
         if name == CONTENT_LENGTH || name == TRANSFER_ENCODING {
             return None;
         }
@@ -76,65 +79,57 @@ pub(super) fn handshake(bytes: &[u8], max_headers: usize) -> Option<(Request<Bod
     websocket.then_some((request, head_len))
 }
 
-/// Answers the handshake `request`, whose head is the first `head_len` bytes waiting on `stream`:
-/// the session if the route accepted it (the 101 is written), `None` once any other answer is
-/// written and the connection closed.
+/// Answers the handshake `request`, read from `stream` with `early` (what the client sent after
+/// it): the session if the route accepted it (the 101 is written), `None` once any other answer
+/// is written and the connection closed.
 pub(super) async fn answer(
     mut stream: WriteStall<TcpStream>,
-    request: Box<Request<Body>>,
-    head_len: usize,
+    mut request: Box<Request<Body>>,
+    early: Vec<u8>,
     router: Router,
-    remote: SocketAddr,
-    requested: &Notify,
 ) -> Option<Session> {
-    // The head was only looked at: it is taken off the socket now that it is answered here.
-    if let Err(error) = discard(&mut stream, head_len).await {
-        tracing::debug!(%remote, "nitrous: connection ended: {error}");
-        return None;
-    }
-    requested.notify_one();
-    let mut request = *request;
     let slot = DirectUpgrade::default();
-    request.extensions_mut().insert(ConnectInfo(remote));
     request.extensions_mut().insert(slot.clone());
-    let Ok(response) = router.oneshot(request).await;
-    let starter = slot.take();
-    if response.status() == StatusCode::SWITCHING_PROTOCOLS
-        && let Some(starter) = starter
+    let Ok(response) = router.oneshot(*request).await;
+    if let Some(starter) = slot.take()
+        && response.status() == StatusCode::SWITCHING_PROTOCOLS
     {
         let head = head(response.status(), response.headers(), None);
+        drop(response);
         if let Err(error) = stream.write_all(&head).await {
-            tracing::debug!(%remote, "nitrous: WebSocket upgrade failed: {error}");
+            tracing::debug!(remote = %remote(&stream), "nitrous: WebSocket upgrade failed: {error}");
             return None;
         }
-        return Some(starter(Stream::Direct(stream)));
+        return Some(starter(Stream::Direct(stream), early));
     }
     // A refusal, or whatever else the router answered: written whole, then the connection is
-    // closed (the client asked for a WebSocket and will not send another request on it).
+    // closed (the client asked for a WebSocket and will not send another request on it). Boxed:
+    // the rarer path's state is no part of the common one's.
+    Box::pin(refuse(stream, response)).await;
+    None
+}
+
+/// The client's address, for a log line: asked of the socket rather than kept, since every
+/// connection's future would hold it.
+fn remote(stream: &WriteStall<TcpStream>) -> String {
+    match stream.get_ref().peer_addr() {
+        Ok(remote) => remote.to_string(),
+        Err(_) => "(gone)".to_owned(),
+    }
+}
+
+/// Writes `response` whole with `Connection: close`, then closes.
+async fn refuse(mut stream: WriteStall<TcpStream>, response: axum::response::Response) {
     let (parts, body) = response.into_parts();
     let Ok(body) = axum::body::to_bytes(body, ANSWER_MAX).await else {
-        tracing::debug!(%remote, "nitrous: an answer to a WebSocket handshake was over {ANSWER_MAX} bytes; closing instead");
-        return None;
+        tracing::debug!(remote = %remote(&stream), "nitrous: an answer to a WebSocket handshake was over {ANSWER_MAX} bytes; closing instead");
+        return;
     };
     let mut bytes = head(parts.status, &parts.headers, Some(body.len()));
     bytes.extend_from_slice(&body);
     if stream.write_all(&bytes).await.is_ok() {
         let _ = stream.shutdown().await;
     }
-    None
-}
-
-/// Reads and drops `len` bytes (the request head, already looked at).
-async fn discard(stream: &mut WriteStall<TcpStream>, mut len: usize) -> io::Result<()> {
-    let mut chunk = [0u8; 512];
-    while len > 0 {
-        let n = stream.read(&mut chunk[..len.min(512)]).await?;
-        if n == 0 {
-            return Err(io::ErrorKind::UnexpectedEof.into());
-        }
-        len -= n;
-    }
-    Ok(())
 }
 
 /// A response head: the status line and the headers, without the response's own body framing

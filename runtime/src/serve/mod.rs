@@ -26,6 +26,7 @@ mod connection;
 mod direct;
 mod listen;
 mod preface;
+mod rewind;
 #[cfg(feature = "tls")]
 mod tls;
 
@@ -322,7 +323,6 @@ impl Serve {
                 protocols.clone(),
                 stream,
                 remote,
-                limits,
                 router.clone(),
                 stage.clone(),
             ));

@@ -9,7 +9,9 @@ use std::task::{Poll, ready};
 
 use axum::body::Body;
 use axum::http::Request;
-use tokio::io::ReadBuf;
+use bytes::Bytes;
+use rustix::net::RecvFlags;
+use tokio::io::Interest;
 use tokio::net::TcpStream;
 
 use super::direct;
@@ -19,47 +21,80 @@ use crate::read_buffer;
 /// HTTP/1.1 method begins that way.
 const PREFACE_START: &[u8] = b"PRI";
 
-/// How much of a connection's first bytes is looked at: a browser's WebSocket handshake, cookies
-/// and all, fits; a larger head goes to hyper.
-const LOOK_MAX: usize = 8 << 10;
+/// How much of a connection's first bytes is read to decide: a browser's WebSocket handshake,
+/// cookies and all, fits; a larger head goes to hyper.
+const FIRST_MAX: usize = 8 << 10;
 
-/// What the first bytes say.
+/// What the first bytes say, and the bytes.
 #[derive(Debug)]
 pub(super) enum First {
-    Http2,
-    /// A WebSocket handshake to answer without hyper, and its head's length.
-    WebSocket(Box<Request<Body>>, usize),
-    Http1,
+    /// The bytes read, for hyper to read again.
+    Http2(Bytes),
+    /// A WebSocket handshake to answer without hyper, and what the client sent after its head
+    /// (frames it did not wait to send).
+    WebSocket(Box<Request<Body>>, Vec<u8>),
+    /// The bytes read, for hyper to read again.
+    Http1(Bytes),
 }
 
-/// Looks at the client's first bytes without taking them (one `peek`, into the thread's read
-/// buffer; nothing kept); waits for them. HTTP/2's preface counts only with `h2c`; a WebSocket
-/// handshake only within `max_head` bytes and `max_headers` headers. A client that sends fewer
-/// than three bytes first is spoken to in HTTP/1.1, which reads on.
-pub(super) async fn look(
+/// Reads the client's first bytes (one read, through the thread's buffer); waits for them.
+/// HTTP/2's preface counts only with `h2c`; a WebSocket handshake only within `max_head` bytes and
+/// `max_headers` headers. A client that sends fewer than three bytes first is spoken to in
+/// HTTP/1.1, which reads on.
+///
+/// A read shorter than asked for emptied the socket, and tokio is told so (as `WouldBlock`): it
+/// forgets the readiness it had, so that a WebSocket session's first read waits for the client
+/// instead of making a system call to find nothing. tokio forgets only readiness it saw before
+/// the read (a later event stands), and never the end of the stream.
+pub(super) async fn read(
     stream: &TcpStream,
     h2c: bool,
     max_head: usize,
     max_headers: usize,
 ) -> io::Result<First> {
     poll_fn(|cx| {
-        read_buffer::with(|buffer| {
-            let limit = buffer.len().min(LOOK_MAX).min(max_head);
-            let mut first = ReadBuf::new(&mut buffer[..limit]);
-            ready!(stream.poll_peek(cx, &mut first))?;
-            let bytes = first.filled();
-            Poll::Ready(if bytes.is_empty() {
-                Err(io::ErrorKind::UnexpectedEof.into())
-            } else if h2c && bytes.starts_with(PREFACE_START) {
-                Ok(First::Http2)
-            } else if let Some((request, head_len)) = direct::handshake(bytes, max_headers) {
-                Ok(First::WebSocket(Box::new(request), head_len))
-            } else {
-                Ok(First::Http1)
-            })
-        })
+        loop {
+            ready!(stream.poll_read_ready(cx))?;
+            let first = read_buffer::with(|buffer| {
+                let limit = buffer.len().min(FIRST_MAX).min(max_head);
+                let buffer = &mut buffer[..limit];
+                let mut read = 0;
+                let outcome = stream.try_io(Interest::READABLE, || {
+                    (read, _) = rustix::net::recv(stream, &mut *buffer, RecvFlags::empty())?;
+                    if read > 0 && read < limit {
+                        return Err(io::ErrorKind::WouldBlock.into());
+                    }
+                    Ok(())
+                });
+                match outcome {
+                    Err(error) if error.kind() != io::ErrorKind::WouldBlock => Some(Err(error)),
+                    // Not readable after all: wait again.
+                    Err(_) if read == 0 => None,
+                    _ => Some(say(&buffer[..read], h2c, max_headers)),
+                }
+            });
+            if let Some(first) = first {
+                return Poll::Ready(first);
+            }
+        }
     })
     .await
+}
+
+/// What `bytes`, the connection's first, say.
+fn say(bytes: &[u8], h2c: bool, max_headers: usize) -> io::Result<First> {
+    if bytes.is_empty() {
+        return Err(io::ErrorKind::UnexpectedEof.into());
+    }
+    if h2c && bytes.starts_with(PREFACE_START) {
+        return Ok(First::Http2(Bytes::copy_from_slice(bytes)));
+    }
+    Ok(match direct::handshake(bytes, max_headers) {
+        Some((request, head_len)) => {
+            First::WebSocket(Box::new(request), bytes[head_len..].to_vec())
+        }
+        None => First::Http1(Bytes::copy_from_slice(bytes)),
+    })
 }
 
 #[cfg(test)]
@@ -76,11 +111,11 @@ mod tests {
         if bytes.is_empty() {
             drop(client);
         }
-        look(&server, true, 64 << 10, 100).await
+        read(&server, true, 64 << 10, 100).await
     }
 
     async fn is_http2(bytes: &[u8]) -> io::Result<bool> {
-        Ok(matches!(first_bytes(bytes).await?, First::Http2))
+        Ok(matches!(first_bytes(bytes).await?, First::Http2(_)))
     }
 
     #[tokio::test]
@@ -102,13 +137,24 @@ mod tests {
     async fn a_whole_websocket_handshake_is_seen_and_a_partial_one_is_not() {
         let handshake = b"GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n\r\n";
         match first_bytes(handshake).await.unwrap() {
-            First::WebSocket(request, len) => {
+            First::WebSocket(request, early) => {
                 assert_eq!(request.uri(), "/ws");
-                assert_eq!(len, handshake.len());
+                assert!(early.is_empty());
             }
             other => panic!("{other:?}"),
         }
+        let frame = b"\x81\x80\x00\x00\x00\x00";
+        match first_bytes(&[&handshake[..], frame].concat())
+            .await
+            .unwrap()
+        {
+            First::WebSocket(_, early) => assert_eq!(early, frame, "what followed the head"),
+            other => panic!("{other:?}"),
+        }
         let partial = &handshake[..handshake.len() - 2];
-        assert!(matches!(first_bytes(partial).await.unwrap(), First::Http1));
+        match first_bytes(partial).await.unwrap() {
+            First::Http1(read) => assert_eq!(read, partial, "read again by hyper"),
+            other => panic!("{other:?}"),
+        }
     }
 }

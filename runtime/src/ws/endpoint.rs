@@ -186,7 +186,7 @@ impl<T: WebSocketHandler> Endpoint<T> {
             route,
             http,
         };
-        handoff.start(move |stream| start.session(stream));
+        handoff.start(move |stream, early| start.session(stream, early));
         response
     }
 }
@@ -211,8 +211,9 @@ struct Start<T> {
 }
 
 impl<T: WebSocketHandler> Start<T> {
-    /// The session, over the connection the handshake was answered on.
-    fn session(self, stream: Stream) -> impl Future<Output = ()> + Send + use<T> {
+    /// The session, over the connection the handshake was answered on; `early` is what the client
+    /// sent after the handshake that was read with it.
+    fn session(self, stream: Stream, early: Vec<u8>) -> impl Future<Output = ()> + Send + use<T> {
         let Start {
             handler,
             peer,
@@ -225,7 +226,7 @@ impl<T: WebSocketHandler> Start<T> {
             max_message: options.max_message_size,
             write_buffer: options.write_buffer_size,
         };
-        let socket = Socket::new(stream, limits);
+        let socket = Socket::new(stream, limits, early);
         peer.shared
             .peers
             .write()

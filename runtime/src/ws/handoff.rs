@@ -12,9 +12,10 @@ use hyper::upgrade::OnUpgrade;
 
 use super::stream::Stream;
 
-/// A session, given its connection.
+/// A session, given its connection and what the client sent after the handshake that was read
+/// with it.
 pub(crate) type Starter =
-    Box<dyn FnOnce(Stream) -> Pin<Box<dyn Future<Output = ()> + Send>> + Send>;
+    Box<dyn FnOnce(Stream, Vec<u8>) -> Pin<Box<dyn Future<Output = ()> + Send>> + Send>;
 
 /// The slot `serve` puts in the extensions of a handshake it answers itself.
 #[derive(Clone, Default)]
@@ -53,7 +54,7 @@ impl Handoff {
     /// the slot `serve` runs it from.
     pub(crate) fn start<F, S>(self, session: F)
     where
-        F: FnOnce(Stream) -> S + Send + 'static,
+        F: FnOnce(Stream, Vec<u8>) -> S + Send + 'static,
         S: Future<Output = ()> + Send + 'static,
     {
         match self {
@@ -64,14 +65,19 @@ impl Handoff {
                             let stream = Stream::Upgraded(hyper_util::rt::TokioIo::new(upgraded));
                             // Awaited after the closure returns it: what the closure held is not
                             // kept beside the session.
-                            let session = session(stream);
+                            // hyper hands on what it read past the request in the stream itself.
+                            let session = session(stream, Vec::new());
                             session.await;
                         }
                         Err(error) => tracing::debug!("nitrous: WebSocket upgrade failed: {error}"),
                     }
                 });
             }
-            Handoff::Direct(slot) => slot.put(Box::new(move |stream| Box::pin(session(stream)))),
+            Handoff::Direct(slot) => {
+                slot.put(Box::new(move |stream, early| {
+                    Box::pin(session(stream, early))
+                }));
+            }
         }
     }
 }

@@ -60,11 +60,12 @@ pub(crate) struct Socket {
 }
 
 impl Socket {
-    pub(crate) fn new(io: Stream, limits: Limits) -> Socket {
+    /// `early`: bytes of the client's frames read already (with its handshake).
+    pub(crate) fn new(io: Stream, limits: Limits, early: Vec<u8>) -> Socket {
         Socket {
             io,
             limits,
-            held: Vec::new(),
+            held: early,
             held_at: 0,
             fragments: None,
             out: Vec::new(),
