@@ -5,7 +5,6 @@
 mod support;
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
 use nitrous_tests::recording::{Installed, Recording};
@@ -17,18 +16,6 @@ use support::ws::{WAIT, text};
 use tokio::io::AsyncReadExt;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
-
-/// Waits (bounded) until `condition` holds, as the server finishes closing what a client left.
-async fn settled(what: &str, condition: impl Fn() -> bool) {
-    tokio::time::timeout(WAIT, async {
-        while !condition() {
-            tokio::task::yield_now().await;
-            tokio::time::sleep(Duration::from_millis(5)).await;
-        }
-    })
-    .await
-    .unwrap_or_else(|_| panic!("{what} did not settle"));
-}
 
 async fn probe(addr: &str, name: &str) -> support::ws::Client {
     let (mut client, _) =
@@ -135,7 +122,7 @@ async fn a_scripted_session_yields_exactly_the_expected_metrics() {
         async move { sse::events(request.send().await.unwrap()) }
     };
     let mut reader = news(None).await;
-    settled("the news subscription", || {
+    support::wait::until("the news subscription", WAIT, || {
         hub.subscriber_count("news") == 1
     })
     .await;
@@ -155,7 +142,7 @@ async fn a_scripted_session_yields_exactly_the_expected_metrics() {
         assert_eq!(sse::next_event(&mut resumed).await.data, format!("n{n}"));
     }
     drop((reader, resumed));
-    settled("the event streams gauge", || {
+    support::wait::until("the event streams gauge", WAIT, || {
         recording.gauge("nitrous_event_streams{}") == 0.0
     })
     .await;
@@ -169,12 +156,12 @@ async fn a_scripted_session_yields_exactly_the_expected_metrics() {
         1.0
     );
     drop(h2);
-    settled("the HTTP/2 connection's end", || {
+    support::wait::until("the HTTP/2 connection's end", WAIT, || {
         recording.gauge("nitrous_connections{protocol=h2,tls=false}") == 0.0
     })
     .await;
 
-    settled("the connections gauge", || {
+    support::wait::until("the connections gauge", WAIT, || {
         recording.gauge("nitrous_connections{protocol=http/1.1,tls=false}") == 0.0
     })
     .await;

@@ -11,16 +11,7 @@ use nitrous::broker::redis::{RedisBroker, RedisConfig};
 use nitrous_support::RedisServer;
 use nitrous_tests::recording::{Installed, Recording};
 
-/// Waits (bounded) until `condition` holds, polling what the recorder shows.
-async fn settled(what: &str, limit: Duration, condition: impl Fn() -> bool) {
-    tokio::time::timeout(limit, async {
-        while !condition() {
-            tokio::time::sleep(Duration::from_millis(5)).await;
-        }
-    })
-    .await
-    .unwrap_or_else(|_| panic!("{what} did not happen within {limit:?}"));
-}
+mod support;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_queue_for_redis_and_its_reconnects_are_counted() {
@@ -37,7 +28,7 @@ async fn the_queue_for_redis_and_its_reconnects_are_counted() {
         hub.publish("room", format!("m{n}")).unwrap();
     }
     let wait = Duration::from_secs(10);
-    settled("the first publishes going out", wait, || queued() == 0.0).await;
+    support::wait::until("the first publishes going out", wait, || queued() == 0.0).await;
     assert_eq!(recording.counter("nitrous_publishes_total{}"), 10);
     assert_eq!(refused(), 0);
 
@@ -60,7 +51,7 @@ async fn the_queue_for_redis_and_its_reconnects_are_counted() {
         queued()
     );
     redis.resume().unwrap();
-    settled("the queue draining", wait, || queued() == 0.0).await;
+    support::wait::until("the queue draining", wait, || queued() == 0.0).await;
     assert_eq!(
         reconnects(),
         0,
@@ -69,10 +60,10 @@ async fn the_queue_for_redis_and_its_reconnects_are_counted() {
 
     // Redis crashed and back: one reconnect (the backoff reaches 5 s at most).
     redis.restart().expect("redis-server again");
-    settled("the reconnect", Duration::from_secs(30), || {
+    support::wait::until("the reconnect", Duration::from_secs(30), || {
         reconnects() == 1
     })
     .await;
     hub.publish("room", "after").unwrap();
-    settled("the queue after the reconnect", wait, || queued() == 0.0).await;
+    support::wait::until("the queue after the reconnect", wait, || queued() == 0.0).await;
 }

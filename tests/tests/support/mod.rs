@@ -10,6 +10,7 @@ pub(crate) mod log;
 pub(crate) mod raw;
 pub(crate) mod redis;
 pub(crate) mod sse;
+pub(crate) mod wait;
 pub(crate) mod ws;
 
 use std::net::SocketAddr;
