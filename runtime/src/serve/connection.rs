@@ -178,18 +178,7 @@ enum Opened {
 impl Opened {
     /// A WebSocket handshake to answer without hyper, its request given the client's address
     /// (`ConnectInfo`); anything else back as it was.
-    #[allow(clippy::type_complexity)]
-    fn direct(
-        self,
-        remote: SocketAddr,
-    ) -> Result<
-        (
-            WriteStall<TcpStream>,
-            Box<axum::http::Request<axum::body::Body>>,
-            Vec<u8>,
-        ),
-        Opened,
-    > {
+    fn direct(self, remote: SocketAddr) -> Result<direct::Handshake, Opened> {
         match self {
             Opened::WebSocket(stream, mut request, early) => {
                 request.extensions_mut().insert(ConnectInfo(remote));

@@ -32,6 +32,10 @@ const MAX_HEADERS: usize = 64;
 /// sent, and the connection is closed.
 const ANSWER_MAX: usize = 1 << 20;
 
+/// A WebSocket handshake read from a connection, to answer here: the connection, the request,
+/// and what the client sent after the request's head.
+pub(super) type Handshake = (WriteStall<TcpStream>, Box<Request<Body>>, Vec<u8>);
+
 /// A session, ready to run on the connection's task.
 pub(super) type Session = Pin<Box<dyn Future<Output = ()> + Send>>;
 
@@ -47,7 +51,7 @@ pub(super) fn handshake(bytes: &[u8], max_headers: usize) -> Option<(Request<Bod
     if parsed.method != Some("GET") || parsed.version != Some(1) {
         return None;
     }
-    if parsed.headers.len() > max_headers {
+    if parsed.headers.len() > max_headers || !plainly_websocket(parsed.headers) {
         return None;
     }
     // One copy of the head; the path and the header values are slices of it, not copies each.
@@ -61,22 +65,30 @@ pub(super) fn handshake(bytes: &[u8], max_headers: usize) -> Option<(Request<Bod
     *request.uri_mut() = Uri::from_maybe_shared(within(parsed.path?.as_bytes())).ok()?;
     let map = request.headers_mut();
     map.reserve(parsed.headers.len());
-    let mut websocket = false;
     for header in parsed.headers.iter() {
         let name = HeaderName::from_bytes(header.name.as_bytes()).ok()?;
         let value = HeaderValue::from_maybe_shared(within(header.value)).ok()?;
-        if name == CONTENT_LENGTH || name == TRANSFER_ENCODING {
-            return None;
-        }
-        if name == UPGRADE {
-            websocket |= value
-                .as_bytes()
-                .trim_ascii()
-                .eq_ignore_ascii_case(b"websocket");
-        }
         map.append(name, value);
     }
-    websocket.then_some((request, head_len))
+    Some((request, head_len))
+}
+
+/// `Upgrade: websocket` and no body, decided on the raw headers: any other request (most of an
+/// HTTP app's) goes to hyper before anything is copied for it.
+fn plainly_websocket(headers: &[httparse::Header<'_>]) -> bool {
+    let mut websocket = false;
+    for header in headers {
+        let name = header.name.as_bytes();
+        if name.eq_ignore_ascii_case(CONTENT_LENGTH.as_str().as_bytes())
+            || name.eq_ignore_ascii_case(TRANSFER_ENCODING.as_str().as_bytes())
+        {
+            return false;
+        }
+        if name.eq_ignore_ascii_case(UPGRADE.as_str().as_bytes()) {
+            websocket |= header.value.trim_ascii().eq_ignore_ascii_case(b"websocket");
+        }
+    }
+    websocket
 }
 
 /// Answers the handshake `request`, read from `stream` with `early` (what the client sent after

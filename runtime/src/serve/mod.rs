@@ -318,7 +318,7 @@ impl Serve {
             };
             // Boxed before it is spawned, and dropped before the session: a task keeps the size
             // of its future for its whole life, and a WebSocket session answered without hyper
-            // runs on this task once the connection's state (several KiB) is gone.
+            // runs on this task once the connection's state (a KiB) is gone.
             let connection = Box::pin(connection::serve(
                 protocols.clone(),
                 stream,
