@@ -34,7 +34,7 @@ pub mod middleware {
 }
 /// WebSocket route glue: `route`, `OrSocket`, and the `Build` specialisation.
 pub mod ws {
-    pub use crate::ws::endpoint::{Build, BuildDefault, BuildFromState, OrSocket, route};
+    pub use crate::ws::route::{Build, BuildDefault, BuildFromState, OrSocket, route};
 }
 pub use axum::Router;
 pub use axum::extract::FromRef;

@@ -102,7 +102,9 @@ pub(super) async fn answer(
 ) -> Option<Session> {
     let slot = DirectUpgrade::default();
     request.extensions_mut().insert(slot.clone());
-    let Ok(response) = router.oneshot(*request).await;
+    // Boxed: the router's future holds the request until it is polled, and this future is in
+    // every connection's, which stays under glibc's small sizes (1,032 bytes) without it.
+    let Ok(response) = Box::pin(router.oneshot(*request)).await;
     if let Some(starter) = slot.take()
         && response.status() == StatusCode::SWITCHING_PROTOCOLS
     {

@@ -1,28 +1,25 @@
-//! The axum side of a WebSocket route: the origin check, the `upgrade` hook, and the hand-off to a
-//! session. `routes!` names [`route`] and [`OrSocket`] through `__private`.
+//! What a WebSocket route does with a handshake request: the limits and origin checks, the
+//! `upgrade` hook, and the hand-off to a session. `route.rs` makes it an axum handler.
 
-use std::marker::PhantomData;
+use std::future::Ready;
 use std::net::SocketAddr;
 use std::panic::AssertUnwindSafe;
-use std::sync::{Arc, OnceLock};
+use std::pin::Pin;
+use std::sync::Arc;
 
-use axum::extract::{
-    ConnectInfo, FromRef, FromRequestParts, MatchedPath, RawPathParams, Request, State,
-};
-use axum::handler::Handler;
-use axum::http::{HeaderValue, Method, StatusCode, Version, header};
+use axum::extract::{ConnectInfo, FromRequestParts, MatchedPath, RawPathParams, Request};
+use axum::http::{HeaderValue, StatusCode, Version, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{MethodFilter, MethodRouter, on};
 use futures_util::FutureExt;
+use futures_util::future::Either;
 
 use super::headers::RequestHeaders;
 use super::peer::{PeerParts, PeerSet};
 use super::socket::{Limits, Socket};
 use super::stream::Stream;
 use super::upgrade;
-use super::{Options, Peer, UpgradeRequest, WebSocketHandler, session};
+use super::{Options, Peer, Refusal, Upgrade, UpgradeRequest, WebSocketHandler, session};
 use crate::hub::Hub;
-use crate::register::Register;
 use crate::shutdown::Shutdown;
 use crate::telemetry;
 
@@ -38,7 +35,7 @@ fn origin_refusal(origin: &str, host: &str) -> String {
 }
 
 /// A WebSocket route's handler, options and peers, built on its first request.
-struct Endpoint<T> {
+pub(super) struct Endpoint<T> {
     handler: Arc<T>,
     options: Arc<Options>,
     peers: Arc<PeerSet>,
@@ -47,7 +44,7 @@ struct Endpoint<T> {
 }
 
 impl<T: WebSocketHandler> Endpoint<T> {
-    fn new(handler: T) -> Self {
+    pub(super) fn new(handler: T) -> Self {
         let options = Arc::new(handler.options());
         Endpoint {
             handler: Arc::new(handler),
@@ -57,7 +54,20 @@ impl<T: WebSocketHandler> Endpoint<T> {
         }
     }
 
-    async fn upgrade(&self, request: Request) -> Response {
+    /// Answers a handshake request: every check that needs no `await` runs here, at once, so that
+    /// only the `upgrade` hook and what it reads are held in a future while it runs (boxed, under
+    /// glibc's small sizes: this future is allocated once per handshake).
+    pub(super) fn upgrade(self: Arc<Self>, request: Request) -> Upgrading {
+        match self.checked(request) {
+            Ok(checked) => Either::Right(Box::pin(self.decide(checked))),
+            Err(refusal) => Either::Left(std::future::ready(refusal)),
+        }
+    }
+
+    /// The request's limits, origin and handshake, checked; what the hook and the session need.
+    // `upgrade` takes the result apart at once, and the checked request is the larger of the two.
+    #[allow(clippy::result_large_err)]
+    fn checked(&self, request: Request) -> Result<Checked, Response> {
         let (mut parts, _body) = request.into_parts();
         // The peer keeps its upgrade's headers for as long as it is connected: bound them.
         let header_bytes = header_bytes(&parts.headers);
@@ -72,7 +82,7 @@ impl<T: WebSocketHandler> Endpoint<T> {
                 self.options.max_request_headers
             );
             telemetry::upgrade("headers");
-            return (StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE, message).into_response();
+            return Err((StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE, message).into_response());
         }
         // HTTP/2 names the host in the `:authority` of the URI rather than a `Host` header.
         let host = match parts.headers.get(header::HOST) {
@@ -96,21 +106,22 @@ impl<T: WebSocketHandler> Endpoint<T> {
             let message = origin_refusal(&origin, host);
             tracing::warn!(%origin, %host, "nitrous: {message}");
             telemetry::upgrade("origin");
-            return (StatusCode::FORBIDDEN, message).into_response();
+            return Err((StatusCode::FORBIDDEN, message).into_response());
         }
         let handshake = match upgrade::handshake(&mut parts) {
             Ok(handshake) => handshake,
             Err(refusal) => {
                 telemetry::upgrade("handshake");
-                return refusal.into_response();
+                return Err(refusal.into_response());
             }
         };
-        let params = match RawPathParams::from_request_parts(&mut parts, &()).await {
-            Ok(params) => params
+        // axum reads the parameters from the request's extensions: the future is ready at once.
+        let params = match RawPathParams::from_request_parts(&mut parts, &()).now_or_never() {
+            Some(Ok(params)) => params
                 .iter()
                 .map(|(k, v)| (k.to_owned(), v.to_owned()))
                 .collect(),
-            Err(_) => Vec::new(),
+            _ => Vec::new(),
         };
         let remote = parts
             .extensions
@@ -130,15 +141,37 @@ impl<T: WebSocketHandler> Endpoint<T> {
         if let Some(shutdown) = &shutdown {
             shutdown.register(&self.peers);
         }
-        let request = UpgradeRequest {
-            parts,
-            params,
-            remote,
-        };
+        Ok(Checked {
+            request: UpgradeRequest {
+                parts,
+                params,
+                remote,
+            },
+            handshake,
+            route,
+            hub,
+            shutdown,
+        })
+    }
 
-        let decision = AssertUnwindSafe(self.handler.upgrade(&request))
+    /// Runs the `upgrade` hook on a checked request, and answers as it decides.
+    async fn decide(self: Arc<Self>, checked: Checked) -> Response {
+        let decision = AssertUnwindSafe(self.handler.upgrade(&checked.request))
             .catch_unwind()
             .await;
+        self.answer(checked, decision)
+    }
+
+    /// The response to a checked request, as the `upgrade` hook decided; an accepted one starts
+    /// the session once the connection is handed over.
+    fn answer(&self, checked: Checked, decision: Decision) -> Response {
+        let Checked {
+            request,
+            handshake,
+            route,
+            hub,
+            shutdown,
+        } = checked;
         let accepted = match decision {
             Ok(Ok(accepted)) => accepted,
             Ok(Err(refusal)) => {
@@ -189,6 +222,21 @@ impl<T: WebSocketHandler> Endpoint<T> {
         handoff.start(move |stream, early| start.session(stream, early));
         response
     }
+}
+
+/// What the `upgrade` hook came to: its answer, or the panic it raised.
+type Decision = std::thread::Result<Result<Upgrade, Refusal>>;
+
+/// A WebSocket route's answer to a request: a refusal at once, or the `upgrade` hook running.
+pub(super) type Upgrading = Either<Ready<Response>, Pin<Box<dyn Future<Output = Response> + Send>>>;
+
+/// A handshake request that passed the route's checks, with what its session needs.
+struct Checked {
+    request: UpgradeRequest,
+    handshake: upgrade::Handshake,
+    route: Route,
+    hub: Hub,
+    shutdown: Option<Shutdown>,
 }
 
 /// How many bytes `headers` take as a request head (`name: value` and a line end each).
@@ -248,129 +296,5 @@ impl std::fmt::Display for Route {
             Route::Matched(path) => path.as_str(),
             Route::Path(path) => path,
         })
-    }
-}
-
-type Cell<T> = Arc<OnceLock<Arc<Endpoint<T>>>>;
-
-fn endpoint<T: WebSocketHandler, S>(
-    cell: &Cell<T>,
-    build: fn(&S) -> T,
-    state: &S,
-) -> Arc<Endpoint<T>> {
-    cell.get_or_init(|| Arc::new(Endpoint::new(build(state))))
-        .clone()
-}
-
-/// The methods a WebSocket handshake comes as: GET (HTTP/1.1) and CONNECT (HTTP/2, RFC 8441).
-const HANDSHAKE: MethodFilter = MethodFilter::GET.or(MethodFilter::CONNECT);
-
-/// A GET route (and CONNECT, for HTTP/2) that upgrades to a WebSocket session of `T`, built from
-/// the router state by `build` on the first request.
-pub fn route<S, T>(build: fn(&S) -> T) -> MethodRouter<S>
-where
-    S: Clone + Send + Sync + 'static,
-    T: WebSocketHandler,
-{
-    let cell: Cell<T> = Arc::default();
-    on(
-        HANDSHAKE,
-        move |State(state): State<S>, request: Request| {
-            let endpoint = endpoint(&cell, build, &state);
-            async move { endpoint.upgrade(request).await }
-        },
-    )
-}
-
-/// Where the GET handler in a WebSocket route's file goes: [`route`], with the handler answering
-/// GET requests that are not upgrades ([`Register`] for the handler attributes' registration).
-#[derive(Debug)]
-pub struct OrSocket<S, T>(fn(&S) -> T);
-
-impl<S, T> OrSocket<S, T> {
-    /// Beside the socket whose handler `build` makes.
-    pub fn new(build: fn(&S) -> T) -> OrSocket<S, T> {
-        OrSocket(build)
-    }
-}
-
-impl<S, T> Register<S> for OrSocket<S, T>
-where
-    S: Clone + Send + Sync + 'static,
-    T: WebSocketHandler,
-{
-    fn register<H: Handler<X, S>, X: 'static>(self, http: H) -> MethodRouter<S> {
-        route_or(self.0, http)
-    }
-
-    fn skip(self) -> MethodRouter<S> {
-        route(self.0)
-    }
-}
-
-/// [`route`], with `http` answering GET requests that are not upgrades.
-fn route_or<S, T, H, X>(build: fn(&S) -> T, http: H) -> MethodRouter<S>
-where
-    S: Clone + Send + Sync + 'static,
-    T: WebSocketHandler,
-    H: Handler<X, S>,
-    X: 'static,
-{
-    let cell: Cell<T> = Arc::default();
-    on(
-        HANDSHAKE,
-        move |State(state): State<S>, request: Request| {
-            let endpoint = endpoint(&cell, build, &state);
-            let http = http.clone();
-            async move {
-                if request.method() == Method::CONNECT
-                    || upgrade::asks_for_websocket(request.headers())
-                {
-                    endpoint.upgrade(request).await
-                } else {
-                    http.call(request, state).await
-                }
-            }
-        },
-    )
-}
-
-/// Picks how a handler is built, in generated code where `T` and `S` are concrete: from the state
-/// when `T: FromRef<S>`, else `T::default()` (the one way for a router without state), else the
-/// generated code's own third level, whose bound fails with a message naming the route file
-/// (autoref specialisation: `(&&&Build::new()).build(s)`).
-#[derive(Debug)]
-pub struct Build<T, S>(PhantomData<fn(&S) -> T>);
-
-impl<T, S> Build<T, S> {
-    #[allow(clippy::new_without_default)]
-    /// The marker the generated router builds a handler with.
-    pub const fn new() -> Self {
-        Build(PhantomData)
-    }
-}
-
-/// Builds a stateful handler from the router state (`FromRef`), picked over [`BuildDefault`]
-/// when both apply.
-pub trait BuildFromState<T, S> {
-    /// The handler, from the router state.
-    fn build(&self, state: &S) -> T;
-}
-
-impl<T: FromRef<S>, S> BuildFromState<T, S> for &&Build<T, S> {
-    fn build(&self, state: &S) -> T {
-        T::from_ref(state)
-    }
-}
-
-/// Builds a stateless handler with `Default`.
-pub trait BuildDefault<T, S> {
-    /// The handler, ignoring the router state.
-    fn build(&self, state: &S) -> T;
-}
-
-impl<T: Default, S> BuildDefault<T, S> for &Build<T, S> {
-    fn build(&self, _: &S) -> T {
-        T::default()
     }
 }

@@ -14,7 +14,7 @@
 //! ```
 
 mod close;
-pub(crate) mod endpoint;
+mod endpoint;
 mod fragments;
 mod frame;
 mod handler;
@@ -26,6 +26,7 @@ mod message;
 mod options;
 mod outbox;
 mod peer;
+pub(crate) mod route;
 mod session;
 mod socket;
 mod stream;
