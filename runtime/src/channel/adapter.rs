@@ -140,18 +140,17 @@ impl<C: Channel> WebSocketHandler for ChannelHandler<C> {
             return notice(peer, "unsupported", text, None);
         }
         let text = message.text();
-        match Frame::parse(&text) {
-            Ok(Frame::Hello { resume }) if !session.is_open() => {
-                self.open(&channel_peer, resume).await;
+        let frame = Frame::parse(&text);
+        // Checked here, without a call, since it is so on every frame but the first.
+        if !session.is_open() {
+            if let Ok(Frame::Hello { resume }) = frame {
+                return self.open(&channel_peer, resume).await;
             }
-            Ok(frame) => {
-                self.open(&channel_peer, Default::default()).await;
-                self.frame(&channel_peer, frame).await;
-            }
-            Err(Bad { code, message, id }) => {
-                self.open(&channel_peer, Default::default()).await;
-                notice(peer, code, &message, id);
-            }
+            self.open(&channel_peer, Default::default()).await;
+        }
+        match frame {
+            Ok(frame) => self.frame(&channel_peer, frame).await,
+            Err(Bad { code, message, id }) => notice(peer, code, &message, id),
         }
     }
 
@@ -173,6 +172,7 @@ impl<C: Channel> WebSocketHandler for ChannelHandler<C> {
         }
     }
 
+    #[inline]
     fn topic(&self, _: &Peer, message: TopicMessage<'_>) -> Option<Payload> {
         // The same frame for every channel peer: made once per message, shared.
         Some(message.framed_once::<super::Frames>(|| {

@@ -38,6 +38,16 @@ fn server_frames_are_json_whatever_their_text_holds() {
         parsed(&frame::reply(9_007_199_254_740_991, "ok", "\"yes\"")),
         json!({ "type": "reply", "id": 9_007_199_254_740_991u64, "ok": "yes" })
     );
+    let message = frame::message(&json!({ "text": topic }).to_string());
+    assert_eq!(
+        message.len(),
+        message.capacity(),
+        "the frame is its payload, as is"
+    );
+    assert_eq!(
+        parsed(&message),
+        json!({ "type": "message", "data": { "text": topic } })
+    );
     assert_eq!(
         parsed(&frame::welcome("peer-\"1\"")),
         json!({ "type": "welcome", "protocol": 1, "peer": "peer-\"1\"" })
@@ -73,4 +83,53 @@ fn client_frames_are_read_by_kind_and_checked() {
         Frame::parse(r#"{"type":"message","data":2,"trace":"t"}"#),
         Ok(Frame::Message { data }) if data.get() == "2"
     ));
+}
+
+/// `message` frames written as the client writes them take a shorter path; what it reads, and what
+/// it refuses, is what the general path reads and refuses.
+#[test]
+fn message_frames_read_the_same_on_either_path() {
+    let data = |text: &str| match Frame::parse(text) {
+        Ok(Frame::Message { data }) => data.get().to_owned(),
+        Ok(_) => panic!("not a message: {text}"),
+        Err(bad) => panic!("{}: {text}", bad.message),
+    };
+    // The client's own spelling, and the same frames spelled otherwise (the general path).
+    for (text, expected) in [
+        (
+            r#"{"type":"message","data":{"text":"hi"}}"#,
+            r#"{"text":"hi"}"#,
+        ),
+        (
+            r#"{ "type": "message", "data": {"text":"hi"} }"#,
+            r#"{"text":"hi"}"#,
+        ),
+        (
+            r#"{"data":{"text":"hi"},"type":"message"}"#,
+            r#"{"text":"hi"}"#,
+        ),
+        (r#"{"type":"message","data":"a}"}"#, r#""a}""#),
+        (r#"{"type":"message","data":"}"}"#, r#""}""#),
+        (
+            r#"{"type":"message","data": [1, {"b":null}] }"#,
+            r#"[1, {"b":null}]"#,
+        ),
+        (r#"{"type":"message","data":2,"trace":"t"}"#, "2"),
+    ] {
+        assert_eq!(data(text), expected, "{text}");
+    }
+    let bad = |text: &str| match Frame::parse(text) {
+        Err(bad) => bad.code,
+        Ok(_) => panic!("accepted {text}"),
+    };
+    for text in [
+        r#"{"type":"message","data":1}}"#,
+        r#"{"type":"message","data":}"#,
+        r#"{"type":"message","data":{"text":"hi"}"#,
+        r#"{"type":"message","data":"open}"#,
+        r#"{"type":"message","data":1,"type":"request"}"#,
+        r#"{"type":"message","data":tru}"#,
+    ] {
+        assert_eq!(bad(text), "bad-json", "{text}");
+    }
 }

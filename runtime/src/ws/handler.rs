@@ -198,6 +198,8 @@ impl<'a> TopicMessage<'a> {
 
     /// The frame `make` builds for this message, made once for all the peers of handlers of kind
     /// `K` (a channel's topic frame is the same for every subscriber) and shared after that.
+    // Inlined: it runs once per delivery, and all but the first call are a load and a clone.
+    #[inline]
     pub(crate) fn framed_once<K: 'static>(&self, make: impl FnOnce() -> Payload) -> Payload {
         let key = std::any::TypeId::of::<K>();
         if let Some((kind, frame)) = self.framed.get() {
