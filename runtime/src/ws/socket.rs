@@ -136,7 +136,7 @@ impl Socket {
             return Ok(None);
         }
         let start = self.held_at + head.header_len;
-        frame::unmask(&mut self.held[start..end], head.mask, 0);
+        frame::unmask(&mut self.held[start..end], head.mask);
         let whole_buffer = self.held_at == 0 && end == self.held.len();
         let payload = if whole_buffer && head.payload_len > read_buffer::SIZE / 16 {
             // A large frame that is all that is held: its buffer becomes the message's.
@@ -186,7 +186,7 @@ impl Socket {
                 Err(error) => return Poll::Ready(Err(error)),
             };
             let (start, end) = (head.header_len, head.frame_len());
-            frame::unmask(&mut bytes[start..end], head.mask, 0);
+            frame::unmask(&mut bytes[start..end], head.mask);
             let payload = Bytes::copy_from_slice(&bytes[start..end]);
             if end < n {
                 self.held = bytes[end..].to_vec();
