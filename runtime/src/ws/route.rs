@@ -66,7 +66,8 @@ impl<S, T> Clone for Upgrader<S, T> {
     }
 }
 
-/// The marker [`Upgrader`]'s [`Handler`] impls are told apart by (axum's extractor tuples).
+/// The type parameter of [`Upgrader`]'s [`Handler`] impls, which axum uses to tell a handler's
+/// impls apart (a closure's extractors): these extract nothing.
 struct Upgrades;
 
 impl<S, T> Handler<Upgrades, S> for Upgrader<S, T>
