@@ -23,7 +23,7 @@ use tokio::net::TcpStream;
 use tower::ServiceExt;
 
 use crate::stall::WriteStall;
-use crate::ws::{DirectUpgrade, Stream};
+use crate::ws::{DirectUpgrade, Stream, holds_token};
 
 /// The most headers a handshake answered here may have; one with more goes to hyper.
 const MAX_HEADERS: usize = 64;
@@ -73,8 +73,9 @@ pub(super) fn handshake(bytes: &[u8], max_headers: usize) -> Option<(Request<Bod
     Some((request, head_len))
 }
 
-/// `Upgrade: websocket` and no body, decided on the raw headers: any other request (most of an
-/// HTTP app's) goes to hyper before anything is copied for it.
+/// `Upgrade: websocket` (a token of the value, as the route's check reads it) and no body, decided
+/// on the raw headers: any other request (most of an HTTP app's) goes to hyper before anything is
+/// copied for it.
 fn plainly_websocket(headers: &[httparse::Header<'_>]) -> bool {
     let mut websocket = false;
     for header in headers {
@@ -85,7 +86,7 @@ fn plainly_websocket(headers: &[httparse::Header<'_>]) -> bool {
             return false;
         }
         if name.eq_ignore_ascii_case(UPGRADE.as_str().as_bytes()) {
-            websocket |= header.value.trim_ascii().eq_ignore_ascii_case(b"websocket");
+            websocket |= holds_token(header.value, b"websocket");
         }
     }
     websocket
@@ -188,6 +189,10 @@ mod tests {
         assert_eq!(request.uri(), "/ws/echo?room=1");
         assert_eq!(request.headers()["sec-websocket-version"], "13");
         assert_eq!(request.headers().len(), 5);
+        // `Upgrade` is read as the route reads it: a token of the value, in any case.
+        let text = std::str::from_utf8(HANDSHAKE).unwrap();
+        let listed = text.replace("Upgrade: websocket", "Upgrade: h2c, WebSocket");
+        assert!(handshake(listed.as_bytes(), 100).is_some());
     }
 
     #[test]

@@ -39,6 +39,7 @@ pub(crate) type WireMessage = tungstenite::Message;
 
 pub(crate) use handoff::DirectUpgrade;
 pub(crate) use stream::Stream;
+pub(crate) use upgrade::holds_token;
 
 pub use close::{Close, CloseCode, InvalidCloseCode};
 pub use handler::{

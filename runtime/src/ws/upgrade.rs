@@ -182,12 +182,17 @@ pub(crate) fn asks_for_websocket(headers: &HeaderMap) -> bool {
 
 /// Whether a comma-separated header holds `token` (case-insensitive), in any of its values.
 fn has_token(headers: &HeaderMap, name: header::HeaderName, token: &str) -> bool {
-    headers.get_all(name).iter().any(|value| {
-        value
-            .as_bytes()
-            .split(|b| *b == b',')
-            .any(|part| part.trim_ascii().eq_ignore_ascii_case(token.as_bytes()))
-    })
+    headers
+        .get_all(name)
+        .iter()
+        .any(|value| holds_token(value.as_bytes(), token.as_bytes()))
+}
+
+/// Whether one comma-separated header value holds `token` (case-insensitive).
+pub(crate) fn holds_token(value: &[u8], token: &[u8]) -> bool {
+    value
+        .split(|b| *b == b',')
+        .any(|part| part.trim_ascii().eq_ignore_ascii_case(token))
 }
 
 /// Whether `key` is a `Sec-WebSocket-Key` as RFC 6455 §4.1 requires: 16 bytes in base64, which is
