@@ -40,7 +40,7 @@ pub(crate) struct Cursor {
     /// When the subscription began: what it replays was made earlier, but comes after what the
     /// subscriber was sent before it subscribed.
     since: u64,
-    link: Link,
+    place: Place,
     /// Entries by this subscriber are skipped.
     own: SubscriberId,
     /// What a resume says first: boxed, so that a live subscription (most) does not carry it.
@@ -56,6 +56,25 @@ struct Resumed {
     fetched: VecDeque<Arc<Entry>>,
     /// Entries of the log at or before this offset were in `fetched`: skipped.
     fetched_through: Option<Offset>,
+    /// The fetched entry read last, lent to the reader until the next one.
+    read: Option<Arc<Entry>>,
+}
+
+/// Where a cursor is in the log: at an entry it has yet to read, or past one it has read. One
+/// `Arc` moves along the chain; reading the entry it holds flips a flag, not a reference count
+/// the topic's other readers write too.
+struct Place {
+    entry: Arc<Entry>,
+    read: bool,
+}
+
+impl From<Link> for Place {
+    fn from(link: Link) -> Place {
+        match link {
+            Link::At(entry) => Place { entry, read: false },
+            Link::After(entry) => Place { entry, read: true },
+        }
+    }
 }
 
 /// Where a new cursor starts, and what it says first.
@@ -78,13 +97,14 @@ impl Cursor {
                 fetched_through: start.fetched.back().and_then(|e| e.offset),
                 gap: start.gap,
                 fetched: start.fetched,
+                read: None,
             })
         });
         Cursor {
             topic,
             subscription,
             since,
-            link: start.link,
+            place: start.link.into(),
             own,
             resume,
             released: Owed::default(),
@@ -135,73 +155,61 @@ impl Cursor {
     }
 
     /// The next entry for this subscriber, without moving; `None` when there is none yet.
-    /// Skips the subscriber's own entries, and those a fetched replay held already.
+    /// Skips the subscriber's own entries (a resume can start at one, published just before it
+    /// subscribed), and those a fetched replay held already.
     pub(crate) fn peek(&mut self) -> Option<&Arc<Entry>> {
         if self.fetched().is_some() {
             return self.fetched()?.front();
         }
         // `until` is lowered before an entry past it is linked, so it is seen here in time.
         let until = self.subscription.until();
-        if let Link::At(entry) = &self.link {
+        loop {
+            if self.place.read {
+                let next = self.place.entry.next()?.clone();
+                self.place = Place {
+                    entry: next,
+                    read: false,
+                };
+            }
+            let entry = &self.place.entry;
             if entry.seq >= until {
                 return None;
             }
-            // Where a resume starts can be the subscriber's own entry (published just before it
-            // subscribed): skipped like any other own entry, and never counted against it.
-            if entry.origin == Some(self.own) {
-                let entry = entry.clone();
-                self.pass(&entry, true);
-                self.link = Link::After(entry);
-            } else {
-                let Link::At(entry) = &self.link else {
-                    unreachable!("matched just above")
-                };
-                return Some(entry);
-            }
-        }
-        loop {
-            let next = match &self.link {
-                Link::At(entry) => entry.clone(),
-                Link::After(entry) => entry.next()?.clone(),
-            };
-            if next.seq >= until {
-                return None;
-            }
-            let own = next.origin == Some(self.own);
+            let own = entry.origin == Some(self.own);
             let through = self.resume.as_ref().and_then(|r| r.fetched_through);
-            let replayed = matches!((next.offset, through), (Some(offset), Some(through)) if offset <= through);
-            if own || replayed {
-                self.pass(&next, own);
-                self.link = Link::After(next);
-                continue;
+            let replayed = matches!((entry.offset, through), (Some(offset), Some(through)) if offset <= through);
+            if !own && !replayed {
+                return Some(&self.place.entry);
             }
-            self.link = Link::At(next);
-            let Link::At(entry) = &self.link else {
-                unreachable!("set just above")
-            };
-            return Some(entry);
+            self.pass(own);
         }
     }
 
-    /// Moves past the entry [`Cursor::peek`] returned.
-    pub(crate) fn advance(&mut self) -> Arc<Entry> {
-        if let Some(entry) = self.fetched().and_then(VecDeque::pop_front) {
+    /// Moves past the entry [`Cursor::peek`] returned, and lends it, with the topic, until the
+    /// cursor moves again.
+    pub(crate) fn advance(&mut self) -> (&Arc<str>, &Arc<Entry>) {
+        if self.fetched().is_some() {
+            let resume = self
+                .resume
+                .as_mut()
+                .expect("a fetched replay is kept in `resume`");
+            let entry = resume.fetched.pop_front().expect("checked just above");
             self.released.add(Owed::of(&entry));
-            return entry;
+            return (&self.topic, resume.read.insert(entry));
         }
-        let Link::At(entry) = &self.link else {
-            panic!("advance follows a peek that found an entry")
-        };
-        let entry = entry.clone();
-        self.pass(&entry, false);
-        self.link = Link::After(entry.clone());
-        entry
+        assert!(
+            !self.place.read,
+            "advance follows a peek that found an entry"
+        );
+        self.pass(false);
+        (&self.topic, &self.place.entry)
     }
 
-    /// Counts off what moving past `entry` releases: a replayed entry was counted when the
-    /// subscription began (unless it was the subscriber's own); a live one by the publish that
-    /// claimed it, unless this cursor claims it first (then nobody counted it).
-    fn pass(&mut self, entry: &Entry, own: bool) {
+    /// Moves past the entry it is at, counting off what that releases: a replayed entry was
+    /// counted when the subscription began (unless it was the subscriber's own); a live one by
+    /// the publish that claimed it, unless this cursor claims it first (then nobody counted it).
+    fn pass(&mut self, own: bool) {
+        let entry = &self.place.entry;
         let counted = if entry.seq <= self.subscription.joined {
             !own
         } else {
@@ -210,6 +218,7 @@ impl Cursor {
         if counted {
             self.released.add(Owed::of(entry));
         }
+        self.place.read = true;
     }
 
     /// Nothing to read now: from here on a publish tells the subscriber. `true` when something
@@ -221,9 +230,9 @@ impl Cursor {
 
     /// The subscription has ended and every entry it owed was read: the cursor can go.
     pub(crate) fn is_finished(&self) -> bool {
-        let next = match &self.link {
-            Link::At(entry) => entry.seq,
-            Link::After(entry) => entry.seq.saturating_add(1),
+        let next = match self.place.read {
+            false => self.place.entry.seq,
+            true => self.place.entry.seq.saturating_add(1),
         };
         let said = self
             .resume

@@ -17,10 +17,11 @@ use super::entry::Entry;
 use super::subscriber::Owed;
 use super::subscription::SubscriptionKey;
 
-/// What a cursor says next.
-pub(crate) enum Said {
+/// What a cursor says next. An entry is lent by its cursor: reading one takes no reference the
+/// topic's other readers count too.
+pub(crate) enum Said<'a> {
     Gap(Gap),
-    Entry(Arc<Entry>),
+    Entry(&'a Arc<Entry>),
 }
 
 /// A subscriber's cursors. Nothing is allocated until the first subscription.
@@ -89,7 +90,7 @@ impl Reading {
 
     /// Takes the earliest thing the cursors have to say, and the topic it is on, if it goes
     /// before `queued` (the stamp of the subscriber's next queued item).
-    pub(crate) fn take_before(&mut self, queued: Option<u64>) -> Option<(&Arc<str>, Said)> {
+    pub(crate) fn take_before(&mut self, queued: Option<u64>) -> Option<(&Arc<str>, Said<'_>)> {
         let inner = self.inner.as_mut()?;
         let (stamp, place) = inner.earliest()?;
         if queued.is_some_and(|queued| queued < stamp) {
@@ -100,25 +101,29 @@ impl Reading {
             inner.heap.pop(); // `earliest` found it on top
             slot.scheduled = false;
         }
+        // What it moves past is counted off when it is next looked at, or asked for
+        // (`take_released`).
         inner.last = Some(place);
-        let said = match slot.cursor.take_gap() {
-            Some(gap) => Said::Gap(gap),
-            None => {
-                slot.cursor.peek()?;
-                Said::Entry(slot.cursor.advance())
-            }
-        };
-        inner.released.add(slot.cursor.take_released());
-        Some((slot.cursor.topic(), said))
+        if let Some(gap) = slot.cursor.take_gap() {
+            return Some((slot.cursor.topic(), Said::Gap(gap)));
+        }
+        slot.cursor.peek()?;
+        let (topic, entry) = slot.cursor.advance();
+        Some((topic, Said::Entry(entry)))
     }
 
     /// What the entries the cursors moved past since last asked had counted: the subscriber
     /// lets go of it.
     pub(crate) fn take_released(&mut self) -> Owed {
-        self.inner
-            .as_mut()
-            .map(|inner| std::mem::take(&mut inner.released))
-            .unwrap_or_default()
+        let Some(inner) = self.inner.as_mut() else {
+            return Owed::default();
+        };
+        if let Some(place) = inner.last
+            && let Some(slot) = &mut inner.slots[place]
+        {
+            inner.released.add(slot.cursor.take_released());
+        }
+        std::mem::take(&mut inner.released)
     }
 
     /// Whether it reads no topic (every subscription ended and was read to its end).

@@ -11,6 +11,12 @@ use super::reading::{Reading, Said};
 use super::subscriber::{Offer, Owed, Subscriber, SubscriberId};
 use super::subscription::SubscriptionKey;
 
+/// What a [`Reader`]'s cursors said, kept past the read.
+pub(crate) enum Heard {
+    Gap(Gap),
+    Entry(Arc<Entry>),
+}
+
 /// What a [`Reader`] read: a message's text and offset, or a gap.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) enum Read {
@@ -61,8 +67,8 @@ impl Reader {
         self.take_all()
             .into_iter()
             .map(|said| match said {
-                Said::Gap(gap) => Read::Gap(gap),
-                Said::Entry(entry) => Read::Message(
+                Heard::Gap(gap) => Read::Gap(gap),
+                Heard::Entry(entry) => Read::Message(
                     entry.payload.as_text().unwrap_or_default().to_owned(),
                     entry.offset,
                 ),
@@ -71,14 +77,17 @@ impl Reader {
     }
 
     /// Everything its cursors hold now, as they say it, in stamp order.
-    pub(crate) fn take_all(&self) -> Vec<Said> {
+    pub(crate) fn take_all(&self) -> Vec<Heard> {
         let mut reading = self.reading.lock().unwrap();
         for key in std::mem::take(&mut *self.ready.lock().unwrap()) {
             reading.ready(key);
         }
         let mut read = Vec::new();
         while let Some((_, said)) = reading.take_before(None) {
-            read.push(said);
+            read.push(match said {
+                Said::Gap(gap) => Heard::Gap(gap),
+                Said::Entry(entry) => Heard::Entry(entry.clone()),
+            });
         }
         let released = reading.take_released();
         let mut owed = self.owed.lock().unwrap();

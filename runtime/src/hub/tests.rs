@@ -5,12 +5,12 @@ use std::sync::{Arc, Mutex};
 use proptest::prelude::*;
 
 use super::{
-    Cursor, Entry, Hub, Offer, Offset, Owed, Publish, Resume, Said, Subscriber, SubscriberId,
+    Cursor, Entry, Hub, Offer, Offset, Owed, Publish, Resume, Subscriber, SubscriberId,
     SubscriptionKey,
 };
 use crate::payload::Payload;
 
-use super::testing::{Read, Reader};
+use super::testing::{Heard, Read, Reader};
 
 proptest! {
     /// Any offset a client sends, or any text, resumes with exactly the retained messages
@@ -264,7 +264,7 @@ fn an_event_name_travels_with_the_message() {
     let reader = Reader::new();
     hub.subscribe("t", reader.clone());
     hub.publish_event("t", "added", "x").unwrap();
-    let [Said::Entry(entry)] = &reader.take_all()[..] else {
+    let [Heard::Entry(entry)] = &reader.take_all()[..] else {
         panic!("one entry")
     };
     assert_eq!(entry.event.as_deref(), Some("added"));

@@ -473,7 +473,7 @@ impl Queue {
             if let Some((topic, said)) = self.reading.take_before(push) {
                 match said {
                     Said::Gap(gap) => encode_gap(topic, gap, &mut out),
-                    Said::Entry(entry) => encode_entry(&entry, &mut out),
+                    Said::Entry(entry) => encode_entry(entry, &mut out),
                 }
                 let released = self.reading.take_released();
                 self.release(released);

@@ -4,7 +4,10 @@
 //! (`fan=1000`) retains topics, and `NITROUS_BENCH_METRICS=1` installs a metrics recorder (one
 //! atomic per metric, `nitrous_tests::recording`), to measure what recording costs;
 //! `NITROUS_H2C_OFF=1` serves without cleartext HTTP/2 (the first bytes are still looked at, for
-//! the WebSocket handshakes `serve` answers itself).
+//! the WebSocket handshakes `serve` answers itself). `NITROUS_BENCH_PER_CORE=N` serves instead
+//! from N threads, each with a current-thread runtime and its own listener on the one port
+//! (`SO_REUSEPORT`), one hub between them: a measurement of thread-per-core serving against
+//! tokio's work-stealing runtime, not something nitrous offers yet.
 
 #![allow(missing_debug_implementations)] // route files as users write them
 
@@ -13,8 +16,16 @@ use nitrous::broker::redis::{RedisBroker, RedisConfig};
 
 nitrous::routes!(dir = "../bench_routes");
 
+fn main() -> std::io::Result<()> {
+    match std::env::var("NITROUS_BENCH_PER_CORE") {
+        Ok(threads) => per_core(threads.parse().expect("NITROUS_BENCH_PER_CORE=THREADS")),
+        Err(_) => work_stealing(),
+    }
+}
+
+/// As an app's `main` reads: tokio's default runtime, one listener.
 #[tokio::main]
-async fn main() -> std::io::Result<()> {
+async fn work_stealing() -> std::io::Result<()> {
     if std::env::var_os("NITROUS_BENCH_METRICS").is_some() {
         let recording = std::sync::Arc::default();
         metrics::set_global_recorder(nitrous_tests::recording::Installed(recording))
@@ -30,4 +41,36 @@ async fn main() -> std::io::Result<()> {
     nitrous::serve(listener, router().layer(hub.layer()))
         .h2c(std::env::var_os("NITROUS_H2C_OFF").is_none())
         .await
+}
+
+/// `threads` current-thread runtimes, each accepting on its own socket bound to one port: the
+/// kernel spreads connections between them, and a connection's tasks never leave its thread.
+fn per_core(threads: usize) -> std::io::Result<()> {
+    let hub = Hub::new();
+    let mut sockets = Vec::with_capacity(threads);
+    let mut addr: std::net::SocketAddr = "127.0.0.1:0".parse().expect("an address");
+    for _ in 0..threads.max(1) {
+        let socket = tokio::net::TcpSocket::new_v4()?;
+        socket.set_reuseport(true)?;
+        socket.bind(addr)?;
+        addr = socket.local_addr()?;
+        sockets.push(socket);
+    }
+    println!("{addr}");
+    let serving: Vec<_> = sockets
+        .into_iter()
+        .map(|socket| {
+            let app = router().layer(hub.layer());
+            std::thread::spawn(move || {
+                let runtime = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()?;
+                runtime.block_on(async move { nitrous::serve(socket.listen(1024)?, app).await })
+            })
+        })
+        .collect();
+    for thread in serving {
+        thread.join().expect("a serving thread")?;
+    }
+    Ok(())
 }
