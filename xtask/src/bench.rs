@@ -8,7 +8,9 @@
 //! connections as the open-file limit allows), `bench-hub` (the hub alone, up to a million
 //! members) and `bench-presence` (joins and leaves with presence off and on, through Redis too,
 //! and Redis's memory per member). `--scale` runs only `bench-load rooms` and `bench-hub`; `--profile` only `bench-load profile` (where each
-//! server's CPU goes, workload by workload, by `perf`).
+//! server's CPU goes, workload by workload, by `perf`). `--pin` runs `bench-load`'s servers on the
+//! last CPU and the load generator on the others (`taskset`), so that no server shares a core
+//! with its clients and each gets the same one.
 
 mod bun;
 
@@ -47,21 +49,54 @@ enum Scope {
     Profile,
 }
 
-fn parse(args: &[String]) -> Result<(Effort, Scope), Failure> {
-    let (mut effort, mut scope) = (Effort::Full, Scope::All);
+/// What `bench` was asked for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Options {
+    effort: Effort,
+    scope: Scope,
+    /// `bench-load`'s servers on a CPU of their own (`--pin`).
+    pin: bool,
+}
+
+fn parse(args: &[String]) -> Result<Options, Failure> {
+    let mut options = Options {
+        effort: Effort::Full,
+        scope: Scope::All,
+        pin: false,
+    };
     for arg in args {
         match arg.as_str() {
-            "--quick" => effort = Effort::Quick,
-            "--scale" => scope = Scope::Scale,
-            "--profile" => scope = Scope::Profile,
+            "--quick" => options.effort = Effort::Quick,
+            "--scale" => options.scope = Scope::Scale,
+            "--profile" => options.scope = Scope::Profile,
+            "--pin" => options.pin = true,
             _ => {
                 return Err(Failure::Usage(format!(
-                    "bench takes only --quick, --scale and --profile, got {args:?}"
+                    "bench takes only --quick, --scale, --profile and --pin, got {args:?}"
                 )));
             }
         }
     }
-    Ok((effort, scope))
+    Ok(options)
+}
+
+/// `--pin`: the servers' CPU (the last) and the load generator's (the others), in `taskset -c`'s
+/// form. The machine needs two CPUs at least.
+fn pinned_cpus() -> Result<(String, String), Failure> {
+    let cpus = std::thread::available_parallelism().map_or(1, usize::from);
+    if cpus < 2 {
+        return Err(Failure::Usage(
+            "bench --pin needs two CPUs: one for the servers, the rest for the load generator"
+                .to_owned(),
+        ));
+    }
+    let last = cpus - 1;
+    let clients = if last == 1 {
+        "0".to_owned()
+    } else {
+        format!("0-{}", last - 1)
+    };
+    Ok((last.to_string(), clients))
 }
 
 /// One measured figure.
@@ -77,7 +112,8 @@ struct Row {
 }
 
 pub(crate) fn run(args: &[String]) -> Result<(), Failure> {
-    let (effort, scope) = parse(args)?;
+    let Options { effort, scope, pin } = parse(args)?;
+    let pinned = pin.then(pinned_cpus).transpose()?;
     if cfg!(debug_assertions) {
         return rerun_in_release(args);
     }
@@ -120,7 +156,15 @@ pub(crate) fn run(args: &[String]) -> Result<(), Failure> {
         None
     };
     let bench = |binary: &str, mode: Option<&str>| {
-        let mut command = std::process::Command::new(release.join(binary));
+        let mut command = match pinned.as_ref().filter(|_| binary == "bench-load") {
+            Some((servers, clients)) => {
+                let mut command = std::process::Command::new("taskset");
+                command.args(["-c", clients]).arg(release.join(binary));
+                command.env(SERVER_CPUS_ENV, servers);
+                command
+            }
+            None => std::process::Command::new(release.join(binary)),
+        };
         command.args(mode);
         if let Some(bun) = bun.as_ref().filter(|_| binary == "bench-load") {
             command.env(BUN_ENV, bun);
@@ -153,6 +197,9 @@ pub(crate) fn run(args: &[String]) -> Result<(), Failure> {
 
 /// The variable that gives `bench-load` the `bun` binary (its `BUN_ENV`).
 const BUN_ENV: &str = "NITROUS_BENCH_BUN";
+
+/// The variable that gives `bench-load` its servers' CPUs (its `pin::SERVER_CPUS_ENV`).
+const SERVER_CPUS_ENV: &str = "NITROUS_BENCH_SERVER_CPUS";
 
 /// Timing an unoptimised build says nothing: run this command's release build instead.
 fn rerun_in_release(args: &[String]) -> Result<(), Failure> {
@@ -319,17 +366,21 @@ mod tests {
     use super::*;
 
     #[test]
-    fn quick_and_scale_go_in_either_order_and_nothing_else_goes() {
+    fn options_go_in_any_order_and_nothing_else_goes() {
         let args = |list: &[&str]| list.iter().map(|a| a.to_string()).collect::<Vec<_>>();
-        let parsed = |list: &[&str]| parse(&args(list)).ok();
-        assert_eq!(parsed(&[]), Some((Effort::Full, Scope::All)));
+        let parsed = |list: &[&str]| parse(&args(list)).ok().map(|o| (o.effort, o.scope, o.pin));
+        assert_eq!(parsed(&[]), Some((Effort::Full, Scope::All, false)));
         assert_eq!(
             parsed(&["--scale", "--quick"]),
-            Some((Effort::Quick, Scope::Scale))
+            Some((Effort::Quick, Scope::Scale, false))
         );
         assert_eq!(
             parsed(&["--quick", "--scale"]),
-            Some((Effort::Quick, Scope::Scale))
+            Some((Effort::Quick, Scope::Scale, false))
+        );
+        assert_eq!(
+            parsed(&["--pin", "--quick"]),
+            Some((Effort::Quick, Scope::All, true))
         );
         assert_eq!(parsed(&["--rounds"]), None);
     }

@@ -18,9 +18,11 @@ const USAGE: &str = "usage:
   cargo xtask e2e                                 the chat example in Chromium and in Python clients
   cargo xtask client                              the browser client's tests (client/: tsc, node --test)
   cargo xtask dev-loop [--edits N]                edit-to-serving time of `cargo nitrous dev` on the chat example
-  cargo xtask bench [--quick] [--scale|--profile] the benchmarks of BENCHMARKS.md (re-runs itself in release);
+  cargo xtask bench [--quick] [--scale|--profile] [--pin]
+                                                  the benchmarks of BENCHMARKS.md (re-runs itself in release);
                                                   --scale: only the rooms at scale; --profile: where each
-                                                  server's CPU goes, by perf (nitrous, tuned axum, Bun)";
+                                                  server's CPU goes, by perf (nitrous, tuned axum, Bun);
+                                                  --pin: the servers on the last CPU, the load on the others";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();

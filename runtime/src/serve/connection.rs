@@ -83,6 +83,7 @@ pub(super) async fn serve(
     mut stage: watch::Receiver<Stage>,
 ) -> Option<Session> {
     let limits = &protocols.limits;
+    nodelay(&stream, limits.nodelay);
     // Until hyper has the connection, its header timeout does not run: the preface (or the TLS
     // handshake) gets as long as a request head would.
     let opening = open(&protocols, stream);
@@ -311,6 +312,16 @@ where
     Some(outcome)
 }
 
+/// Turns Nagle's algorithm off on the connection when asked ([`Serve::tcp_nodelay`]). A socket
+/// that refuses is served anyway: the option costs latency, never correctness.
+///
+/// [`Serve::tcp_nodelay`]: super::Serve::tcp_nodelay
+fn nodelay(stream: &TcpStream, enabled: bool) {
+    if enabled && let Err(error) = stream.set_nodelay(true) {
+        tracing::debug!("nitrous: TCP_NODELAY refused: {error}");
+    }
+}
+
 /// How long, after the shutdown signal, a connection that has not sent a request yet may take to
 /// send one: it was accepted, so its client expects an answer.
 const FIRST_REQUEST_GRACE: Duration = Duration::from_secs(1);
@@ -336,5 +347,36 @@ mod tests {
         let size = std::mem::size_of_val(&future);
         assert!(size <= 2048, "the connection's future is {size} bytes");
         drop((future, client));
+    }
+
+    /// What `Serve::tcp_nodelay` sets, on a real accepted socket, as a connection starts:
+    /// Nagle off by default, left as the system has it when turned off.
+    #[tokio::test]
+    async fn a_connection_has_nagle_off_unless_asked_to_keep_it() {
+        use futures_util::FutureExt;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        for (asked, expected) in [(None, true), (Some(false), false), (Some(true), true)] {
+            let client = TcpStream::connect(listener.local_addr().unwrap());
+            let (_client, accepted) = tokio::join!(client, listener.accept());
+            let (stream, remote) = accepted.unwrap();
+            // The same socket under a second descriptor, to read its option once `serve` has it.
+            let stream = stream.into_std().unwrap();
+            let same_socket = stream.try_clone().unwrap();
+            let stream = TcpStream::from_std(stream).unwrap();
+            assert!(
+                !same_socket.nodelay().unwrap(),
+                "Linux accepts with Nagle on"
+            );
+            let mut limits = Limits::default();
+            if let Some(asked) = asked {
+                limits.nodelay = asked;
+            }
+            let (_stage, stage) = watch::channel(Stage::Serving);
+            let protocols = Arc::new(Protocols::new(limits));
+            let mut future = std::pin::pin!(serve(protocols, stream, remote, Router::new(), stage));
+            // Its first poll waits for the request, having set up the socket.
+            assert!(future.as_mut().now_or_never().is_none());
+            assert_eq!(same_socket.nodelay().unwrap(), expected, "asked: {asked:?}");
+        }
     }
 }

@@ -103,6 +103,8 @@ struct Limits {
     /// HTTP/2 pings on a connection: how often, and how long an answer may take.
     ping_interval: Option<Duration>,
     ping_timeout: Duration,
+    /// Nagle's algorithm off (`TCP_NODELAY`) on every connection.
+    nodelay: bool,
 }
 
 impl Default for Limits {
@@ -117,6 +119,7 @@ impl Default for Limits {
             max_streams: MAX_STREAMS,
             ping_interval: Some(PING_INTERVAL),
             ping_timeout: PING_TIMEOUT,
+            nodelay: true,
         }
     }
 }
@@ -254,6 +257,17 @@ impl Serve {
     pub fn http2_pings(mut self, interval: Option<Duration>, timeout: Duration) -> Serve {
         self.limits.ping_interval = interval;
         self.limits.ping_timeout = timeout;
+        self
+    }
+
+    /// Whether every connection has Nagle's algorithm off (`TCP_NODELAY`); on by default, as Bun,
+    /// Go and nginx have it. nitrous already writes what a connection has waiting in one write
+    /// per wake-up, so Nagle gathers nothing more; what it does do is hold a small write back
+    /// until the client acknowledges the one before, which a client that has nothing to send
+    /// delays by up to 40 ms (Linux's delayed ACK). A typed channel's fan-out on loopback waited
+    /// that long at its 99th percentile (BENCHMARKS.md, issue 23's seventh step).
+    pub fn tcp_nodelay(mut self, enabled: bool) -> Serve {
+        self.limits.nodelay = enabled;
         self
     }
 

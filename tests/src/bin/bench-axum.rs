@@ -1,7 +1,7 @@
 //! The baseline of `cargo xtask bench`: the same protocol as `bench-nitrous`, written by hand with
 //! axum. `--tuned` is the ceiling of this stack (4 KiB read buffers, writes batched and flushed once
-//! per drained queue); without it, axum's default WebSocket settings and one flush per message, as
-//! most users write it.
+//! per drained queue, Nagle's algorithm off as nitrous and Bun have it); without it, axum's default
+//! WebSocket settings and one flush per message, as most users write it.
 
 use std::collections::HashMap;
 use std::convert::Infallible;
@@ -40,6 +40,13 @@ async fn main() -> std::io::Result<()> {
         .with_state(app);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     println!("{}", listener.local_addr()?);
+    if tuned {
+        use nitrous::axum::serve::ListenerExt;
+        let listener = listener.tap_io(|tcp| {
+            let _ = tcp.set_nodelay(true);
+        });
+        return nitrous::axum::serve(listener, router).await;
+    }
     nitrous::axum::serve(listener, router).await
 }
 

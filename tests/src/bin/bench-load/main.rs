@@ -21,12 +21,16 @@
 //! connections after a 64 KiB echo) and their handshakes, for every server: a minute's check of a
 //! change to what a connection holds.
 //!
+//! With [`pin::SERVER_CPUS_ENV`] set, every server runs on those CPUs only, and whoever starts
+//! this pins it to the others ([`pin`]; `cargo xtask bench --pin`).
+//!
 //! `bench-load rooms [--quick] OUT_DIR` runs the rooms-at-scale workload instead ([`rooms`]), whose
 //! client processes are this binary too (`bench-load room-client ...`, [`room_clients`]).
 
 mod channel;
 mod latency;
 mod many_topics;
+mod pin;
 mod profile;
 mod room_clients;
 mod rooms;
@@ -183,13 +187,11 @@ impl Server {
     ) -> Result<(Process, String), Failure> {
         let bin = bin_dir();
         let mut command = match self {
-            Server::Nitrous => std::process::Command::new(bin.join("bench-nitrous")),
-            Server::AxumTuned | Server::AxumDefault => {
-                std::process::Command::new(bin.join("bench-axum"))
-            }
+            Server::Nitrous => pin::server_command(bin.join("bench-nitrous")),
+            Server::AxumTuned | Server::AxumDefault => pin::server_command(bin.join("bench-axum")),
             Server::Bun => {
                 let bun = bun().ok_or_else(|| Failure::Failed(format!("{BUN_ENV} is not set")))?;
-                let mut command = std::process::Command::new(bun);
+                let mut command = pin::server_command(bun);
                 command.arg(BUN_SERVER);
                 command
             }
@@ -1066,6 +1068,9 @@ fn summary(values: &[f64]) -> (f64, f64, f64) {
 
 /// Prints the side-by-side table and writes every sample to `out`.
 fn report(samples: &Samples, channels: &channel::Samples, out: &Path) -> Result<PathBuf, Failure> {
+    if let Some(cpus) = pin::server_cpus() {
+        println!("\nservers pinned to CPUs {cpus} ({})", pin::SERVER_CPUS_ENV);
+    }
     println!(
         "\n{:<52} {:>22} {:>22} {:>22} {:>22} {:>9} {:>9} {:>9}",
         "figure", "nitrous", "axum tuned", "axum default", "bun", "n/tuned", "n/default", "n/bun"
