@@ -20,6 +20,8 @@ For instance (bench-nitrous prints its address):
 import socket
 import sys
 
+from rawws import read_upgrade, upgrade_request
+
 BATCH = 64
 
 
@@ -29,11 +31,7 @@ def main():
     addr, count = sys.argv[1], int(sys.argv[2])
     mode = sys.argv[3] if len(sys.argv) > 3 else "open"
     host, port = addr.rsplit(":", 1)
-    request = (
-        b"GET /ws/echo HTTP/1.1\r\nHost: " + addr.encode() + b"\r\n"
-        b"Upgrade: websocket\r\nConnection: Upgrade\r\n"
-        b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
-    )
+    request = upgrade_request(addr)
     opened = []
     while len(opened) < count:
         batch = []
@@ -42,14 +40,7 @@ def main():
             s.sendall(request)
             batch.append(s)
         for s in batch:
-            head = b""
-            while b"\r\n\r\n" not in head:
-                chunk = s.recv(4096)
-                if not chunk:
-                    sys.exit("the server closed a connection during its handshake")
-                head += chunk
-            if not head.startswith(b"HTTP/1.1 101"):
-                sys.exit(f"not a 101: {head[:80]!r}")
+            read_upgrade(s)
         opened += batch
     print("opened", len(opened), flush=True)
     if mode == "openclose":

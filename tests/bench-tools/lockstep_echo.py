@@ -17,6 +17,8 @@ server (bench-nitrous prints its address):
 import socket
 import sys
 
+from rawws import read_upgrade, upgrade_request
+
 MESSAGE = b"x" * 64
 # A masked binary frame (the mask is zero, so the payload reads as sent).
 FRAME = bytes([0x82, 0x80 | len(MESSAGE)]) + b"\x00\x00\x00\x00" + MESSAGE
@@ -24,21 +26,11 @@ FRAME = bytes([0x82, 0x80 | len(MESSAGE)]) + b"\x00\x00\x00\x00" + MESSAGE
 ECHO = bytes([0x82, len(MESSAGE)]) + MESSAGE
 
 
-def connect(host, port):
-    conn = socket.create_connection((host, port))
-    conn.sendall(
-        b"GET /ws/echo HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-        b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
-    )
-    head = b""
-    while b"\r\n\r\n" not in head:
-        chunk = conn.recv(4096)
-        if not chunk:
-            sys.exit("the server closed during the handshake")
-        head += chunk
-    if not head.startswith(b"HTTP/1.1 101"):
-        sys.exit(f"not upgraded: {head[:80]!r}")
-    if head.split(b"\r\n\r\n", 1)[1]:
+def connect(addr):
+    host, port = addr.rsplit(":", 1)
+    conn = socket.create_connection((host, int(port)))
+    conn.sendall(upgrade_request(addr))
+    if read_upgrade(conn):
         sys.exit("the server wrote before it was sent anything")
     return conn
 
@@ -56,10 +48,9 @@ def read_exactly(conn, size):
 def main():
     if len(sys.argv) < 3:
         sys.exit(__doc__)
-    host, port = sys.argv[1].rsplit(":", 1)
     rounds = int(sys.argv[2])
     count = int(sys.argv[3]) if len(sys.argv) > 3 else 10
-    conns = [connect(host, int(port)) for _ in range(count)]
+    conns = [connect(sys.argv[1]) for _ in range(count)]
     for _ in range(rounds):
         for conn in conns:
             conn.sendall(FRAME)
