@@ -56,7 +56,7 @@ struct Resumed {
     fetched: VecDeque<Arc<Entry>>,
     /// Entries of the log at or before this offset were in `fetched`: skipped.
     fetched_through: Option<Offset>,
-    /// The fetched entry read last, lent to the reader until the next one.
+    /// The fetched entry read last, lent to the reader until the cursor reads on.
     read: Option<Arc<Entry>>,
 }
 
@@ -201,6 +201,9 @@ impl Cursor {
             !self.place.read,
             "advance follows a peek that found an entry"
         );
+        if let Some(resume) = &mut self.resume {
+            resume.read = None; // the replay is read: its last entry need not stay
+        }
         self.pass(false);
         (&self.topic, &self.place.entry)
     }

@@ -263,9 +263,9 @@ impl Serve {
     /// Whether every connection has Nagle's algorithm off (`TCP_NODELAY`); on by default, as Bun,
     /// Go and nginx have it. nitrous already writes what a connection has waiting in one write
     /// per wake-up, so Nagle gathers nothing more; what it does do is hold a small write back
-    /// until the client acknowledges the one before, which a client that has nothing to send
-    /// delays by up to 40 ms (Linux's delayed ACK). A typed channel's fan-out on loopback waited
-    /// that long at its 99th percentile (BENCHMARKS.md, issue 23's seventh step).
+    /// until the client acknowledges the one before, which a client may delay by up to 40 ms
+    /// (Linux's delayed acknowledgement). A typed channel's fan-out on loopback waited that long
+    /// at its 99th percentile (BENCHMARKS.md, issue 23's seventh step).
     pub fn tcp_nodelay(mut self, enabled: bool) -> Serve {
         self.limits.nodelay = enabled;
         self

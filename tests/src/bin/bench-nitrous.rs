@@ -6,8 +6,8 @@
 //! `NITROUS_H2C_OFF=1` serves without cleartext HTTP/2 (the first bytes are still looked at, for
 //! the WebSocket handshakes `serve` answers itself). `NITROUS_BENCH_PER_CORE=N` serves instead
 //! from N threads, each with a current-thread runtime and its own listener on the one port
-//! (`SO_REUSEPORT`), one hub between them: a measurement of thread-per-core serving against
-//! tokio's work-stealing runtime, not something nitrous offers yet.
+//! (`SO_REUSEPORT`), one hub between them and none of the other variables: a measurement of
+//! thread-per-core serving against tokio's work-stealing runtime, not something nitrous offers.
 
 #![allow(missing_debug_implementations)] // route files as users write them
 
