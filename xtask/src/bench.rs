@@ -80,23 +80,48 @@ fn parse(args: &[String]) -> Result<Options, Failure> {
     Ok(options)
 }
 
-/// `--pin`: the servers' CPU (the last) and the load generator's (the others), in `taskset -c`'s
-/// form. The machine needs two CPUs at least.
+/// `--pin`: the servers' CPU (the last this process may run on) and the load generator's (the
+/// others), in `taskset -c`'s form. Read from the kernel's own list (`Cpus_allowed_list`), so a
+/// container limited to CPUs 2-3 pins to those, not to 0 and 1. Two CPUs at least.
 fn pinned_cpus() -> Result<(String, String), Failure> {
-    let cpus = std::thread::available_parallelism().map_or(1, usize::from);
-    if cpus < 2 {
-        return Err(Failure::Usage(
-            "bench --pin needs two CPUs: one for the servers, the rest for the load generator"
-                .to_owned(),
-        ));
+    let status = std::fs::read_to_string("/proc/self/status")
+        .map_err(|e| Failure::Failed(format!("/proc/self/status: {e}")))?;
+    let allowed = status
+        .lines()
+        .find_map(|line| line.strip_prefix("Cpus_allowed_list:"))
+        .and_then(|list| cpu_list(list.trim()))
+        .ok_or_else(|| {
+            Failure::Failed(
+                "bench --pin: no readable Cpus_allowed_list in /proc/self/status".into(),
+            )
+        })?;
+    split_cpus(&allowed).ok_or_else(|| {
+        Failure::Usage(format!(
+            "bench --pin needs two CPUs, one for the servers and the rest for the load generator; this process may use {allowed:?}"
+        ))
+    })
+}
+
+/// The CPUs of a list in the kernel's form (`0-3,6`), in order; `None` if it is not one.
+fn cpu_list(list: &str) -> Option<Vec<usize>> {
+    let mut cpus = Vec::new();
+    for part in list.split(',') {
+        match part.split_once('-') {
+            Some((first, last)) => cpus.extend(first.parse::<usize>().ok()?..=last.parse().ok()?),
+            None => cpus.push(part.parse().ok()?),
+        }
     }
-    let last = cpus - 1;
-    let clients = if last == 1 {
-        "0".to_owned()
-    } else {
-        format!("0-{}", last - 1)
-    };
-    Ok((last.to_string(), clients))
+    Some(cpus)
+}
+
+/// The last CPU for the servers, the others (comma-separated) for the load generator.
+fn split_cpus(cpus: &[usize]) -> Option<(String, String)> {
+    let (servers, clients) = cpus.split_last()?;
+    if clients.is_empty() {
+        return None;
+    }
+    let clients: Vec<String> = clients.iter().map(usize::to_string).collect();
+    Some((servers.to_string(), clients.join(",")))
 }
 
 /// One measured figure.
@@ -383,6 +408,17 @@ mod tests {
             Some((Effort::Quick, Scope::All, true))
         );
         assert_eq!(parsed(&["--rounds"]), None);
+    }
+
+    #[test]
+    fn pinning_gives_the_servers_the_last_allowed_cpu_and_the_load_the_others() {
+        assert_eq!(cpu_list("0-1"), Some(vec![0, 1]));
+        assert_eq!(cpu_list("2-3,6"), Some(vec![2, 3, 6]));
+        assert_eq!(cpu_list("x"), None);
+        let split = |list: &str| split_cpus(&cpu_list(list).unwrap());
+        assert_eq!(split("0-1"), Some(("1".into(), "0".into())));
+        assert_eq!(split("2-3,6"), Some(("6".into(), "2,3".into())));
+        assert_eq!(split("5"), None, "one CPU cannot be split");
     }
 
     #[test]
