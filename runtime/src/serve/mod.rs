@@ -23,6 +23,7 @@ use tracing::Instrument;
 use crate::shutdown;
 
 mod connection;
+mod defer_accept;
 mod direct;
 mod listen;
 mod preface;
@@ -55,6 +56,7 @@ pub fn serve(listener: TcpListener, router: Router) -> Serve {
         signal: Box::pin(shutdown_signal()),
         limits: Limits::default(),
         grace: SESSION_GRACE,
+        defer_accept: true,
         #[cfg(feature = "tls")]
         tls: None,
     }
@@ -83,6 +85,8 @@ pub struct Serve {
     signal: Pin<Box<dyn Future<Output = ()> + Send>>,
     limits: Limits,
     grace: Duration,
+    /// The listener wakes the server for a connection once it has sent something.
+    defer_accept: bool,
     #[cfg(feature = "tls")]
     tls: Option<Tls>,
 }
@@ -130,6 +134,7 @@ impl std::fmt::Debug for Serve {
             .field("listener", &self.listener)
             .field("limits", &self.limits)
             .field("grace", &self.grace)
+            .field("defer_accept", &self.defer_accept)
             .finish_non_exhaustive()
     }
 }
@@ -271,6 +276,19 @@ impl Serve {
         self
     }
 
+    /// Whether the listener hands a connection over only once its client has sent something
+    /// (`TCP_DEFER_ACCEPT`, Linux; elsewhere this does nothing); on by default, as Bun and nginx's
+    /// `deferred` have it. Every protocol `serve` speaks starts with the client, so accepting
+    /// earlier only costs a read that finds nothing and a second wake-up per connection: about a
+    /// sixth of a WebSocket handshake's CPU (BENCHMARKS.md, issue 23's eighth step). A client
+    /// that connects and stays silent is still accepted, about a second later, and the header
+    /// timeout runs from then. `false` turns the option off on the listener, one handed over by
+    /// `cargo nitrous dev` or systemd included.
+    pub fn tcp_defer_accept(mut self, enabled: bool) -> Serve {
+        self.defer_accept = enabled;
+        self
+    }
+
     /// Serves HTTPS: every connection is TLS, and ALPN lets the client choose HTTP/2 (what
     /// browsers do, which lifts their limit of 6 connections per origin for event streams) or
     /// HTTP/1.1. Feature `tls`.
@@ -287,9 +305,11 @@ impl Serve {
             mut signal,
             limits,
             grace,
+            defer_accept,
             #[cfg(feature = "tls")]
             tls,
         } = self;
+        defer_accept::defer_accept(&listener, defer_accept);
         let (trigger, sessions) = shutdown::channel();
         let router = if crate::dev::enabled() {
             crate::dev::wrap(router)
