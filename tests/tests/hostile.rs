@@ -312,6 +312,32 @@ fn a_silent_connection_is_closed_at_the_header_timeout() {
     });
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_silent_connection_is_handed_over_despite_the_deferred_accept() {
+    // `serve` accepts a connection once its client has sent something (TCP_DEFER_ACCEPT, on
+    // Linux). One that never does must still be accepted when the kernel's deferral ends (about
+    // a second), then closed at the header timeout, not held in the kernel's queue forever.
+    let (_server, addr) = own_server(|command| {
+        command.env("NITROUS_HEADER_TIMEOUT_MS", "1000");
+    });
+    // Answered: the accept loop runs, so the listener defers (a connection made before `serve`
+    // sets the option, as the process prints its address, would be accepted at once).
+    let (_, head) = exchange(&addr, b"GET /api/hello HTTP/1.1\r\nHost: x\r\n\r\n").await;
+    assert_eq!(head.status, 200);
+    let stream = TcpStream::connect(&addr).await.expect("connect");
+    let opened = std::time::Instant::now();
+    let (mut read, _write) = stream.into_split();
+    tokio::time::timeout(Duration::from_secs(30), until_closed(&mut read))
+        .await
+        .expect("a silent connection is accepted and closed, not left in the kernel's queue");
+    let lived = opened.elapsed();
+    // The header timeout runs from the accept, which the client cannot see: a little slack.
+    assert!(
+        lived >= Duration::from_millis(900),
+        "closed before its 1 s header timeout: {lived:?}"
+    );
+}
+
 #[test]
 fn a_slow_request_head_is_cut_at_the_header_timeout() {
     paused(async {

@@ -4,9 +4,9 @@
 //! Every protocol `serve` speaks starts with the client (a request head, HTTP/2's preface, TLS's
 //! hello), so a connection accepted early only gets a read that finds nothing and a second
 //! wake-up when its first bytes come. Deferred, the accept and the first read happen in one
-//! wake-up. Bun (uWebSockets) and nginx's `deferred` do the same. Pinned to a core, it cut
-//! nitrous's context switches per handshake from 0.29-0.69 to 0.06-0.15, two system calls, and
-//! about a sixth of the CPU per handshake (BENCHMARKS.md, issue 23's eighth step).
+//! wake-up. Bun does the same by default, and nginx with `listen ... deferred`. Pinned to a
+//! core, it cut nitrous's context switches per handshake from 0.29-0.69 to 0.06-0.15, two system
+//! calls, and about a sixth of the CPU per handshake (BENCHMARKS.md, issue 23's eighth step).
 //!
 //! A client that connects and sends nothing is not lost: Linux accepts it anyway once the
 //! deferral ([`DEFERRAL`], 1 s) has passed and the client has answered the SYN-ACK sent again

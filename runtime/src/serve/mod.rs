@@ -277,8 +277,8 @@ impl Serve {
     }
 
     /// Whether the listener hands a connection over only once its client has sent something
-    /// (`TCP_DEFER_ACCEPT`, Linux; elsewhere this does nothing); on by default, as Bun and nginx's
-    /// `deferred` have it. Every protocol `serve` speaks starts with the client, so accepting
+    /// (`TCP_DEFER_ACCEPT`, Linux; elsewhere this does nothing); on by default, as in Bun (nginx:
+    /// `listen ... deferred`). Every protocol `serve` speaks starts with the client, so accepting
     /// earlier only costs a read that finds nothing and a second wake-up per connection: about a
     /// sixth of a WebSocket handshake's CPU (BENCHMARKS.md, issue 23's eighth step). A client
     /// that connects and stays silent is still accepted, about a second later, and the header
