@@ -107,7 +107,7 @@ impl Reading {
         if let Some(gap) = slot.cursor.take_gap() {
             return Some((slot.cursor.topic(), Said::Gap(gap)));
         }
-        slot.cursor.peek()?;
+        // `earliest` found the entry: its `next_stamp` peeked the cursor, which has not moved.
         let (topic, entry) = slot.cursor.advance();
         Some((topic, Said::Entry(entry)))
     }
