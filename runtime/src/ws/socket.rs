@@ -328,9 +328,22 @@ impl Socket {
 
     /// Gathers a frame.
     fn push(&mut self, opcode: OpCode, payload: &[u8]) {
-        self.out.reserve(frame::HEADER_MAX + payload.len());
+        self.reserve(frame::HEADER_MAX + payload.len());
         frame::write_header(&mut self.out, opcode, payload.len());
         self.out.extend_from_slice(payload);
+    }
+
+    /// Room for `needed` more bytes. The buffer doubles as a `Vec` does, but stops at the write
+    /// buffer's size unless one frame needs more: a buffer grown past that size is given back when
+    /// the connection is quiet ([`rest`](Socket::rest)), so a burst a little over half of it (its
+    /// doubling's last step) would otherwise allocate it anew, from small, every time.
+    fn reserve(&mut self, needed: usize) {
+        let len = self.out.len();
+        if self.out.capacity() - len >= needed {
+            return;
+        }
+        let capacity = grown(self.out.capacity(), len + needed, self.limits.write_buffer);
+        self.out.reserve_exact(capacity - len);
     }
 
     /// Gathers a close frame; nothing is sent after it.
@@ -356,5 +369,52 @@ impl Socket {
         self.out.clear();
         self.written = 0;
         Poll::Ready(Ok(()))
+    }
+}
+
+/// The write buffer's capacity once grown from `capacity` to hold `needed` bytes: doubled, but
+/// not past `limit` unless `needed` is more.
+fn grown(capacity: usize, needed: usize, limit: usize) -> usize {
+    capacity.saturating_mul(2).min(limit).max(needed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::grown;
+
+    /// Grows a buffer frame by frame as [`Socket::reserve`](super::Socket) does; its capacity
+    /// after each.
+    fn burst(frames: usize, frame: usize, limit: usize) -> Vec<usize> {
+        let (mut len, mut capacity) = (0, 0);
+        let mut seen = Vec::new();
+        for _ in 0..frames {
+            if capacity - len < frame {
+                capacity = grown(capacity, len + frame, limit);
+            }
+            len += frame;
+            seen.push(capacity);
+        }
+        seen
+    }
+
+    #[test]
+    fn a_burst_grows_the_buffer_by_doubling_up_to_the_write_buffer_and_no_further() {
+        // 100 frames of 80 bytes (a topic's burst): 8,000 bytes, under the 8 KiB write buffer.
+        let seen = burst(100, 80, 8 << 10);
+        assert_eq!(seen[0], 80, "one frame: as much as it needs");
+        assert_eq!(
+            *seen.last().unwrap(),
+            8 << 10,
+            "kept by `rest`, so the next burst reuses it"
+        );
+        let mut steps = seen.clone();
+        steps.dedup();
+        assert_eq!(steps, [80, 160, 320, 640, 1280, 2560, 5120, 8 << 10]);
+    }
+
+    #[test]
+    fn a_frame_larger_than_the_write_buffer_gets_the_room_it_needs() {
+        assert_eq!(grown(0, 64 << 10, 8 << 10), 64 << 10);
+        assert_eq!(grown(5120, 6000 + (64 << 10), 8 << 10), 6000 + (64 << 10));
     }
 }
