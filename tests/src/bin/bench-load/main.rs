@@ -2,8 +2,8 @@
 //! `bench-axum`, then runs `bench-load [--quick] OUT_DIR`): the same protocol served by nitrous,
 //! by two hand-written axum apps (default settings; tuned) and by a Bun app
 //! (`tests/bench-bun/server.js`, run by the `bun` that [`BUN_ENV`] names), driven by one load
-//! generator (tokio-tungstenite clients, loopback only, every loop bounded), alternating servers
-//! round by round. Server CPU and memory come from the server process's own accounting in `/proc`, so a
+//! generator (tokio-tungstenite clients, loopback only, every loop bounded), the servers taking
+//! turns within each throughput workload ([`throughput`]). Server CPU and memory come from the server process's own accounting in `/proc`, so a
 //! busy client does not flatter the server. Prints the side-by-side table and writes every sample
 //! to `OUT_DIR/load.json`.
 //!
@@ -221,6 +221,9 @@ fn address(line: &str) -> Option<String> {
 #[derive(Clone, Copy, Debug)]
 struct Sizes {
     rounds: usize,
+    /// How many times per round each server runs the 64-byte echo and the fan-out
+    /// ([`throughput`]).
+    turns: usize,
     echo_clients: usize,
     echo_messages: usize,
     /// The large-message echo: fewer clients and messages, 16 KiB each.
@@ -236,6 +239,7 @@ struct Sizes {
 impl Sizes {
     const FULL: Sizes = Sizes {
         rounds: 5,
+        turns: 3,
         echo_clients: 50,
         echo_messages: 2000,
         large_clients: 20,
@@ -248,6 +252,7 @@ impl Sizes {
     };
     const QUICK: Sizes = Sizes {
         rounds: 1,
+        turns: 1,
         echo_clients: 10,
         echo_messages: 200,
         large_clients: 4,
@@ -407,11 +412,19 @@ fn run(sizes: Sizes, workloads: Workloads) -> Result<(Samples, channel::Samples)
     };
     let servers = Server::compared();
     for round in 1..=sizes.rounds {
+        if workloads == Workloads::All {
+            eprintln!(
+                "bench: round {round}/{}: throughput, the servers in turn",
+                sizes.rounds
+            );
+            throughput(&runtime, sizes, &servers, round, &mut record)?;
+        }
         for &server in &servers {
-            eprintln!("bench: round {round}/{}: {}", sizes.rounds, server.name());
-            if workloads == Workloads::All {
-                throughput(&runtime, sizes, server, &mut record)?;
-            }
+            eprintln!(
+                "bench: round {round}/{}: {}, memory",
+                sizes.rounds,
+                server.name()
+            );
             // A fresh process for the memory figures, so earlier load does not count.
             let (running, addr) = server.start(None, false)?;
             let idle = runtime.block_on(idle(&addr, running.pid(), sizes))?;
@@ -455,60 +468,85 @@ fn run(sizes: Sizes, workloads: Workloads) -> Result<(Samples, channel::Samples)
     Ok((samples, channels))
 }
 
-/// The throughput workloads of one server in one round: echo (64 B and 16 KiB), fan-out and SSE,
-/// and for nitrous the retained topic and a metrics recorder.
+/// The throughput workloads of one round: echo (64 B and 16 KiB), fan-out and SSE, and for nitrous
+/// the retained topic and a metrics recorder.
+///
+/// Every server's process runs from the start of the round, and the servers take turns within
+/// each workload: the 64-byte echo and the fan-out (the figures set against Bun) `sizes.turns`
+/// times each. A server's run and the others' are then seconds apart rather than a whole
+/// server's turn, so the machine's drift (its speed moves from minute to minute) falls on all of
+/// them alike, and each median has `rounds * turns` samples. The servers' order turns by one from
+/// round to round, so none always goes first.
 fn throughput(
     runtime: &tokio::runtime::Runtime,
     sizes: Sizes,
-    server: Server,
+    servers: &[Server],
+    round: usize,
     record: &mut impl FnMut(Figure, Server, f64),
 ) -> Result<(), Failure> {
-    let (running, addr) = server.start(None, false)?;
-    let pid = running.pid();
+    let mut order = servers.to_vec();
+    let turned = (round - 1) % order.len().max(1);
+    order.rotate_left(turned);
+    let running = order
+        .iter()
+        .map(|&server| {
+            let (process, addr) = server.start(None, false)?;
+            Ok((server, process, addr))
+        })
+        .collect::<Result<Vec<_>, Failure>>()?;
     let small = Load {
         clients: sizes.echo_clients,
         messages: sizes.echo_messages,
         size: 64,
     };
-    let chat = runtime.block_on(echo(&addr, pid, small, Protocol::Raw))?;
-    record(ECHO_RATE, server, chat.rate);
-    record(ECHO_P50, server, chat.p50);
-    record(ECHO_P99, server, chat.p99);
-    record(ECHO_CPU, server, chat.cpu);
-    record(ECHO_CPU_NS, server, chat.cpu_ns);
+    for _ in 0..sizes.turns {
+        for (server, process, addr) in &running {
+            let chat = runtime.block_on(echo(addr, process.pid(), small, Protocol::Raw))?;
+            record(ECHO_RATE, *server, chat.rate);
+            record(ECHO_P50, *server, chat.p50);
+            record(ECHO_P99, *server, chat.p99);
+            record(ECHO_CPU, *server, chat.cpu);
+            record(ECHO_CPU_NS, *server, chat.cpu_ns);
+        }
+        for (server, process, addr) in &running {
+            let fan = runtime.block_on(fan_out(addr, addr, process.pid(), sizes, Protocol::Raw))?;
+            record(FAN_RATE, *server, fan.rate);
+            record(FAN_P99, *server, fan.p99);
+            record(FAN_CPU, *server, fan.cpu);
+            record(FAN_CPU_NS, *server, fan.cpu_ns);
+            record(FAN_LOST, *server, fan.lost);
+        }
+    }
     let large = Load {
         clients: sizes.large_clients,
         messages: sizes.large_messages,
         size: 16 << 10,
     };
-    let big = runtime.block_on(echo(&addr, pid, large, Protocol::Raw))?;
-    record(LARGE_RATE, server, big.rate);
-    record(LARGE_CPU, server, big.cpu);
-    let fan = runtime.block_on(fan_out(&addr, &addr, pid, sizes, Protocol::Raw))?;
-    record(FAN_RATE, server, fan.rate);
-    record(FAN_P99, server, fan.p99);
-    record(FAN_CPU, server, fan.cpu);
-    record(FAN_CPU_NS, server, fan.cpu_ns);
-    record(FAN_LOST, server, fan.lost);
-    let sse = runtime.block_on(sse(&addr, pid, sizes))?;
-    record(SSE_RATE, server, sse.rate);
-    record(SSE_CPU, server, sse.cpu);
-    drop(running);
-    if server == Server::Nitrous {
-        // What retaining the topic costs: the same fan-out, each message kept and numbered.
-        let (running, addr) = server.start(None, true)?;
-        let fan = runtime.block_on(fan_out(&addr, &addr, running.pid(), sizes, Protocol::Raw))?;
-        record(RETAINED_RATE, server, fan.rate);
-        record(RETAINED_CPU, server, fan.cpu);
-        drop(running);
-        // What recording metrics costs: echo and fan-out with a recorder installed.
-        let (running, addr) = server.start_recorded()?;
-        let pid = running.pid();
-        let chat = runtime.block_on(echo(&addr, pid, small, Protocol::Raw))?;
-        record(RECORDED_ECHO_CPU, server, chat.cpu_ns);
-        let fan = runtime.block_on(fan_out(&addr, &addr, pid, sizes, Protocol::Raw))?;
-        record(RECORDED_FAN_CPU, server, fan.cpu_ns);
+    for (server, process, addr) in &running {
+        let big = runtime.block_on(echo(addr, process.pid(), large, Protocol::Raw))?;
+        record(LARGE_RATE, *server, big.rate);
+        record(LARGE_CPU, *server, big.cpu);
     }
+    for (server, process, addr) in &running {
+        let sse = runtime.block_on(sse(addr, process.pid(), sizes))?;
+        record(SSE_RATE, *server, sse.rate);
+        record(SSE_CPU, *server, sse.cpu);
+    }
+    drop(running);
+    let server = Server::Nitrous;
+    // What retaining the topic costs: the same fan-out, each message kept and numbered.
+    let (running, addr) = server.start(None, true)?;
+    let fan = runtime.block_on(fan_out(&addr, &addr, running.pid(), sizes, Protocol::Raw))?;
+    record(RETAINED_RATE, server, fan.rate);
+    record(RETAINED_CPU, server, fan.cpu);
+    drop(running);
+    // What recording metrics costs: echo and fan-out with a recorder installed.
+    let (running, addr) = server.start_recorded()?;
+    let pid = running.pid();
+    let chat = runtime.block_on(echo(&addr, pid, small, Protocol::Raw))?;
+    record(RECORDED_ECHO_CPU, server, chat.cpu_ns);
+    let fan = runtime.block_on(fan_out(&addr, &addr, pid, sizes, Protocol::Raw))?;
+    record(RECORDED_FAN_CPU, server, fan.cpu_ns);
     Ok(())
 }
 
