@@ -339,11 +339,9 @@ impl Socket {
     /// doubling's last step) would otherwise allocate it anew, from small, every time.
     fn reserve(&mut self, needed: usize) {
         let len = self.out.len();
-        if self.out.capacity() - len >= needed {
-            return;
+        if let Some(capacity) = grown(self.out.capacity(), len, needed, self.limits.write_buffer) {
+            self.out.reserve_exact(capacity - len);
         }
-        let capacity = grown(self.out.capacity(), len + needed, self.limits.write_buffer);
-        self.out.reserve_exact(capacity - len);
     }
 
     /// Gathers a close frame; nothing is sent after it.
@@ -372,25 +370,24 @@ impl Socket {
     }
 }
 
-/// The write buffer's capacity once grown from `capacity` to hold `needed` bytes: doubled, but
-/// not past `limit` unless `needed` is more.
-fn grown(capacity: usize, needed: usize, limit: usize) -> usize {
-    capacity.saturating_mul(2).min(limit).max(needed)
+/// The capacity a write buffer of `capacity`, `len` of it used, grows to for `needed` more bytes:
+/// doubled, but not past `limit` unless the bytes need more; `None` when they fit already.
+fn grown(capacity: usize, len: usize, needed: usize, limit: usize) -> Option<usize> {
+    let wanted = len + needed;
+    (wanted > capacity).then(|| capacity.saturating_mul(2).min(limit).max(wanted))
 }
 
 #[cfg(test)]
 mod tests {
     use super::grown;
 
-    /// Grows a buffer frame by frame as [`Socket::reserve`](super::Socket) does; its capacity
-    /// after each.
+    /// A buffer's capacity after each of `frames` frames of `frame` bytes, grown as
+    /// `Socket::reserve` grows it.
     fn burst(frames: usize, frame: usize, limit: usize) -> Vec<usize> {
         let (mut len, mut capacity) = (0, 0);
         let mut seen = Vec::new();
         for _ in 0..frames {
-            if capacity - len < frame {
-                capacity = grown(capacity, len + frame, limit);
-            }
+            capacity = grown(capacity, len, frame, limit).unwrap_or(capacity);
             len += frame;
             seen.push(capacity);
         }
@@ -414,7 +411,15 @@ mod tests {
 
     #[test]
     fn a_frame_larger_than_the_write_buffer_gets_the_room_it_needs() {
-        assert_eq!(grown(0, 64 << 10, 8 << 10), 64 << 10);
-        assert_eq!(grown(5120, 6000 + (64 << 10), 8 << 10), 6000 + (64 << 10));
+        assert_eq!(grown(0, 0, 64 << 10, 8 << 10), Some(64 << 10));
+        assert_eq!(
+            grown(8 << 10, 6000, 64 << 10, 8 << 10),
+            Some(6000 + (64 << 10))
+        );
+        assert_eq!(
+            grown(8 << 10, 6000, 100, 8 << 10),
+            None,
+            "it fits: no growth"
+        );
     }
 }

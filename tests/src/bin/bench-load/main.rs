@@ -3,9 +3,9 @@
 //! by two hand-written axum apps (default settings; tuned) and by a Bun app
 //! (`tests/bench-bun/server.js`, run by the `bun` that [`BUN_ENV`] names), driven by one load
 //! generator (tokio-tungstenite clients, loopback only, every loop bounded), the servers taking
-//! turns within each throughput workload ([`throughput`]). Server CPU and memory come from the server process's own accounting in `/proc`, so a
-//! busy client does not flatter the server. Prints the side-by-side table and writes every sample
-//! to `OUT_DIR/load.json`.
+//! turns within each throughput workload ([`throughput`]). Server CPU and memory come from the
+//! server process's own accounting in `/proc`, so a busy client does not flatter the server.
+//! Prints the side-by-side table and writes every sample to `OUT_DIR/load.json`.
 //!
 //! Beside them, nitrous's typed channels against its raw routes ([`channel`]): the same echo and
 //! fan-out through `impl Channel` routes, on one process, in the same rounds; `bench-load channels
