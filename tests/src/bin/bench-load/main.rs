@@ -2,9 +2,10 @@
 //! `bench-axum`, then runs `bench-load [--quick] OUT_DIR`): the same protocol served by nitrous,
 //! by two hand-written axum apps (default settings; tuned) and by a Bun app
 //! (`tests/bench-bun/server.js`, run by the `bun` that [`BUN_ENV`] names), driven by one load
-//! generator (tokio-tungstenite clients, loopback only, every loop bounded), the servers taking
-//! turns within each throughput workload ([`throughput`]). Server CPU and memory come from the
-//! server process's own accounting in `/proc`, so a busy client does not flatter the server.
+//! generator (tokio-tungstenite clients, and raw ones for an echo and a fan-out, [`saturate`];
+//! loopback only, every loop bounded), the servers taking turns within each throughput workload
+//! ([`throughput`]). Server CPU and memory come from the server process's own accounting in
+//! `/proc`, so a busy client does not flatter the server.
 //! Prints the side-by-side table and writes every sample to `OUT_DIR/load.json`.
 //!
 //! Beside them, nitrous's typed channels against its raw routes ([`channel`]): the same echo and
@@ -34,6 +35,7 @@ mod pin;
 mod profile;
 mod room_clients;
 mod rooms;
+mod saturate;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -226,6 +228,11 @@ struct Sizes {
     turns: usize,
     echo_clients: usize,
     echo_messages: usize,
+    /// The echo from raw clients ([`saturate`]): connections, and messages each.
+    raw_clients: usize,
+    raw_messages: usize,
+    /// The fan-out from raw clients: messages published (to `fan_subscribers`).
+    raw_fan_messages: usize,
     /// The large-message echo: fewer clients and messages, 16 KiB each.
     large_clients: usize,
     large_messages: usize,
@@ -242,6 +249,9 @@ impl Sizes {
         turns: 3,
         echo_clients: 50,
         echo_messages: 2000,
+        raw_clients: 50,
+        raw_messages: 4000,
+        raw_fan_messages: 20_000,
         large_clients: 20,
         large_messages: 3000,
         fan_subscribers: 100,
@@ -255,6 +265,9 @@ impl Sizes {
         turns: 1,
         echo_clients: 10,
         echo_messages: 200,
+        raw_clients: 10,
+        raw_messages: 200,
+        raw_fan_messages: 200,
         large_clients: 4,
         large_messages: 50,
         fan_subscribers: 20,
@@ -286,6 +299,31 @@ const ECHO_P50: Figure = figure("echo: round trip p50", "µs", false);
 const ECHO_P99: Figure = figure("echo: round trip p99", "µs", false);
 const ECHO_CPU: Figure = figure("echo: server CPU per message", "µs", false);
 const ECHO_CPU_NS: Figure = figure("echo: server CPU per message, by schedstat", "µs", false);
+const ECHO_BUSY: Figure = figure("echo: server busy, of one CPU", "%", true);
+const RAW_RATE: Figure = figure("echo, raw clients: messages/s", "msg/s", true);
+const RAW_CPU_NS: Figure = figure(
+    "echo, raw clients: server CPU per message, by schedstat",
+    "µs",
+    false,
+);
+const RAW_USER: Figure = figure(
+    "echo, raw clients: server CPU per message in user space",
+    "µs",
+    false,
+);
+const RAW_BUSY: Figure = figure("echo, raw clients: server busy, of one CPU", "%", true);
+const RAW_FAN_RATE: Figure = figure("fan-out, raw clients: deliveries/s", "del/s", true);
+const RAW_FAN_CPU_NS: Figure = figure(
+    "fan-out, raw clients: server CPU per delivery, by schedstat",
+    "µs",
+    false,
+);
+const RAW_FAN_USER: Figure = figure(
+    "fan-out, raw clients: server CPU per delivery in user space",
+    "µs",
+    false,
+);
+const RAW_FAN_BUSY: Figure = figure("fan-out, raw clients: server busy, of one CPU", "%", true);
 const LARGE_RATE: Figure = figure("echo 16 KiB: messages/s", "msg/s", true);
 const LARGE_CPU: Figure = figure("echo 16 KiB: server CPU per message", "µs", false);
 const FAN_RATE: Figure = figure("fan-out: deliveries/s", "del/s", true);
@@ -472,8 +510,9 @@ fn run(sizes: Sizes, workloads: Workloads) -> Result<(Samples, channel::Samples)
 /// the retained topic and a metrics recorder.
 ///
 /// Every server's process runs from the start of the round, and the servers take turns within
-/// each workload: the 64-byte echo and the fan-out (the figures set against Bun) `sizes.turns`
-/// times each. A server's run and the others' are then seconds apart rather than a whole
+/// each workload: the 64-byte echo and the fan-out (the figures set against Bun), each from
+/// tokio-tungstenite clients and then from raw ones that keep the server busy ([`saturate`]),
+/// `sizes.turns` times each. A server's run and the others' are then seconds apart rather than a whole
 /// server's turn, so the machine's drift (its speed moves from minute to minute) falls on all of
 /// them alike, and each median has `rounds * turns` samples. The servers' order turns by one from
 /// round to round, so none always goes first.
@@ -507,6 +546,14 @@ fn throughput(
             record(ECHO_P99, *server, chat.p99);
             record(ECHO_CPU, *server, chat.cpu);
             record(ECHO_CPU_NS, *server, chat.cpu_ns);
+            record(ECHO_BUSY, *server, chat.busy);
+        }
+        for (server, process, addr) in &running {
+            let raw = saturate::echo(addr, process.pid(), sizes.raw_clients, sizes.raw_messages)?;
+            record(RAW_RATE, *server, raw.rate);
+            record(RAW_CPU_NS, *server, raw.cpu_ns);
+            record(RAW_USER, *server, raw.user);
+            record(RAW_BUSY, *server, raw.busy);
         }
         for (server, process, addr) in &running {
             let fan = runtime.block_on(fan_out(addr, addr, process.pid(), sizes, Protocol::Raw))?;
@@ -515,6 +562,17 @@ fn throughput(
             record(FAN_CPU, *server, fan.cpu);
             record(FAN_CPU_NS, *server, fan.cpu_ns);
             record(FAN_LOST, *server, fan.lost);
+        }
+        // Not default axum: with Nagle on and a flush per message, its fan-out to clients that
+        // read at once crawls (75,000 deliveries/s in a quick run), minutes a run that tell
+        // nothing the main fan-out does not.
+        for (server, process, addr) in running.iter().filter(|r| r.0 != Server::AxumDefault) {
+            let pid = process.pid();
+            let raw = saturate::fan_out(addr, pid, sizes.fan_subscribers, sizes.raw_fan_messages)?;
+            record(RAW_FAN_RATE, *server, raw.rate);
+            record(RAW_FAN_CPU_NS, *server, raw.cpu_ns);
+            record(RAW_FAN_USER, *server, raw.user);
+            record(RAW_FAN_BUSY, *server, raw.busy);
         }
     }
     let large = Load {
@@ -557,6 +615,8 @@ struct Echo {
     cpu: f64,
     /// `cpu` by the scheduler's nanosecond accounting ([`Cpu`]).
     cpu_ns: f64,
+    /// The server's CPU over the run's wall time, in percent of one CPU.
+    busy: f64,
 }
 
 /// An echo run: how many clients, messages each, and bytes per message.
@@ -626,6 +686,7 @@ async fn echo(addr: &str, pid: u32, load: Load, protocol: Protocol) -> Result<Ec
         p99: percentile(&rtts, 0.99),
         cpu: cpu.ticks / messages * 1e6,
         cpu_ns: cpu.exact / messages * 1e6,
+        busy: cpu.exact / elapsed * 100.0,
     })
 }
 
@@ -1020,8 +1081,14 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
     sorted[((sorted.len() - 1) as f64 * p).round() as usize]
 }
 
-/// User plus system CPU time of process `pid`, in seconds (`/proc/PID/stat` fields 14 and 15).
+/// User plus system CPU time of process `pid`, in seconds.
 fn cpu_seconds(pid: u32) -> Result<f64, Failure> {
+    let (user, system) = user_and_system(pid)?;
+    Ok(user + system)
+}
+
+/// User and system CPU time of process `pid`, in seconds (`/proc/PID/stat` fields 14 and 15).
+fn user_and_system(pid: u32) -> Result<(f64, f64), Failure> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))
         .map_err(|e| Failure::Failed(format!("/proc/{pid}/stat: {e}")))?;
     // The command name (field 2) may hold spaces; count fields after its closing parenthesis.
@@ -1033,7 +1100,7 @@ fn cpu_seconds(pid: u32) -> Result<f64, Failure> {
             .and_then(|f| f.parse::<f64>().ok())
             .unwrap_or(0.0)
     };
-    Ok((ticks(11) + ticks(12)) / clock_ticks())
+    Ok((ticks(11) / clock_ticks(), ticks(12) / clock_ticks()))
 }
 
 /// A process's CPU time so far, two ways: [`cpu_seconds`], in the 10 ms ticks every figure of
@@ -1044,13 +1111,17 @@ fn cpu_seconds(pid: u32) -> Result<f64, Failure> {
 #[derive(Clone, Copy)]
 struct Cpu {
     ticks: f64,
+    /// Of `ticks`, user space.
+    user: f64,
     exact: f64,
 }
 
 impl Cpu {
     fn read(pid: u32) -> Result<Cpu, Failure> {
+        let (user, system) = user_and_system(pid)?;
         Ok(Cpu {
-            ticks: cpu_seconds(pid)?,
+            ticks: user + system,
+            user,
             exact: scheduled_seconds(pid)?,
         })
     }
@@ -1059,6 +1130,7 @@ impl Cpu {
     fn since(self, before: Cpu) -> Cpu {
         Cpu {
             ticks: self.ticks - before.ticks,
+            user: self.user - before.user,
             exact: self.exact - before.exact,
         }
     }
