@@ -2,8 +2,10 @@
 //! start, in one place: a [`Process`] killed and reaped on drop, started until a line of its
 //! output says it is ready ([`Process::start`]); a [`RedisServer`] on a port of its own, which
 //! can be paused, resumed, stopped and restarted; and a process's memory as `/proc` tells it
-//! ([`rss_kib`], [`peak_rss_kib`]). Linux only, std only.
+//! ([`rss_kib`], [`peak_rss_kib`]); and the variables by which `cargo xtask bench` drives
+//! `bench-load` ([`bench`]). Linux only, std only.
 
+pub mod bench;
 mod error;
 mod memory;
 mod process;

@@ -21,6 +21,7 @@ use proc_macro2::TokenStream;
 
 use crate::{Failure, workspace_root};
 use nitrous_routes::{expand, folder, listing};
+use nitrous_support::bench::{BUN_ENV, SERVER_CPUS_ENV};
 
 /// A measurement that `bench` runs: its name (also its JSON file's) and the function that runs it.
 struct Workload {
@@ -219,12 +220,6 @@ pub(crate) fn run(args: &[String]) -> Result<(), Failure> {
         ))
     }
 }
-
-/// The variable that gives `bench-load` the `bun` binary (its `BUN_ENV`).
-const BUN_ENV: &str = "NITROUS_BENCH_BUN";
-
-/// The variable that gives `bench-load` its servers' CPUs (its `pin::SERVER_CPUS_ENV`).
-const SERVER_CPUS_ENV: &str = "NITROUS_BENCH_SERVER_CPUS";
 
 /// Timing an unoptimised build says nothing: run this command's release build instead.
 fn rerun_in_release(args: &[String]) -> Result<(), Failure> {

@@ -42,6 +42,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use futures_util::{SinkExt, StreamExt};
+use nitrous_support::bench::BUN_ENV;
 use nitrous_support::{Process, RedisServer};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio_tungstenite::tungstenite::Message;
@@ -121,10 +122,6 @@ fn finish(who: &str, outcome: Result<PathBuf, Failure>) -> std::process::ExitCod
         }
     }
 }
-
-/// The variable naming the `bun` binary that runs the Bun server (xtask installs it and sets this);
-/// without it, the bench runs without Bun.
-const BUN_ENV: &str = "NITROUS_BENCH_BUN";
 
 /// The Bun server: the bench's protocol as a `Bun.serve` app.
 const BUN_SERVER: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/bench-bun/server.js");

@@ -7,8 +7,7 @@
 use std::ffi::OsStr;
 use std::process::Command;
 
-/// The variable that names the servers' CPUs, in `taskset -c`'s list form (`1`, `2-3`).
-pub(crate) const SERVER_CPUS_ENV: &str = "NITROUS_BENCH_SERVER_CPUS";
+pub(crate) use nitrous_support::bench::SERVER_CPUS_ENV;
 
 /// The servers' CPUs, when they are set.
 pub(crate) fn server_cpus() -> Option<String> {
