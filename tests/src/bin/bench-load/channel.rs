@@ -9,6 +9,9 @@
 //! the fan-out's publish; its `topic` frames are still 12 bytes longer), which prices the channel's
 //! work, and with the raw route's whole text, which also prices the protocol's 37 (`message`) and
 //! 49 (`topic` on `fan`) more bytes a frame, as an app moving its messages to a channel pays them.
+//! The fan-out runs once more from raw clients ([`saturate`]): the tokio-tungstenite subscribers
+//! set the pace, so the server waits between deliveries and its CPU per delivery counts its
+//! sleeps and wake-ups; raw subscribers keep it busy.
 //!
 //! Target (issue 21): a typed channel costs at most [`TARGET`] times the raw route's server CPU
 //! per message (echo) and per delivery (fan-out). Each round's figure is a ratio of runs seconds
@@ -30,7 +33,8 @@ use tokio_tungstenite::tungstenite::Message;
 
 use crate::{
     Client, ECHO_CPU, ECHO_P50, ECHO_P99, ECHO_RATE, FAN_CPU, FAN_LOST, FAN_P99, FAN_RATE, Failure,
-    Figure, Load, Server, Sizes, bounded, connect_offering, cpu_seconds, figure, short, summary,
+    Figure, Load, RAW_FAN_CPU_NS, RAW_FAN_RATE, Server, Sizes, bounded, connect_offering,
+    cpu_seconds, figure, saturate, short, summary,
 };
 
 /// `bench-load channels [--quick] OUT_DIR`: only this comparison, its rounds as many as the whole
@@ -84,7 +88,7 @@ const FAN_OTHERS: Figure = figure("fan-out: other processes' CPU meanwhile", "co
 const OTHERS_LIMIT: f64 = 0.1;
 
 /// The figures of the comparison, in the order the table shows them.
-const FIGURES: [Figure; 12] = [
+const FIGURES: [Figure; 14] = [
     ECHO_RATE,
     ECHO_P50,
     ECHO_P99,
@@ -95,12 +99,14 @@ const FIGURES: [Figure; 12] = [
     FAN_CPU,
     FAN_CPU_NS,
     FAN_LOST,
+    RAW_FAN_RATE,
+    RAW_FAN_CPU_NS,
     ECHO_OTHERS,
     FAN_OTHERS,
 ];
 
 /// Those the target is for.
-const TARGETED: [Figure; 4] = [ECHO_CPU, ECHO_CPU_NS, FAN_CPU, FAN_CPU_NS];
+const TARGETED: [Figure; 5] = [ECHO_CPU, ECHO_CPU_NS, FAN_CPU, FAN_CPU_NS, RAW_FAN_CPU_NS];
 
 /// How a bench client speaks to a route.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -320,6 +326,13 @@ pub(crate) fn round(
         samples.record(FAN_CPU, protocol, run.cpu);
         samples.record(FAN_CPU_NS, protocol, run.cpu_ns);
         samples.record(FAN_LOST, protocol, run.lost);
+    }
+    // The fan-out again from raw clients, which keep the server busy ([`saturate`]).
+    for protocol in order {
+        let (subscribers, messages) = (sizes.fan_subscribers, sizes.raw_fan_messages);
+        let run = saturate::fan_out(&addr, pid, subscribers, messages, protocol)?;
+        samples.record(RAW_FAN_RATE, protocol, run.rate);
+        samples.record(RAW_FAN_CPU_NS, protocol, run.cpu_ns);
     }
     Ok(())
 }

@@ -565,7 +565,8 @@ fn throughput(
         // nothing the main fan-out does not.
         for (server, process, addr) in running.iter().filter(|r| r.0 != Server::AxumDefault) {
             let pid = process.pid();
-            let raw = saturate::fan_out(addr, pid, sizes.fan_subscribers, sizes.raw_fan_messages)?;
+            let (subscribers, messages) = (sizes.fan_subscribers, sizes.raw_fan_messages);
+            let raw = saturate::fan_out(addr, pid, subscribers, messages, Protocol::Raw)?;
             record(RAW_FAN_RATE, *server, raw.rate);
             record(RAW_FAN_CPU_NS, *server, raw.cpu_ns);
             record(RAW_FAN_USER, *server, raw.user);

@@ -1,8 +1,8 @@
 //! The 64-byte echo and the fan-out from raw clients that keep the server busy: the same
 //! workloads as [`crate::echo`] and [`crate::fan_out`] (C connections to `/ws/echo`, one message
-//! in flight on each; subscribers of `/ws/fan` and a publisher), driven from one thread by `mio`
-//! with every frame written beforehand, so the clients spend next to nothing in user space per
-//! message.
+//! in flight on each; subscribers of `/ws/fan`, or of its typed twin for [`crate::channel`], and a
+//! publisher), driven from one thread by `mio` with every frame written beforehand, so the clients
+//! spend next to nothing in user space per message.
 //!
 //! Why they are there: the tokio-tungstenite clients of the main workloads cost more per message
 //! than a server does, so on this two-core machine they, not the server, set the pace. The server
@@ -18,9 +18,10 @@ use std::time::{Duration, Instant};
 use mio::net::TcpStream;
 use mio::{Events, Interest, Poll, Token};
 
+use crate::channel::Protocol;
 use crate::{Cpu, Failure};
 
-/// The payload of every message.
+/// The payload of every message (less, for a channel, by what [`Protocol::text_len`] says).
 const MESSAGE: [u8; 64] = [b'm'; 64];
 
 /// How long the server may go without sending anything before the run counts as stalled.
@@ -66,7 +67,7 @@ pub(crate) fn echo(
     let mut poll = Poll::new().map_err(|e| failed("poll", e))?;
     let mut conns = Vec::with_capacity(clients);
     for i in 0..clients {
-        let stream = upgrade(addr, "/ws/echo", &[]).map_err(|e| failed("upgrade", e))?;
+        let stream = join(addr, "echo", Protocol::Raw, &[]).map_err(|e| failed("upgrade", e))?;
         conns.push(Reader::new(
             &poll,
             stream,
@@ -105,35 +106,37 @@ pub(crate) fn echo(
     ))
 }
 
-/// `subscribers` peers of `/ws/fan` (each past its `ready`) and a publisher, which sends `messages`
-/// 64-byte texts, at most [`WINDOW`] ahead of the slowest subscriber; every delivery is checked.
+/// `subscribers` peers of `/ws/fan` or (a channel) `/ws/typed_fan`, each past its `ready`, and a
+/// publisher, which sends `messages` texts of 64 bytes (a channel's: as [`Protocol::text_len`]
+/// says), at most [`WINDOW`] ahead of the slowest subscriber; every delivery is checked.
 /// Blocking: run it off the async runtime.
 pub(crate) fn fan_out(
     addr: &str,
     pid: u32,
     subscribers: usize,
     messages: usize,
+    protocol: Protocol,
 ) -> Result<Saturated, Failure> {
-    let ready = unmasked(0x81, b"ready");
+    let wire = Wire::of(protocol);
     let mut poll = Poll::new().map_err(|e| failed("poll", e))?;
     let mut conns = Vec::with_capacity(subscribers);
     for i in 0..subscribers {
-        let stream = upgrade(addr, "/ws/fan", &ready).map_err(|e| failed("join", e))?;
+        let stream = join(addr, "fan", protocol, &wire.ready).map_err(|e| failed("join", e))?;
         conns.push(Reader::new(
             &poll,
             stream,
             i,
-            unmasked(0x81, &MESSAGE),
+            wire.delivery.clone(),
             messages,
         )?);
     }
     // Blocking, and never read: every server leaves a publisher out of its own fan-out.
-    let mut publisher = upgrade(addr, "/ws/fan", &ready).map_err(|e| failed("join", e))?;
+    let mut publisher = join(addr, "fan", protocol, &wire.ready).map_err(|e| failed("join", e))?;
     publisher
         .set_nonblocking(false)
         .and_then(|()| publisher.set_write_timeout(Some(STALL)))
         .map_err(|e| failed("publisher", e))?;
-    let frame = masked(0x81, &MESSAGE);
+    let frame = &wire.publish;
     let mut batch = Vec::new();
     let cpu_before = Cpu::read(pid)?;
     let start = Instant::now();
@@ -152,7 +155,7 @@ pub(crate) fn fan_out(
             let count = room.min(64);
             batch.clear();
             for _ in 0..count {
-                batch.extend_from_slice(&frame);
+                batch.extend_from_slice(frame);
             }
             publisher
                 .write_all(&batch)
@@ -263,9 +266,44 @@ impl Reader {
     }
 }
 
+/// The fan-out's frames as `protocol` has them.
+struct Wire {
+    /// What the route sends a peer once it has joined.
+    ready: Vec<u8>,
+    /// The publisher's frame.
+    publish: Vec<u8>,
+    /// What each subscriber gets of it.
+    delivery: Vec<u8>,
+}
+
+impl Wire {
+    fn of(protocol: Protocol) -> Wire {
+        let text = std::str::from_utf8(&MESSAGE[..protocol.text_len(MESSAGE.len())])
+            .expect("the message is ASCII");
+        match protocol {
+            Protocol::Raw => Wire {
+                ready: unmasked(0x81, b"ready"),
+                publish: masked(0x81, text.as_bytes()),
+                delivery: unmasked(0x81, text.as_bytes()),
+            },
+            Protocol::Channel(_) => {
+                let data = |text: &str| format!(r#"{{"text":"{text}"}}"#);
+                let ready = format!(r#"{{"type":"message","data":{}}}"#, data("ready"));
+                let topic = format!(r#"{{"type":"topic","topic":"fan","data":{}}}"#, data(text));
+                Wire {
+                    ready: unmasked(0x81, ready.as_bytes()),
+                    publish: masked(0x81, &protocol.frame(text).into_data()),
+                    delivery: unmasked(0x81, topic.as_bytes()),
+                }
+            }
+        }
+    }
+}
+
 /// A client's frame (`opcode` with FIN) of `payload`, masked with a zero key, so the bytes read
 /// as sent.
 fn masked(opcode: u8, payload: &[u8]) -> Vec<u8> {
+    assert!(payload.len() < 126, "a frame with a one-byte length");
     let mut frame = vec![opcode, 0x80 | payload.len() as u8, 0, 0, 0, 0];
     frame.extend_from_slice(payload);
     frame
@@ -273,21 +311,30 @@ fn masked(opcode: u8, payload: &[u8]) -> Vec<u8> {
 
 /// A server's frame of `payload`.
 fn unmasked(opcode: u8, payload: &[u8]) -> Vec<u8> {
+    assert!(payload.len() < 126, "a frame with a one-byte length");
     let mut frame = vec![opcode, payload.len() as u8];
     frame.extend_from_slice(payload);
     frame
 }
 
-/// A connection to `path` past its handshake and `first` (what the route sends at once),
+/// A connection to the bench route `name` as `protocol` speaks it, past its handshake (for a
+/// channel, its `hello` answered by `welcome`) and `first` (what the route sends at once);
 /// non-blocking, Nagle off.
-fn upgrade(addr: &str, path: &str, first: &[u8]) -> std::io::Result<StdStream> {
+fn join(addr: &str, name: &str, protocol: Protocol, first: &[u8]) -> std::io::Result<StdStream> {
     let mut stream = StdStream::connect(addr)?;
     stream.set_nodelay(true)?;
     stream.set_read_timeout(Some(STALL))?;
+    let offer = match protocol {
+        Protocol::Raw => String::new(),
+        Protocol::Channel(_) => {
+            format!("Sec-WebSocket-Protocol: {}\r\n", nitrous::channel::PROTOCOL)
+        }
+    };
     write!(
         stream,
-        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
-         Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+        "GET {} HTTP/1.1\r\nHost: {addr}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+         Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n{offer}\r\n",
+        protocol.route(name)
     )?;
     // Byte by byte, so nothing after the head is read here.
     let mut head = Vec::new();
@@ -299,6 +346,18 @@ fn upgrade(addr: &str, path: &str, first: &[u8]) -> std::io::Result<StdStream> {
     if !head.starts_with(b"HTTP/1.1 101") {
         let head = String::from_utf8_lossy(&head);
         return Err(std::io::Error::other(format!("not a 101: {head}")));
+    }
+    if let Protocol::Channel(_) = protocol {
+        stream.write_all(&masked(0x81, br#"{"type":"hello"}"#))?;
+        // The welcome names the peer, so only its start is known.
+        let mut header = [0u8; 2];
+        stream.read_exact(&mut header)?;
+        let mut welcome = vec![0u8; usize::from(header[1] & 0x7f)];
+        stream.read_exact(&mut welcome)?;
+        if header[0] != 0x81 || header[1] >= 126 || !welcome.starts_with(br#"{"type":"welcome""#) {
+            let welcome = String::from_utf8_lossy(&welcome);
+            return Err(std::io::Error::other(format!("not a welcome: {welcome}")));
+        }
     }
     let mut got = vec![0u8; first.len()];
     stream.read_exact(&mut got)?;
