@@ -43,15 +43,33 @@ pub(crate) struct Saturated {
     pub(crate) busy: f64,
 }
 
-impl Saturated {
-    fn measured(cpu: Cpu, elapsed: f64, count: usize) -> Saturated {
+/// A run's clock and the server's CPU from its start.
+struct Meter {
+    pid: u32,
+    cpu: Cpu,
+    start: Instant,
+}
+
+impl Meter {
+    fn start(pid: u32) -> Result<Meter, Failure> {
+        Ok(Meter {
+            pid,
+            cpu: Cpu::read(pid)?,
+            start: Instant::now(),
+        })
+    }
+
+    /// What the run cost, `count` messages or deliveries in all.
+    fn stop(self, count: usize) -> Result<Saturated, Failure> {
+        let elapsed = self.start.elapsed().as_secs_f64();
+        let cpu = Cpu::read(self.pid)?.since(self.cpu);
         let count = count as f64;
-        Saturated {
+        Ok(Saturated {
             rate: count / elapsed,
             cpu_ns: cpu.exact / count * 1e6,
             user: cpu.user / count * 1e6,
             busy: cpu.exact / elapsed * 100.0,
-        }
+        })
     }
 }
 
@@ -76,8 +94,7 @@ pub(crate) fn echo(
             messages,
         )?);
     }
-    let cpu_before = Cpu::read(pid)?;
-    let start = Instant::now();
+    let meter = Meter::start(pid)?;
     for conn in &mut conns {
         conn.stream
             .write_all(&frame)
@@ -98,12 +115,7 @@ pub(crate) fn echo(
             }
         }
     }
-    let cpu = Cpu::read(pid)?.since(cpu_before);
-    Ok(Saturated::measured(
-        cpu,
-        start.elapsed().as_secs_f64(),
-        clients * messages,
-    ))
+    meter.stop(clients * messages)
 }
 
 /// `subscribers` peers of `/ws/fan` or (a channel) `/ws/typed_fan`, each past its `ready`, and a
@@ -138,8 +150,7 @@ pub(crate) fn fan_out(
         .map_err(|e| failed("publisher", e))?;
     let frame = &wire.publish;
     let mut batch = Vec::new();
-    let cpu_before = Cpu::read(pid)?;
-    let start = Instant::now();
+    let meter = Meter::start(pid)?;
     let mut events = Events::with_capacity(subscribers.max(1));
     let mut buffer = vec![0u8; 256 << 10];
     let (mut sent, mut running) = (0, subscribers);
@@ -179,12 +190,7 @@ pub(crate) fn fan_out(
             }
         }
     }
-    let cpu = Cpu::read(pid)?.since(cpu_before);
-    Ok(Saturated::measured(
-        cpu,
-        start.elapsed().as_secs_f64(),
-        subscribers * messages,
-    ))
+    meter.stop(subscribers * messages)
 }
 
 fn failed(what: &str, error: std::io::Error) -> Failure {
