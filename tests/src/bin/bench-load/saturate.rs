@@ -27,7 +27,7 @@ const MESSAGE: [u8; 64] = [b'm'; 64];
 /// How long the server may go without sending anything before the run counts as stalled.
 const STALL: Duration = Duration::from_secs(10);
 
-/// How many messages the fan-out's publisher may be ahead of its slowest subscriber: 66 KB
+/// How many messages the fan-out's publisher may be ahead of its slowest subscriber: 66-113 KB
 /// behind at most, far below every server's limit for a slow consumer.
 const WINDOW: usize = 1000;
 
@@ -104,7 +104,7 @@ pub(crate) fn echo(
     let mut buffer = vec![0u8; 64 << 10];
     let mut running = clients;
     while running > 0 {
-        wait(&mut poll, &mut events, Some(STALL))?;
+        wait(&mut poll, &mut events, STALL)?;
         for event in &events {
             let conn = &mut conns[event.token().0];
             // The next message goes as soon as its echo is whole: 70 bytes into a socket with
@@ -179,7 +179,7 @@ pub(crate) fn fan_out(
         } else {
             STALL
         };
-        wait(&mut poll, &mut events, Some(timeout))?;
+        wait(&mut poll, &mut events, timeout)?;
         for event in &events {
             let conn = &mut conns[event.token().0];
             if conn
@@ -197,10 +197,11 @@ fn failed(what: &str, error: std::io::Error) -> Failure {
     Failure::Failed(format!("raw clients: {what}: {error}"))
 }
 
-/// Waits for events; none within [`STALL`] is a failure.
-fn wait(poll: &mut Poll, events: &mut Events, timeout: Option<Duration>) -> Result<(), Failure> {
-    poll.poll(events, timeout).map_err(|e| failed("poll", e))?;
-    if events.is_empty() && timeout == Some(STALL) {
+/// Waits up to `timeout` for events; none within [`STALL`] is a failure.
+fn wait(poll: &mut Poll, events: &mut Events, timeout: Duration) -> Result<(), Failure> {
+    poll.poll(events, Some(timeout))
+        .map_err(|e| failed("poll", e))?;
+    if events.is_empty() && timeout == STALL {
         return Err(Failure::Failed(format!(
             "raw clients: nothing from the server for {STALL:?}"
         )));
