@@ -509,10 +509,10 @@ fn run(sizes: Sizes, workloads: Workloads) -> Result<(Samples, channel::Samples)
 /// Every server's process runs from the start of the round, and the servers take turns within
 /// each workload: the 64-byte echo and the fan-out (the figures set against Bun), each from
 /// tokio-tungstenite clients and then from raw ones that keep the server busy ([`saturate`]),
-/// `sizes.turns` times each. A server's run and the others' are then seconds apart rather than a whole
-/// server's turn, so the machine's drift (its speed moves from minute to minute) falls on all of
-/// them alike, and each median has `rounds * turns` samples. The servers' order turns by one from
-/// round to round, so none always goes first.
+/// `sizes.turns` times each. A server's run and the others' are then seconds apart rather than a
+/// whole server's turn, so the machine's drift (its speed moves from minute to minute) falls on
+/// all of them alike, and each median has `rounds * turns` samples. The servers' order turns by
+/// one from round to round, so none always goes first.
 fn throughput(
     runtime: &tokio::runtime::Runtime,
     sizes: Sizes,
