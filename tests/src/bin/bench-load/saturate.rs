@@ -31,6 +31,9 @@ const STALL: Duration = Duration::from_secs(10);
 /// behind at most, far below every server's limit for a slow consumer.
 const WINDOW: usize = 1000;
 
+/// The most frames the fan-out's publisher writes at once.
+const BATCH: usize = 64;
+
 /// What a run cost the server.
 pub(crate) struct Saturated {
     /// Messages (echo) or deliveries (fan-out) per second.
@@ -81,18 +84,12 @@ pub(crate) fn echo(
     clients: usize,
     messages: usize,
 ) -> Result<Saturated, Failure> {
-    let frame = masked(0x82, &MESSAGE);
+    let (frame, echo) = (masked(0x82, &MESSAGE), unmasked(0x82, &MESSAGE));
     let mut poll = Poll::new().map_err(|e| failed("poll", e))?;
     let mut conns = Vec::with_capacity(clients);
     for i in 0..clients {
         let stream = join(addr, "echo", Protocol::Raw, &[]).map_err(|e| failed("upgrade", e))?;
-        conns.push(Reader::new(
-            &poll,
-            stream,
-            i,
-            unmasked(0x82, &MESSAGE),
-            messages,
-        )?);
+        conns.push(Reader::new(&poll, stream, i, echo.clone(), messages)?);
     }
     let meter = Meter::start(pid)?;
     for conn in &mut conns {
@@ -148,8 +145,8 @@ pub(crate) fn fan_out(
         .set_nonblocking(false)
         .and_then(|()| publisher.set_write_timeout(Some(STALL)))
         .map_err(|e| failed("publisher", e))?;
-    let frame = &wire.publish;
-    let mut batch = Vec::new();
+    // Up to `BATCH` frames a write, as a busy publisher batches them.
+    let (batch, frame_len) = (wire.publish.repeat(BATCH), wire.publish.len());
     let meter = Meter::start(pid)?;
     let mut events = Events::with_capacity(subscribers.max(1));
     let mut buffer = vec![0u8; 256 << 10];
@@ -160,21 +157,16 @@ pub(crate) fn fan_out(
             .map(|c| messages - c.left)
             .min()
             .unwrap_or(messages);
-        let room = (slowest + WINDOW).min(messages) - sent;
-        if room > 0 {
-            // Up to 64 frames a write, as a busy publisher batches them.
-            let count = room.min(64);
-            batch.clear();
-            for _ in 0..count {
-                batch.extend_from_slice(frame);
-            }
+        let allowed = (slowest + WINDOW).min(messages);
+        let count = (allowed - sent).min(BATCH);
+        if count > 0 {
             publisher
-                .write_all(&batch)
+                .write_all(&batch[..count * frame_len])
                 .map_err(|e| failed("publish", e))?;
             sent += count;
         }
         // While the window has room, only look at what has come; otherwise wait for it.
-        let timeout = if sent < (slowest + WINDOW).min(messages) {
+        let timeout = if sent < allowed {
             Duration::ZERO
         } else {
             STALL
