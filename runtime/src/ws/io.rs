@@ -155,11 +155,15 @@ impl<F: Future<Output = ()>> Future for Drive<'_, F> {
         let this = self.project();
         // While the hook runs, its own sends need not wake this task: what it queued is written
         // right after it returns.
-        this.peer.outbound.unregister();
-        if let Poll::Ready(outcome) = this.hook.poll(cx) {
+        this.peer.outbound.enter_hook();
+        let polled = this.hook.poll(cx);
+        this.peer.outbound.leave_hook();
+        if let Poll::Ready(outcome) = polled {
             let name = *this.name;
             return Poll::Ready(outcome.map_err(|panic| Error::hook_panicked(name, &*panic)));
         }
+        // Registered already, unless a push took the waker before the hook ran (and woke this
+        // task, so it is polled again anyway).
         this.peer.outbound.register(cx.waker());
         // The writer's end is noticed by the session's loop, after the hook.
         let _ = this

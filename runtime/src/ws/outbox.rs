@@ -35,6 +35,10 @@ const ENTRY_COST: usize = std::mem::size_of::<Outbound>() + 14;
 /// The peer's outbound queue: a plain deque that allocates only once something is queued (an idle
 /// connection pays for none), and the session's waker under the same lock, so a push costs one
 /// lock and wakes the session only when it waits.
+///
+/// No push is missed: a push sets `queued` and then looks at `in_hook`; the session clears
+/// `in_hook` and then looks at `queued` (in [`Outbox::take_all`]), both `SeqCst`, so at least one
+/// of them sees the other's store: the session drains the push, or the push wakes it.
 #[derive(Default)]
 pub(crate) struct Outbox {
     queue: Mutex<Queue>,
@@ -43,6 +47,10 @@ pub(crate) struct Outbox {
     queued: AtomicBool,
     /// The session writes nothing more: a push now would never be sent.
     stopped: AtomicBool,
+    /// The session is running a hook and looks at the queue when the hook returns: a push need
+    /// not wake it, and its waker stays registered for the pushes after. (Taking the waker away
+    /// for the hook, and cloning it back after, cost two more locks and two refcounts a message.)
+    in_hook: AtomicBool,
 }
 
 #[derive(Default)]
@@ -73,8 +81,8 @@ impl Outbox {
             queue.stamped |= matches!(item, Outbound::Subscribe(_));
             let stamp = if queue.stamped { next_stamp() } else { 0 };
             queue.items.push_back((stamp, item));
-            self.queued.store(true, Ordering::Release);
-            queue.waker.take()
+            self.queued.store(true, Ordering::SeqCst);
+            self.waker_to_wake(&mut queue)
         };
         if let Some(waker) = waker {
             waker.wake();
@@ -91,8 +99,8 @@ impl Outbox {
         let waker = {
             let mut queue = self.lock();
             queue.ready.push(key);
-            self.queued.store(true, Ordering::Release);
-            queue.waker.take()
+            self.queued.store(true, Ordering::SeqCst);
+            self.waker_to_wake(&mut queue)
         };
         if let Some(waker) = waker {
             waker.wake();
@@ -116,22 +124,42 @@ impl Outbox {
         }
     }
 
-    /// The session is busy (running a hook) and drains the queue afterwards: pushes need not
-    /// wake it.
-    pub(crate) fn unregister(&self) {
-        let waker = self.lock().waker.take();
-        drop(waker);
+    /// The session runs a hook, and drains the queue when it returns: pushes meanwhile need not
+    /// wake it. (Relaxed: the hook's own pushes, on this thread, see it; another thread's push
+    /// that does not only wakes the session once more.)
+    pub(crate) fn enter_hook(&self) {
+        self.in_hook.store(true, Ordering::Relaxed);
+    }
+
+    /// The hook returned; the session's next [`Outbox::take_all`] comes after this.
+    pub(crate) fn leave_hook(&self) {
+        self.in_hook.store(false, Ordering::SeqCst);
+    }
+
+    /// After a push (under the lock, `queued` stored): the waker, unless the session is in a hook.
+    fn waker_to_wake(&self, queue: &mut Queue) -> Option<Waker> {
+        if self.in_hook.load(Ordering::SeqCst) {
+            None
+        } else {
+            queue.waker.take()
+        }
+    }
+
+    /// Whether something is queued (or a subscription is ready): a look as
+    /// [`Outbox::take_all`] makes, without taking it.
+    pub(crate) fn has_queued(&self) -> bool {
+        self.queued.load(Ordering::SeqCst)
     }
 
     /// Moves everything queued onto the end of `batch`, and the ready subscriptions into
     /// `ready` (which the caller has emptied), in one lock. A push that this misses was made
-    /// after the caller registered its waker, and wakes it.
+    /// after the caller registered its waker and left its hook, and wakes it.
     pub(crate) fn take_all(
         &self,
         batch: &mut VecDeque<(u64, Outbound)>,
         ready: &mut Vec<SubscriptionKey>,
     ) {
-        if !self.queued.load(Ordering::Acquire) {
+        if !self.has_queued() {
             return;
         }
         let mut queue = self.lock();
@@ -207,7 +235,9 @@ mod tests {
                         seen += batch.len();
                         batch.clear();
                         // Now and then, play a hook that runs without being woken.
-                        outbox.unregister();
+                        outbox.enter_hook();
+                        std::thread::yield_now();
+                        outbox.leave_hook();
                     }
                     if seen == THREADS * EACH {
                         std::task::Poll::Ready(())
