@@ -110,20 +110,28 @@ pub(super) fn unmask(bytes: &mut [u8], mask: [u8; 4]) {
     }
 }
 
-/// Writes a server frame's header (final, unmasked) for a payload of `len` bytes.
+/// Writes a server frame's header (final, unmasked) for a payload of `len` bytes, gathered on the
+/// stack and appended at once: one capacity check, not one per byte.
 pub(super) fn write_header(out: &mut Vec<u8>, opcode: OpCode, len: usize) {
-    out.push(0x80 | u8::from(opcode));
-    match len {
-        0..=125 => out.push(len as u8),
+    let mut head = [0u8; 10];
+    head[0] = 0x80 | u8::from(opcode);
+    let head_len = match len {
+        0..=125 => {
+            head[1] = len as u8;
+            2
+        }
         126..=0xffff => {
-            out.push(126);
-            out.extend_from_slice(&(len as u16).to_be_bytes());
+            head[1] = 126;
+            head[2..4].copy_from_slice(&(len as u16).to_be_bytes());
+            4
         }
         _ => {
-            out.push(127);
-            out.extend_from_slice(&(len as u64).to_be_bytes());
+            head[1] = 127;
+            head[2..10].copy_from_slice(&(len as u64).to_be_bytes());
+            10
         }
-    }
+    };
+    out.extend_from_slice(&head[..head_len]);
 }
 
 /// A message or frame longer than allowed.

@@ -73,7 +73,9 @@ pub(crate) fn run<T: WebSocketHandler>(
         if let Ended::Closed = ended {
             session.finish().await;
         }
-        session.report_frames_fault().await;
+        if let Some(fault) = session.io.writer.fault.take() {
+            session.report(*fault).await;
+        }
         let Session {
             handler, peer, io, ..
         } = session;
@@ -174,7 +176,12 @@ impl<T: WebSocketHandler> Session<T> {
     async fn serve(&mut self) -> Ended {
         self.open().await;
         loop {
-            self.report_frames_fault().await;
+            // A `topic` or `topic_gap` hook panicked as the writer asked it about a message (the
+            // peer is closing with 1011 already): the `error` hook is told. Looked at here, not
+            // in a function of its own: an `async fn` awaited costs its future on every message.
+            if let Some(fault) = self.io.writer.fault.take() {
+                self.report(*fault).await;
+            }
             let shared = &*self.peer.shared;
             let close_timeout = self.options.close_timeout;
             let frames = HandlerFrames {
@@ -299,14 +306,6 @@ impl<T: WebSocketHandler> Session<T> {
             }
             self.io.seen(); // a long hook is not a silent peer
         })
-    }
-
-    /// A `topic` or `topic_gap` hook panicked as the writer asked it about a message (the peer
-    /// is closing with 1011 already): the `error` hook is told.
-    async fn report_frames_fault(&mut self) {
-        if let Some(fault) = self.io.writer.fault.take() {
-            self.report(*fault).await;
-        }
     }
 
     /// A hook failed: report it, then close with 1011.

@@ -52,6 +52,15 @@ impl Writer {
         if !self.abandoned && peer.is_slow() {
             self.abandon(peer);
         }
+        // Nothing to write, flush or read (a session woken by a read, mostly): no need to look
+        // further. A peer reading topics always looks, as its cursors say when they have more.
+        if self.is_idle()
+            && self.batch.is_empty()
+            && self.reading.is_empty()
+            && !peer.outbound.has_queued()
+        {
+            return Poll::Pending;
+        }
         loop {
             // The socket takes a frame before one is taken from the queue: none waits here.
             if !self.last {
