@@ -388,15 +388,6 @@ fn busy_seconds() -> Result<f64, Failure> {
     Ok(busy / crate::clock_ticks())
 }
 
-/// Each round's typed / raw; none for a figure that is 0 in a round (lost deliveries).
-fn ratios(raw: &[f64], typed: &[f64]) -> Vec<f64> {
-    raw.iter()
-        .zip(typed)
-        .filter(|(r, _)| **r != 0.0)
-        .map(|(r, t)| t / r)
-        .collect()
-}
-
 /// Prints the comparison's table, and adds its samples to `json` under one key.
 pub(crate) fn report(samples: &Samples, json: &mut serde_json::Map<String, serde_json::Value>) {
     if samples.0.is_empty() {
@@ -444,7 +435,7 @@ pub(crate) fn report(samples: &Samples, json: &mut serde_json::Map<String, serde
         }
         let mut verdicts = Vec::new();
         for protocol in &PROTOCOLS[1..] {
-            let ratios = ratios(values(Protocol::Raw), values(*protocol));
+            let ratios = crate::paired_ratios(values(Protocol::Raw), values(*protocol));
             if ratios.is_empty() || [ECHO_OTHERS, FAN_OTHERS].contains(&figure) {
                 print!(" {:>24}", "-");
                 continue;
@@ -528,10 +519,5 @@ mod tests {
         assert_eq!(typed.len(), raw.len());
         let channel = Protocol::Channel(Size::SameText);
         assert_eq!(channel.text_len(64), 64);
-    }
-
-    #[test]
-    fn ratios_pair_rounds_and_skip_a_zero_base() {
-        assert_eq!(ratios(&[2.0, 0.0, 4.0], &[3.0, 1.0, 4.0]), vec![1.5, 1.0]);
     }
 }

@@ -1163,6 +1163,19 @@ fn rss_kib(pid: u32) -> Result<f64, Failure> {
     Ok(nitrous_support::rss_kib(pid)? as f64)
 }
 
+/// `other` over `base`, sample by sample (the same round and turn, seconds apart), skipping a
+/// sample whose base is 0 (lost deliveries); none unless both have the same samples.
+fn paired_ratios(base: &[f64], other: &[f64]) -> Vec<f64> {
+    if base.len() != other.len() {
+        return Vec::new();
+    }
+    base.iter()
+        .zip(other)
+        .filter(|(b, _)| **b != 0.0)
+        .map(|(b, o)| o / b)
+        .collect()
+}
+
 /// Median, min and max.
 fn summary(values: &[f64]) -> (f64, f64, f64) {
     let mut sorted = values.to_vec();
@@ -1180,8 +1193,16 @@ fn report(samples: &Samples, channels: &channel::Samples, out: &Path) -> Result<
         println!("\nservers pinned to CPUs {cpus} ({})", pin::SERVER_CPUS_ENV);
     }
     println!(
-        "\n{:<52} {:>22} {:>22} {:>22} {:>22} {:>9} {:>9} {:>9}",
-        "figure", "nitrous", "axum tuned", "axum default", "bun", "n/tuned", "n/default", "n/bun"
+        "\n{:<52} {:>22} {:>22} {:>22} {:>22} {:>9} {:>9} {:>9} {:>12}",
+        "figure",
+        "nitrous",
+        "axum tuned",
+        "axum default",
+        "bun",
+        "n/tuned",
+        "n/default",
+        "n/bun",
+        "n/bun, turns"
     );
     let mut json = serde_json::Map::new();
     for (figure, by_server) in samples {
@@ -1203,13 +1224,23 @@ fn report(samples: &Samples, channels: &channel::Samples, out: &Path) -> Result<
             (Some(n), Some(b)) if b != 0.0 => format!("{:.2}x", n / b),
             _ => "-".to_owned(),
         };
+        // The median of the turns' own ratios: the VM's drift between turns falls out of it.
+        let turns = match (by_server.get(&Server::Bun), by_server.get(&Server::Nitrous)) {
+            (Some(bun), Some(nitrous)) => paired_ratios(bun, nitrous),
+            _ => Vec::new(),
+        };
+        let turns = if turns.is_empty() {
+            "-".to_owned()
+        } else {
+            format!("{:.2}x", summary(&turns).0)
+        };
         let label = if figure.unit.is_empty() {
             figure.name.to_owned()
         } else {
             format!("{} [{}]", figure.name, figure.unit)
         };
         println!(
-            "{label:<52} {n:>22} {t:>22} {d:>22} {b:>22} {:>9} {:>9} {:>9}",
+            "{label:<52} {n:>22} {t:>22} {d:>22} {b:>22} {:>9} {:>9} {:>9} {turns:>12}",
             ratio(t_median),
             ratio(d_median),
             ratio(b_median)
@@ -1237,5 +1268,23 @@ fn short(value: f64) -> String {
         format!("{value:.1}")
     } else {
         format!("{value:.2}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ratios_pair_samples_and_skip_a_zero_base() {
+        assert_eq!(
+            paired_ratios(&[2.0, 0.0, 4.0], &[3.0, 1.0, 4.0]),
+            vec![1.5, 1.0]
+        );
+    }
+
+    #[test]
+    fn samples_that_do_not_pair_give_no_ratio() {
+        assert!(paired_ratios(&[2.0, 4.0], &[3.0]).is_empty());
     }
 }
