@@ -82,13 +82,21 @@ const FAN_CPU_NS: Figure = figure(
 
 const ECHO_OTHERS: Figure = figure("echo: other processes' CPU meanwhile", "cores", false);
 const FAN_OTHERS: Figure = figure("fan-out: other processes' CPU meanwhile", "cores", false);
+const RAW_FAN_OTHERS: Figure = figure(
+    "fan-out, raw clients: other processes' CPU meanwhile",
+    "cores",
+    false,
+);
+
+/// The figures that say how busy the rest of the machine was, not what a protocol cost.
+const OTHERS: [Figure; 3] = [ECHO_OTHERS, FAN_OTHERS, RAW_FAN_OTHERS];
 
 /// Other processes' CPU during a run, over which the bench says its ratios are not to be
 /// trusted: on two cores, a build beside it moves them by a third either way.
 const OTHERS_LIMIT: f64 = 0.1;
 
 /// The figures of the comparison, in the order the table shows them.
-const FIGURES: [Figure; 14] = [
+const FIGURES: [Figure; 15] = [
     ECHO_RATE,
     ECHO_P50,
     ECHO_P99,
@@ -103,6 +111,7 @@ const FIGURES: [Figure; 14] = [
     RAW_FAN_CPU_NS,
     ECHO_OTHERS,
     FAN_OTHERS,
+    RAW_FAN_OTHERS,
 ];
 
 /// Those the target is for.
@@ -330,7 +339,13 @@ pub(crate) fn round(
     // The fan-out again from raw clients, which keep the server busy ([`saturate`]).
     for protocol in order {
         let (subscribers, messages) = (sizes.fan_subscribers, sizes.raw_fan_messages);
+        let before = Machine::read(pid)?;
         let run = saturate::fan_out(&addr, pid, subscribers, messages, protocol)?;
+        samples.record(
+            RAW_FAN_OTHERS,
+            protocol,
+            Machine::read(pid)?.others_since(&before),
+        );
         samples.record(RAW_FAN_RATE, protocol, run.rate);
         samples.record(RAW_FAN_CPU_NS, protocol, run.cpu_ns);
     }
@@ -436,7 +451,7 @@ pub(crate) fn report(samples: &Samples, json: &mut serde_json::Map<String, serde
         let mut verdicts = Vec::new();
         for protocol in &PROTOCOLS[1..] {
             let ratios = crate::paired_ratios(values(Protocol::Raw), values(*protocol));
-            if ratios.is_empty() || [ECHO_OTHERS, FAN_OTHERS].contains(&figure) {
+            if ratios.is_empty() || OTHERS.contains(&figure) {
                 print!(" {:>24}", "-");
                 continue;
             }
@@ -453,7 +468,7 @@ pub(crate) fn report(samples: &Samples, json: &mut serde_json::Map<String, serde
         println!("  {}", verdicts.join(", "));
         section.insert(figure.name.into(), entry.into());
     }
-    let others = [ECHO_OTHERS, FAN_OTHERS]
+    let others = OTHERS
         .iter()
         .filter_map(|figure| samples.0.get(figure))
         .flat_map(|by_protocol| by_protocol.values().flatten())
