@@ -309,13 +309,9 @@ pub(crate) fn round(
         size: 64,
     };
     for protocol in order {
-        let before = Machine::read(pid)?;
-        let run = runtime.block_on(crate::echo(&addr, pid, load, protocol))?;
-        samples.record(
-            ECHO_OTHERS,
-            protocol,
-            Machine::read(pid)?.others_since(&before),
-        );
+        let run = watched(pid, samples, ECHO_OTHERS, protocol, || {
+            runtime.block_on(crate::echo(&addr, pid, load, protocol))
+        })?;
         samples.record(ECHO_RATE, protocol, run.rate);
         samples.record(ECHO_P50, protocol, run.p50);
         samples.record(ECHO_P99, protocol, run.p99);
@@ -323,13 +319,9 @@ pub(crate) fn round(
         samples.record(ECHO_CPU_NS, protocol, run.cpu_ns);
     }
     for protocol in order {
-        let before = Machine::read(pid)?;
-        let run = runtime.block_on(crate::fan_out(&addr, &addr, pid, sizes, protocol))?;
-        samples.record(
-            FAN_OTHERS,
-            protocol,
-            Machine::read(pid)?.others_since(&before),
-        );
+        let run = watched(pid, samples, FAN_OTHERS, protocol, || {
+            runtime.block_on(crate::fan_out(&addr, &addr, pid, sizes, protocol))
+        })?;
         samples.record(FAN_RATE, protocol, run.rate);
         samples.record(FAN_P99, protocol, run.p99);
         samples.record(FAN_CPU, protocol, run.cpu);
@@ -339,17 +331,31 @@ pub(crate) fn round(
     // The fan-out again from raw clients, which keep the server busy ([`saturate`]).
     for protocol in order {
         let (subscribers, messages) = (sizes.fan_subscribers, sizes.raw_fan_messages);
-        let before = Machine::read(pid)?;
-        let run = saturate::fan_out(&addr, pid, subscribers, messages, protocol)?;
-        samples.record(
-            RAW_FAN_OTHERS,
-            protocol,
-            Machine::read(pid)?.others_since(&before),
-        );
+        let run = watched(pid, samples, RAW_FAN_OTHERS, protocol, || {
+            saturate::fan_out(&addr, pid, subscribers, messages, protocol)
+        })?;
         samples.record(RAW_FAN_RATE, protocol, run.rate);
         samples.record(RAW_FAN_CPU_NS, protocol, run.cpu_ns);
     }
     Ok(())
+}
+
+/// `run`, recording under `others` how many cores the rest of the machine kept busy meanwhile.
+fn watched<T>(
+    server: u32,
+    samples: &mut Samples,
+    others: Figure,
+    protocol: Protocol,
+    run: impl FnOnce() -> Result<T, Failure>,
+) -> Result<T, Failure> {
+    let before = Machine::read(server)?;
+    let outcome = run()?;
+    samples.record(
+        others,
+        protocol,
+        Machine::read(server)?.others_since(&before),
+    );
+    Ok(outcome)
 }
 
 /// The machine's CPU time and the bench's own (the server's and this load generator's), to tell
